@@ -1,0 +1,727 @@
+//! Names, widths and graph rules. Every rule adds its error and checking goes on, so the user sees
+//! every mistake at once (combined with `syn::Error::combine`).
+
+use crate::parse::{AssignRole, DeclRole, FloatTy, NetworkDef, Stmt, Width};
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use std::collections::HashMap;
+use syn::{Attribute, Ident, Path};
+
+/// A state of the checked network.
+pub struct StateM {
+    pub name: Ident,
+    pub width: usize,
+    pub role: StateRole,
+    pub attrs: Vec<Attribute>,
+    /// The module that computes it (none for inputs and targets).
+    pub producer: Option<usize>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum StateRole {
+    Input,
+    Target,
+    Computed,
+}
+
+/// The kinds of module.
+pub enum Kind {
+    Linear {
+        out: usize,
+    },
+    Tanh,
+    Add,
+    Euclidean,
+    /// A type implementing `bpnet::Module` (a user module or a nested network).
+    User {
+        path: Path,
+        /// The width the declaration gives its output state.
+        out: Width,
+    },
+    /// A module with an error already reported; never reaches `lower`.
+    Broken,
+}
+
+impl Kind {
+    pub fn label(&self) -> String {
+        match self {
+            Kind::Linear { .. } => "linear".into(),
+            Kind::Tanh => "tanh".into(),
+            Kind::Add => "add".into(),
+            Kind::Euclidean => "euclidean".into(),
+            Kind::User { path, .. } => path_string(path),
+            Kind::Broken => "?".into(),
+        }
+    }
+}
+
+/// A module of the checked network.
+pub struct ModuleM {
+    pub name: Ident,
+    pub kind: Kind,
+    /// The states it reads, in order.
+    pub args: Vec<usize>,
+    /// The identifiers of the arguments as written (for spans).
+    pub arg_idents: Vec<Ident>,
+    /// The state it writes.
+    pub out: usize,
+}
+
+/// The checked network: everything `lower` and `expand` need, with no error left to find.
+pub struct Model {
+    pub attrs: Vec<Attribute>,
+    pub vis: syn::Visibility,
+    pub name: Ident,
+    pub float: FloatTy,
+    pub states: Vec<StateM>,
+    pub modules: Vec<ModuleM>,
+    /// Inputs and targets, in declaration order (the order of fprop's arguments).
+    pub givens: Vec<usize>,
+    pub energy: Option<usize>,
+    pub output: Option<usize>,
+    /// Modules in an order where each runs after the modules computing its inputs.
+    pub order: Vec<usize>,
+}
+
+impl Model {
+    /// The single input of a network that can be used as a module.
+    pub fn module_input(&self) -> Option<usize> {
+        match (self.energy, self.output, self.givens.as_slice()) {
+            (None, Some(_), [only]) => Some(*only),
+            _ => None,
+        }
+    }
+
+    /// Number of parameters of a built-in module (`None` for user modules).
+    pub fn builtin_params(&self, m: &ModuleM) -> Option<usize> {
+        match &m.kind {
+            Kind::Linear { out } => Some(out * self.states[m.args[0]].width),
+            Kind::Tanh => Some(self.states[m.out].width),
+            Kind::Add | Kind::Euclidean => Some(0),
+            Kind::User { .. } | Kind::Broken => None,
+        }
+    }
+}
+
+/// Every error found, combined.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, e: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+    fn at(&mut self, span: Span, msg: impl std::fmt::Display) {
+        self.push(syn::Error::new(span, msg));
+    }
+    fn spanned(&mut self, tokens: impl ToTokens, msg: impl std::fmt::Display) {
+        self.push(syn::Error::new_spanned(tokens, msg));
+    }
+}
+
+pub fn path_string(path: &Path) -> String {
+    path.to_token_stream().to_string().replace(' ', "")
+}
+
+/// Statement data the checker carries while widths are not yet known.
+struct Pending<'a> {
+    name: Ident,
+    width: Option<usize>,
+    declared: Option<&'a Width>,
+    role: StateRole,
+    attrs: Vec<Attribute>,
+    producer: Option<usize>,
+    /// Already reported (a second definition): left out of later rules to avoid cascades.
+    quiet: bool,
+}
+
+pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
+    let mut errs = Errors::default();
+    for e in &def.errors {
+        errs.push(e.clone());
+    }
+
+    // Names: states first (any order of declaration is allowed), then modules.
+    let mut states: Vec<Pending> = Vec::new();
+    let mut state_ids: HashMap<String, usize> = HashMap::new();
+    let mut givens = Vec::new();
+    let mut energy: Option<(usize, Span)> = None;
+    let mut output: Option<(usize, Span)> = None;
+    let mut assign_state = Vec::new();
+    for stmt in &def.stmts {
+        let (name, attrs, role, width, declared) = match stmt {
+            Stmt::Decl(d) => {
+                let role = match d.role {
+                    DeclRole::Input => StateRole::Input,
+                    DeclRole::Target => StateRole::Target,
+                };
+                (&d.name, &d.attrs, role, Some(d.width.value), Some(&d.width))
+            }
+            Stmt::Assign(a) => (&a.state, &a.attrs, StateRole::Computed, None, a.width.as_ref()),
+        };
+        let key = name.to_string();
+        if key.starts_with("__") {
+            errs.at(name.span(), format!("`{key}`: names starting with `__` are reserved for generated code"));
+        }
+        if let Some(w) = declared {
+            if w.value == 0 {
+                errs.spanned(&w.lit, format!("state `{key}` has width 0; a state needs at least one component"));
+            }
+        }
+        let id = states.len();
+        let mut quiet = false;
+        if let Some(&first) = state_ids.get(&key) {
+            quiet = true;
+            errs.at(name.span(), format!("state `{key}` is defined twice"));
+            errs.at(states[first].name.span(), format!("`{key}` is first defined here"));
+        } else {
+            state_ids.insert(key.clone(), id);
+        }
+        if role != StateRole::Computed {
+            givens.push(id);
+        }
+        if let Stmt::Assign(a) = stmt {
+            assign_state.push(id);
+            if let Some((r, span)) = a.role {
+                let slot = match r {
+                    AssignRole::Energy => &mut energy,
+                    AssignRole::Output => &mut output,
+                };
+                let what = match r {
+                    AssignRole::Energy => "energy",
+                    AssignRole::Output => "output",
+                };
+                if let Some((prev, _)) = slot {
+                    quiet = true;
+                    errs.at(
+                        span,
+                        format!(
+                            "a network has one {what}: `{key}` is a second one, after `{}`",
+                            states[*prev].name
+                        ),
+                    );
+                } else {
+                    *slot = Some((id, span));
+                }
+            }
+        }
+        states.push(Pending {
+            name: name.clone(),
+            width: width.filter(|&w| w > 0),
+            declared,
+            role,
+            attrs: attrs.clone(),
+            producer: None,
+            quiet,
+        });
+    }
+
+    // Modules: kinds, names, arguments and arities.
+    let mut modules: Vec<ModuleM> = Vec::new();
+    let mut module_ids: HashMap<String, Ident> = HashMap::new();
+    let assigns = def.stmts.iter().filter_map(|s| match s {
+        Stmt::Assign(a) => Some(a),
+        Stmt::Decl(_) => None,
+    });
+    for (a, &out) in assigns.zip(&assign_state) {
+        let call = &a.call;
+        let kind_name = path_string(&call.kind);
+        let kind = match kind_name.as_str() {
+            "linear" => Some(match &call.out_width {
+                Some((_, w)) if w.value > 0 => Kind::Linear { out: w.value },
+                _ => Kind::Broken,
+            }),
+            "tanh" => Some(Kind::Tanh),
+            "add" => Some(Kind::Add),
+            "euclidean" => Some(Kind::Euclidean),
+            _ if call.kind.segments.len() == 1
+                && kind_name.starts_with(|c: char| c.is_ascii_lowercase()) =>
+            {
+                errs.spanned(
+                    &call.kind,
+                    format!(
+                        "unknown module `{kind_name}`: the built-in modules are `linear`, `tanh`, \
+                         `add` and `euclidean`; a user module is a type that implements `bpnet::Module`"
+                    ),
+                );
+                None
+            }
+            _ => match &a.width {
+                Some(w) => Some(Kind::User {
+                    path: call.kind.clone(),
+                    out: w.clone(),
+                }),
+                None => {
+                    errs.spanned(
+                        &a.state,
+                        format!(
+                            "state `{}` is made by user module `{kind_name}`, whose output width the \
+                             macro cannot see: declare it, as in `{}: N = …`",
+                            a.state, a.state
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        let kind = kind.unwrap_or(Kind::Broken);
+
+        // The module's name: given, or (for built-ins) the state's.
+        let name = match (&a.module, &kind) {
+            (Some(m), _) => m.clone(),
+            (None, Kind::User { .. }) => {
+                errs.spanned(
+                    &call.kind,
+                    format!(
+                        "user module `{kind_name}` needs a name, which becomes its field: \
+                         `{}: N = NAME: {kind_name}(…)`",
+                        a.state
+                    ),
+                );
+                a.state.clone()
+            }
+            (None, _) => a.state.clone(),
+        };
+        let key = name.to_string();
+        if let Some(first) = module_ids.get(&key) {
+            errs.at(name.span(), format!("module `{key}` is defined twice"));
+            errs.at(first.span(), format!("module `{key}` is first defined here"));
+        } else {
+            module_ids.insert(key.clone(), name.clone());
+        }
+        if matches!(kind, Kind::User { .. }) {
+            if key.starts_with("__") {
+                errs.at(name.span(), format!("`{key}`: names starting with `__` are reserved for generated code"));
+            }
+            if let Some(&s) = state_ids.get(&key) {
+                errs.at(
+                    name.span(),
+                    format!(
+                        "user module `{key}` becomes a field of the struct, like state `{}`: give them different names",
+                        states[s].name
+                    ),
+                );
+            }
+        }
+
+        // Arity and the output width arrow.
+        let (want, form) = match kind {
+            Kind::Linear { .. } => (Arity::Exactly(1), "`linear(x -> N)`"),
+            Kind::Broken => (Arity::AtLeast(0), ""),
+            Kind::Tanh => (Arity::Exactly(1), "`tanh(x)`"),
+            Kind::User { .. } => (Arity::Exactly(1), "`Type(x)`"),
+            Kind::Euclidean => (Arity::Exactly(2), "`euclidean(x, y)`"),
+            Kind::Add => (Arity::AtLeast(2), "`add(a, b, …)`"),
+        };
+        let n = call.args.len();
+        let arity_ok = match want {
+            Arity::Exactly(k) => n == k,
+            Arity::AtLeast(k) => n >= k,
+        };
+        if !arity_ok {
+            let need = match want {
+                Arity::Exactly(1) => "one input state".to_string(),
+                Arity::Exactly(k) => format!("{k} input states"),
+                Arity::AtLeast(k) => format!("at least {k} input states"),
+            };
+            errs.spanned(
+                call.tokens(),
+                format!(
+                    "module `{key}` ({}) takes {need}, as in {form}, but is given {n}",
+                    kind.label()
+                ),
+            );
+        }
+        match (kind_name.as_str(), &kind, &call.out_width) {
+            ("linear", _, None) => errs.spanned(
+                call.tokens(),
+                format!("linear module `{key}` needs its output width: `linear(x -> N)`"),
+            ),
+            ("linear", _, Some((_, w))) if w.value == 0 => errs.spanned(
+                &w.lit,
+                format!("linear module `{key}` has output width 0; a state needs at least one component"),
+            ),
+            ("linear", _, Some(_)) | (_, _, None) | (_, Kind::Broken, _) => {}
+            (_, other, Some((arrow, _))) => errs.spanned(
+                arrow,
+                format!(
+                    "only `linear` takes an output width (`-> N`); {} module `{key}` {}",
+                    other.label(),
+                    match other {
+                        Kind::User { .. } => "gets it from its state's declared width",
+                        Kind::Euclidean => "makes the scalar energy",
+                        _ => "keeps the width of its input",
+                    }
+                ),
+            ),
+        }
+
+        // Arguments.
+        let mut args = Vec::new();
+        let mut arg_ok = true;
+        for arg in &call.args {
+            match state_ids.get(&arg.to_string()) {
+                Some(&s) => args.push(s),
+                None => {
+                    arg_ok = false;
+                    let hint = closest(&arg.to_string(), state_ids.keys())
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    errs.at(arg.span(), format!("unknown state `{arg}`{hint}"));
+                }
+            }
+        }
+        if states[out].quiet {
+            continue;
+        }
+        let arg_idents = call
+            .args
+            .iter()
+            .filter(|a| state_ids.contains_key(&a.to_string()))
+            .cloned()
+            .collect();
+        states[out].producer = Some(modules.len());
+        modules.push(ModuleM {
+            name,
+            kind: if arg_ok && arity_ok { kind } else { Kind::Broken },
+            args,
+            arg_idents,
+            out,
+        });
+    }
+
+    // The energy ends the graph.
+    if let Some((e, _)) = energy {
+        for m in &modules {
+            for (arg, ident) in m.args.iter().zip(&m.arg_idents) {
+                if *arg == e {
+                    errs.at(
+                        ident.span(),
+                        format!(
+                            "the energy `{}` ends the network; module `{}` cannot read it",
+                            states[e].name, m.name
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    // Graph: a topological order of the modules, or the cycles that prevent one.
+    let order = topological_order(&modules, &states, &mut errs);
+
+    // Widths, in topological order.
+    for &mi in &order {
+        let m = &modules[mi];
+        let widths: Vec<Option<usize>> = m.args.iter().map(|&a| states[a].width).collect();
+        if widths.iter().any(Option::is_none) {
+            continue;
+        }
+        let widths: Vec<usize> = widths.into_iter().flatten().collect();
+        let made = match &m.kind {
+            Kind::Broken => None,
+            Kind::Linear { out } => Some(*out),
+            Kind::Tanh => Some(widths[0]),
+            Kind::User { out, .. } => Some(out.value),
+            Kind::Add | Kind::Euclidean => {
+                let mut ok = true;
+                for (i, &w) in widths.iter().enumerate().skip(1) {
+                    if w != widths[0] {
+                        ok = false;
+                        errs.at(
+                            m.arg_idents[i].span(),
+                            format!(
+                                "{} module `{}` needs inputs of equal width: `{}` has width {}, but `{}` has width {}",
+                                m.kind.label(),
+                                m.name,
+                                m.arg_idents[0],
+                                widths[0],
+                                m.arg_idents[i],
+                                w
+                            ),
+                        );
+                    }
+                }
+                match (ok, &m.kind) {
+                    (false, _) => None,
+                    (true, Kind::Euclidean) => Some(1),
+                    (true, _) => Some(widths[0]),
+                }
+            }
+        };
+        let st = &mut states[m.out];
+        if let (Some(w), Some(d)) = (made, st.declared) {
+            if w != d.value && d.value != 0 && !matches!(m.kind, Kind::User { .. }) {
+                errs.spanned(
+                    &d.lit,
+                    format!(
+                        "state `{}` is declared with width {}, but {} module `{}` makes width {}",
+                        st.name,
+                        d.value,
+                        m.kind.label(),
+                        m.name,
+                        w
+                    ),
+                );
+            }
+        }
+        if st.width.is_none() {
+            st.width = made.filter(|&w| w > 0);
+        }
+    }
+
+    // Statements that define a state without a module (errors above) leave it unknown; a state
+    // defined by nothing at all cannot happen (every state has a statement).
+
+    // Energy and output.
+    if let Some((e, span)) = energy {
+        if let Some(w) = states[e].width {
+            if w != 1 {
+                errs.at(
+                    span,
+                    format!(
+                        "the energy must be a scalar, but `{}` has width {w}",
+                        states[e].name
+                    ),
+                );
+            }
+        }
+    } else {
+        for &g in &givens {
+            if states[g].role == StateRole::Target {
+                errs.at(
+                    states[g].name.span(),
+                    format!(
+                        "target `{}` needs an energy to compare against: add `energy = euclidean(out, {})`",
+                        states[g].name, states[g].name
+                    ),
+                );
+            }
+        }
+        if output.is_none() {
+            errs.at(
+                def.name.span(),
+                format!(
+                    "network `{}` has neither an energy nor an output: declare `energy = …` to train it, \
+                     or `output out = …` to use it as a module",
+                    def.name
+                ),
+            );
+        }
+    }
+    let output = output.map(|(o, _)| o).or_else(|| {
+        // Inferred: the side of the energy's Euclidean distance that is not a target.
+        let (e, _) = energy?;
+        let m = &modules[states[e].producer?];
+        if !matches!(m.kind, Kind::Euclidean) {
+            return None;
+        }
+        let free: Vec<usize> = m
+            .args
+            .iter()
+            .copied()
+            .filter(|&a| states[a].role != StateRole::Target)
+            .collect();
+        (free.len() == 1 && free.len() < m.args.len()).then(|| free[0])
+    });
+
+    // Reachability: everything must lead to the energy (or to the output of a module network).
+    if let Some(sink) = energy.map(|(e, _)| e).or(output) {
+        let mut used = vec![false; states.len()];
+        let mut stack = vec![sink];
+        while let Some(s) = stack.pop() {
+            if std::mem::replace(&mut used[s], true) {
+                continue;
+            }
+            if let Some(p) = states[s].producer {
+                stack.extend(modules[p].args.iter().copied());
+            }
+        }
+        let sink_name = &states[sink].name;
+        for (s, st) in states.iter().enumerate() {
+            if used[s] || st.quiet {
+                continue;
+            }
+            match st.role {
+                StateRole::Input | StateRole::Target => errs.at(
+                    st.name.span(),
+                    format!(
+                        "{} `{}` is never used: nothing on the way to `{sink_name}` reads it",
+                        if st.role == StateRole::Input { "input" } else { "target" },
+                        st.name
+                    ),
+                ),
+                StateRole::Computed => errs.at(
+                    st.name.span(),
+                    format!(
+                        "state `{}` does not lead to `{sink_name}`: its module would run for nothing",
+                        st.name
+                    ),
+                ),
+            }
+        }
+    }
+    if let Some(o) = output {
+        // The output must be computable without the targets (run takes inputs only).
+        let mut stack = vec![o];
+        let mut seen = vec![false; states.len()];
+        while let Some(s) = stack.pop() {
+            if std::mem::replace(&mut seen[s], true) {
+                continue;
+            }
+            if states[s].role == StateRole::Target {
+                errs.at(
+                    states[s].name.span(),
+                    format!(
+                        "output `{}` depends on target `{}`; run() must compute the output from the inputs alone",
+                        states[o].name, states[s].name
+                    ),
+                );
+            }
+            if let Some(p) = states[s].producer {
+                stack.extend(modules[p].args.iter().copied());
+            }
+        }
+    }
+
+    if let Some(e) = errs.0 {
+        return Err(e);
+    }
+    Ok(Model {
+        attrs: def.attrs.clone(),
+        vis: def.vis.clone(),
+        name: def.name.clone(),
+        float: def.float,
+        states: states
+            .into_iter()
+            .map(|p| StateM {
+                name: p.name,
+                width: p.width.expect("every state's width is known when no error was found"),
+                role: p.role,
+                attrs: p.attrs,
+                producer: p.producer,
+            })
+            .collect(),
+        modules,
+        givens,
+        energy: energy.map(|(e, _)| e),
+        output,
+        order,
+    })
+}
+
+enum Arity {
+    Exactly(usize),
+    AtLeast(usize),
+}
+
+/// Kahn's algorithm over "module reads a state computed by another module". Modules on a cycle
+/// are left out of the order, and each cycle is reported once, with the states on it.
+fn topological_order(modules: &[ModuleM], states: &[Pending], errs: &mut Errors) -> Vec<usize> {
+    let preds = |m: &ModuleM| -> Vec<usize> {
+        m.args.iter().filter_map(|&a| states[a].producer).collect()
+    };
+    let mut indegree: Vec<usize> = modules.iter().map(|m| preds(m).len()).collect();
+    let mut succs = vec![Vec::new(); modules.len()];
+    for (i, m) in modules.iter().enumerate() {
+        for p in preds(m) {
+            succs[p].push(i);
+        }
+    }
+    let mut ready: Vec<usize> = (0..modules.len()).filter(|&i| indegree[i] == 0).collect();
+    ready.reverse();
+    let mut order = Vec::new();
+    while let Some(i) = ready.pop() {
+        order.push(i);
+        for &s in succs[i].iter().rev() {
+            indegree[s] -= 1;
+            if indegree[s] == 0 {
+                ready.push(s);
+            }
+        }
+    }
+    // Each module left has a predecessor left: walk back until a module repeats.
+    let mut reported = vec![false; modules.len()];
+    for start in 0..modules.len() {
+        if indegree[start] == 0 || reported[start] {
+            continue;
+        }
+        let mut path = vec![start];
+        let mut cur = start;
+        let cycle_from = loop {
+            let next = modules[cur]
+                .args
+                .iter()
+                .filter_map(|&a| states[a].producer)
+                .find(|&p| indegree[p] > 0)
+                .expect("a module left by Kahn's algorithm has a predecessor left");
+            if let Some(pos) = path.iter().position(|&m| m == next) {
+                break pos;
+            }
+            path.push(next);
+            cur = next;
+        };
+        for &m in &path {
+            reported[m] = true;
+        }
+        // path[cycle_from..] walks backwards along data flow; print it forwards.
+        let cycle: Vec<usize> = path[cycle_from..].iter().rev().copied().collect();
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|&m| format!("`{}`", states[modules[m].out].name))
+            .collect();
+        let first = cycle[0];
+        let last = *cycle.last().expect("a cycle has a module");
+        // The argument of `first` that reads the state `last` computes closes the cycle.
+        let closing = modules[first]
+            .args
+            .iter()
+            .position(|&a| states[a].producer == Some(last))
+            .expect("consecutive modules on a cycle are connected");
+        errs.at(
+            modules[first].arg_idents[closing].span(),
+            format!(
+                "cycle: {} -> {}; a network with a loop must be unfolded in time, and this \
+                 network has no delay to unfold it with",
+                names.join(" -> "),
+                names[0]
+            ),
+        );
+    }
+    order
+}
+
+/// The known name closest to `name`, if it is a likely typo.
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    known
+        .map(|k| (edit_distance(name, k), k))
+        .filter(|(d, k)| *d <= 2 && *d < k.len().max(2))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Tokens for the float type.
+pub fn float_tokens(f: FloatTy) -> TokenStream {
+    match f {
+        FloatTy::F32 => quote::quote!(f32),
+        FloatTy::F64 => quote::quote!(f64),
+    }
+}

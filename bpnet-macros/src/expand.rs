@@ -1,0 +1,582 @@
+//! Code generation only: the checked model and its schedule become a struct, its constants and a
+//! flat schedule of calls into the runtime's concrete kernels. No rule is checked here.
+
+use crate::check::{Kind, Model, ModuleM, StateRole, float_tokens, path_string};
+use crate::lower::{Offset, Schedule};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+/// Paths the generated code calls.
+fn rt() -> TokenStream {
+    quote!(::bpnet::__private)
+}
+
+/// A pool position: a literal, plus the `PARAMS` of user modules known only to the compiler.
+fn offset_tokens(off: &Offset, extra: usize) -> TokenStream {
+    let known = off.known + extra;
+    let user = off.user.iter().map(|p| quote!(+ <#p as ::bpnet::Module>::PARAMS));
+    quote!((#known #(#user)*))
+}
+
+/// The `start..end` range of module `i` in the pool.
+fn range(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
+    let m = &model.modules[i];
+    let start = offset_tokens(&sched.offsets[i], 0);
+    match (&m.kind, model.builtin_params(m)) {
+        (Kind::User { path, .. }, _) => {
+            let mut end = sched.offsets[i].clone();
+            end.user.push(path.clone());
+            let end = offset_tokens(&end, 0);
+            quote!(#start..#end)
+        }
+        (_, n) => {
+            let end = offset_tokens(&sched.offsets[i], n.unwrap_or(0));
+            quote!(#start..#end)
+        }
+    }
+}
+
+fn module_len(model: &Model, m: &ModuleM) -> TokenStream {
+    match (&m.kind, model.builtin_params(m)) {
+        (Kind::User { path, .. }, _) => quote!(<#path as ::bpnet::Module>::PARAMS),
+        (_, n) => {
+            let n = n.unwrap_or(0);
+            quote!(#n)
+        }
+    }
+}
+
+fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let m = &model.modules[i];
+    let s = |k: usize| &model.states[m.args[k]].name;
+    let o = &model.states[m.out].name;
+    let r = range(model, sched, i);
+    match &m.kind {
+        Kind::Linear { .. } => {
+            let a = s(0);
+            quote!(#rt::linear::#f::fprop(&params[#r], &self.#a.x, &mut self.#o.x);)
+        }
+        Kind::Tanh => {
+            let a = s(0);
+            quote!(#rt::tanh::#f::fprop(&params[#r], &self.#a.x, &mut self.#o.x);)
+        }
+        Kind::Euclidean => {
+            let (a, b) = (s(0), s(1));
+            quote!(#rt::euclidean::#f::fprop(&self.#a.x, &self.#b.x, &mut self.#o.x);)
+        }
+        Kind::Add => {
+            let (a, b) = (s(0), s(1));
+            let rest = (2..m.args.len()).map(|k| {
+                let c = s(k);
+                quote!(#rt::add::#f::fprop_acc(&self.#c.x, &mut self.#o.x);)
+            });
+            quote!(#rt::add::#f::fprop(&self.#a.x, &self.#b.x, &mut self.#o.x); #(#rest)*)
+        }
+        Kind::User { path, .. } => {
+            let a = s(0);
+            let field = &m.name;
+            quote_spanned!(path.span()=>
+                <#path as ::bpnet::Module>::fprop(&mut self.#field, &params[#r], &self.#a.x, &mut self.#o.x);
+            )
+        }
+        Kind::Broken => unreachable!("a broken module never passes check"),
+    }
+}
+
+fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let m = &model.modules[i];
+    let s = |k: usize| &model.states[m.args[k]].name;
+    let o = &model.states[m.out].name;
+    let r = range(model, sched, i);
+    let variant = |k: usize| {
+        if acc[k] {
+            format_ident!("bprop_acc")
+        } else {
+            format_ident!("bprop")
+        }
+    };
+    match &m.kind {
+        Kind::Linear { .. } => {
+            let (a, v) = (s(0), variant(0));
+            quote!(#rt::linear::#f::#v(&params[#r], &self.#a.x, &self.#o.dx, &mut self.#a.dx, &mut grads[#r]);)
+        }
+        Kind::Tanh => {
+            let (a, v) = (s(0), variant(0));
+            quote!(#rt::tanh::#f::#v(&self.#o.x, &self.#o.dx, &mut self.#a.dx, &mut grads[#r]);)
+        }
+        Kind::Euclidean => {
+            let (a, b) = (s(0), s(1));
+            let (va, vb) = (variant(0), variant(1));
+            quote!(
+                #rt::euclidean::#f::#va(&self.#a.x, &self.#b.x, &self.#o.dx, &mut self.#a.dx);
+                #rt::euclidean::#f::#vb(&self.#b.x, &self.#a.x, &self.#o.dx, &mut self.#b.dx);
+            )
+        }
+        Kind::Add => {
+            let steps = (0..m.args.len()).map(|k| {
+                let (a, v) = (s(k), variant(k));
+                quote!(#rt::add::#f::#v(&self.#o.dx, &mut self.#a.dx);)
+            });
+            quote!(#(#steps)*)
+        }
+        Kind::User { path, .. } => {
+            let a = s(0);
+            let field = &m.name;
+            // A user module adds into dx; the first contribution starts from zero.
+            let clear = (!acc[0]).then(|| quote!(self.#a.dx.fill(0.0);));
+            quote_spanned!(path.span()=>
+                #clear
+                <#path as ::bpnet::Module>::bprop(
+                    &mut self.#field, &params[#r], &mut grads[#r],
+                    &self.#a.x, &self.#o.x, &self.#o.dx, &mut self.#a.dx,
+                );
+            )
+        }
+        Kind::Broken => unreachable!("a broken module never passes check"),
+    }
+}
+
+/// The Graphviz description: states as boxes, modules as ellipses.
+fn dot(model: &Model) -> String {
+    let mut out = format!("digraph {} {{\n  rankdir=LR;\n", model.name);
+    for st in &model.states {
+        let style = match st.role {
+            StateRole::Input => ", style=filled, fillcolor=lightblue",
+            StateRole::Target => ", style=filled, fillcolor=lightyellow",
+            StateRole::Computed => "",
+        };
+        out += &format!(
+            "  s_{n} [shape=box, label=\"{n} [{w}]\"{style}];\n",
+            n = st.name,
+            w = st.width
+        );
+    }
+    for m in &model.modules {
+        let detail = match &m.kind {
+            Kind::Linear { out } => {
+                format!("linear {}→{out}", model.states[m.args[0]].width)
+            }
+            other => other.label(),
+        };
+        out += &format!("  m_{n} [shape=ellipse, label=\"{n}\\n{detail}\"];\n", n = m.name);
+        for &a in &m.args {
+            out += &format!("  s_{} -> m_{};\n", model.states[a].name, m.name);
+        }
+        out += &format!("  m_{} -> s_{};\n", m.name, model.states[m.out].name);
+    }
+    out + "}\n"
+}
+
+pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let name = &model.name;
+    let vis = &model.vis;
+    let attrs = &model.attrs;
+    let total = offset_tokens(&sched.total, 0);
+
+    // Fields: one per state, one per user module, the pools.
+    let role_of = |i: usize| -> (&str, TokenStream) {
+        let st = &model.states[i];
+        match st.role {
+            StateRole::Input => ("input", quote!(Input)),
+            StateRole::Target => ("target", quote!(Target)),
+            StateRole::Computed if Some(i) == model.energy => ("energy", quote!(Energy)),
+            StateRole::Computed if Some(i) == model.output => ("output", quote!(Output)),
+            StateRole::Computed => ("hidden state", quote!(Hidden)),
+        }
+    };
+    let state_fields = model.states.iter().enumerate().map(|(i, st)| {
+        let (n, w, a) = (&st.name, st.width, &st.attrs);
+        let made = match st.producer {
+            Some(p) => format!(
+                ", computed by module `{}` ({})",
+                model.modules[p].name,
+                model.modules[p].kind.label()
+            ),
+            None => String::new(),
+        };
+        let doc = format!("The {} `{n}`, width {w}{made}.", role_of(i).0);
+        quote!(#(#a)* #[doc = #doc] pub #n: ::bpnet::State<#f, #w>,)
+    });
+    let users: Vec<(&ModuleM, &syn::Path)> = model
+        .modules
+        .iter()
+        .filter_map(|m| match &m.kind {
+            Kind::User { path, .. } => Some((m, path)),
+            _ => None,
+        })
+        .collect();
+    let user_fields = users.iter().map(|(m, p)| {
+        let n = &m.name;
+        let doc = format!("Module `{n}`: its internal states (its parameters are in the pool).");
+        quote!(#[doc = #doc] pub #n: #p,)
+    });
+    let state_inits: Vec<TokenStream> = model
+        .states
+        .iter()
+        .map(|st| {
+            let n = &st.name;
+            quote!(#n: ::bpnet::State::new(),)
+        })
+        .collect();
+    let user_inits: Vec<TokenStream> = users
+        .iter()
+        .map(|(m, p)| {
+            let n = &m.name;
+            quote!(#n: <#p as ::bpnet::Module>::create(),)
+        })
+        .collect();
+
+    // Compile-time checks of user modules, spanned on the user's type.
+    let asserts = users.iter().map(|(m, p)| {
+        let input = &model.states[m.args[0]];
+        let output = &model.states[m.out];
+        let ty = path_string(p);
+        let (wi, wo) = (input.width, output.width);
+        let msg_in = format!(
+            "module `{}` reads state `{}` of width {wi}, but `<{ty} as bpnet::Module>::IN` is not {wi}",
+            m.name, input.name
+        );
+        let msg_out = format!(
+            "module `{}` writes state `{}`, declared with width {wo}, but `<{ty} as bpnet::Module>::OUT` is not {wo}",
+            m.name, output.name
+        );
+        quote_spanned!(p.span()=>
+            const _: () = ::core::assert!(<#p as ::bpnet::Module>::IN == #wi, #msg_in);
+            const _: () = ::core::assert!(<#p as ::bpnet::Module>::OUT == #wo, #msg_out);
+            const _: fn() = || {
+                let _: ::core::marker::PhantomData<#f> =
+                    ::core::marker::PhantomData::<<#p as ::bpnet::Module>::Float>;
+            };
+        )
+    });
+
+    // The schedules.
+    let fprop_steps = sched.fprop.iter().map(|&i| fprop_step(model, sched, i));
+    let bprop_steps = sched
+        .bprop
+        .iter()
+        .map(|b| bprop_step(model, sched, b.module, &b.accumulate));
+    let inits = model.modules.iter().enumerate().filter_map(|(i, m)| {
+        let r = range(model, sched, i);
+        match &m.kind {
+            Kind::Linear { .. } => {
+                let fan_in = model.states[m.args[0]].width;
+                Some(quote!(#rt::linear::#f::init(&mut params[#r], #fan_in, rng);))
+            }
+            Kind::User { path, .. } => {
+                Some(quote!(<#path as ::bpnet::Module>::init(&mut params[#r], rng);))
+            }
+            // Biases start at zero.
+            _ => None,
+        }
+    });
+    let seed = model.energy.map(|e| {
+        let e = &model.states[e].name;
+        quote!(self.#e.dx[0] = 1.0;)
+    });
+
+    // Descriptions.
+    let module_infos = model.modules.iter().enumerate().map(|(i, m)| {
+        let n = m.name.to_string();
+        let kind = m.kind.label();
+        let off = offset_tokens(&sched.offsets[i], 0);
+        let len = module_len(model, m);
+        let ins = m.args.iter().map(|&a| model.states[a].name.to_string());
+        let out = model.states[m.out].name.to_string();
+        quote!(::bpnet::ModuleInfo { name: #n, kind: #kind, offset: #off, len: #len, inputs: &[#(#ins),*], output: #out })
+    });
+    let state_infos = model.states.iter().enumerate().map(|(i, st)| {
+        let n = st.name.to_string();
+        let w = st.width;
+        let role = role_of(i).1;
+        quote!(::bpnet::StateInfo { name: #n, width: #w, role: ::bpnet::Role::#role })
+    });
+    let dot = dot(model);
+
+    // Per-module parameter accessors.
+    let accessors = model.modules.iter().enumerate().filter(|(_, m)| {
+        !matches!(m.kind, Kind::Add | Kind::Euclidean)
+    }).map(|(i, m)| {
+        let r = range(model, sched, i);
+        let (p, pm, g) = (
+            format_ident!("{}_params", m.name),
+            format_ident!("{}_params_mut", m.name),
+            format_ident!("{}_grads", m.name),
+        );
+        let shape = match &m.kind {
+            Kind::Linear { out } => format!(
+                "the weight matrix W, {out} × {} row-major", model.states[m.args[0]].width
+            ),
+            Kind::Tanh => "the biases B".to_string(),
+            _ => "its parameters".to_string(),
+        };
+        let d1 = format!("Module `{}`'s slice of the pool: {shape}.", m.name);
+        let d2 = format!("Module `{}`'s slice of the pool, to set it.", m.name);
+        let d3 = format!("Module `{}`'s slice of the gradient pool.", m.name);
+        quote!(
+            #[doc = #d1] pub fn #p(&self) -> &[#f] { &self.__params[#r] }
+            #[doc = #d2] pub fn #pm(&mut self) -> &mut [#f] { &mut self.__params[#r] }
+            #[doc = #d3] pub fn #g(&self) -> &[#f] { &self.__grads[#r] }
+        )
+    });
+
+    // Inputs of fprop (inputs and targets) and of run (inputs only).
+    let arg = |i: &usize| {
+        let st = &model.states[*i];
+        let (n, w) = (&st.name, st.width);
+        (quote!(#n: &[#f; #w]), quote!(self.#n.x = *#n;))
+    };
+    let (given_args, given_copies): (Vec<_>, Vec<_>) = model.givens.iter().map(arg).unzip();
+    let try_arg = |i: &usize| {
+        let n = &model.states[*i].name;
+        let s = n.to_string();
+        (
+            quote!(#n: impl ::bpnet::Input<#f>),
+            quote!(#rt::load(#s, &#n, &mut self.#n.x)?;),
+        )
+    };
+    let (try_given_args, try_given_loads): (Vec<_>, Vec<_>) =
+        model.givens.iter().map(try_arg).unzip();
+    let inputs: Vec<usize> = model
+        .givens
+        .iter()
+        .copied()
+        .filter(|&g| model.states[g].role == StateRole::Input)
+        .collect();
+    let (run_args, run_copies): (Vec<_>, Vec<_>) = inputs.iter().map(arg).unzip();
+    let (try_run_args, try_run_loads): (Vec<_>, Vec<_>) = inputs.iter().map(try_arg).unzip();
+
+    let run = model.output.map(|o| {
+        let out = &model.states[o].name;
+        let w = model.states[o].width;
+        let run_steps = sched.run.iter().map(|&i| fprop_step(model, sched, i));
+        let doc = format!(
+            "Inference (the lecture's `run`): computes the output `{out}` from the inputs alone."
+        );
+        let try_doc = format!(
+            "[`Self::run`] for data whose widths are only known at run time: a wrong width or a \
+             NaN gives an [`Error`](::bpnet::Error) instead of a panic."
+        );
+        quote!(
+            #[allow(unused_variables)]
+            fn __run(&mut self, params: &[#f]) { #(#run_steps)* }
+
+            #[doc = #doc]
+            #[allow(clippy::too_many_arguments)]
+            pub fn run(&mut self, #(#run_args),*) -> &[#f; #w] {
+                #(#run_copies)*
+                let params = ::core::mem::take(&mut self.__params);
+                self.__run(&params);
+                self.__params = params;
+                &self.#out.x
+            }
+
+            #[doc = #try_doc]
+            #[allow(clippy::too_many_arguments)]
+            pub fn try_run(&mut self, #(#try_run_args),*) -> #rt::Result<&[#f], ::bpnet::Error> {
+                #(#try_run_loads)*
+                let params = ::core::mem::take(&mut self.__params);
+                self.__run(&params);
+                self.__params = params;
+                Ok(&self.#out.x)
+            }
+        )
+    });
+
+    let train = match (model.energy, model.output) {
+        (Some(e), _) => {
+            let e = &model.states[e].name;
+            let doc = "fprop: loads a sample (inputs and targets), computes every state and returns the energy.";
+            Some(quote!(
+                #[doc = #doc]
+                #[allow(clippy::too_many_arguments)]
+                pub fn fprop(&mut self, #(#given_args),*) -> #f {
+                    #(#given_copies)*
+                    let params = ::core::mem::take(&mut self.__params);
+                    self.__fprop(&params);
+                    self.__params = params;
+                    self.#e.x[0]
+                }
+
+                /// [`Self::fprop`] for data whose widths are only known at run time: a wrong width
+                /// or a NaN gives an [`Error`](::bpnet::Error) instead of a panic.
+                #[allow(clippy::too_many_arguments)]
+                pub fn try_fprop(&mut self, #(#try_given_args),*) -> #rt::Result<#f, ::bpnet::Error> {
+                    #(#try_given_loads)*
+                    let params = ::core::mem::take(&mut self.__params);
+                    self.__fprop(&params);
+                    self.__params = params;
+                    Ok(self.#e.x[0])
+                }
+
+                /// bprop: dE/d(every state) into each `dx`, and dE/d(parameters) **added** into the
+                /// gradient pool (call [`Self::zero_grad`] between updates). Uses the last fprop.
+                pub fn bprop(&mut self) {
+                    let params = ::core::mem::take(&mut self.__params);
+                    let mut grads = ::core::mem::take(&mut self.__grads);
+                    self.__bprop(&params, &mut grads);
+                    self.__params = params;
+                    self.__grads = grads;
+                }
+
+                /// The energy computed by the last fprop.
+                pub fn energy(&self) -> #f {
+                    self.#e.x[0]
+                }
+            ))
+        }
+        (None, Some(o)) => {
+            let out = &model.states[o].name;
+            let w = model.states[o].width;
+            Some(quote!(
+                /// bprop from a given dE/d(output): every state's `dx`, and the parameter
+                /// gradients **added** into the gradient pool. Uses the last [`Self::run`].
+                pub fn bprop(&mut self, d_output: &[#f; #w]) {
+                    self.#out.dx = *d_output;
+                    let params = ::core::mem::take(&mut self.__params);
+                    let mut grads = ::core::mem::take(&mut self.__grads);
+                    self.__bprop(&params, &mut grads);
+                    self.__params = params;
+                    self.__grads = grads;
+                }
+            ))
+        }
+        (None, None) => None,
+    };
+
+    let network_impl = model.energy.map(|_| {
+        quote!(
+            impl ::bpnet::Network for #name {
+                type Float = #f;
+                const PARAMS: usize = #name::PARAMS;
+                const MODULES: &'static [::bpnet::ModuleInfo] = #name::MODULES;
+                const STATES: &'static [::bpnet::StateInfo] = #name::STATES;
+                fn params(&self) -> &[#f] { &self.__params }
+                fn params_mut(&mut self) -> &mut [#f] { &mut self.__params }
+                fn grads(&self) -> &[#f] { &self.__grads }
+                fn energy(&self) -> #f { #name::energy(self) }
+                fn zero_grad(&mut self) { #name::zero_grad(self) }
+                fn bprop(&mut self) { #name::bprop(self) }
+                fn sgd_step(&mut self, lr: #f) { #name::sgd_step(self, lr) }
+            }
+        )
+    });
+
+    let module_impl = model.module_input().map(|i| {
+        let input = &model.states[i].name;
+        let (wi, o) = (model.states[i].width, model.output.expect("a module network has an output"));
+        let (out, wo) = (&model.states[o].name, model.states[o].width);
+        quote!(
+            impl ::bpnet::Module for #name {
+                type Float = #f;
+                const IN: usize = #wi;
+                const OUT: usize = #wo;
+                const PARAMS: usize = #name::PARAMS;
+                fn create() -> Self {
+                    Self { #(#state_inits)* #(#user_inits)* __params: #rt::Vec::new(), __grads: #rt::Vec::new() }
+                }
+                fn init<R: #rt::Rng + ?Sized>(params: &mut [#f], rng: &mut R) {
+                    Self::__init(params, rng)
+                }
+                fn fprop(&mut self, params: &[#f], input: &[#f], output: &mut [#f]) {
+                    self.#input.x.copy_from_slice(input);
+                    self.__fprop(params);
+                    output.copy_from_slice(&self.#out.x);
+                }
+                fn bprop(&mut self, params: &[#f], grads: &mut [#f], _input: &[#f], _output: &[#f], doutput: &[#f], dinput: &mut [#f]) {
+                    self.#out.dx.copy_from_slice(doutput);
+                    self.__bprop(params, grads);
+                    #rt::add::#f::bprop_acc(&self.#input.dx, dinput);
+                }
+            }
+        )
+    });
+
+    let struct_doc = format!(
+        "\n\nGenerated by `network!`: {} states, {} modules, parameters pooled in one vector of \
+         [`{name}::PARAMS`] values.",
+        model.states.len(),
+        model.modules.len()
+    );
+
+    quote!(
+        #(#attrs)*
+        #[doc = #struct_doc]
+        #vis struct #name {
+            #(#state_fields)*
+            #(#user_fields)*
+            __params: #rt::Vec<#f>,
+            __grads: #rt::Vec<#f>,
+        }
+
+        #(#asserts)*
+
+        impl #name {
+            /// Number of parameters in the pool.
+            pub const PARAMS: usize = #total;
+            /// Every module: name, kind, place in the pool, wiring.
+            pub const MODULES: &'static [::bpnet::ModuleInfo] = &[#(#module_infos),*];
+            /// Every state: name, width, role.
+            pub const STATES: &'static [::bpnet::StateInfo] = &[#(#state_infos),*];
+            /// The graph in Graphviz DOT: states as boxes, modules as ellipses.
+            pub const DOT: &'static str = #dot;
+
+            /// A network with fan-in scaled uniform weights (biases zero), deterministic for a
+            /// seeded `rng`. The states and both pools are allocated here, once.
+            pub fn new<R: #rt::Rng + ?Sized>(rng: &mut R) -> Self {
+                let mut params = #rt::zeroed::<#f>(Self::PARAMS);
+                Self::__init(&mut params, rng);
+                Self {
+                    #(#state_inits)*
+                    #(#user_inits)*
+                    __params: params,
+                    __grads: #rt::zeroed::<#f>(Self::PARAMS),
+                }
+            }
+
+            #[allow(unused_variables)]
+            fn __init<R: #rt::Rng + ?Sized>(params: &mut [#f], rng: &mut R) { #(#inits)* }
+
+            #[allow(unused_variables)]
+            fn __fprop(&mut self, params: &[#f]) { #(#fprop_steps)* }
+
+            #[allow(unused_variables)]
+            fn __bprop(&mut self, params: &[#f], grads: &mut [#f]) {
+                #seed
+                #(#bprop_steps)*
+            }
+
+            #run
+            #train
+
+            /// Sets every gradient in the pool to zero.
+            pub fn zero_grad(&mut self) {
+                self.__grads.fill(0.0);
+            }
+
+            /// One plain gradient-descent update of the whole pool: `w −= lr · dE/dw`.
+            pub fn sgd_step(&mut self, lr: #f) {
+                #rt::pool::#f::sgd_step(&mut self.__params, &self.__grads, lr);
+            }
+
+            /// All parameters, pooled in one vector (layout: [`Self::MODULES`]).
+            pub fn params(&self) -> &[#f] { &self.__params }
+            /// All parameters, to set or update them.
+            pub fn params_mut(&mut self) -> &mut [#f] { &mut self.__params }
+            /// All gradients, same layout as [`Self::params`].
+            pub fn grads(&self) -> &[#f] { &self.__grads }
+
+            #(#accessors)*
+        }
+
+        #network_impl
+        #module_impl
+    )
+}

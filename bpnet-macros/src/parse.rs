@@ -1,0 +1,307 @@
+//! Parsing the declaration, with `syn::parse::Parse` impls.
+//!
+//! The body is split into statements at top-level `;` and each is parsed on its own, so a syntax
+//! error in one statement is reported and the others are still checked.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned as _;
+use syn::{Attribute, Ident, LitInt, Path, Token, Visibility, braced, parenthesized};
+
+/// Custom keywords of the DSL.
+pub mod kw {
+    syn::custom_keyword!(input);
+    syn::custom_keyword!(target);
+    syn::custom_keyword!(output);
+    syn::custom_keyword!(energy);
+}
+
+/// The element type the network is declared with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FloatTy {
+    F32,
+    F64,
+}
+
+/// `network! { #[attrs] vis struct Name { statements } }`
+pub struct NetworkDef {
+    /// Attributes passed through to the struct (docs, lints).
+    pub attrs: Vec<Attribute>,
+    pub float: FloatTy,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub stmts: Vec<Stmt>,
+    /// Errors found while parsing, reported together with the checker's.
+    pub errors: Vec<syn::Error>,
+}
+
+pub enum Stmt {
+    Decl(Decl),
+    Assign(Assign),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum DeclRole {
+    Input,
+    Target,
+}
+
+/// `input x: 2;` or `target y: 1;`
+pub struct Decl {
+    pub attrs: Vec<Attribute>,
+    pub role: DeclRole,
+    pub name: Ident,
+    pub width: Width,
+}
+
+/// A literal width, with its tokens for error spans.
+#[derive(Clone)]
+pub struct Width {
+    pub value: usize,
+    pub lit: LitInt,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AssignRole {
+    Output,
+    Energy,
+}
+
+/// `[output|energy] state[: width] = [module:] kind(args [-> width]);`
+pub struct Assign {
+    pub attrs: Vec<Attribute>,
+    pub role: Option<(AssignRole, Span)>,
+    pub state: Ident,
+    pub width: Option<Width>,
+    pub module: Option<Ident>,
+    pub call: Call,
+}
+
+/// `kind(a, b -> n)`
+pub struct Call {
+    pub kind: Path,
+    pub args: Vec<Ident>,
+    pub out_width: Option<(Token![->], Width)>,
+    /// The span of the closing parenthesis.
+    pub paren_span: Span,
+}
+
+impl Parse for Width {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let lit: LitInt = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected a width: an integer literal such as `4`")
+        })?;
+        if !lit.suffix().is_empty() && lit.suffix() != "usize" {
+            return Err(syn::Error::new(
+                lit.span(),
+                "a width is a plain integer literal, without a type suffix",
+            ));
+        }
+        let value = lit.base10_parse::<usize>()?;
+        Ok(Width { value, lit })
+    }
+}
+
+impl Parse for Call {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let kind = Path::parse_mod_style(input)?;
+        let content;
+        let paren = parenthesized!(content in input);
+        let mut args = Vec::new();
+        let mut out_width = None;
+        while !content.is_empty() {
+            if content.peek(Token![->]) {
+                let arrow: Token![->] = content.parse()?;
+                out_width = Some((arrow, content.parse()?));
+                if !content.is_empty() {
+                    return Err(content.error("expected `)` after the output width"));
+                }
+                break;
+            }
+            args.push(content.parse::<Ident>().map_err(|e| {
+                syn::Error::new(e.span(), "expected the name of a state")
+            })?);
+            if content.is_empty() || content.peek(Token![->]) {
+                continue;
+            }
+            content.parse::<Token![,]>()?;
+        }
+        Ok(Call {
+            kind,
+            args,
+            out_width,
+            paren_span: paren.span.close(),
+        })
+    }
+}
+
+impl Parse for Stmt {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let stmt = if input.peek(kw::input) && input.peek2(Ident) {
+            input.parse::<kw::input>()?;
+            Stmt::Decl(parse_decl(input, attrs, DeclRole::Input)?)
+        } else if input.peek(kw::target) && input.peek2(Ident) {
+            input.parse::<kw::target>()?;
+            Stmt::Decl(parse_decl(input, attrs, DeclRole::Target)?)
+        } else {
+            Stmt::Assign(parse_assign(input, attrs)?)
+        };
+        if !input.is_empty() {
+            input.parse::<Token![;]>()?;
+        }
+        if !input.is_empty() {
+            return Err(input.error("expected `;`"));
+        }
+        Ok(stmt)
+    }
+}
+
+fn parse_decl(input: ParseStream, attrs: Vec<Attribute>, role: DeclRole) -> syn::Result<Decl> {
+    let name: Ident = input.parse()?;
+    input.parse::<Token![:]>()?;
+    let width = input.parse()?;
+    Ok(Decl {
+        attrs,
+        role,
+        name,
+        width,
+    })
+}
+
+fn parse_assign(input: ParseStream, attrs: Vec<Attribute>) -> syn::Result<Assign> {
+    // `energy = …` names the state `energy`; `energy e = …` names it `e`. Same for `output`.
+    let mut role = None;
+    for (kind, peek) in [
+        (AssignRole::Energy, input.peek(kw::energy)),
+        (AssignRole::Output, input.peek(kw::output)),
+    ] {
+        if peek && (input.peek2(Ident) || input.peek2(Token![=]) || input.peek2(Token![:])) {
+            role = Some((kind, input.span()));
+            if input.peek2(Ident) {
+                input.parse::<Ident>()?;
+            }
+        }
+    }
+    let state: Ident = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), "expected a statement: `input x: N;`, `target y: N;` or `state = module: kind(args);`"))?;
+    let width = if input.peek(Token![:]) {
+        input.parse::<Token![:]>()?;
+        Some(input.parse()?)
+    } else {
+        None
+    };
+    input.parse::<Token![=]>()?;
+    let module = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+        let m: Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        Some(m)
+    } else {
+        None
+    };
+    let call = input.parse()?;
+    Ok(Assign {
+        attrs,
+        role,
+        state,
+        width,
+        module,
+        call,
+    })
+}
+
+impl Parse for NetworkDef {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut attrs = input.call(Attribute::parse_outer)?;
+        let mut errors = Vec::new();
+        let mut float = FloatTy::F32;
+        attrs.retain(|attr| {
+            if !attr.path().is_ident("bpnet") {
+                return true;
+            }
+            let res = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("float") {
+                    let ty: Ident = meta.value()?.parse()?;
+                    float = match ty.to_string().as_str() {
+                        "f32" => FloatTy::F32,
+                        "f64" => FloatTy::F64,
+                        other => {
+                            return Err(syn::Error::new(
+                                ty.span(),
+                                format!("a network's float is `f32` or `f64`, not `{other}`"),
+                            ));
+                        }
+                    };
+                    Ok(())
+                } else {
+                    Err(meta.error("unknown bpnet option; the one option is `float = f32 | f64`"))
+                }
+            });
+            if let Err(e) = res {
+                errors.push(e);
+            }
+            false
+        });
+        let vis: Visibility = input.parse()?;
+        input.parse::<Token![struct]>()?;
+        let name: Ident = input.parse()?;
+        if input.peek(Token![<]) {
+            return Err(input.error(
+                "a network cannot be generic: its widths are integer literals, checked when it compiles",
+            ));
+        }
+        let content;
+        braced!(content in input);
+        let body: TokenStream = content.parse()?;
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the network's body"));
+        }
+        let mut stmts = Vec::new();
+        for segment in split_statements(body) {
+            match syn::parse2::<Stmt>(segment) {
+                Ok(stmt) => stmts.push(stmt),
+                Err(e) => errors.push(e),
+            }
+        }
+        Ok(NetworkDef {
+            attrs,
+            float,
+            vis,
+            name,
+            stmts,
+            errors,
+        })
+    }
+}
+
+/// Splits the body after each top-level `;` (kept with its statement, so errors at the end of a
+/// statement point at its `;`).
+fn split_statements(body: TokenStream) -> Vec<TokenStream> {
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    for tt in body {
+        let end = matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';');
+        current.push(tt);
+        if end {
+            out.push(current.drain(..).collect());
+        }
+    }
+    if !current.is_empty() {
+        out.push(current.into_iter().collect());
+    }
+    out
+}
+
+impl Call {
+    /// The tokens of the whole call, `kind(` … `)`, for errors about the module as a whole.
+    pub fn tokens(&self) -> TokenStream {
+        let first = self.kind.span();
+        let close = proc_macro2::Punct::new(')', proc_macro2::Spacing::Alone);
+        let mut close = close;
+        close.set_span(self.paren_span);
+        let mut ts = TokenStream::new();
+        ts.extend([TokenTree::Ident(Ident::new("kind", first)), TokenTree::Punct(close)]);
+        ts
+    }
+}

@@ -1,0 +1,45 @@
+//! Errors for data that reaches a network at run time.
+
+use core::fmt;
+
+/// What was wrong with run-time data given to a network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input's length differs from the width the network declares for it.
+    Width {
+        /// The network's name for the input.
+        input: &'static str,
+        /// The width the network declares.
+        expected: usize,
+        /// The length that was given.
+        found: usize,
+    },
+    /// An input holds a NaN or an infinity.
+    NonFinite {
+        /// The network's name for the input.
+        input: &'static str,
+        /// The position of the first non-finite component.
+        index: usize,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Width {
+                input,
+                expected,
+                found,
+            } => write!(
+                f,
+                "input `{input}` has {found} components, but the network declares width {expected}"
+            ),
+            Error::NonFinite { input, index } => {
+                write!(f, "input `{input}` is not finite at component {index}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}

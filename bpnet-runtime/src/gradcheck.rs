@@ -1,0 +1,129 @@
+//! Verifying bprop against finite differences, on any generated network.
+
+use crate::{Float, Network};
+use core::fmt;
+
+/// The worst disagreement found for one module's parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModuleCheck {
+    /// The module's name.
+    pub name: &'static str,
+    /// Its kind (`linear`, `tanh`, or a user type).
+    pub kind: &'static str,
+    /// Its number of parameters.
+    pub params: usize,
+    /// The largest relative error over its parameters.
+    pub max_rel_error: f64,
+    /// Position in the pool of the parameter with that error.
+    pub worst_index: usize,
+    /// bprop's derivative at that parameter.
+    pub analytic: f64,
+    /// The central-difference derivative at that parameter.
+    pub numeric: f64,
+}
+
+/// The outcome of [`check_gradients`]: one row per module that has parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradCheck {
+    /// One entry per module with parameters, in declaration order.
+    pub modules: Vec<ModuleCheck>,
+    /// The finite-difference step used.
+    pub step: f64,
+}
+
+impl GradCheck {
+    /// The largest relative error over the whole pool (0 for a net without parameters).
+    pub fn max_rel_error(&self) -> f64 {
+        self.modules.iter().map(|m| m.max_rel_error).fold(0.0, f64::max)
+    }
+
+    /// The module with the largest relative error.
+    pub fn worst(&self) -> Option<&ModuleCheck> {
+        self.modules
+            .iter()
+            .max_by(|a, b| a.max_rel_error.total_cmp(&b.max_rel_error))
+    }
+
+    /// Whether every parameter's relative error is at most `tolerance`.
+    pub fn passes(&self, tolerance: f64) -> bool {
+        self.max_rel_error() <= tolerance
+    }
+}
+
+impl fmt::Display for GradCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<16} {:<12} {:>7} {:>12}  worst (index: bprop vs finite difference)",
+            "module", "kind", "params", "rel. error"
+        )?;
+        for m in &self.modules {
+            writeln!(
+                f,
+                "{:<16} {:<12} {:>7} {:>12.3e}  {}: {:.9e} vs {:.9e}",
+                m.name, m.kind, m.params, m.max_rel_error, m.worst_index, m.analytic, m.numeric
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Compares the gradients bprop puts in the pool with central differences of the energy.
+///
+/// `fprop` runs the network on one fixed sample and returns its energy; it is called twice per
+/// parameter. The step is `ε^(1/3)` of the element type (about 6e-6 for `f64`). The relative error
+/// of a parameter is `|a − n| / max(|a|, |n|, 1e-8 + 1e-3 · g)` where `a` is bprop's derivative,
+/// `n` the finite difference and `g` the largest `|n|` in the pool, so derivatives that are zero up
+/// to rounding do not count as large relative errors. Use `f64` networks for tight tolerances.
+///
+/// On return the parameters are as they were and the gradient pool holds bprop's gradient.
+pub fn check_gradients<N: Network>(
+    net: &mut N,
+    mut fprop: impl FnMut(&mut N) -> N::Float,
+) -> GradCheck {
+    let h = N::Float::EPSILON.to_f64().cbrt();
+    net.zero_grad();
+    fprop(net);
+    net.bprop();
+    let analytic: Vec<f64> = net.grads().iter().map(|g| g.to_f64()).collect();
+    let mut numeric = vec![0.0; analytic.len()];
+    for (i, n) in numeric.iter_mut().enumerate() {
+        let p = net.params()[i];
+        let step = N::Float::from_f64(h);
+        net.params_mut()[i] = p + step;
+        let up = fprop(net).to_f64();
+        net.params_mut()[i] = p - step;
+        let down = fprop(net).to_f64();
+        net.params_mut()[i] = p;
+        *n = (up - down) / (2.0 * h);
+    }
+    fprop(net);
+    let floor = 1e-8 + 1e-3 * numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let modules = N::MODULES
+        .iter()
+        .filter(|m| m.len > 0)
+        .map(|m| {
+            let mut row = ModuleCheck {
+                name: m.name,
+                kind: m.kind,
+                params: m.len,
+                max_rel_error: 0.0,
+                worst_index: m.offset,
+                analytic: analytic[m.offset],
+                numeric: numeric[m.offset],
+            };
+            for i in m.range() {
+                let (a, n) = (analytic[i], numeric[i]);
+                let err = (a - n).abs() / a.abs().max(n.abs()).max(floor);
+                if err > row.max_rel_error || err.is_nan() {
+                    row.max_rel_error = if err.is_nan() { f64::INFINITY } else { err };
+                    row.worst_index = i;
+                    row.analytic = a;
+                    row.numeric = n;
+                }
+            }
+            row
+        })
+        .collect();
+    GradCheck { modules, step: h }
+}

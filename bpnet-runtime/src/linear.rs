@@ -1,0 +1,155 @@
+//! The lecture's Linear module: `X_out = W X_in`.
+//!
+//! `W` has shape `out × in` and is stored row-major in the network's parameter pool, so row `i`
+//! holds the weights of output `i`.
+
+macro_rules! linear_kernels {
+    ($t:ident) => {
+        #[doc = concat!("Linear kernels for `", stringify!($t), "`.")]
+        pub mod $t {
+            use rand::{Rng, RngExt};
+
+            /// fprop: `y = W x`.
+            ///
+            /// # Panics
+            /// If `w.len() != y.len() * x.len()` or `x` is empty.
+            pub fn fprop(w: &[$t], x: &[$t], y: &mut [$t]) {
+                assert_eq!(w.len(), x.len() * y.len(), "linear: W is not out × in");
+                for (yi, row) in y.iter_mut().zip(w.chunks_exact(x.len())) {
+                    *yi = row.iter().zip(x).map(|(a, b)| a * b).sum();
+                }
+            }
+
+            #[inline(always)]
+            fn bprop_impl(
+                w: &[$t],
+                x: &[$t],
+                dy: &[$t],
+                dx: &mut [$t],
+                dw: &mut [$t],
+                accumulate: bool,
+            ) {
+                assert_eq!(w.len(), x.len() * dy.len(), "linear: W is not out × in");
+                assert_eq!(dw.len(), w.len(), "linear: dW and W differ");
+                assert_eq!(dx.len(), x.len(), "linear: dx and x differ");
+                if !accumulate {
+                    dx.fill(0.0);
+                }
+                let n = x.len();
+                for ((g, row), dw_row) in dy.iter().zip(w.chunks_exact(n)).zip(dw.chunks_exact_mut(n)) {
+                    for (((dxj, wij), dwij), xj) in dx.iter_mut().zip(row).zip(dw_row).zip(x) {
+                        *dxj += wij * g;
+                        *dwij += g * xj;
+                    }
+                }
+            }
+
+            /// bprop: `dx = Wᵀ dy` (overwritten) and `dW += dy xᵀ` (accumulated).
+            ///
+            /// # Panics
+            /// If the lengths do not fit `W: dy.len() × x.len()`.
+            pub fn bprop(w: &[$t], x: &[$t], dy: &[$t], dx: &mut [$t], dw: &mut [$t]) {
+                bprop_impl(w, x, dy, dx, dw, false)
+            }
+
+            /// bprop for a state that feeds several modules: `dx += Wᵀ dy`, `dW += dy xᵀ`.
+            ///
+            /// # Panics
+            /// If the lengths do not fit `W: dy.len() × x.len()`.
+            pub fn bprop_acc(w: &[$t], x: &[$t], dy: &[$t], dx: &mut [$t], dw: &mut [$t]) {
+                bprop_impl(w, x, dy, dx, dw, true)
+            }
+
+            /// Fan-in scaled uniform initialisation: `U(−a, a)` with `a = √(3 / fan_in)`, so each
+            /// weight has variance `1 / fan_in` (LeCun et al., "Efficient BackProp").
+            pub fn init<R: Rng + ?Sized>(w: &mut [$t], fan_in: usize, rng: &mut R) {
+                let a = (3.0 / fan_in.max(1) as $t).sqrt();
+                for v in w {
+                    *v = rng.random_range(-a..=a);
+                }
+            }
+        }
+    };
+}
+
+linear_kernels!(f32);
+linear_kernels!(f64);
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{numeric_grad, rel_err};
+
+    /// Relative tolerance of the finite-difference checks (central differences, f64, step 1e-5).
+    const TOL: f64 = 1e-6;
+
+    fn data() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let w = vec![0.3, -0.2, 0.5, 1.1, -0.7, 0.05];
+        let x = vec![0.9, -1.3];
+        let dy = vec![0.4, -0.6, 1.5];
+        (w, x, dy)
+    }
+
+    #[test]
+    fn fprop_is_w_times_x() {
+        let (w, x, _) = data();
+        let mut y = [0.0; 3];
+        super::f64::fprop(&w, &x, &mut y);
+        assert_eq!(y, [0.3 * 0.9 + 0.2 * 1.3, 0.5 * 0.9 - 1.1 * 1.3, -0.7 * 0.9 - 0.05 * 1.3]);
+    }
+
+    /// E = dy · (W x): its exact gradient is what bprop must return.
+    fn energy(w: &[f64], x: &[f64], dy: &[f64]) -> f64 {
+        let mut y = vec![0.0; dy.len()];
+        super::f64::fprop(w, x, &mut y);
+        y.iter().zip(dy).map(|(a, b)| a * b).sum()
+    }
+
+    #[test]
+    fn bprop_matches_finite_differences() {
+        let (w, x, dy) = data();
+        let mut dx = vec![7.0; 2];
+        let mut dw = vec![0.0; 6];
+        super::f64::bprop(&w, &x, &dy, &mut dx, &mut dw);
+        let ndx = numeric_grad(&x, |x| energy(&w, x, &dy));
+        let ndw = numeric_grad(&w, |w| energy(w, &x, &dy));
+        assert!(rel_err(&dx, &ndx) < TOL, "dx {dx:?} vs {ndx:?}");
+        assert!(rel_err(&dw, &ndw) < TOL, "dw {dw:?} vs {ndw:?}");
+
+        // The accumulating variant adds onto what is there, for dx and for dW.
+        let mut dx2 = vec![1.0; 2];
+        super::f64::bprop_acc(&w, &x, &dy, &mut dx2, &mut dw);
+        let want: Vec<f64> = ndx.iter().map(|v| v + 1.0).collect();
+        assert!(rel_err(&dx2, &want) < TOL);
+        let want: Vec<f64> = ndw.iter().map(|v| 2.0 * v).collect();
+        assert!(rel_err(&dw, &want) < TOL);
+    }
+
+    #[test]
+    fn f32_agrees_with_f64() {
+        let (w, x, dy) = data();
+        let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+        let (mut y, mut dx, mut dw) = ([0.0f32; 3], [0.0f32; 2], [0.0f32; 6]);
+        super::f32::fprop(&f(&w), &f(&x), &mut y);
+        super::f32::bprop(&f(&w), &f(&x), &f(&dy), &mut dx, &mut dw);
+        let mut y64 = [0.0; 3];
+        super::f64::fprop(&w, &x, &mut y64);
+        let up = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
+        assert!(rel_err(&up(&y), &y64) < 1e-6);
+        assert!(rel_err(&up(&dx), &numeric_grad(&x, |x| energy(&w, x, &dy))) < 1e-5);
+        assert!(rel_err(&up(&dw), &numeric_grad(&w, |w| energy(w, &x, &dy))) < 1e-5);
+    }
+
+    #[test]
+    fn init_is_fan_in_scaled_and_seeded() {
+        use rand::SeedableRng;
+        let mut w = vec![0.0f64; 4000];
+        super::f64::init(&mut w, 12, &mut rand::rngs::StdRng::seed_from_u64(1));
+        let a = (3.0f64 / 12.0).sqrt();
+        assert!(w.iter().all(|v| v.abs() <= a));
+        let var = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
+        assert!((var - 1.0 / 12.0).abs() < 0.01, "variance {var}");
+        let mut w2 = vec![0.0f64; 4000];
+        super::f64::init(&mut w2, 12, &mut rand::rngs::StdRng::seed_from_u64(1));
+        assert_eq!(w, w2);
+    }
+}

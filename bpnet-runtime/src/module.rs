@@ -1,0 +1,74 @@
+//! "Any module is permissible": the trait a user's own module implements.
+
+use crate::Float;
+use rand::Rng;
+
+/// A module with one input state and one output state, usable inside `network!`.
+///
+/// A module owns no parameters: it reads them from a slice of the owning network's pool (and
+/// accumulates its gradients into the parallel slice), so every network keeps the lecture's single
+/// parameter vector, however deeply modules nest. A network declared without an energy and with one
+/// input implements this trait, which is how networks nest.
+///
+/// The widths and parameter count are associated constants: `network!` checks them against the
+/// declaration at compile time.
+///
+/// ```
+/// use bpnet::{Module, rand::Rng};
+///
+/// /// y = s · x with one trainable scale `s`.
+/// struct Scale;
+///
+/// impl Module for Scale {
+///     type Float = f64;
+///     const IN: usize = 3;
+///     const OUT: usize = 3;
+///     const PARAMS: usize = 1;
+///     fn create() -> Self { Scale }
+///     fn init<R: Rng + ?Sized>(params: &mut [f64], _rng: &mut R) { params[0] = 1.0; }
+///     fn fprop(&mut self, p: &[f64], x: &[f64], y: &mut [f64]) {
+///         for (y, x) in y.iter_mut().zip(x) { *y = p[0] * x; }
+///     }
+///     fn bprop(&mut self, p: &[f64], g: &mut [f64], x: &[f64], _y: &[f64], dy: &[f64], dx: &mut [f64]) {
+///         for ((dx, x), dy) in dx.iter_mut().zip(x).zip(dy) {
+///             *dx += p[0] * dy;
+///             g[0] += x * dy;
+///         }
+///     }
+/// }
+/// # let mut m = Scale::create();
+/// # let mut y = [0.0; 3];
+/// # m.fprop(&[2.0], &[1.0, 2.0, 3.0], &mut y);
+/// # assert_eq!(y, [2.0, 4.0, 6.0]);
+/// ```
+pub trait Module: Sized {
+    /// The element type.
+    type Float: Float;
+    /// Width of the input state.
+    const IN: usize;
+    /// Width of the output state.
+    const OUT: usize;
+    /// Number of parameters the module reads from the pool.
+    const PARAMS: usize;
+
+    /// A fresh module with its internal states (if any) zeroed.
+    fn create() -> Self;
+
+    /// Initialises this module's slice of the pool (`PARAMS` values).
+    fn init<R: Rng + ?Sized>(params: &mut [Self::Float], rng: &mut R);
+
+    /// fprop: computes `output` (`OUT` values) from `input` (`IN` values) and `params`.
+    fn fprop(&mut self, params: &[Self::Float], input: &[Self::Float], output: &mut [Self::Float]);
+
+    /// bprop: from dE/d`output` (`doutput`), **adds** dE/d`input` into `dinput` and dE/d`params`
+    /// into `grads`. `input` and `output` are the values of the last fprop.
+    fn bprop(
+        &mut self,
+        params: &[Self::Float],
+        grads: &mut [Self::Float],
+        input: &[Self::Float],
+        output: &[Self::Float],
+        doutput: &[Self::Float],
+        dinput: &mut [Self::Float],
+    );
+}

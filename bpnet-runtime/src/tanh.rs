@@ -1,0 +1,107 @@
+//! The lecture's sigmoid module with trainable biases: `(X_out)_i = tanh((X_in)_i + B_i)`.
+//!
+//! bprop uses the saved output: `tanh'(x + b) = 1 − y²`, so nothing else is kept from fprop.
+
+macro_rules! tanh_kernels {
+    ($t:ident) => {
+        #[doc = concat!("Tanh kernels for `", stringify!($t), "`.")]
+        pub mod $t {
+            /// fprop: `y = tanh(x + b)`.
+            ///
+            /// # Panics
+            /// If `b`, `x` and `y` differ in length.
+            pub fn fprop(b: &[$t], x: &[$t], y: &mut [$t]) {
+                assert!(b.len() == x.len() && x.len() == y.len(), "tanh: widths differ");
+                for ((yi, xi), bi) in y.iter_mut().zip(x).zip(b) {
+                    *yi = (xi + bi).tanh();
+                }
+            }
+
+            #[inline(always)]
+            fn bprop_impl(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t], accumulate: bool) {
+                assert!(
+                    y.len() == dy.len() && y.len() == dx.len() && y.len() == db.len(),
+                    "tanh: widths differ"
+                );
+                for (((yi, gi), dxi), dbi) in y.iter().zip(dy).zip(dx.iter_mut()).zip(db.iter_mut()) {
+                    let g = gi * (1.0 - yi * yi);
+                    if accumulate {
+                        *dxi += g;
+                    } else {
+                        *dxi = g;
+                    }
+                    *dbi += g;
+                }
+            }
+
+            /// bprop from the saved output `y`: `dx = dy ∘ (1 − y²)` (overwritten),
+            /// `dB += dy ∘ (1 − y²)` (accumulated).
+            ///
+            /// # Panics
+            /// If the slices differ in length.
+            pub fn bprop(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t]) {
+                bprop_impl(y, dy, dx, db, false)
+            }
+
+            /// As [`bprop`], but `dx += dy ∘ (1 − y²)`, for a state that feeds several modules.
+            ///
+            /// # Panics
+            /// If the slices differ in length.
+            pub fn bprop_acc(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t]) {
+                bprop_impl(y, dy, dx, db, true)
+            }
+        }
+    };
+}
+
+tanh_kernels!(f32);
+tanh_kernels!(f64);
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{numeric_grad, rel_err};
+
+    /// Relative tolerance of the finite-difference checks (central differences, f64, step 1e-5).
+    const TOL: f64 = 1e-6;
+
+    fn energy(b: &[f64], x: &[f64], dy: &[f64]) -> f64 {
+        let mut y = vec![0.0; x.len()];
+        super::f64::fprop(b, x, &mut y);
+        y.iter().zip(dy).map(|(a, b)| a * b).sum()
+    }
+
+    #[test]
+    fn bprop_matches_finite_differences() {
+        let b = [0.1, -0.4, 0.8, 0.0];
+        let x = [0.5, 1.7, -2.2, 0.03];
+        let dy = [1.0, -0.5, 0.25, 2.0];
+        let mut y = [0.0; 4];
+        super::f64::fprop(&b, &x, &mut y);
+        assert_eq!(y[1], (1.7f64 - 0.4).tanh());
+        let (mut dx, mut db) = ([9.0; 4], [0.0; 4]);
+        super::f64::bprop(&y, &dy, &mut dx, &mut db);
+        let ndx = numeric_grad(&x, |x| energy(&b, x, &dy));
+        let ndb = numeric_grad(&b, |b| energy(b, &x, &dy));
+        assert!(rel_err(&dx, &ndx) < TOL, "{dx:?} {ndx:?}");
+        assert!(rel_err(&db, &ndb) < TOL, "{db:?} {ndb:?}");
+
+        let mut dx2 = [1.0; 4];
+        super::f64::bprop_acc(&y, &dy, &mut dx2, &mut db);
+        let want: Vec<f64> = ndx.iter().map(|v| v + 1.0).collect();
+        assert!(rel_err(&dx2, &want) < TOL);
+        let want: Vec<f64> = ndb.iter().map(|v| 2.0 * v).collect();
+        assert!(rel_err(&db, &want) < TOL);
+    }
+
+    #[test]
+    fn f32_agrees_with_f64() {
+        let (b, x) = ([0.1f32, -0.4], [0.5f32, 1.7]);
+        let mut y = [0.0f32; 2];
+        super::f32::fprop(&b, &x, &mut y);
+        assert!((y[0] as f64 - 0.6f64.tanh()).abs() < 1e-6);
+        let (mut dx, mut db) = ([0.0f32; 2], [0.0f32; 2]);
+        super::f32::bprop(&y, &[1.0, 1.0], &mut dx, &mut db);
+        assert!((dx[1] as f64 - (1.0 - 1.3f64.tanh().powi(2))).abs() < 1e-6);
+        assert_eq!(dx, db);
+    }
+}
