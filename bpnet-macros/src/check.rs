@@ -151,6 +151,9 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
     let mut energy: Option<(usize, Span)> = None;
     let mut output: Option<(usize, Span)> = None;
     let mut assign_state = Vec::new();
+    let no_attrs = Vec::new();
+    // After a syntax error the graph is incomplete: rules about unused states would mislead.
+    let incomplete = def.stmts.iter().any(|s| matches!(s, Stmt::Broken(..)));
     for stmt in &def.stmts {
         let (name, attrs, role, width, declared) = match stmt {
             Stmt::Decl(d) => {
@@ -160,23 +163,45 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                 };
                 (&d.name, &d.attrs, role, Some(d.width.value), Some(&d.width))
             }
-            Stmt::Assign(a) => (&a.state, &a.attrs, StateRole::Computed, None, a.width.as_ref()),
+            Stmt::Assign(a) => (
+                &a.state,
+                &a.attrs,
+                StateRole::Computed,
+                None,
+                a.width.as_ref(),
+            ),
+            Stmt::Broken(name, w) => (
+                name,
+                &no_attrs,
+                StateRole::Computed,
+                w.as_ref().map(|w| w.value),
+                w.as_ref(),
+            ),
         };
         let key = name.to_string();
         if key.starts_with("__") {
-            errs.at(name.span(), format!("`{key}`: names starting with `__` are reserved for generated code"));
+            errs.at(
+                name.span(),
+                format!("`{key}`: names starting with `__` are reserved for generated code"),
+            );
         }
-        if let Some(w) = declared {
-            if w.value == 0 {
-                errs.spanned(&w.lit, format!("state `{key}` has width 0; a state needs at least one component"));
-            }
+        if let Some(w) = declared
+            && w.value == 0
+        {
+            errs.spanned(
+                &w.lit,
+                format!("state `{key}` has width 0; a state needs at least one component"),
+            );
         }
         let id = states.len();
         let mut quiet = false;
         if let Some(&first) = state_ids.get(&key) {
             quiet = true;
             errs.at(name.span(), format!("state `{key}` is defined twice"));
-            errs.at(states[first].name.span(), format!("`{key}` is first defined here"));
+            errs.at(
+                states[first].name.span(),
+                format!("`{key}` is first defined here"),
+            );
         } else {
             state_ids.insert(key.clone(), id);
         }
@@ -224,7 +249,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
     let mut module_ids: HashMap<String, Ident> = HashMap::new();
     let assigns = def.stmts.iter().filter_map(|s| match s {
         Stmt::Assign(a) => Some(a),
-        Stmt::Decl(_) => None,
+        Stmt::Decl(_) | Stmt::Broken(..) => None,
     });
     for (a, &out) in assigns.zip(&assign_state) {
         let call = &a.call;
@@ -288,13 +313,19 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         let key = name.to_string();
         if let Some(first) = module_ids.get(&key) {
             errs.at(name.span(), format!("module `{key}` is defined twice"));
-            errs.at(first.span(), format!("module `{key}` is first defined here"));
+            errs.at(
+                first.span(),
+                format!("module `{key}` is first defined here"),
+            );
         } else {
             module_ids.insert(key.clone(), name.clone());
         }
         if matches!(kind, Kind::User { .. }) {
             if key.starts_with("__") {
-                errs.at(name.span(), format!("`{key}`: names starting with `__` are reserved for generated code"));
+                errs.at(
+                    name.span(),
+                    format!("`{key}`: names starting with `__` are reserved for generated code"),
+                );
             }
             if let Some(&s) = state_ids.get(&key) {
                 errs.at(
@@ -342,7 +373,9 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             ),
             ("linear", _, Some((_, w))) if w.value == 0 => errs.spanned(
                 &w.lit,
-                format!("linear module `{key}` has output width 0; a state needs at least one component"),
+                format!(
+                    "linear module `{key}` has output width 0; a state needs at least one component"
+                ),
             ),
             ("linear", _, Some(_)) | (_, _, None) | (_, Kind::Broken, _) => {}
             (_, other, Some((arrow, _))) => errs.spanned(
@@ -386,7 +419,11 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         states[out].producer = Some(modules.len());
         modules.push(ModuleM {
             name,
-            kind: if arg_ok && arity_ok { kind } else { Kind::Broken },
+            kind: if arg_ok && arity_ok {
+                kind
+            } else {
+                Kind::Broken
+            },
             args,
             arg_idents,
             out,
@@ -453,20 +490,22 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             }
         };
         let st = &mut states[m.out];
-        if let (Some(w), Some(d)) = (made, st.declared) {
-            if w != d.value && d.value != 0 && !matches!(m.kind, Kind::User { .. }) {
-                errs.spanned(
-                    &d.lit,
-                    format!(
-                        "state `{}` is declared with width {}, but {} module `{}` makes width {}",
-                        st.name,
-                        d.value,
-                        m.kind.label(),
-                        m.name,
-                        w
-                    ),
-                );
-            }
+        if let (Some(w), Some(d)) = (made, st.declared)
+            && w != d.value
+            && d.value != 0
+            && !matches!(m.kind, Kind::User { .. })
+        {
+            errs.spanned(
+                &d.lit,
+                format!(
+                    "state `{}` is declared with width {}, but {} module `{}` makes width {}",
+                    st.name,
+                    d.value,
+                    m.kind.label(),
+                    m.name,
+                    w
+                ),
+            );
         }
         if st.width.is_none() {
             st.width = made.filter(|&w| w > 0);
@@ -478,16 +517,16 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
 
     // Energy and output.
     if let Some((e, span)) = energy {
-        if let Some(w) = states[e].width {
-            if w != 1 {
-                errs.at(
-                    span,
-                    format!(
-                        "the energy must be a scalar, but `{}` has width {w}",
-                        states[e].name
-                    ),
-                );
-            }
+        if let Some(w) = states[e].width
+            && w != 1
+        {
+            errs.at(
+                span,
+                format!(
+                    "the energy must be a scalar, but `{}` has width {w}",
+                    states[e].name
+                ),
+            );
         }
     } else {
         for &g in &givens {
@@ -542,7 +581,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         }
         let sink_name = &states[sink].name;
         for (s, st) in states.iter().enumerate() {
-            if used[s] || st.quiet {
+            if used[s] || st.quiet || incomplete {
                 continue;
             }
             match st.role {
@@ -599,7 +638,9 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             .into_iter()
             .map(|p| StateM {
                 name: p.name,
-                width: p.width.expect("every state's width is known when no error was found"),
+                width: p
+                    .width
+                    .expect("every state's width is known when no error was found"),
                 role: p.role,
                 attrs: p.attrs,
                 producer: p.producer,
@@ -621,9 +662,8 @@ enum Arity {
 /// Kahn's algorithm over "module reads a state computed by another module". Modules on a cycle
 /// are left out of the order, and each cycle is reported once, with the states on it.
 fn topological_order(modules: &[ModuleM], states: &[Pending], errs: &mut Errors) -> Vec<usize> {
-    let preds = |m: &ModuleM| -> Vec<usize> {
-        m.args.iter().filter_map(|&a| states[a].producer).collect()
-    };
+    let preds =
+        |m: &ModuleM| -> Vec<usize> { m.args.iter().filter_map(|&a| states[a].producer).collect() };
     let mut indegree: Vec<usize> = modules.iter().map(|m| preds(m).len()).collect();
     let mut succs = vec![Vec::new(); modules.len()];
     for (i, m) in modules.iter().enumerate() {

@@ -15,7 +15,10 @@ fn rt() -> TokenStream {
 /// A pool position: a literal, plus the `PARAMS` of user modules known only to the compiler.
 fn offset_tokens(off: &Offset, extra: usize) -> TokenStream {
     let known = off.known + extra;
-    let user = off.user.iter().map(|p| quote!(+ <#p as ::bpnet::Module>::PARAMS));
+    let user = off
+        .user
+        .iter()
+        .map(|p| quote!(+ <#p as ::bpnet::Module>::PARAMS));
     quote!((#known #(#user)*))
 }
 
@@ -163,7 +166,10 @@ fn dot(model: &Model) -> String {
             }
             other => other.label(),
         };
-        out += &format!("  m_{n} [shape=ellipse, label=\"{n}\\n{detail}\"];\n", n = m.name);
+        out += &format!(
+            "  m_{n} [shape=ellipse, label=\"{n}\\n{detail}\"];\n",
+            n = m.name
+        );
         for &a in &m.args {
             out += &format!("  s_{} -> m_{};\n", model.states[a].name, m.name);
         }
@@ -301,31 +307,35 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     let dot = dot(model);
 
     // Per-module parameter accessors.
-    let accessors = model.modules.iter().enumerate().filter(|(_, m)| {
-        !matches!(m.kind, Kind::Add | Kind::Euclidean)
-    }).map(|(i, m)| {
-        let r = range(model, sched, i);
-        let (p, pm, g) = (
-            format_ident!("{}_params", m.name),
-            format_ident!("{}_params_mut", m.name),
-            format_ident!("{}_grads", m.name),
-        );
-        let shape = match &m.kind {
-            Kind::Linear { out } => format!(
-                "the weight matrix W, {out} × {} row-major", model.states[m.args[0]].width
-            ),
-            Kind::Tanh => "the biases B".to_string(),
-            _ => "its parameters".to_string(),
-        };
-        let d1 = format!("Module `{}`'s slice of the pool: {shape}.", m.name);
-        let d2 = format!("Module `{}`'s slice of the pool, to set it.", m.name);
-        let d3 = format!("Module `{}`'s slice of the gradient pool.", m.name);
-        quote!(
-            #[doc = #d1] pub fn #p(&self) -> &[#f] { &self.__params[#r] }
-            #[doc = #d2] pub fn #pm(&mut self) -> &mut [#f] { &mut self.__params[#r] }
-            #[doc = #d3] pub fn #g(&self) -> &[#f] { &self.__grads[#r] }
-        )
-    });
+    let accessors = model
+        .modules
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !matches!(m.kind, Kind::Add | Kind::Euclidean))
+        .map(|(i, m)| {
+            let r = range(model, sched, i);
+            let (p, pm, g) = (
+                format_ident!("{}_params", m.name),
+                format_ident!("{}_params_mut", m.name),
+                format_ident!("{}_grads", m.name),
+            );
+            let shape = match &m.kind {
+                Kind::Linear { out } => format!(
+                    "the weight matrix W, {out} × {} row-major",
+                    model.states[m.args[0]].width
+                ),
+                Kind::Tanh => "the biases B".to_string(),
+                _ => "its parameters".to_string(),
+            };
+            let d1 = format!("Module `{}`'s slice of the pool: {shape}.", m.name);
+            let d2 = format!("Module `{}`'s slice of the pool, to set it.", m.name);
+            let d3 = format!("Module `{}`'s slice of the gradient pool.", m.name);
+            quote!(
+                #[doc = #d1] pub fn #p(&self) -> &[#f] { &self.__params[#r] }
+                #[doc = #d2] pub fn #pm(&mut self) -> &mut [#f] { &mut self.__params[#r] }
+                #[doc = #d3] pub fn #g(&self) -> &[#f] { &self.__grads[#r] }
+            )
+        });
 
     // Inputs of fprop (inputs and targets) and of run (inputs only).
     let arg = |i: &usize| {
@@ -360,10 +370,10 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         let doc = format!(
             "Inference (the lecture's `run`): computes the output `{out}` from the inputs alone."
         );
-        let try_doc = format!(
+        let try_doc =
             "[`Self::run`] for data whose widths are only known at run time: a wrong width or a \
              NaN gives an [`Error`](::bpnet::Error) instead of a panic."
-        );
+                .to_string();
         quote!(
             #[allow(unused_variables)]
             fn __run(&mut self, params: &[#f]) { #(#run_steps)* }

@@ -37,6 +37,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 }
                 (&a.state, w)
             }
+            Stmt::Broken(name, w) => (name, w.as_ref().map_or(0, |w| w.value)),
         };
         if seen.insert(state.to_string()) {
             fields.push(quote!(pub #state: ::bpnet::State<#f, #width>,));
@@ -45,24 +46,50 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
     let given_tys: Vec<_> = (0..givens).map(|i| format_ident!("A{}", i)).collect();
     let input_tys: Vec<_> = (0..inputs).map(|i| format_ident!("A{}", i)).collect();
     let bprop = if has_energy {
-        quote!(pub fn bprop(&mut self) {})
+        quote!(
+            pub fn bprop(&mut self) {}
+        )
     } else {
-        quote!(pub fn bprop<T>(&mut self, _: T) {})
+        quote!(
+            pub fn bprop<T>(&mut self, _: T) {}
+        )
     };
     let mut seen_modules = std::collections::HashSet::new();
-    let accessors = modules.iter().filter(|m| seen_modules.insert(m.to_string())).map(|m| {
-        let (p, pm, g) = (
-            format_ident!("{}_params", m),
-            format_ident!("{}_params_mut", m),
-            format_ident!("{}_grads", m),
-        );
+    let accessors = modules
+        .iter()
+        .filter(|m| seen_modules.insert(m.to_string()))
+        .map(|m| {
+            let (p, pm, g) = (
+                format_ident!("{}_params", m),
+                format_ident!("{}_params_mut", m),
+                format_ident!("{}_grads", m),
+            );
+            quote!(
+                pub fn #p(&self) -> &[#f] { &[] }
+                pub fn #pm(&mut self) -> &mut [#f] { &mut [] }
+                pub fn #g(&self) -> &[#f] { &[] }
+            )
+        });
+    let network = has_energy.then(|| {
         quote!(
-            pub fn #p(&self) -> &[#f] { &[] }
-            pub fn #pm(&mut self) -> &mut [#f] { &mut [] }
-            pub fn #g(&self) -> &[#f] { &[] }
+            #[allow(unused_variables, clippy::all)]
+            impl ::bpnet::Network for #name {
+                type Float = #f;
+                const PARAMS: usize = 0;
+                const MODULES: &'static [::bpnet::ModuleInfo] = &[];
+                const STATES: &'static [::bpnet::StateInfo] = &[];
+                fn params(&self) -> &[#f] { &[] }
+                fn params_mut(&mut self) -> &mut [#f] { &mut [] }
+                fn grads(&self) -> &[#f] { &[] }
+                fn energy(&self) -> #f { ::core::unreachable!() }
+                fn zero_grad(&mut self) {}
+                fn bprop(&mut self) {}
+                fn sgd_step(&mut self, lr: #f) {}
+            }
         )
     });
     quote!(
+        #network
         #(#attrs)*
         #[allow(dead_code, unused_variables, clippy::all)]
         #vis struct #name { #(#fields)* }

@@ -38,6 +38,9 @@ pub struct NetworkDef {
 pub enum Stmt {
     Decl(Decl),
     Assign(Assign),
+    /// A statement with a syntax error (already reported) whose state name could be read, so
+    /// that other statements reading it do not add errors of their own.
+    Broken(Ident, Option<Width>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -104,7 +107,7 @@ impl Parse for Width {
 
 impl Parse for Call {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let kind = Path::parse_mod_style(input)?;
+        let kind: Path = input.parse()?;
         let content;
         let paren = parenthesized!(content in input);
         let mut args = Vec::new();
@@ -118,9 +121,11 @@ impl Parse for Call {
                 }
                 break;
             }
-            args.push(content.parse::<Ident>().map_err(|e| {
-                syn::Error::new(e.span(), "expected the name of a state")
-            })?);
+            args.push(
+                content
+                    .parse::<Ident>()
+                    .map_err(|e| syn::Error::new(e.span(), "expected the name of a state"))?,
+            );
             if content.is_empty() || content.peek(Token![->]) {
                 continue;
             }
@@ -183,9 +188,12 @@ fn parse_assign(input: ParseStream, attrs: Vec<Attribute>) -> syn::Result<Assign
             }
         }
     }
-    let state: Ident = input
-        .parse()
-        .map_err(|e| syn::Error::new(e.span(), "expected a statement: `input x: N;`, `target y: N;` or `state = module: kind(args);`"))?;
+    let state: Ident = input.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "expected a statement: `input x: N;`, `target y: N;` or `state = module: kind(args);`",
+        )
+    })?;
     let width = if input.peek(Token![:]) {
         input.parse::<Token![:]>()?;
         Some(input.parse()?)
@@ -259,9 +267,14 @@ impl Parse for NetworkDef {
         }
         let mut stmts = Vec::new();
         for segment in split_statements(body) {
-            match syn::parse2::<Stmt>(segment) {
+            match syn::parse2::<Stmt>(segment.clone()) {
                 Ok(stmt) => stmts.push(stmt),
-                Err(e) => errors.push(e),
+                Err(e) => {
+                    errors.push(e);
+                    if let Ok(Header(name, width)) = syn::parse2::<Header>(segment) {
+                        stmts.push(Stmt::Broken(name, width));
+                    }
+                }
             }
         }
         Ok(NetworkDef {
@@ -272,6 +285,37 @@ impl Parse for NetworkDef {
             stmts,
             errors,
         })
+    }
+}
+
+/// The start of a statement: the state it defines, read after a syntax error further on.
+struct Header(Ident, Option<Width>);
+
+impl Parse for Header {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        input.call(Attribute::parse_outer)?;
+        if input.peek(kw::input) || input.peek(kw::target) {
+            if input.peek2(Ident) {
+                input.parse::<Ident>()?;
+                let name = input.parse()?;
+                let width = input
+                    .parse::<Token![:]>()
+                    .and_then(|_| input.parse::<Width>())
+                    .ok();
+                return Ok(Header(name, width));
+            }
+        } else if (input.peek(kw::output) || input.peek(kw::energy)) && input.peek2(Ident) {
+            input.parse::<Ident>()?;
+        }
+        let name = input.parse()?;
+        let width = if input.peek(Token![:]) {
+            input.parse::<Token![:]>()?;
+            input.parse().ok()
+        } else {
+            None
+        };
+        input.parse::<Token![=]>()?;
+        Ok(Header(name, width))
     }
 }
 
@@ -301,7 +345,10 @@ impl Call {
         let mut close = close;
         close.set_span(self.paren_span);
         let mut ts = TokenStream::new();
-        ts.extend([TokenTree::Ident(Ident::new("kind", first)), TokenTree::Punct(close)]);
+        ts.extend([
+            TokenTree::Ident(Ident::new("kind", first)),
+            TokenTree::Punct(close),
+        ]);
         ts
     }
 }

@@ -9,7 +9,10 @@ macro_rules! add_kernels {
             /// # Panics
             /// If the lengths differ.
             pub fn fprop(a: &[$t], b: &[$t], y: &mut [$t]) {
-                assert!(a.len() == b.len() && a.len() == y.len(), "add: widths differ");
+                assert!(
+                    a.len() == b.len() && a.len() == y.len(),
+                    "add: widths differ"
+                );
                 for ((yi, p), q) in y.iter_mut().zip(a).zip(b) {
                     *yi = p + q;
                 }

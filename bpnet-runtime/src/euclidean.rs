@@ -16,7 +16,10 @@ macro_rules! euclidean_kernels {
 
             #[inline(always)]
             fn bprop_impl(x: &[$t], other: &[$t], de: &[$t], dx: &mut [$t], accumulate: bool) {
-                assert!(x.len() == other.len() && x.len() == dx.len(), "euclidean: widths differ");
+                assert!(
+                    x.len() == other.len() && x.len() == dx.len(),
+                    "euclidean: widths differ"
+                );
                 assert_eq!(de.len(), 1, "euclidean: the energy is a scalar");
                 let g = de[0];
                 for ((d, p), q) in dx.iter_mut().zip(x).zip(other) {
@@ -73,8 +76,14 @@ mod tests {
         let (mut da, mut db) = ([5.0; 3], [5.0; 3]);
         super::f64::bprop(&a, &b, &de, &mut da);
         super::f64::bprop(&b, &a, &de, &mut db);
-        let nda: Vec<f64> = numeric_grad(&a, |a| energy(a, &b)).iter().map(|g| g * 1.7).collect();
-        let ndb: Vec<f64> = numeric_grad(&b, |b| energy(&a, b)).iter().map(|g| g * 1.7).collect();
+        let nda: Vec<f64> = numeric_grad(&a, |a| energy(a, &b))
+            .iter()
+            .map(|g| g * 1.7)
+            .collect();
+        let ndb: Vec<f64> = numeric_grad(&b, |b| energy(&a, b))
+            .iter()
+            .map(|g| g * 1.7)
+            .collect();
         assert!(rel_err(&da, &nda) < TOL, "{da:?} {nda:?}");
         assert!(rel_err(&db, &ndb) < TOL, "{db:?} {ndb:?}");
 

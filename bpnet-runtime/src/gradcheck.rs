@@ -34,7 +34,10 @@ pub struct GradCheck {
 impl GradCheck {
     /// The largest relative error over the whole pool (0 for a net without parameters).
     pub fn max_rel_error(&self) -> f64 {
-        self.modules.iter().map(|m| m.max_rel_error).fold(0.0, f64::max)
+        self.modules
+            .iter()
+            .map(|m| m.max_rel_error)
+            .fold(0.0, f64::max)
     }
 
     /// The module with the largest relative error.

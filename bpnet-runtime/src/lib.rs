@@ -7,8 +7,8 @@
 #![warn(missing_docs)]
 
 pub mod add;
-pub mod euclidean;
 mod error;
+pub mod euclidean;
 mod float;
 pub mod gradcheck;
 mod input;

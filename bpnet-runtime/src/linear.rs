@@ -36,7 +36,9 @@ macro_rules! linear_kernels {
                     dx.fill(0.0);
                 }
                 let n = x.len();
-                for ((g, row), dw_row) in dy.iter().zip(w.chunks_exact(n)).zip(dw.chunks_exact_mut(n)) {
+                for ((g, row), dw_row) in
+                    dy.iter().zip(w.chunks_exact(n)).zip(dw.chunks_exact_mut(n))
+                {
                     for (((dxj, wij), dwij), xj) in dx.iter_mut().zip(row).zip(dw_row).zip(x) {
                         *dxj += wij * g;
                         *dwij += g * xj;
@@ -94,7 +96,14 @@ mod tests {
         let (w, x, _) = data();
         let mut y = [0.0; 3];
         super::f64::fprop(&w, &x, &mut y);
-        assert_eq!(y, [0.3 * 0.9 + 0.2 * 1.3, 0.5 * 0.9 - 1.1 * 1.3, -0.7 * 0.9 - 0.05 * 1.3]);
+        assert_eq!(
+            y,
+            [
+                0.3 * 0.9 + 0.2 * 1.3,
+                0.5 * 0.9 - 1.1 * 1.3,
+                -0.7 * 0.9 - 0.05 * 1.3
+            ]
+        );
     }
 
     /// E = dy · (W x): its exact gradient is what bprop must return.

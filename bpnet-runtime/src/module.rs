@@ -14,7 +14,7 @@ use rand::Rng;
 /// declaration at compile time.
 ///
 /// ```
-/// use bpnet::{Module, rand::Rng};
+/// use bpnet_runtime::{Module, rand::Rng};
 ///
 /// /// y = s · x with one trainable scale `s`.
 /// struct Scale;

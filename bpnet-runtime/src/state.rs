@@ -9,9 +9,9 @@ use crate::Float;
 /// may be added; build one with [`State::new`] or [`Default`].
 ///
 /// ```
-/// let s = bpnet::State::<f32, 3>::new();
+/// let s = bpnet_runtime::State::<f32, 3>::new();
 /// assert_eq!(s.x, [0.0; 3]);
-/// assert_eq!(bpnet::State::<f32, 3>::WIDTH, 3);
+/// assert_eq!(bpnet_runtime::State::<f32, 3>::WIDTH, 3);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

@@ -11,7 +11,10 @@ macro_rules! tanh_kernels {
             /// # Panics
             /// If `b`, `x` and `y` differ in length.
             pub fn fprop(b: &[$t], x: &[$t], y: &mut [$t]) {
-                assert!(b.len() == x.len() && x.len() == y.len(), "tanh: widths differ");
+                assert!(
+                    b.len() == x.len() && x.len() == y.len(),
+                    "tanh: widths differ"
+                );
                 for ((yi, xi), bi) in y.iter_mut().zip(x).zip(b) {
                     *yi = (xi + bi).tanh();
                 }
@@ -23,7 +26,8 @@ macro_rules! tanh_kernels {
                     y.len() == dy.len() && y.len() == dx.len() && y.len() == db.len(),
                     "tanh: widths differ"
                 );
-                for (((yi, gi), dxi), dbi) in y.iter().zip(dy).zip(dx.iter_mut()).zip(db.iter_mut()) {
+                for (((yi, gi), dxi), dbi) in y.iter().zip(dy).zip(dx.iter_mut()).zip(db.iter_mut())
+                {
                     let g = gi * (1.0 - yi * yi);
                     if accumulate {
                         *dxi += g;

@@ -1,0 +1,215 @@
+//! bprop of generated networks against central finite differences (f64).
+//!
+//! Tolerance: relative error at most 1e-6 per parameter, as defined by `check_gradients` (step
+//! ε^(1/3) ≈ 6e-6). Each net is also checked with a deliberately wrong bprop (a mutant), so the
+//! checks are known to fail when bprop is wrong.
+
+use bpnet::prelude::*;
+use bpnet::rand::RngExt;
+
+const TOL: f64 = 1e-6;
+
+network! {
+    /// The lecture's nn-layer as a module: linear then tanh.
+    #[bpnet(float = f64)]
+    pub struct NnLayer {
+        input  input: 3;
+        sum    = linear: linear(input -> 4);
+        output output = sigmoid: tanh(sum);
+    }
+}
+
+network! {
+    /// nn-layer trained on its own, with a Euclidean energy.
+    #[bpnet(float = f64)]
+    pub struct NnLayerEnergy {
+        input  x: 3;
+        target y: 4;
+        sum    = linear: linear(x -> 4);
+        out    = sigmoid: tanh(sum);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// nn-2layer, written flat.
+    #[bpnet(float = f64)]
+    pub struct TwoLayer {
+        input  x: 3;
+        target y: 2;
+        sum1   = linear1: linear(x -> 5);
+        hidden = sigmoid1: tanh(sum1);
+        sum2   = linear2: linear(hidden -> 2);
+        out    = sigmoid2: tanh(sum2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// Fan-out (x and h feed two modules each) and fan-in (add of three states).
+    #[bpnet(float = f64)]
+    pub struct FanNet {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 4);
+        b      = lb: linear(x -> 4);
+        h      = th: tanh(a);
+        c      = lc: linear(h -> 4);
+        s      = add(h, b, c);
+        t      = ts: tanh(s);
+        u      = lu: linear(t -> 2);
+        v      = lv: linear(h -> 2);
+        out    = add(u, v);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// nn-2layer built from two nested networks, as in the lecture.
+    #[bpnet(float = f64)]
+    pub struct Nested {
+        input  x: 3;
+        target y: 3;
+        hidden: 4 = layer1: NnLayer(x);
+        sum2   = linear2: linear(hidden -> 3);
+        out    = sigmoid2: tanh(sum2);
+        energy = euclidean(out, y);
+    }
+}
+
+/// A user module: y = s ∘ x², one trainable scale per component.
+pub struct Square<const WRONG: bool>;
+
+impl<const WRONG: bool> Module for Square<WRONG> {
+    type Float = f64;
+    const IN: usize = 4;
+    const OUT: usize = 4;
+    const PARAMS: usize = 4;
+    fn create() -> Self {
+        Square
+    }
+    fn init<R: bpnet::rand::Rng + ?Sized>(params: &mut [f64], rng: &mut R) {
+        for p in params {
+            *p = rng.random_range(0.5..1.5);
+        }
+    }
+    fn fprop(&mut self, p: &[f64], x: &[f64], y: &mut [f64]) {
+        for i in 0..4 {
+            y[i] = p[i] * x[i] * x[i];
+        }
+    }
+    fn bprop(
+        &mut self,
+        p: &[f64],
+        g: &mut [f64],
+        x: &[f64],
+        _y: &[f64],
+        dy: &[f64],
+        dx: &mut [f64],
+    ) {
+        for i in 0..4 {
+            // The mutant forgets the factor 2 of d(x²)/dx.
+            dx[i] += if WRONG { 1.0 } else { 2.0 } * p[i] * x[i] * dy[i];
+            g[i] += x[i] * x[i] * dy[i];
+        }
+    }
+}
+
+network! {
+    /// A user module between two built-in layers; x also skips past it (fan-out into an add).
+    #[bpnet(float = f64)]
+    pub struct WithUser {
+        input  x: 2;
+        target y: 4;
+        a      = l1: linear(x -> 4);
+        sq: 4  = square: Square<false>(a);
+        s      = add(sq, a);
+        out    = t: tanh(s);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// The same with the mutant module.
+    #[bpnet(float = f64)]
+    pub struct WithWrongUser {
+        input  x: 2;
+        target y: 4;
+        a      = l1: linear(x -> 4);
+        sq: 4  = square: Square<true>(a);
+        s      = add(sq, a);
+        out    = t: tanh(s);
+        energy = euclidean(out, y);
+    }
+}
+
+fn sample(n: usize, rng: &mut StdRng) -> Vec<f64> {
+    (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// Checks a net on several random samples; returns the worst relative error seen.
+macro_rules! check_net {
+    ($net:ty, $nx:expr, $ny:expr, $seed:expr) => {{
+        let mut rng = StdRng::seed_from_u64($seed);
+        let mut net = <$net>::new(&mut rng);
+        let mut worst: f64 = 0.0;
+        for _ in 0..5 {
+            let (x, y) = (sample($nx, &mut rng), sample($ny, &mut rng));
+            let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
+            assert!(!report.modules.is_empty());
+            worst = worst.max(report.max_rel_error());
+            assert!(report.passes(TOL), "{}:\n{report}", stringify!($net));
+        }
+        worst
+    }};
+}
+
+#[test]
+fn nn_layer() {
+    check_net!(NnLayerEnergy, 3, 4, 1);
+}
+
+#[test]
+fn nn_two_layer() {
+    check_net!(TwoLayer, 3, 2, 2);
+}
+
+#[test]
+fn fan_out_and_fan_in() {
+    check_net!(FanNet, 3, 2, 3);
+}
+
+#[test]
+fn nested_network() {
+    check_net!(Nested, 3, 3, 4);
+}
+
+#[test]
+fn user_module() {
+    check_net!(WithUser, 2, 4, 5);
+}
+
+/// The checker must see a wrong bprop: the mutant's error lands on the modules before it.
+#[test]
+fn wrong_bprop_is_caught() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut net = WithWrongUser::new(&mut rng);
+    let (x, y) = (sample(2, &mut rng), sample(4, &mut rng));
+    let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
+    assert!(!report.passes(1e-2), "a wrong dx went unnoticed:\n{report}");
+    assert_eq!(report.worst().unwrap().name, "l1", "{report}");
+    // The modules after the mutant are unaffected.
+    let t = report.modules.iter().find(|m| m.name == "t").unwrap();
+    assert!(t.max_rel_error < TOL, "{report}");
+}
+
+/// A nested network's parameters live in the outer pool, at its module's offset.
+#[test]
+fn nested_parameters_are_in_one_pool() {
+    let mut net = Nested::new(&mut StdRng::seed_from_u64(7));
+    assert_eq!(Nested::PARAMS, NnLayer::PARAMS + 4 * 3 + 3);
+    assert_eq!(net.layer1_params().len(), 3 * 4 + 4);
+    net.layer1_params_mut()[0] = 42.0;
+    assert_eq!(net.params()[Nested::MODULES[0].offset], 42.0);
+    assert_eq!(Nested::MODULES[1].offset, NnLayer::PARAMS);
+}
