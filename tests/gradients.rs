@@ -213,3 +213,34 @@ fn nested_parameters_are_in_one_pool() {
     assert_eq!(net.params()[Nested::MODULES[0].offset], 42.0);
     assert_eq!(Nested::MODULES[1].offset, NnLayer::PARAMS);
 }
+
+/// dE/dx of the inputs and targets, through fan-out (x feeds two modules, h three), against
+/// central differences. Catches a `dx` overwritten where it must be accumulated.
+#[test]
+fn state_gradients_through_fan_out() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let mut net = FanNet::new(&mut rng);
+    let (x, y) = (sample(3, &mut rng), sample(2, &mut rng));
+    let mut energy_at = |x: &[f64], y: &[f64]| net.try_fprop(x, y).unwrap();
+    let h = 1e-5;
+    let numeric = |f: &mut dyn FnMut(&[f64]) -> f64, v: &[f64]| -> Vec<f64> {
+        (0..v.len())
+            .map(|i| {
+                let (mut up, mut down) = (v.to_vec(), v.to_vec());
+                up[i] += h;
+                down[i] -= h;
+                (f(&up) - f(&down)) / (2.0 * h)
+            })
+            .collect()
+    };
+    let ndx = numeric(&mut |v| energy_at(v, &y), &x);
+    let ndy = numeric(&mut |v| energy_at(&x, v), &y);
+    net.try_fprop(&x, &y).unwrap();
+    net.bprop();
+    for (a, n) in net.x.dx.iter().zip(&ndx).chain(net.y.dx.iter().zip(&ndy)) {
+        assert!(
+            (a - n).abs() <= TOL * a.abs().max(n.abs()).max(1e-3),
+            "{a} vs {n}"
+        );
+    }
+}
