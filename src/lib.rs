@@ -36,6 +36,58 @@
 
 extern crate self as bpnet;
 
+/// Declares a network of modules and generates its struct, with monomorphic `fprop`/`bprop`.
+///
+/// ```text
+/// network! {
+///     #[bpnet(float = f64)]                  // optional; f32 by default
+///     /// docs and other attributes go to the struct
+///     VIS struct NAME {
+///         input  STATE: WIDTH;               // fprop/run arguments, in declaration order
+///         target STATE: WIDTH;               // fprop arguments, read by the energy
+///         [energy|output] STATE[: WIDTH] = [MODULE:] KIND(STATE, … [-> WIDTH]);
+///     }
+/// }
+/// ```
+///
+/// `KIND` is `linear(x -> N)`, `tanh(x)`, `add(a, b, …)`, `euclidean(a, b)`, or any type that
+/// implements [`Module`] (a user module, or a network without an energy: networks nest). A user
+/// module's output state declares its width (`h: 4 = layer1: NnLayer(x)`) and the module a name,
+/// which becomes its field. Widths are literals: every width, arity, name and graph rule is checked
+/// while the crate compiles, and each mistake is reported at its tokens.
+///
+/// ```
+/// use bpnet::prelude::*;
+///
+/// network! {
+///     /// nn-layer: a module network (no energy), usable inside other networks.
+///     #[bpnet(float = f64)]
+///     pub struct NnLayer {
+///         input  input: 3;
+///         sum    = linear: linear(input -> 4);
+///         output output = sigmoid: tanh(sum);
+///     }
+/// }
+///
+/// network! {
+///     /// nn-2layer built from nn-layer, as in the lecture.
+///     #[bpnet(float = f64)]
+///     pub struct NnTwoLayer {
+///         input  x: 3;
+///         target y: 2;
+///         hidden: 4 = layer1: NnLayer(x);
+///         sum2   = linear2: linear(hidden -> 2);
+///         out    = sigmoid2: tanh(sum2);
+///         energy = euclidean(out, y);
+///     }
+/// }
+///
+/// let mut net = NnTwoLayer::new(&mut StdRng::seed_from_u64(1));
+/// let report = check_gradients(&mut net, |n| n.fprop(&[0.1, 0.2, 0.3], &[0.5, -0.5]));
+/// assert!(report.passes(1e-6), "{report}");
+/// assert_eq!(NnTwoLayer::PARAMS, NnLayer::PARAMS + 4 * 2 + 2);
+/// assert_eq!(net.layer1.sum.x.len(), 4); // the nested network's own states
+/// ```
 pub use bpnet_macros::network;
 pub use bpnet_runtime::{
     Error, Float, GradCheck, Input, Module, ModuleCheck, ModuleInfo, Network, Role, State,

@@ -1,8 +1,8 @@
 //! The `network!` procedural macro of bpnet. Use it through the `bpnet` crate.
 //!
-//! Phases, one module each: [`parse`] the declaration (recovering statement by statement),
-//! [`check`] names, widths and graph rules (collecting every error), [`lower`] the checked graph to
-//! a schedule of kernel calls, [`expand`] the schedule to Rust. When there are errors, [`fallback`]
+//! Phases, one module each: `parse` the declaration (recovering statement by statement),
+//! `check` names, widths and graph rules (collecting every error), `lower` the checked graph to
+//! a schedule of kernel calls, `expand` the schedule to Rust. When there are errors, `fallback`
 //! still emits the struct so one mistake does not cascade.
 
 mod check;
