@@ -14,7 +14,10 @@ fn rt() -> TokenStream {
 
 /// A pool position: a literal, plus the `PARAMS` of user modules known only to the compiler.
 fn offset_tokens(off: &Offset, extra: usize) -> TokenStream {
-    let known = off.known + extra;
+    let known = proc_macro2::Literal::usize_unsuffixed(off.known + extra);
+    if off.user.is_empty() {
+        return quote!(#known);
+    }
     let user = off
         .user
         .iter()
