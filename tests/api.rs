@@ -69,7 +69,8 @@ fn layout_is_one_pool_in_declaration_order() {
             offset: 9,
             len: 3,
             inputs: &["hidden"],
-            output: "sum2"
+            output: "sum2",
+            children: &[],
         }
     );
     let roles: Vec<_> = TwoLayer::STATES
@@ -132,8 +133,8 @@ fn fprop_matches_the_formulas() {
     let (out, h, want) = by_hand(&p, [0.3, -0.8], 0.25);
     assert!((e - want).abs() < 1e-6, "{e} vs {want}");
     assert!((n.out.x[0] - out).abs() < 1e-6);
-    for i in 0..3 {
-        assert!((n.hidden.x[i] - h[i]).abs() < 1e-6);
+    for (got, want) in n.hidden.x.iter().zip(h) {
+        assert!((got - want).abs() < 1e-6);
     }
     assert_eq!(n.energy(), e);
     assert_eq!(n.energy.x, [e]);

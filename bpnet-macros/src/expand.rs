@@ -299,7 +299,14 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         let len = module_len(model, m);
         let ins = m.args.iter().map(|&a| model.states[a].name.to_string());
         let out = model.states[m.out].name.to_string();
-        quote!(::bpnet::ModuleInfo { name: #n, kind: #kind, offset: #off, len: #len, inputs: &[#(#ins),*], output: #out })
+        let children = match &m.kind {
+            Kind::User { path, .. } => quote!(<#path as ::bpnet::Module>::MODULES),
+            _ => quote!(&[]),
+        };
+        quote!(::bpnet::ModuleInfo {
+            name: #n, kind: #kind, offset: #off, len: #len, inputs: &[#(#ins),*], output: #out,
+            children: #children,
+        })
     });
     let state_infos = model.states.iter().enumerate().map(|(i, st)| {
         let n = st.name.to_string();
@@ -317,10 +324,11 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         .filter(|(_, m)| !matches!(m.kind, Kind::Add | Kind::Euclidean))
         .map(|(i, m)| {
             let r = range(model, sched, i);
-            let (p, pm, g) = (
+            let (p, pm, g, gm) = (
                 format_ident!("{}_params", m.name),
                 format_ident!("{}_params_mut", m.name),
                 format_ident!("{}_grads", m.name),
+                format_ident!("{}_grads_mut", m.name),
             );
             let shape = match &m.kind {
                 Kind::Linear { out } => format!(
@@ -333,10 +341,16 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             let d1 = format!("Module `{}`'s slice of the pool: {shape}.", m.name);
             let d2 = format!("Module `{}`'s slice of the pool, to set it.", m.name);
             let d3 = format!("Module `{}`'s slice of the gradient pool.", m.name);
+            let d4 = format!(
+                "Module `{}`'s slice of the gradient pool, to edit before an update (zero it to \
+                 freeze the module, clip it, …).",
+                m.name
+            );
             quote!(
                 #[doc = #d1] pub fn #p(&self) -> &[#f] { &self.__params[#r] }
                 #[doc = #d2] pub fn #pm(&mut self) -> &mut [#f] { &mut self.__params[#r] }
                 #[doc = #d3] pub fn #g(&self) -> &[#f] { &self.__grads[#r] }
+                #[doc = #d4] pub fn #gm(&mut self) -> &mut [#f] { &mut self.__grads[#r] }
             )
         });
 
@@ -492,6 +506,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                 const IN: usize = #wi;
                 const OUT: usize = #wo;
                 const PARAMS: usize = #name::PARAMS;
+                const MODULES: &'static [::bpnet::ModuleInfo] = #name::MODULES;
                 fn create() -> Self {
                     Self { #(#state_inits)* #(#user_inits)* __params: #rt::Vec::new(), __grads: #rt::Vec::new() }
                 }
@@ -585,6 +600,8 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             pub fn params_mut(&mut self) -> &mut [#f] { &mut self.__params }
             /// All gradients, same layout as [`Self::params`].
             pub fn grads(&self) -> &[#f] { &self.__grads }
+            /// All gradients, to edit them before an update.
+            pub fn grads_mut(&mut self) -> &mut [#f] { &mut self.__grads }
 
             #(#accessors)*
         }

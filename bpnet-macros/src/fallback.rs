@@ -59,15 +59,17 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
         .iter()
         .filter(|m| seen_modules.insert(m.to_string()))
         .map(|m| {
-            let (p, pm, g) = (
+            let (p, pm, g, gm) = (
                 format_ident!("{}_params", m),
                 format_ident!("{}_params_mut", m),
                 format_ident!("{}_grads", m),
+                format_ident!("{}_grads_mut", m),
             );
             quote!(
                 pub fn #p(&self) -> &[#f] { &[] }
                 pub fn #pm(&mut self) -> &mut [#f] { &mut [] }
                 pub fn #g(&self) -> &[#f] { &[] }
+                pub fn #gm(&mut self) -> &mut [#f] { &mut [] }
             )
         });
     let network = has_energy.then(|| {
@@ -112,6 +114,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             pub fn params(&self) -> &[#f] { &[] }
             pub fn params_mut(&mut self) -> &mut [#f] { &mut [] }
             pub fn grads(&self) -> &[#f] { &[] }
+            pub fn grads_mut(&mut self) -> &mut [#f] { &mut [] }
             #(#accessors)*
         }
     )

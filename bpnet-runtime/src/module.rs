@@ -50,6 +50,9 @@ pub trait Module: Sized {
     const OUT: usize;
     /// Number of parameters the module reads from the pool.
     const PARAMS: usize;
+    /// The modules inside this one, for describing a nested layout (offsets relative to this
+    /// module's slice). A leaf module keeps the default: none.
+    const MODULES: &'static [crate::ModuleInfo] = &[];
 
     /// A fresh module with its internal states (if any) zeroed.
     fn create() -> Self;

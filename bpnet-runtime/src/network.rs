@@ -17,6 +17,9 @@ pub struct ModuleInfo {
     pub inputs: &'static [&'static str],
     /// The state it writes.
     pub output: &'static str,
+    /// For a nested network (or a user module that declares them), its own modules, with offsets
+    /// relative to this module's `offset`.
+    pub children: &'static [ModuleInfo],
 }
 
 impl ModuleInfo {
