@@ -1,0 +1,18 @@
+use bpnet::prelude::*;
+
+network! {
+    pub struct Net {
+        input  x: 3;
+        target y: 3;
+        a      = add(x, c);
+        b      = tb: tanh(a);
+        c      = lc: linear(b -> 3);
+        energy = euclidean(c, y);
+    }
+}
+
+fn main() {
+    let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+    net.fprop(&[0.1, 0.2, 0.3], &[0.1, 0.2, 0.3]);
+    net.bprop();
+}

@@ -1,0 +1,19 @@
+use bpnet::prelude::*;
+
+network! {
+    pub struct Net {
+        input  x: 2;
+        target y: 1;
+        target z: 1;
+        sum    = l: linear(x -> 1);
+        out    = t: tanh(sum);
+        energy e1 = euclidean(out, y);
+        energy e2 = euclidean(out, z);
+    }
+}
+
+fn main() {
+    let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+    net.fprop(&[0.5, -0.5], &[0.3], &[0.4]);
+    net.bprop();
+}

@@ -1,0 +1,15 @@
+use bpnet::prelude::*;
+
+network! {
+    pub struct Net {
+        input  x: 2;
+        sum    = l: linear(x -> 3);
+        output a = t: tanh(sum);
+        output b = t2: tanh(a);
+    }
+}
+
+fn main() {
+    let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+    let _ = net.run(&[0.5, -0.5]);
+}

@@ -1,0 +1,18 @@
+use bpnet::prelude::*;
+
+network! {
+    pub struct Net {
+        input  x: 3;
+        target y: 3;
+        b: 3   = scale: Scale(x);
+        out    = t: tanh(b);
+        energy = euclidean(out, y);
+    }
+}
+
+fn main() {
+    let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+    net.fprop(&[0.5, -0.5, 0.1], &[0.1, 0.2, 0.3]);
+    net.bprop();
+    let _ = net.scale_params();
+}

@@ -1,0 +1,17 @@
+use bpnet::prelude::*;
+
+network! {
+    pub struct Net {
+        input  x: 2;
+        target y: 3;
+        sum    = l: linear(x -> 3);
+        out    = t: tanh(sum -> 3);
+        energy = euclidean(out, y);
+    }
+}
+
+fn main() {
+    let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+    net.fprop(&[0.5, -0.5], &[0.1, 0.2, 0.3]);
+    net.bprop();
+}
