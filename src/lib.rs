@@ -109,6 +109,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use bpnet_runtime::rand::Rng;
+    pub use bpnet_runtime::user::{Message, SameFloat, cast, cast_mut};
     pub use bpnet_runtime::{add, euclidean, linear, load, pool, tanh};
     pub use core::result::Result;
     pub use std::vec::Vec;

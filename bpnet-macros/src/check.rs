@@ -1,7 +1,7 @@
 //! Names, widths and graph rules. Every rule adds its error and checking goes on, so the user sees
 //! every mistake at once (combined with `syn::Error::combine`).
 
-use crate::parse::{AssignRole, DeclRole, FloatTy, NetworkDef, Stmt, Width};
+use crate::parse::{AssignRole, BrokenRole, DeclRole, FloatTy, NetworkDef, Stmt, Width};
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use std::collections::HashMap;
@@ -152,16 +152,24 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
     let mut output: Option<(usize, Span)> = None;
     let mut assign_state = Vec::new();
     let no_attrs = Vec::new();
-    // After a syntax error the graph is incomplete: rules about unused states would mislead.
-    let incomplete = def.stmts.iter().any(|s| matches!(s, Stmt::Broken(..)));
+    // Rules about unused states follow the graph's edges; where a statement or an argument could
+    // not be read, or a rule already rejected a role, they would only repeat that error.
+    let mut incomplete = def.stmts.iter().any(|s| matches!(s, Stmt::Broken(..)));
     for stmt in &def.stmts {
-        let (name, attrs, role, width, declared) = match stmt {
+        let (name, attrs, role, width, declared, marks) = match stmt {
             Stmt::Decl(d) => {
                 let role = match d.role {
                     DeclRole::Input => StateRole::Input,
                     DeclRole::Target => StateRole::Target,
                 };
-                (&d.name, &d.attrs, role, Some(d.width.value), Some(&d.width))
+                (
+                    &d.name,
+                    &d.attrs,
+                    role,
+                    Some(d.width.value),
+                    Some(&d.width),
+                    None,
+                )
             }
             Stmt::Assign(a) => (
                 &a.state,
@@ -169,14 +177,31 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                 StateRole::Computed,
                 None,
                 a.width.as_ref(),
+                a.role,
             ),
-            Stmt::Broken(name, w) => (
-                name,
-                &no_attrs,
-                StateRole::Computed,
-                w.as_ref().map(|w| w.value),
-                w.as_ref(),
-            ),
+            Stmt::Broken(b) => {
+                let (role, marks) = match b.role {
+                    BrokenRole::Input => (StateRole::Input, None),
+                    BrokenRole::Target => (StateRole::Target, None),
+                    BrokenRole::Energy => (
+                        StateRole::Computed,
+                        Some((AssignRole::Energy, b.name.span())),
+                    ),
+                    BrokenRole::Output => (
+                        StateRole::Computed,
+                        Some((AssignRole::Output, b.name.span())),
+                    ),
+                    BrokenRole::Hidden => (StateRole::Computed, None),
+                };
+                (
+                    &b.name,
+                    &no_attrs,
+                    role,
+                    b.width.as_ref().map(|w| w.value),
+                    b.width.as_ref(),
+                    marks,
+                )
+            }
         };
         let key = name.to_string();
         if key.starts_with("__") {
@@ -197,10 +222,16 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         let mut quiet = false;
         if let Some(&first) = state_ids.get(&key) {
             quiet = true;
-            errs.at(name.span(), format!("state `{key}` is defined twice"));
             errs.at(
-                states[first].name.span(),
-                format!("`{key}` is first defined here"),
+                name.span(),
+                format!(
+                    "state `{key}` is defined twice (first as {}); a state has one definition",
+                    match states[first].role {
+                        StateRole::Input => "an input",
+                        StateRole::Target => "a target",
+                        StateRole::Computed => "a module's output",
+                    }
+                ),
             );
         } else {
             state_ids.insert(key.clone(), id);
@@ -208,29 +239,30 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         if role != StateRole::Computed {
             givens.push(id);
         }
-        if let Stmt::Assign(a) = stmt {
+        if let Stmt::Assign(_) = stmt {
             assign_state.push(id);
-            if let Some((r, span)) = a.role {
-                let slot = match r {
-                    AssignRole::Energy => &mut energy,
-                    AssignRole::Output => &mut output,
-                };
-                let what = match r {
-                    AssignRole::Energy => "energy",
-                    AssignRole::Output => "output",
-                };
-                if let Some((prev, _)) = slot {
-                    quiet = true;
-                    errs.at(
-                        span,
-                        format!(
-                            "a network has one {what}: `{key}` is a second one, after `{}`",
-                            states[*prev].name
-                        ),
-                    );
-                } else {
-                    *slot = Some((id, span));
-                }
+        }
+        if let Some((r, span)) = marks {
+            let slot = match r {
+                AssignRole::Energy => &mut energy,
+                AssignRole::Output => &mut output,
+            };
+            let what = match r {
+                AssignRole::Energy => "energy",
+                AssignRole::Output => "output",
+            };
+            if let Some((prev, _)) = slot {
+                quiet = true;
+                incomplete = true;
+                errs.at(
+                    span,
+                    format!(
+                        "a network has one {what}: `{key}` is a second one, after `{}`",
+                        states[*prev].name
+                    ),
+                );
+            } else {
+                *slot = Some((id, span));
             }
         }
         states.push(Pending {
@@ -297,13 +329,13 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         // The module's name: given, or (for built-ins) the state's.
         let name = match (&a.module, &kind) {
             (Some(m), _) => m.clone(),
-            (None, Kind::User { .. }) => {
+            (None, Kind::User { out, .. }) => {
                 errs.spanned(
                     &call.kind,
                     format!(
                         "user module `{kind_name}` needs a name, which becomes its field: \
-                         `{}: N = NAME: {kind_name}(…)`",
-                        a.state
+                         `{}: {} = NAME: {kind_name}(…)`",
+                        a.state, out.value
                     ),
                 );
                 a.state.clone()
@@ -312,15 +344,17 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         };
         let key = name.to_string();
         if let Some(first) = module_ids.get(&key) {
-            errs.at(name.span(), format!("module `{key}` is defined twice"));
             errs.at(
-                first.span(),
-                format!("module `{key}` is first defined here"),
+                name.span(),
+                format!(
+                    "module `{key}` is defined twice (first for state `{}`); a module has one definition",
+                    first
+                ),
             );
         } else {
-            module_ids.insert(key.clone(), name.clone());
+            module_ids.insert(key.clone(), a.state.clone());
         }
-        if matches!(kind, Kind::User { .. }) {
+        if matches!(kind, Kind::User { .. }) && a.module.is_some() {
             if key.starts_with("__") {
                 errs.at(
                     name.span(),
@@ -353,6 +387,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             Arity::AtLeast(k) => n >= k,
         };
         if !arity_ok {
+            incomplete = true;
             let need = match want {
                 Arity::Exactly(1) => "one input state".to_string(),
                 Arity::Exactly(k) => format!("{k} input states"),
@@ -400,6 +435,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                 Some(&s) => args.push(s),
                 None => {
                     arg_ok = false;
+                    incomplete = true;
                     let hint = closest(&arg.to_string(), state_ids.keys())
                         .map(|c| format!(" (did you mean `{c}`?)"))
                         .unwrap_or_default();
@@ -435,6 +471,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         for m in &modules {
             for (arg, ident) in m.args.iter().zip(&m.arg_idents) {
                 if *arg == e {
+                    incomplete = true;
                     errs.at(
                         ident.span(),
                         format!(
@@ -453,17 +490,16 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
     // Widths, in topological order.
     for &mi in &order {
         let m = &modules[mi];
-        let widths: Vec<Option<usize>> = m.args.iter().map(|&a| states[a].width).collect();
-        if widths.iter().any(Option::is_none) {
-            continue;
-        }
-        let widths: Vec<usize> = widths.into_iter().flatten().collect();
-        let made = match &m.kind {
-            Kind::Broken => None,
-            Kind::Linear { out } => Some(*out),
-            Kind::Tanh => Some(widths[0]),
-            Kind::User { out, .. } => Some(out.value),
-            Kind::Add | Kind::Euclidean => {
+        let widths: Option<Vec<usize>> = m.args.iter().map(|&a| states[a].width).collect();
+        // Linear and user modules fix their output width themselves; the others need their
+        // inputs' widths, unknown after an error upstream.
+        let made = match (&m.kind, widths) {
+            (Kind::Broken, _) => None,
+            (Kind::Linear { out }, _) => Some(*out),
+            (Kind::User { out, .. }, _) => Some(out.value),
+            (_, None) => None,
+            (Kind::Tanh, Some(widths)) => Some(widths[0]),
+            (Kind::Add | Kind::Euclidean, Some(widths)) => {
                 let mut ok = true;
                 for (i, &w) in widths.iter().enumerate().skip(1) {
                     if w != widths[0] {
@@ -508,7 +544,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             );
         }
         if st.width.is_none() {
-            st.width = made.filter(|&w| w > 0);
+            st.width = made.or(st.declared.map(|d| d.value)).filter(|&w| w > 0);
         }
     }
 
@@ -523,8 +559,13 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             errs.at(
                 span,
                 format!(
-                    "the energy must be a scalar, but `{}` has width {w}",
-                    states[e].name
+                    "the energy must be a scalar, but `{}` has width {w}{}",
+                    states[e].name,
+                    states[e].producer.map_or(String::new(), |p| format!(
+                        " (made by {} module `{}`)",
+                        modules[p].kind.label(),
+                        modules[p].name
+                    ))
                 ),
             );
         }
@@ -581,7 +622,9 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         }
         let sink_name = &states[sink].name;
         for (s, st) in states.iter().enumerate() {
-            if used[s] || st.quiet || incomplete {
+            // Without an energy a target is already reported as needing one.
+            let energyless_target = energy.is_none() && st.role == StateRole::Target;
+            if used[s] || st.quiet || incomplete || energyless_target {
                 continue;
             }
             match st.role {
@@ -611,17 +654,21 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             if std::mem::replace(&mut seen[s], true) {
                 continue;
             }
-            if states[s].role == StateRole::Target {
-                errs.at(
-                    states[s].name.span(),
-                    format!(
-                        "output `{}` depends on target `{}`; run() must compute the output from the inputs alone",
-                        states[o].name, states[s].name
-                    ),
-                );
-            }
-            if let Some(p) = states[s].producer {
-                stack.extend(modules[p].args.iter().copied());
+            let Some(p) = states[s].producer else {
+                continue;
+            };
+            for (&a, ident) in modules[p].args.iter().zip(&modules[p].arg_idents) {
+                if states[a].role == StateRole::Target {
+                    errs.at(
+                        ident.span(),
+                        format!(
+                            "output `{}` would depend on target `{}` through module `{}`; \
+                             run() computes the output from the inputs alone",
+                            states[o].name, states[a].name, modules[p].name
+                        ),
+                    );
+                }
+                stack.push(a);
             }
         }
     }
@@ -698,8 +745,11 @@ fn topological_order(modules: &[ModuleM], states: &[Pending], errs: &mut Errors)
                 .filter_map(|&a| states[a].producer)
                 .find(|&p| indegree[p] > 0)
                 .expect("a module left by Kahn's algorithm has a predecessor left");
+            if reported[next] {
+                break None;
+            }
             if let Some(pos) = path.iter().position(|&m| m == next) {
-                break pos;
+                break Some(pos);
             }
             path.push(next);
             cur = next;
@@ -707,8 +757,13 @@ fn topological_order(modules: &[ModuleM], states: &[Pending], errs: &mut Errors)
         for &m in &path {
             reported[m] = true;
         }
+        let Some(cycle_from) = cycle_from else {
+            continue;
+        };
         // path[cycle_from..] walks backwards along data flow; print it forwards.
-        let cycle: Vec<usize> = path[cycle_from..].iter().rev().copied().collect();
+        let mut cycle: Vec<usize> = path[cycle_from..].iter().rev().copied().collect();
+        let lowest = (0..cycle.len()).min_by_key(|&i| cycle[i]).unwrap();
+        cycle.rotate_left(lowest);
         let names: Vec<String> = cycle
             .iter()
             .map(|&m| format!("`{}`", states[modules[m].out].name))

@@ -1,7 +1,7 @@
 //! Code generation only: the checked model and its schedule become a struct, its constants and a
 //! flat schedule of calls into the runtime's concrete kernels. No rule is checked here.
 
-use crate::check::{Kind, Model, ModuleM, StateRole, float_tokens, path_string};
+use crate::check::{Kind, Model, StateRole, float_tokens, path_string};
 use crate::lower::{Offset, Schedule};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -12,40 +12,116 @@ fn rt() -> TokenStream {
     quote!(::bpnet::__private)
 }
 
-/// A pool position: a literal, plus the `PARAMS` of user modules known only to the compiler.
-fn offset_tokens(off: &Offset, extra: usize) -> TokenStream {
-    let known = proc_macro2::Literal::usize_unsuffixed(off.known + extra);
-    if off.user.is_empty() {
-        return quote!(#known);
-    }
-    let user = off
-        .user
-        .iter()
-        .map(|p| quote!(+ <#p as ::bpnet::Module>::PARAMS));
-    quote!((#known #(#user)*))
-}
-
-/// The `start..end` range of module `i` in the pool.
-fn range(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
+/// The private alias that names user module `i`'s type everywhere in the expansion, spanned on the
+/// user's type, so that a mistake in the type is reported once, there.
+fn user_ty(model: &Model, i: usize) -> TokenStream {
     let m = &model.modules[i];
-    let start = offset_tokens(&sched.offsets[i], 0);
-    match (&m.kind, model.builtin_params(m)) {
-        (Kind::User { path, .. }, _) => {
-            let mut end = sched.offsets[i].clone();
-            end.user.push(path.clone());
-            let end = offset_tokens(&end, 0);
-            quote!(#start..#end)
-        }
-        (_, n) => {
-            let end = offset_tokens(&sched.offsets[i], n.unwrap_or(0));
-            quote!(#start..#end)
-        }
+    let Kind::User { path, .. } = &m.kind else {
+        unreachable!("only user modules have a type alias")
+    };
+    let mut alias = format_ident!("__bpnet_{}_{}", model.name, m.name);
+    alias.set_span(path.span());
+    quote!(#alias)
+}
+
+/// `<Alias as ::bpnet::Module>`, spanned on the user's type.
+fn user_module(model: &Model, i: usize) -> TokenStream {
+    let Kind::User { path, .. } = &model.modules[i].kind else {
+        unreachable!("only user modules implement Module")
+    };
+    let ty = user_ty(model, i);
+    quote_spanned!(path.span()=> <#ty as ::bpnet::Module>)
+}
+
+/// `<Alias as ::bpnet::Module>::ITEM`, every token spanned on the user's type.
+fn user_item(model: &Model, i: usize, item: &str) -> TokenStream {
+    let Kind::User { path, .. } = &model.modules[i].kind else {
+        unreachable!("only user modules implement Module")
+    };
+    let t = user_module(model, i);
+    let item = syn::Ident::new(item, path.span());
+    quote_spanned!(path.span()=> #t::#item)
+}
+
+/// A pool position: a literal, plus the `PARAMS` of user modules known only to the compiler.
+fn offset_tokens(model: &Model, off: &Offset, extra: usize) -> TokenStream {
+    let mut known = proc_macro2::Literal::usize_unsuffixed(off.known + extra);
+    let Some(&first) = off.user.first() else {
+        return quote!(#known);
+    };
+    // The whole sum is spanned on a user type: an error in it then points there.
+    let span = match &model.modules[first].kind {
+        Kind::User { path, .. } => path.span(),
+        _ => unreachable!("offsets list user modules only"),
+    };
+    known.set_span(span);
+    let mut user = off.user.iter().map(|&i| user_item(model, i, "PARAMS"));
+    let first = user.next();
+    // Only used where an expression stands alone (const items, struct fields): no parentheses.
+    if off.known + extra == 0 {
+        quote_spanned!(span=> #first #(+ #user)*)
+    } else {
+        quote_spanned!(span=> #known + #first #(+ #user)*)
     }
 }
 
-fn module_len(model: &Model, m: &ModuleM) -> TokenStream {
+/// The start and end of module `i` in the pool, as token expressions.
+fn bounds(model: &Model, sched: &Schedule, i: usize) -> (TokenStream, TokenStream) {
+    let m = &model.modules[i];
+    let start = offset_tokens(model, &sched.offsets[i], 0);
+    let end = match (&m.kind, model.builtin_params(m)) {
+        (Kind::User { .. }, _) => {
+            let mut end = sched.offsets[i].clone();
+            end.user.push(i);
+            offset_tokens(model, &end, 0)
+        }
+        (_, n) => offset_tokens(model, &sched.offsets[i], n.unwrap_or(0)),
+    };
+    (start, end)
+}
+
+/// Whether module `i`'s place in the pool depends on a user module's `PARAMS`.
+fn needs_consts(model: &Model, sched: &Schedule, i: usize) -> bool {
+    !sched.offsets[i].user.is_empty() || matches!(model.modules[i].kind, Kind::User { .. })
+}
+
+fn bound_idents(model: &Model, i: usize) -> (syn::Ident, syn::Ident) {
+    let n = &model.modules[i].name;
+    (format_ident!("__START_{}", n), format_ident!("__END_{}", n))
+}
+
+/// The `start..end` range of module `i` in the pool: literals, or, where user modules' sizes are
+/// involved, associated consts (so no trait projection sits in a method body, and an error in a
+/// user type is reported once, at the type).
+fn range(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
+    if needs_consts(model, sched, i) {
+        let (s, e) = bound_idents(model, i);
+        quote!(Self::#s..Self::#e)
+    } else {
+        let (start, end) = bounds(model, sched, i);
+        quote!(#start..#end)
+    }
+}
+
+/// The associated consts behind [`range`].
+fn range_consts(model: &Model, sched: &Schedule) -> TokenStream {
+    let items = (0..model.modules.len())
+        .filter(|&i| needs_consts(model, sched, i))
+        .map(|i| {
+            let (s, e) = bound_idents(model, i);
+            let (start, end) = bounds(model, sched, i);
+            quote!(
+                #[doc(hidden)] #[allow(non_upper_case_globals)] const #s: usize = #start;
+                #[doc(hidden)] #[allow(non_upper_case_globals)] const #e: usize = #end;
+            )
+        });
+    quote!(#(#items)*)
+}
+
+fn module_len(model: &Model, i: usize) -> TokenStream {
+    let m = &model.modules[i];
     match (&m.kind, model.builtin_params(m)) {
-        (Kind::User { path, .. }, _) => quote!(<#path as ::bpnet::Module>::PARAMS),
+        (Kind::User { .. }, _) => user_item(model, i, "PARAMS"),
         (_, n) => {
             let n = n.unwrap_or(0);
             quote!(#n)
@@ -84,8 +160,13 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
         Kind::User { path, .. } => {
             let a = s(0);
             let field = &m.name;
+            let t = user_module(model, i);
+            let rt = quote_spanned!(path.span()=> ::bpnet::__private);
             quote_spanned!(path.span()=>
-                <#path as ::bpnet::Module>::fprop(&mut self.#field, &params[#r], &self.#a.x, &mut self.#o.x);
+                #t::fprop(
+                    &mut self.#field, #rt::cast(&params[#r]), #rt::cast(&self.#a.x),
+                    #rt::cast_mut(&mut self.#o.x),
+                );
             )
         }
         Kind::Broken => unreachable!("a broken module never passes check"),
@@ -135,11 +216,14 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
             let field = &m.name;
             // A user module adds into dx; the first contribution starts from zero.
             let clear = (!acc[0]).then(|| quote!(self.#a.dx.fill(0.0);));
+            let t = user_module(model, i);
+            let rt = quote_spanned!(path.span()=> ::bpnet::__private);
             quote_spanned!(path.span()=>
                 #clear
-                <#path as ::bpnet::Module>::bprop(
-                    &mut self.#field, &params[#r], &mut grads[#r],
-                    &self.#a.x, &self.#o.x, &self.#o.dx, &mut self.#a.dx,
+                #t::bprop(
+                    &mut self.#field, #rt::cast(&params[#r]), #rt::cast_mut(&mut grads[#r]),
+                    #rt::cast(&self.#a.x), #rt::cast(&self.#o.x), #rt::cast(&self.#o.dx),
+                    #rt::cast_mut(&mut self.#a.dx),
                 );
             )
         }
@@ -187,7 +271,8 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     let name = &model.name;
     let vis = &model.vis;
     let attrs = &model.attrs;
-    let total = offset_tokens(&sched.total, 0);
+    let total = offset_tokens(model, &sched.total, 0);
+    let range_consts = range_consts(model, sched);
 
     // Fields: one per state, one per user module, the pools.
     let role_of = |i: usize| -> (&str, TokenStream) {
@@ -213,18 +298,25 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         let doc = format!("The {} `{n}`, width {w}{made}.", role_of(i).0);
         quote!(#(#a)* #[doc = #doc] pub #n: ::bpnet::State<#f, #w>,)
     });
-    let users: Vec<(&ModuleM, &syn::Path)> = model
+    // User modules: (module index, its type as written).
+    let users: Vec<(usize, &syn::Path)> = model
         .modules
         .iter()
-        .filter_map(|m| match &m.kind {
-            Kind::User { path, .. } => Some((m, path)),
+        .enumerate()
+        .filter_map(|(i, m)| match &m.kind {
+            Kind::User { path, .. } => Some((i, path)),
             _ => None,
         })
         .collect();
-    let user_fields = users.iter().map(|(m, p)| {
-        let n = &m.name;
+    let aliases = users.iter().map(|&(i, p)| {
+        let alias = user_ty(model, i);
+        quote!(#[doc(hidden)] #[allow(non_camel_case_types)] #vis type #alias = #p;)
+    });
+    let user_fields = users.iter().map(|&(i, _)| {
+        let n = &model.modules[i].name;
+        let ty = user_ty(model, i);
         let doc = format!("Module `{n}`: its internal states (its parameters are in the pool).");
-        quote!(#[doc = #doc] pub #n: #p,)
+        quote!(#[doc = #doc] pub #n: #ty,)
     });
     let state_inits: Vec<TokenStream> = model
         .states
@@ -236,32 +328,47 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         .collect();
     let user_inits: Vec<TokenStream> = users
         .iter()
-        .map(|(m, p)| {
-            let n = &m.name;
-            quote!(#n: <#p as ::bpnet::Module>::create(),)
+        .map(|&(i, _)| {
+            let n = &model.modules[i].name;
+            let create = user_item(model, i, "create");
+            quote_spanned!(create.span()=> #n: #create(),)
         })
         .collect();
 
-    // Compile-time checks of user modules, spanned on the user's type.
-    let asserts = users.iter().map(|(m, p)| {
+    // Compile-time checks of user modules, spanned on the user's type. The messages are built in
+    // const items so that they name both sides: the declared width and the module's constant.
+    let asserts = users.iter().map(|&(i, p)| {
+        let m = &model.modules[i];
         let input = &model.states[m.args[0]];
         let output = &model.states[m.out];
         let ty = path_string(p);
+        let t = user_module(model, i);
         let (wi, wo) = (input.width, output.width);
+        let f_here = syn::Ident::new(&f.to_string(), p.span());
         let msg_in = format!(
-            "module `{}` reads state `{}` of width {wi}, but `<{ty} as bpnet::Module>::IN` is not {wi}",
+            "module `{}` reads state `{}` of width {wi}, but `<{ty} as bpnet::Module>::IN` is ",
             m.name, input.name
         );
         let msg_out = format!(
-            "module `{}` writes state `{}`, declared with width {wo}, but `<{ty} as bpnet::Module>::OUT` is not {wo}",
+            "module `{}` writes state `{}` of declared width {wo}, but `<{ty} as bpnet::Module>::OUT` is ",
             m.name, output.name
         );
         quote_spanned!(p.span()=>
-            const _: () = ::core::assert!(<#p as ::bpnet::Module>::IN == #wi, #msg_in);
-            const _: () = ::core::assert!(<#p as ::bpnet::Module>::OUT == #wo, #msg_out);
+            const _: () = {
+                let found = #t::IN;
+                if found != #wi {
+                    ::core::panic!("{}", #rt::Message::new().str(#msg_in).num(found).as_str());
+                }
+            };
+            const _: () = {
+                let found = #t::OUT;
+                if found != #wo {
+                    ::core::panic!("{}", #rt::Message::new().str(#msg_out).num(found).as_str());
+                }
+            };
             const _: fn() = || {
-                let _: ::core::marker::PhantomData<#f> =
-                    ::core::marker::PhantomData::<<#p as ::bpnet::Module>::Float>;
+                fn same_float<A: #rt::SameFloat<B>, B>() {}
+                same_float::<#t::Float, #f_here>();
             };
         )
     });
@@ -280,7 +387,9 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                 Some(quote!(#rt::linear::#f::init(&mut params[#r], #fan_in, rng);))
             }
             Kind::User { path, .. } => {
-                Some(quote!(<#path as ::bpnet::Module>::init(&mut params[#r], rng);))
+                let t = user_module(model, i);
+                let rt = quote_spanned!(path.span()=> ::bpnet::__private);
+                Some(quote_spanned!(path.span()=> #t::init(#rt::cast_mut(&mut params[#r]), rng);))
             }
             // Biases start at zero.
             _ => None,
@@ -295,12 +404,12 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     let module_infos = model.modules.iter().enumerate().map(|(i, m)| {
         let n = m.name.to_string();
         let kind = m.kind.label();
-        let off = offset_tokens(&sched.offsets[i], 0);
-        let len = module_len(model, m);
+        let off = offset_tokens(model, &sched.offsets[i], 0);
+        let len = module_len(model, i);
         let ins = m.args.iter().map(|&a| model.states[a].name.to_string());
         let out = model.states[m.out].name.to_string();
         let children = match &m.kind {
-            Kind::User { path, .. } => quote!(<#path as ::bpnet::Module>::MODULES),
+            Kind::User { .. } => user_item(model, i, "MODULES"),
             _ => quote!(&[]),
         };
         quote!(::bpnet::ModuleInfo {
@@ -544,9 +653,12 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             __grads: #rt::Vec<#f>,
         }
 
+        #(#aliases)*
         #(#asserts)*
 
         impl #name {
+            #range_consts
+
             /// Number of parameters in the pool.
             pub const PARAMS: usize = #total;
             /// Every module: name, kind, place in the pool, wiring.

@@ -1,7 +1,7 @@
 //! What is emitted next to the errors: the struct with every state the declaration names and stub
 //! methods, so that code using the network does not add errors of its own to the real ones.
 
-use crate::parse::{AssignRole, FloatTy, NetworkDef, Stmt};
+use crate::parse::{AssignRole, BrokenRole, DeclRole, FloatTy, NetworkDef, Stmt};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -14,14 +14,14 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
     let mut seen = std::collections::HashSet::new();
     let mut fields = Vec::new();
     let mut modules = Vec::new();
-    let (mut givens, mut inputs, mut has_energy) = (0usize, 0usize, false);
+    // Inputs and targets: (name, width if usable, is an input).
+    let mut givens: Vec<(&syn::Ident, Option<usize>, bool)> = Vec::new();
+    let mut has_energy = false;
     for stmt in &def.stmts {
         let (state, width) = match stmt {
             Stmt::Decl(d) => {
-                givens += 1;
-                if d.role == crate::parse::DeclRole::Input {
-                    inputs += 1;
-                }
+                let w = Some(d.width.value).filter(|&w| w > 0);
+                givens.push((&d.name, w, d.role == DeclRole::Input));
                 (&d.name, d.width.value)
             }
             Stmt::Assign(a) => {
@@ -37,14 +37,45 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 }
                 (&a.state, w)
             }
-            Stmt::Broken(name, w) => (name, w.as_ref().map_or(0, |w| w.value)),
+            Stmt::Broken(b) => {
+                let w = b.width.as_ref().map(|w| w.value).filter(|&w| w > 0);
+                match b.role {
+                    BrokenRole::Input | BrokenRole::Target => {
+                        givens.push((&b.name, w, b.role == BrokenRole::Input));
+                    }
+                    BrokenRole::Energy => has_energy = true,
+                    BrokenRole::Output | BrokenRole::Hidden => {}
+                }
+                if let Some(m) = &b.module {
+                    modules.push(m.clone());
+                }
+                (&b.name, w.unwrap_or(0))
+            }
         };
         if seen.insert(state.to_string()) {
             fields.push(quote!(pub #state: ::bpnet::State<#f, #width>,));
         }
     }
-    let given_tys: Vec<_> = (0..givens).map(|i| format_ident!("A{}", i)).collect();
-    let input_tys: Vec<_> = (0..inputs).map(|i| format_ident!("A{}", i)).collect();
+    // Arguments typed as the real methods' where the width is known, as slices elsewhere.
+    let args = |inputs_only: bool| -> Vec<TokenStream> {
+        givens
+            .iter()
+            .filter(|g| !inputs_only || g.2)
+            .map(|(n, w, _)| match w {
+                Some(w) => quote!(#n: &[#f; #w]),
+                None => quote!(#n: &[#f]),
+            })
+            .collect()
+    };
+    let (fprop_p, run_p) = (args(false), args(true));
+    let try_args = |inputs_only: bool| -> Vec<TokenStream> {
+        givens
+            .iter()
+            .filter(|g| !inputs_only || g.2)
+            .map(|(n, _, _)| quote!(#n: impl ::core::marker::Sized))
+            .collect()
+    };
+    let (try_fprop_p, try_run_p) = (try_args(false), try_args(true));
     let bprop = if has_energy {
         quote!(
             pub fn bprop(&mut self) {}
@@ -103,10 +134,10 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             pub const STATES: &'static [::bpnet::StateInfo] = &[];
             pub const DOT: &'static str = "";
             pub fn new<R: ?Sized>(rng: &mut R) -> Self { ::core::unreachable!() }
-            pub fn fprop<#(#given_tys),*>(&mut self, #(_: #given_tys),*) -> #f { ::core::unreachable!() }
-            pub fn try_fprop<#(#given_tys),*>(&mut self, #(_: #given_tys),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
-            pub fn run<#(#input_tys),*>(&mut self, #(_: #input_tys),*) -> &[#f] { ::core::unreachable!() }
-            pub fn try_run<#(#input_tys),*>(&mut self, #(_: #input_tys),*) -> ::core::result::Result<&[#f], ::bpnet::Error> { ::core::unreachable!() }
+            pub fn fprop(&mut self, #(#fprop_p),*) -> #f { ::core::unreachable!() }
+            pub fn try_fprop(&mut self, #(#try_fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
+            pub fn run(&mut self, #(#run_p),*) -> &[#f] { ::core::unreachable!() }
+            pub fn try_run(&mut self, #(#try_run_p),*) -> ::core::result::Result<&[#f], ::bpnet::Error> { ::core::unreachable!() }
             #bprop
             pub fn energy(&self) -> #f { ::core::unreachable!() }
             pub fn zero_grad(&mut self) {}

@@ -4,7 +4,6 @@
 //! offsets. Unfolding in time will also live here.
 
 use crate::check::{Kind, Model};
-use syn::Path;
 
 /// One module's step in the backward sweep.
 pub struct BackStep {
@@ -14,11 +13,11 @@ pub struct BackStep {
 }
 
 /// The start of a module's parameters in the pool: a known number plus the `PARAMS` of the user
-/// modules before it (only known to the compiler).
+/// modules before it (given by module index; only the compiler knows their values).
 #[derive(Clone, Default)]
 pub struct Offset {
     pub known: usize,
-    pub user: Vec<Path>,
+    pub user: Vec<usize>,
 }
 
 pub struct Schedule {
@@ -37,10 +36,10 @@ pub struct Schedule {
 pub fn lower(model: &Model) -> Schedule {
     let mut offsets = Vec::new();
     let mut next = Offset::default();
-    for m in &model.modules {
+    for (i, m) in model.modules.iter().enumerate() {
         offsets.push(next.clone());
         match (&m.kind, model.builtin_params(m)) {
-            (Kind::User { path, .. }, _) => next.user.push(path.clone()),
+            (Kind::User { .. }, _) => next.user.push(i),
             (_, Some(n)) => next.known += n,
             (_, None) => {}
         }

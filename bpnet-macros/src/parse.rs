@@ -40,7 +40,7 @@ pub enum Stmt {
     Assign(Assign),
     /// A statement with a syntax error (already reported) whose state name could be read, so
     /// that other statements reading it do not add errors of their own.
-    Broken(Ident, Option<Width>),
+    Broken(Broken),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -271,8 +271,8 @@ impl Parse for NetworkDef {
                 Ok(stmt) => stmts.push(stmt),
                 Err(e) => {
                     errors.push(e);
-                    if let Ok(Header(name, width)) = syn::parse2::<Header>(segment) {
-                        stmts.push(Stmt::Broken(name, width));
+                    if let Ok(broken) = syn::parse2::<Broken>(segment) {
+                        stmts.push(Stmt::Broken(broken));
                     }
                 }
             }
@@ -288,24 +288,59 @@ impl Parse for NetworkDef {
     }
 }
 
-/// The start of a statement: the state it defines, read after a syntax error further on.
-struct Header(Ident, Option<Width>);
+/// What can still be read of a statement with a syntax error: its role, its state, the state's
+/// width and the module's name, so that the rest of the network is checked without cascades.
+pub struct Broken {
+    pub role: BrokenRole,
+    pub name: Ident,
+    pub width: Option<Width>,
+    pub module: Option<Ident>,
+}
 
-impl Parse for Header {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BrokenRole {
+    Input,
+    Target,
+    Energy,
+    Output,
+    Hidden,
+}
+
+impl Parse for Broken {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         input.call(Attribute::parse_outer)?;
-        if input.peek(kw::input) || input.peek(kw::target) {
+        if (input.peek(kw::input) || input.peek(kw::target)) && input.peek2(Ident) {
+            let role = if input.peek(kw::input) {
+                BrokenRole::Input
+            } else {
+                BrokenRole::Target
+            };
+            input.parse::<Ident>()?;
+            let name = input.parse()?;
+            let width = input
+                .parse::<Token![:]>()
+                .and_then(|_| input.parse::<Width>())
+                .ok();
+            input.parse::<TokenStream>()?;
+            return Ok(Broken {
+                role,
+                name,
+                width,
+                module: None,
+            });
+        }
+        let mut role = BrokenRole::Hidden;
+        if (input.peek(kw::output) || input.peek(kw::energy))
+            && (input.peek2(Ident) || input.peek2(Token![=]) || input.peek2(Token![:]))
+        {
+            role = if input.peek(kw::energy) {
+                BrokenRole::Energy
+            } else {
+                BrokenRole::Output
+            };
             if input.peek2(Ident) {
                 input.parse::<Ident>()?;
-                let name = input.parse()?;
-                let width = input
-                    .parse::<Token![:]>()
-                    .and_then(|_| input.parse::<Width>())
-                    .ok();
-                return Ok(Header(name, width));
             }
-        } else if (input.peek(kw::output) || input.peek(kw::energy)) && input.peek2(Ident) {
-            input.parse::<Ident>()?;
         }
         let name = input.parse()?;
         let width = if input.peek(Token![:]) {
@@ -315,7 +350,20 @@ impl Parse for Header {
             None
         };
         input.parse::<Token![=]>()?;
-        Ok(Header(name, width))
+        let module = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+            let m = input.parse()?;
+            input.parse::<Token![:]>()?;
+            Some(m)
+        } else {
+            None
+        };
+        input.parse::<TokenStream>()?;
+        Ok(Broken {
+            role,
+            name,
+            width,
+            module,
+        })
     }
 }
 
@@ -341,13 +389,10 @@ impl Call {
     /// The tokens of the whole call, `kind(` … `)`, for errors about the module as a whole.
     pub fn tokens(&self) -> TokenStream {
         let first = self.kind.span();
-        let close = proc_macro2::Punct::new(')', proc_macro2::Spacing::Alone);
-        let mut close = close;
-        close.set_span(self.paren_span);
         let mut ts = TokenStream::new();
         ts.extend([
             TokenTree::Ident(Ident::new("kind", first)),
-            TokenTree::Punct(close),
+            TokenTree::Ident(Ident::new("close", self.paren_span)),
         ]);
         ts
     }

@@ -20,6 +20,8 @@ mod state;
 pub mod tanh;
 #[cfg(test)]
 mod testing;
+#[doc(hidden)]
+pub mod user;
 
 pub use error::Error;
 pub use float::Float;

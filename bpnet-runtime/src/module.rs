@@ -41,6 +41,11 @@ use rand::Rng;
 /// # m.fprop(&[2.0], &[1.0, 2.0, 3.0], &mut y);
 /// # assert_eq!(y, [2.0, 4.0, 6.0]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a bpnet module",
+    label = "used as a module in `network!`",
+    note = "a user module implements `bpnet::Module`; a network is a module when it has an `output`, no energy and exactly one input"
+)]
 pub trait Module: Sized {
     /// The element type.
     type Float: Float;
