@@ -119,3 +119,8 @@ pub mod __private {
         std::vec![F::ZERO; n]
     }
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
