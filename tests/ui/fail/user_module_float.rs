@@ -1,39 +1,10 @@
+// Mistake: the user module computes in `f64`, the network (by default) in `f32`.
+
 use bpnet::prelude::*;
 
-/// y = s · x, one trainable scale.
-pub struct Scale;
-
-impl Module for Scale {
-    type Float = f64;
-    const IN: usize = 3;
-    const OUT: usize = 3;
-    const PARAMS: usize = 1;
-    fn create() -> Self {
-        Scale
-    }
-    fn init<R: bpnet::rand::Rng + ?Sized>(params: &mut [f64], _rng: &mut R) {
-        params[0] = 1.0;
-    }
-    fn fprop(&mut self, p: &[f64], x: &[f64], y: &mut [f64]) {
-        for (y, x) in y.iter_mut().zip(x) {
-            *y = p[0] * x;
-        }
-    }
-    fn bprop(
-        &mut self,
-        p: &[f64],
-        g: &mut [f64],
-        x: &[f64],
-        _y: &[f64],
-        dy: &[f64],
-        dx: &mut [f64],
-    ) {
-        for ((dx, x), dy) in dx.iter_mut().zip(x).zip(dy) {
-            *dx += p[0] * dy;
-            g[0] += x * dy;
-        }
-    }
-}
+#[path = "../support/scale.rs"]
+mod scale;
+type Scale = scale::Scale<f64>;
 
 network! {
     pub struct Net {

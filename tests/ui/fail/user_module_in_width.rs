@@ -1,39 +1,10 @@
+// Mistake: `scale` reads state `a` of width 4, but `Scale::IN` is 3.
+
 use bpnet::prelude::*;
 
-/// y = s · x, one trainable scale.
-pub struct Scale;
-
-impl Module for Scale {
-    type Float = f32;
-    const IN: usize = 3;
-    const OUT: usize = 3;
-    const PARAMS: usize = 1;
-    fn create() -> Self {
-        Scale
-    }
-    fn init<R: bpnet::rand::Rng + ?Sized>(params: &mut [f32], _rng: &mut R) {
-        params[0] = 1.0;
-    }
-    fn fprop(&mut self, p: &[f32], x: &[f32], y: &mut [f32]) {
-        for (y, x) in y.iter_mut().zip(x) {
-            *y = p[0] * x;
-        }
-    }
-    fn bprop(
-        &mut self,
-        p: &[f32],
-        g: &mut [f32],
-        x: &[f32],
-        _y: &[f32],
-        dy: &[f32],
-        dx: &mut [f32],
-    ) {
-        for ((dx, x), dy) in dx.iter_mut().zip(x).zip(dy) {
-            *dx += p[0] * dy;
-            g[0] += x * dy;
-        }
-    }
-}
+#[path = "../support/scale.rs"]
+mod scale;
+use scale::Scale;
 
 network! {
     pub struct Net {

@@ -1,33 +1,10 @@
+// A user module generic over its float and width, named with its arguments: `Scale<f64, 3>`.
+
 use bpnet::prelude::*;
-use bpnet::{Float, rand::Rng};
-use std::marker::PhantomData;
 
-/// y = s · x over N components, one trainable scale, for any float.
-pub struct Scale<F, const N: usize>(PhantomData<F>);
-
-impl<F: Float, const N: usize> Module for Scale<F, N> {
-    type Float = F;
-    const IN: usize = N;
-    const OUT: usize = N;
-    const PARAMS: usize = 1;
-    fn create() -> Self {
-        Scale(PhantomData)
-    }
-    fn init<R: Rng + ?Sized>(params: &mut [F], _rng: &mut R) {
-        params[0] = F::ONE;
-    }
-    fn fprop(&mut self, p: &[F], x: &[F], y: &mut [F]) {
-        for (y, &x) in y.iter_mut().zip(x) {
-            *y = p[0] * x;
-        }
-    }
-    fn bprop(&mut self, p: &[F], g: &mut [F], x: &[F], _y: &[F], dy: &[F], dx: &mut [F]) {
-        for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
-            *dx += p[0] * dy;
-            g[0] += x * dy;
-        }
-    }
-}
+#[path = "../support/scale.rs"]
+mod scale;
+use scale::Scale;
 
 network! {
     #[bpnet(float = f64)]
