@@ -129,6 +129,13 @@ impl Parse for Call {
             if content.is_empty() || content.peek(Token![->]) {
                 continue;
             }
+            if !content.peek(Token![,]) {
+                return Err(content.error(format!(
+                    "expected `,` before the next input state, or `-> N` (linear's output width) \
+                     after `{}`",
+                    args.last().expect("an argument was just parsed")
+                )));
+            }
             content.parse::<Token![,]>()?;
         }
         Ok(Call {
