@@ -179,12 +179,17 @@ fn sgd_step_updates_the_whole_pool_and_lowers_the_energy() {
 }
 
 #[test]
-fn run_needs_no_target_and_agrees_with_fprop() {
+fn run_needs_no_target_and_computes_the_output() {
     let mut n = net();
-    n.fprop(&[0.1, 0.2], &[0.0]);
-    let out = n.out.x;
-    assert_eq!(*n.run(&[0.1, 0.2]), out);
-    assert_eq!(n.try_run(&[0.1f32, 0.2][..]).unwrap(), &out[..]);
+    let p = n.params().to_vec();
+    // A first sample, then run on another input: run must recompute, from that input alone.
+    n.fprop(&[0.9, -0.4], &[0.0]);
+    let (want, _, _) = by_hand(&p, [0.1, 0.2], 0.0);
+    let got = n.run(&[0.1, 0.2])[0];
+    assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+    let (want, _, _) = by_hand(&p, [-0.6, 0.3], 0.0);
+    let got = n.try_run(&[-0.6f32, 0.3][..]).unwrap()[0];
+    assert!((got - want).abs() < 1e-6, "{got} vs {want}");
 }
 
 #[test]
@@ -236,18 +241,21 @@ fn run_time_widths_and_values_are_checked() {
 #[test]
 fn dot_describes_every_state_and_module() {
     let dot = TwoLayer::DOT;
-    assert!(dot.starts_with("digraph TwoLayer {"));
+    assert!(dot.starts_with("digraph \"TwoLayer\" {"));
     for st in TwoLayer::STATES {
-        assert!(dot.contains(&format!("s_{} [shape=box", st.name)), "{dot}");
-    }
-    for m in TwoLayer::MODULES {
         assert!(
-            dot.contains(&format!("m_{} [shape=ellipse", m.name)),
+            dot.contains(&format!("\"s_{}\" [shape=box", st.name)),
             "{dot}"
         );
     }
-    assert!(dot.contains("s_hidden -> m_linear2;"));
-    assert!(dot.contains("m_linear2 -> s_sum2;"));
+    for m in TwoLayer::MODULES {
+        assert!(
+            dot.contains(&format!("\"m_{}\" [shape=ellipse", m.name)),
+            "{dot}"
+        );
+    }
+    assert!(dot.contains("\"s_hidden\" -> \"m_linear2\";"));
+    assert!(dot.contains("\"m_linear2\" -> \"s_sum2\";"));
     assert!(dot.contains("linear 2→3"));
 }
 
@@ -263,7 +271,12 @@ fn a_module_network_runs_and_back_propagates_on_its_own() {
         (2, 3, 9)
     );
     let out = *l.run(&[0.5, -0.5]);
-    assert_eq!(out, l.output.x);
+    // output = tanh(W input + B), from the pool (W is 3 × 2 row-major, then B).
+    let p = l.params().to_vec();
+    for (i, o) in out.iter().enumerate() {
+        let want = (p[2 * i] * 0.5 - p[2 * i + 1] * 0.5 + p[6 + i]).tanh();
+        assert!((o - want).abs() < 1e-12);
+    }
     l.bprop(&[1.0, 0.0, 0.0]);
     // d out_0 / d bias_0 = 1 − out_0², the lecture's tanh bprop; the other biases get nothing.
     let db = &l.sigmoid_grads();
@@ -276,12 +289,18 @@ fn a_module_network_runs_and_back_propagates_on_its_own() {
     assert_eq!(y, out);
 }
 
-/// Every kernel is shared by f32 and f64 networks; an f64 net gives f64 energies.
+/// An f64 declaration computes in f64 (a 1e-12 agreement that f32 could not give); the
+/// default is f32.
 #[test]
 fn float_type_follows_the_declaration() {
-    fn is_f64(_: f64) {}
+    fn is_f64(_: &[f64; 3]) {}
+    fn is_f32(_: f32) {}
     let mut l = Layer::new(&mut StdRng::seed_from_u64(3));
-    is_f64(l.run(&[0.0, 0.0])[0]);
-    let e: f32 = net().fprop(&[0.0, 0.0], &[0.0]);
-    assert!(e >= 0.0);
+    let x = [0.1234567891, -0.9876543219];
+    let out = *l.run(&x);
+    is_f64(&out);
+    let p = l.params().to_vec();
+    let want = (p[0] * x[0] + p[1] * x[1] + p[6]).tanh();
+    assert!((out[0] - want).abs() < 1e-15);
+    is_f32(net().fprop(&[0.0, 0.0], &[0.0]));
 }

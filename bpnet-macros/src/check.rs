@@ -5,6 +5,7 @@ use crate::parse::{AssignRole, BrokenRole, DeclRole, FloatTy, NetworkDef, Stmt, 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use std::collections::HashMap;
+use syn::ext::IdentExt;
 use syn::{Attribute, Ident, Path};
 
 /// A state of the checked network.
@@ -203,7 +204,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                 )
             }
         };
-        let key = name.to_string();
+        let key = name.unraw().to_string();
         if key.starts_with("__") {
             errs.at(
                 name.span(),
@@ -342,7 +343,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             }
             (None, _) => a.state.clone(),
         };
-        let key = name.to_string();
+        let key = name.unraw().to_string();
         if let Some(first) = module_ids.get(&key) {
             errs.at(
                 name.span(),
@@ -431,12 +432,12 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         let mut args = Vec::new();
         let mut arg_ok = true;
         for arg in &call.args {
-            match state_ids.get(&arg.to_string()) {
+            match state_ids.get(&arg.unraw().to_string()) {
                 Some(&s) => args.push(s),
                 None => {
                     arg_ok = false;
                     incomplete = true;
-                    let hint = closest(&arg.to_string(), state_ids.keys())
+                    let hint = closest(&arg.unraw().to_string(), state_ids.keys())
                         .map(|c| format!(" (did you mean `{c}`?)"))
                         .unwrap_or_default();
                     errs.at(arg.span(), format!("unknown state `{arg}`{hint}"));
@@ -449,7 +450,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         let arg_idents = call
             .args
             .iter()
-            .filter(|a| state_ids.contains_key(&a.to_string()))
+            .filter(|a| state_ids.contains_key(&a.unraw().to_string()))
             .cloned()
             .collect();
         states[out].producer = Some(modules.len());

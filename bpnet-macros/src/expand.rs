@@ -7,6 +7,12 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+/// A name as the user means it (`r#type` is `type`), for strings and derived identifiers.
+fn plain(id: &syn::Ident) -> String {
+    use syn::ext::IdentExt;
+    id.unraw().to_string()
+}
+
 /// Paths the generated code calls.
 fn rt() -> TokenStream {
     quote!(::bpnet::__private)
@@ -19,7 +25,9 @@ fn user_ty(model: &Model, i: usize) -> TokenStream {
     let Kind::User { path, .. } = &m.kind else {
         unreachable!("only user modules have a type alias")
     };
-    let mut alias = format_ident!("__bpnet_{}_{}", model.name, m.name);
+    // Length-prefixed, so that no two (network, module) pairs give the same name.
+    let (net, module) = (plain(&model.name), plain(&m.name));
+    let mut alias = format_ident!("__bpnet_{}{}_{}", net.len(), net, module);
     alias.set_span(path.span());
     quote!(#alias)
 }
@@ -87,6 +95,7 @@ fn needs_consts(model: &Model, sched: &Schedule, i: usize) -> bool {
 
 fn bound_idents(model: &Model, i: usize) -> (syn::Ident, syn::Ident) {
     let n = &model.modules[i].name;
+    let n = plain(n);
     (format_ident!("__START_{}", n), format_ident!("__END_{}", n))
 }
 
@@ -233,7 +242,7 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
 
 /// The Graphviz description: states as boxes, modules as ellipses.
 fn dot(model: &Model) -> String {
-    let mut out = format!("digraph {} {{\n  rankdir=LR;\n", model.name);
+    let mut out = format!("digraph \"{}\" {{\n  rankdir=LR;\n", plain(&model.name));
     for st in &model.states {
         let style = match st.role {
             StateRole::Input => ", style=filled, fillcolor=lightblue",
@@ -241,8 +250,8 @@ fn dot(model: &Model) -> String {
             StateRole::Computed => "",
         };
         out += &format!(
-            "  s_{n} [shape=box, label=\"{n} [{w}]\"{style}];\n",
-            n = st.name,
+            "  \"s_{n}\" [shape=box, label=\"{n} [{w}]\"{style}];\n",
+            n = plain(&st.name),
             w = st.width
         );
     }
@@ -253,14 +262,15 @@ fn dot(model: &Model) -> String {
             }
             other => other.label(),
         };
-        out += &format!(
-            "  m_{n} [shape=ellipse, label=\"{n}\\n{detail}\"];\n",
-            n = m.name
-        );
+        let n = plain(&m.name);
+        out += &format!("  \"m_{n}\" [shape=ellipse, label=\"{n}\\n{detail}\"];\n");
         for &a in &m.args {
-            out += &format!("  s_{} -> m_{};\n", model.states[a].name, m.name);
+            out += &format!("  \"s_{}\" -> \"m_{n}\";\n", plain(&model.states[a].name));
         }
-        out += &format!("  m_{} -> s_{};\n", m.name, model.states[m.out].name);
+        out += &format!(
+            "  \"m_{n}\" -> \"s_{}\";\n",
+            plain(&model.states[m.out].name)
+        );
     }
     out + "}\n"
 }
@@ -356,13 +366,13 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         quote_spanned!(p.span()=>
             const _: () = {
                 let found = #t::IN;
-                if found != #wi {
+                if !#t::__BROKEN && found != #wi {
                     ::core::panic!("{}", #rt::Message::new().str(#msg_in).num(found).as_str());
                 }
             };
             const _: () = {
                 let found = #t::OUT;
-                if found != #wo {
+                if !#t::__BROKEN && found != #wo {
                     ::core::panic!("{}", #rt::Message::new().str(#msg_out).num(found).as_str());
                 }
             };
@@ -402,12 +412,12 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
 
     // Descriptions.
     let module_infos = model.modules.iter().enumerate().map(|(i, m)| {
-        let n = m.name.to_string();
+        let n = plain(&m.name);
         let kind = m.kind.label();
         let off = offset_tokens(model, &sched.offsets[i], 0);
         let len = module_len(model, i);
-        let ins = m.args.iter().map(|&a| model.states[a].name.to_string());
-        let out = model.states[m.out].name.to_string();
+        let ins = m.args.iter().map(|&a| plain(&model.states[a].name));
+        let out = plain(&model.states[m.out].name);
         let children = match &m.kind {
             Kind::User { .. } => user_item(model, i, "MODULES"),
             _ => quote!(&[]),
@@ -418,7 +428,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         })
     });
     let state_infos = model.states.iter().enumerate().map(|(i, st)| {
-        let n = st.name.to_string();
+        let n = plain(&st.name);
         let w = st.width;
         let role = role_of(i).1;
         quote!(::bpnet::StateInfo { name: #n, width: #w, role: ::bpnet::Role::#role })
@@ -434,10 +444,10 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         .map(|(i, m)| {
             let r = range(model, sched, i);
             let (p, pm, g, gm) = (
-                format_ident!("{}_params", m.name),
-                format_ident!("{}_params_mut", m.name),
-                format_ident!("{}_grads", m.name),
-                format_ident!("{}_grads_mut", m.name),
+                format_ident!("{}_params", plain(&m.name)),
+                format_ident!("{}_params_mut", plain(&m.name)),
+                format_ident!("{}_grads", plain(&m.name)),
+                format_ident!("{}_grads_mut", plain(&m.name)),
             );
             let shape = match &m.kind {
                 Kind::Linear { out } => format!(
@@ -456,10 +466,14 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                 m.name
             );
             quote!(
-                #[doc = #d1] pub fn #p(&self) -> &[#f] { &self.__params[#r] }
-                #[doc = #d2] pub fn #pm(&mut self) -> &mut [#f] { &mut self.__params[#r] }
-                #[doc = #d3] pub fn #g(&self) -> &[#f] { &self.__grads[#r] }
-                #[doc = #d4] pub fn #gm(&mut self) -> &mut [#f] { &mut self.__grads[#r] }
+                #[doc = #d1] #[track_caller]
+                pub fn #p(&self) -> &[#f] { self.__own_pool(); &self.__params[#r] }
+                #[doc = #d2] #[track_caller]
+                pub fn #pm(&mut self) -> &mut [#f] { self.__own_pool(); &mut self.__params[#r] }
+                #[doc = #d3] #[track_caller]
+                pub fn #g(&self) -> &[#f] { self.__own_pool(); &self.__grads[#r] }
+                #[doc = #d4] #[track_caller]
+                pub fn #gm(&mut self) -> &mut [#f] { self.__own_pool(); &mut self.__grads[#r] }
             )
         });
 
@@ -472,7 +486,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     let (given_args, given_copies): (Vec<_>, Vec<_>) = model.givens.iter().map(arg).unzip();
     let try_arg = |i: &usize| {
         let n = &model.states[*i].name;
-        let s = n.to_string();
+        let s = plain(n);
         (
             quote!(#n: impl ::bpnet::Input<#f>),
             quote!(#rt::load(#s, &#n, &mut self.#n.x)?;),
@@ -506,7 +520,9 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
 
             #[doc = #doc]
             #[allow(clippy::too_many_arguments)]
+            #[track_caller]
             pub fn run(&mut self, #(#run_args),*) -> &[#f; #w] {
+                self.__own_pool();
                 #(#run_copies)*
                 let params = ::core::mem::take(&mut self.__params);
                 self.__run(&params);
@@ -516,12 +532,14 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
 
             #[doc = #try_doc]
             #[allow(clippy::too_many_arguments)]
-            pub fn try_run(&mut self, #(#try_run_args),*) -> #rt::Result<&[#f], ::bpnet::Error> {
+            #[track_caller]
+            pub fn try_run(&mut self, #(#try_run_args),*) -> #rt::Result<&[#f; #w], ::bpnet::Error> {
+                self.__own_pool();
                 #(#try_run_loads)*
                 let params = ::core::mem::take(&mut self.__params);
                 self.__run(&params);
                 self.__params = params;
-                Ok(&self.#out.x)
+                #rt::Result::Ok(&self.#out.x)
             }
         )
     });
@@ -533,7 +551,9 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             Some(quote!(
                 #[doc = #doc]
                 #[allow(clippy::too_many_arguments)]
+                #[track_caller]
                 pub fn fprop(&mut self, #(#given_args),*) -> #f {
+                    self.__own_pool();
                     #(#given_copies)*
                     let params = ::core::mem::take(&mut self.__params);
                     self.__fprop(&params);
@@ -544,17 +564,21 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                 /// [`Self::fprop`] for data whose widths are only known at run time: a wrong width
                 /// or a NaN gives an [`Error`](::bpnet::Error) instead of a panic.
                 #[allow(clippy::too_many_arguments)]
+                #[track_caller]
                 pub fn try_fprop(&mut self, #(#try_given_args),*) -> #rt::Result<#f, ::bpnet::Error> {
+                    self.__own_pool();
                     #(#try_given_loads)*
                     let params = ::core::mem::take(&mut self.__params);
                     self.__fprop(&params);
                     self.__params = params;
-                    Ok(self.#e.x[0])
+                    #rt::Result::Ok(self.#e.x[0])
                 }
 
                 /// bprop: dE/d(every state) into each `dx`, and dE/d(parameters) **added** into the
                 /// gradient pool (call [`Self::zero_grad`] between updates). Uses the last fprop.
+                #[track_caller]
                 pub fn bprop(&mut self) {
+                    self.__own_pool();
                     let params = ::core::mem::take(&mut self.__params);
                     let mut grads = ::core::mem::take(&mut self.__grads);
                     self.__bprop(&params, &mut grads);
@@ -574,7 +598,9 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             Some(quote!(
                 /// bprop from a given dE/d(output): every state's `dx`, and the parameter
                 /// gradients **added** into the gradient pool. Uses the last [`Self::run`].
+                #[track_caller]
                 pub fn bprop(&mut self, d_output: &[#f; #w]) {
+                    self.__own_pool();
                     self.#out.dx = *d_output;
                     let params = ::core::mem::take(&mut self.__params);
                     let mut grads = ::core::mem::take(&mut self.__grads);
@@ -678,6 +704,20 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                     #(#user_inits)*
                     __params: params,
                     __grads: #rt::zeroed::<#f>(Self::PARAMS),
+                }
+            }
+
+            /// A network used as a module inside another has no pool of its own (its parameters
+            /// are in the outer network's): its own entry points are then a programming error.
+            #[track_caller]
+            #[inline]
+            fn __own_pool(&self) {
+                if Self::PARAMS > 0 && self.__params.is_empty() {
+                    ::core::panic!(
+                        "{} is used as a module inside another network: its parameters are in that \
+                         network's pool, so call that network (or use the module through `bpnet::Module`)",
+                        ::core::stringify!(#name)
+                    );
                 }
             }
 

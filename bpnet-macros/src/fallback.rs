@@ -121,8 +121,32 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             }
         )
     });
+    // A declaration that would be a module (no energy, an output, one input) still is one, so
+    // networks that nest it report nothing about it.
+    let has_output = def.stmts.iter().any(|s| match s {
+        Stmt::Assign(a) => matches!(a.role, Some((AssignRole::Output, _))),
+        Stmt::Broken(b) => b.role == BrokenRole::Output,
+        Stmt::Decl(_) => false,
+    });
+    let module = (!has_energy && has_output && givens.len() == 1 && givens[0].2).then(|| {
+        quote!(
+            #[allow(unused_variables, clippy::all)]
+            impl ::bpnet::Module for #name {
+                type Float = #f;
+                const IN: usize = 0;
+                const OUT: usize = 0;
+                const PARAMS: usize = 0;
+                const __BROKEN: bool = true;
+                fn create() -> Self { ::core::unreachable!() }
+                fn init<R: ::bpnet::__private::Rng + ?::core::marker::Sized>(params: &mut [#f], rng: &mut R) {}
+                fn fprop(&mut self, params: &[#f], input: &[#f], output: &mut [#f]) {}
+                fn bprop(&mut self, params: &[#f], grads: &mut [#f], input: &[#f], output: &[#f], doutput: &[#f], dinput: &mut [#f]) {}
+            }
+        )
+    });
     quote!(
         #network
+        #module
         #(#attrs)*
         #[allow(dead_code, unused_variables, clippy::all)]
         #vis struct #name { #(#fields)* }

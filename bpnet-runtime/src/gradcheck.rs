@@ -130,3 +130,93 @@ pub fn check_gradients<N: Network>(
         .collect();
     GradCheck { modules, step: h }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ModuleInfo, StateInfo};
+
+    /// E = Σ cᵢ wᵢ³ with a hand-written bprop; `WRONG` breaks only the last parameter's gradient.
+    struct Cubic<const WRONG: bool> {
+        w: Vec<f64>,
+        g: Vec<f64>,
+    }
+
+    const C: [f64; 3] = [0.5, -1.5, 2.0];
+
+    impl<const WRONG: bool> Network for Cubic<WRONG> {
+        type Float = f64;
+        const PARAMS: usize = 3;
+        const MODULES: &'static [ModuleInfo] = &[
+            ModuleInfo {
+                name: "a",
+                kind: "cubic",
+                offset: 0,
+                len: 2,
+                inputs: &[],
+                output: "e",
+                children: &[],
+            },
+            ModuleInfo {
+                name: "b",
+                kind: "cubic",
+                offset: 2,
+                len: 1,
+                inputs: &[],
+                output: "e",
+                children: &[],
+            },
+        ];
+        const STATES: &'static [StateInfo] = &[];
+        fn params(&self) -> &[f64] {
+            &self.w
+        }
+        fn params_mut(&mut self) -> &mut [f64] {
+            &mut self.w
+        }
+        fn grads(&self) -> &[f64] {
+            &self.g
+        }
+        fn energy(&self) -> f64 {
+            self.w.iter().zip(C).map(|(w, c)| c * w * w * w).sum()
+        }
+        fn zero_grad(&mut self) {
+            self.g.fill(0.0);
+        }
+        fn bprop(&mut self) {
+            for (i, (g, w)) in self.g.iter_mut().zip(&self.w).enumerate() {
+                let factor = if WRONG && i == 2 { 2.9 } else { 3.0 };
+                *g += factor * C[i] * w * w;
+            }
+        }
+        fn sgd_step(&mut self, _lr: f64) {}
+    }
+
+    #[test]
+    fn a_correct_bprop_passes_and_the_pool_is_restored() {
+        let mut net = Cubic::<false> {
+            w: vec![0.3, -0.7, 1.1],
+            g: vec![9.0; 3],
+        };
+        let report = check_gradients(&mut net, |n| n.energy());
+        assert!(report.passes(1e-8), "{report}");
+        assert_eq!(net.w, [0.3, -0.7, 1.1]);
+        assert_eq!(report.modules.len(), 2);
+        assert!((net.g[1] - 3.0 * -1.5 * 0.49).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_wrong_last_parameter_is_found_and_located() {
+        let mut net = Cubic::<true> {
+            w: vec![0.3, -0.7, 1.1],
+            g: vec![0.0; 3],
+        };
+        let report = check_gradients(&mut net, |n| n.energy());
+        assert!(!report.passes(1e-3), "{report}");
+        let worst = report.worst().unwrap();
+        assert_eq!((worst.name, worst.worst_index), ("b", 2));
+        assert!((worst.max_rel_error - 0.1 / 3.0).abs() < 1e-6, "{report}");
+        assert!(report.modules[0].max_rel_error < 1e-8, "{report}");
+        assert!(report.to_string().contains("b "));
+    }
+}

@@ -58,6 +58,10 @@ pub trait Module: Sized {
     /// The modules inside this one, for describing a nested layout (offsets relative to this
     /// module's slice). A leaf module keeps the default: none.
     const MODULES: &'static [crate::ModuleInfo] = &[];
+    /// Set only by the stand-in that `network!` emits for a declaration with errors, so that the
+    /// networks using it do not report mismatches of their own.
+    #[doc(hidden)]
+    const __BROKEN: bool = false;
 
     /// A fresh module with its internal states (if any) zeroed.
     fn create() -> Self;

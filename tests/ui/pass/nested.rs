@@ -10,7 +10,7 @@ network! {
 }
 
 network! {
-    /// Two nested layers, then an energy.
+    /// A nested layer, a built-in layer, then an energy.
     pub struct Net {
         input  x: 3;
         target y: 2;
@@ -27,7 +27,10 @@ fn main() {
     assert_eq!(Net::PARAMS, Layer::PARAMS + 4 * 2 + 2);
     let mut net = Net::new(&mut StdRng::seed_from_u64(0));
     let e = net.fprop(&[0.1, 0.2, 0.3], &[0.5, -0.5]);
-    assert!(e >= 0.0);
+    let want = 0.5 * ((net.out.x[0] - 0.5).powi(2) + (net.out.x[1] + 0.5).powi(2));
+    assert_eq!(e, want);
+    // The nested layer's own states are filled in by the outer fprop.
+    assert_eq!(net.layer1.output.x, net.hidden.x);
     net.bprop();
     assert_eq!(net.layer1_grads().len(), Layer::PARAMS);
     assert!(net.layer1_grads().iter().any(|g| *g != 0.0));
