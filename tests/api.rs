@@ -47,6 +47,16 @@ fn by_hand(p: &[f32], x: [f32; 2], y: f32) -> (f32, [f32; 3], f32) {
 #[test]
 fn layout_is_one_pool_in_declaration_order() {
     assert_eq!(TwoLayer::PARAMS, 6 + 3 + 3 + 1);
+    assert_eq!(
+        (
+            TwoLayer::X_WIDTH,
+            TwoLayer::HIDDEN_WIDTH,
+            TwoLayer::OUT_WIDTH
+        ),
+        (2, 3, 1)
+    );
+    assert_eq!((TwoLayer::LINEAR2_OFFSET, TwoLayer::LINEAR2_LEN), (9, 3));
+    assert_eq!((TwoLayer::SIGMOID2_OFFSET, TwoLayer::SIGMOID2_LEN), (12, 1));
     let names: Vec<_> = TwoLayer::MODULES
         .iter()
         .map(|m| (m.name, m.offset, m.len))

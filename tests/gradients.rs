@@ -282,6 +282,8 @@ fn nested_parameters_are_in_one_pool() {
     net.layer1_params_mut()[0] = 42.0;
     assert_eq!(net.params()[Nested::MODULES[0].offset], 42.0);
     assert_eq!(Nested::MODULES[1].offset, NnLayer::PARAMS);
+    assert_eq!(Nested::LINEAR2_OFFSET, NnLayer::PARAMS);
+    assert_eq!(Nested::LAYER1_LEN, NnLayer::PARAMS);
     // The nested layout is described too, relative to the nested module's offset.
     assert_eq!(Nested::MODULES[0].children, NnLayer::MODULES);
     assert_eq!(Nested::MODULES[0].children[1].name, "sigmoid");

@@ -283,6 +283,29 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     let attrs = &model.attrs;
     let total = offset_tokens(model, &sched.total, 0);
     let range_consts = range_consts(model, sched);
+    // Named constants: every state's width, every module's place in the pool.
+    let width_consts = model.states.iter().map(|st| {
+        let c = format_ident!("{}_WIDTH", plain(&st.name).to_uppercase());
+        let w = st.width;
+        let doc = format!("Width of state `{}`.", plain(&st.name));
+        quote!(#[doc = #doc] pub const #c: usize = #w;)
+    });
+    let place_consts = model.modules.iter().enumerate().filter(|(_, m)| {
+        !matches!(m.kind, Kind::Add | Kind::Euclidean)
+    }).map(|(i, m)| {
+        let n = plain(&m.name);
+        let (co, cl) = (
+            format_ident!("{}_OFFSET", n.to_uppercase()),
+            format_ident!("{}_LEN", n.to_uppercase()),
+        );
+        let off = offset_tokens(model, &sched.offsets[i], 0);
+        let len = module_len(model, i);
+        let (d1, d2) = (
+            format!("Offset of module `{n}`'s parameters in the pool."),
+            format!("Number of parameters of module `{n}`."),
+        );
+        quote!(#[doc = #d1] pub const #co: usize = #off; #[doc = #d2] pub const #cl: usize = #len;)
+    });
 
     // Fields: one per state, one per user module, the pools.
     let role_of = |i: usize| -> (&str, TokenStream) {
@@ -687,6 +710,8 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
 
             /// Number of parameters in the pool.
             pub const PARAMS: usize = #total;
+            #(#width_consts)*
+            #(#place_consts)*
             /// Every module: name, kind, place in the pool, wiring.
             pub const MODULES: &'static [::bpnet::ModuleInfo] = &[#(#module_infos),*];
             /// Every state: name, width, role.

@@ -4,6 +4,7 @@
 use crate::parse::{AssignRole, BrokenRole, DeclRole, FloatTy, NetworkDef, Stmt};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 
 pub fn fallback(def: &NetworkDef) -> TokenStream {
     let f = match def.float {
@@ -13,6 +14,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
     let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
     let mut seen = std::collections::HashSet::new();
     let mut fields = Vec::new();
+    let mut consts = Vec::new();
     let mut modules = Vec::new();
     // Inputs and targets: (name, width if usable, is an input).
     let mut givens: Vec<(&syn::Ident, Option<usize>, bool)> = Vec::new();
@@ -52,8 +54,10 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 (&b.name, w.unwrap_or(0))
             }
         };
-        if seen.insert(state.to_string()) {
+        if seen.insert(state.unraw().to_string()) {
             fields.push(quote!(pub #state: ::bpnet::State<#f, #width>,));
+            let c = format_ident!("{}_WIDTH", state.unraw().to_string().to_uppercase());
+            consts.push(quote!(pub const #c: usize = #width;));
         }
     }
     // Arguments typed as the real methods' where the width is known, as slices elsewhere.
@@ -86,10 +90,19 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
         )
     };
     let mut seen_modules = std::collections::HashSet::new();
+    for m in &modules {
+        let n = m.unraw().to_string().to_uppercase();
+        let (o, l) = (format_ident!("{}_OFFSET", n), format_ident!("{}_LEN", n));
+        if seen_modules.insert(n) {
+            consts.push(quote!(pub const #o: usize = 0; pub const #l: usize = 0;));
+        }
+    }
+    let mut seen_modules = std::collections::HashSet::new();
     let accessors = modules
         .iter()
         .filter(|m| seen_modules.insert(m.to_string()))
         .map(|m| {
+            let m = m.unraw();
             let (p, pm, g, gm) = (
                 format_ident!("{}_params", m),
                 format_ident!("{}_params_mut", m),
@@ -157,6 +170,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             pub const MODULES: &'static [::bpnet::ModuleInfo] = &[];
             pub const STATES: &'static [::bpnet::StateInfo] = &[];
             pub const DOT: &'static str = "";
+            #(#consts)*
             pub fn new<R: ?Sized>(rng: &mut R) -> Self { ::core::unreachable!() }
             pub fn fprop(&mut self, #(#fprop_p),*) -> #f { ::core::unreachable!() }
             pub fn try_fprop(&mut self, #(#try_fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
