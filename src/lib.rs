@@ -91,7 +91,7 @@ extern crate self as bpnet;
 pub use bpnet_macros::network;
 pub use bpnet_runtime::{
     Error, Float, GradCheck, Input, Module, ModuleCheck, ModuleInfo, Network, Role, State,
-    StateInfo, check_gradients, gradcheck, ndarray, rand,
+    StateInfo, check_gradients, check_module_gradients, gradcheck, ndarray, rand,
 };
 
 /// The runtime's kernels, for reading and for hand-written modules.
@@ -101,7 +101,9 @@ pub mod kernels {
 
 /// What a program that declares and trains networks usually needs.
 pub mod prelude {
-    pub use crate::{Error, Input, Module, Network, State, check_gradients, network};
+    pub use crate::{
+        Error, Input, Module, Network, State, check_gradients, check_module_gradients, network,
+    };
     pub use bpnet_runtime::rand::{RngExt, SeedableRng, rngs::StdRng, seq::SliceRandom};
 }
 

@@ -303,3 +303,25 @@ fn nested_parameters_are_initialised() {
     let alone = NnLayer::new(&mut StdRng::seed_from_u64(7));
     assert_eq!(inner, alone.params());
 }
+
+/// A module checked on its own, parameters and input: a user module, its mutant, a nested net.
+#[test]
+fn modules_checked_on_their_own() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let x = sample(4, &mut rng);
+    let good = check_module_gradients::<Square<false>, _>(&mut rng, &x);
+    assert!(good.passes(TOL), "{good}");
+    let names: Vec<_> = good.modules.iter().map(|m| m.name).collect();
+    assert_eq!(names, ["params", "input"]);
+
+    let bad = check_module_gradients::<Square<true>, _>(&mut rng, &x);
+    assert_eq!(bad.worst().unwrap().name, "input", "{bad}");
+    assert!(bad.worst().unwrap().max_rel_error > 0.1, "{bad}");
+    assert!(bad.modules[0].max_rel_error < TOL, "{bad}");
+
+    let x3 = sample(3, &mut rng);
+    let layer = check_module_gradients::<NnLayer, _>(&mut rng, &x3);
+    assert!(layer.passes(TOL), "{layer}");
+    let names: Vec<_> = layer.modules.iter().map(|m| m.name).collect();
+    assert_eq!(names, ["linear", "sigmoid", "input"]);
+}

@@ -1,7 +1,8 @@
 //! Verifying bprop against finite differences, on any generated network.
 
-use crate::{Float, Network};
+use crate::{Float, Module, Network};
 use core::fmt;
+use rand::{Rng, RngExt};
 
 /// The worst disagreement found for one module's parameters.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,21 +102,35 @@ pub fn check_gradients<N: Network>(
         *n = (up - down) / (2.0 * h);
     }
     fprop(net);
-    let floor = 1e-8 + 1e-3 * numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let modules = N::MODULES
+    let groups = N::MODULES
         .iter()
         .filter(|m| m.len > 0)
-        .map(|m| {
+        .map(|m| (m.name, m.kind, m.range()));
+    GradCheck {
+        modules: compare(&analytic, &numeric, groups),
+        step: h,
+    }
+}
+
+/// One row per group of positions: the worst relative error of `analytic` against `numeric`.
+fn compare<'a>(
+    analytic: &[f64],
+    numeric: &[f64],
+    groups: impl Iterator<Item = (&'static str, &'static str, core::ops::Range<usize>)> + 'a,
+) -> Vec<ModuleCheck> {
+    let floor = 1e-8 + 1e-3 * numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    groups
+        .map(|(name, kind, range)| {
             let mut row = ModuleCheck {
-                name: m.name,
-                kind: m.kind,
-                params: m.len,
+                name,
+                kind,
+                params: range.len(),
                 max_rel_error: 0.0,
-                worst_index: m.offset,
-                analytic: analytic[m.offset],
-                numeric: numeric[m.offset],
+                worst_index: range.start,
+                analytic: analytic[range.start],
+                numeric: numeric[range.start],
             };
-            for i in m.range() {
+            for i in range {
                 let (a, n) = (analytic[i], numeric[i]);
                 let err = (a - n).abs() / a.abs().max(n.abs()).max(floor);
                 if err > row.max_rel_error || err.is_nan() {
@@ -127,8 +142,89 @@ pub fn check_gradients<N: Network>(
             }
             row
         })
+        .collect()
+}
+
+/// Checks a [`Module`]'s bprop on its own — a user module, or a network without an energy —
+/// against central differences, for its parameters and for its input.
+///
+/// The module gets a fresh pool initialised by [`Module::init`] and the energy `E = r · y` for a
+/// random direction `r` (so every output counts). The report has one row per inner module (from
+/// [`Module::MODULES`], or one row `params` for a leaf module), then a row `input` for dE/d(input);
+/// errors are measured as in [`check_gradients`]. The pool positions of the `input` row follow the
+/// parameters (`PARAMS + j` for input component `j`).
+///
+/// # Panics
+/// If `input` does not have `M::IN` components.
+pub fn check_module_gradients<M: Module, R: Rng + ?Sized>(
+    rng: &mut R,
+    input: &[M::Float],
+) -> GradCheck {
+    assert_eq!(input.len(), M::IN, "check_module_gradients: input width");
+    type F<M> = <M as Module>::Float;
+    let h = F::<M>::EPSILON.to_f64().cbrt();
+    let mut params = vec![F::<M>::ZERO; M::PARAMS];
+    M::init(&mut params, rng);
+    let direction: Vec<F<M>> = (0..M::OUT)
+        .map(|_| F::<M>::from_f64(rng.random_range(-1.0..1.0)))
         .collect();
-    GradCheck { modules, step: h }
+    let mut module = M::create();
+    let mut output = vec![F::<M>::ZERO; M::OUT];
+    let energy = |m: &mut M, p: &[F<M>], x: &[F<M>], y: &mut [F<M>]| -> f64 {
+        m.fprop(p, x, y);
+        y.iter()
+            .zip(&direction)
+            .map(|(a, b)| (*a * *b).to_f64())
+            .sum()
+    };
+
+    energy(&mut module, &params, input, &mut output);
+    let mut grads = vec![F::<M>::ZERO; M::PARAMS];
+    let mut dinput = vec![F::<M>::ZERO; M::IN];
+    module.bprop(&params, &mut grads, input, &output, &direction, &mut dinput);
+    let analytic: Vec<f64> = grads.iter().chain(&dinput).map(|g| g.to_f64()).collect();
+
+    let step = F::<M>::from_f64(h);
+    let mut x = input.to_vec();
+    let mut numeric = Vec::with_capacity(analytic.len());
+    for i in 0..M::PARAMS + M::IN {
+        let (up, down);
+        if i < M::PARAMS {
+            let v = params[i];
+            params[i] = v + step;
+            up = energy(&mut module, &params, &x, &mut output);
+            params[i] = v - step;
+            down = energy(&mut module, &params, &x, &mut output);
+            params[i] = v;
+        } else {
+            let v = x[i - M::PARAMS];
+            x[i - M::PARAMS] = v + step;
+            up = energy(&mut module, &params, &x, &mut output);
+            x[i - M::PARAMS] = v - step;
+            down = energy(&mut module, &params, &x, &mut output);
+            x[i - M::PARAMS] = v;
+        }
+        numeric.push((up - down) / (2.0 * h));
+    }
+
+    let inner: Vec<(&'static str, &'static str, core::ops::Range<usize>)> = if M::MODULES.is_empty()
+    {
+        vec![("params", "module", 0..M::PARAMS)]
+    } else {
+        M::MODULES
+            .iter()
+            .map(|m| (m.name, m.kind, m.range()))
+            .collect()
+    };
+    let groups = inner.into_iter().filter(|g| !g.2.is_empty()).chain([(
+        "input",
+        "state",
+        M::PARAMS..M::PARAMS + M::IN,
+    )]);
+    GradCheck {
+        modules: compare(&analytic, &numeric, groups),
+        step: h,
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub mod user;
 
 pub use error::Error;
 pub use float::Float;
-pub use gradcheck::{GradCheck, ModuleCheck, check_gradients};
+pub use gradcheck::{GradCheck, ModuleCheck, check_gradients, check_module_gradients};
 pub use input::{Input, load};
 pub use module::Module;
 pub use network::{ModuleInfo, Network, Role, StateInfo};
