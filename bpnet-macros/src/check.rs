@@ -1,7 +1,9 @@
 //! Names, widths and graph rules. Every rule adds its error and checking goes on, so the user sees
 //! every mistake at once (combined with `syn::Error::combine`).
 
-use crate::parse::{AssignRole, BrokenRole, DeclRole, FloatTy, NetworkDef, Stmt, Width};
+use crate::parse::{
+    AssignRole, BrokenRole, DeclRole, FloatTy, InitialValue, NetworkDef, Stmt, Width,
+};
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use std::collections::HashMap;
@@ -16,6 +18,19 @@ pub struct StateM {
     pub attrs: Vec<Attribute>,
     /// The module that computes it (none for inputs and targets).
     pub producer: Option<usize>,
+    /// One value per time step (declared inside `unfold`).
+    pub step: bool,
+    /// For a per-step state read with a delay: its value before step 0.
+    pub initial: Option<InitialM>,
+}
+
+/// The value a delayed read sees before step 0.
+#[derive(Clone)]
+pub enum InitialM {
+    Zeros,
+    /// A parameter vector in the pool.
+    Learned,
+    Values(Vec<f64>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -39,6 +54,10 @@ pub enum Kind {
         /// The width the declaration gives its output state.
         out: Width,
     },
+    /// The sum of a per-step state over the steps run.
+    Sum,
+    /// A per-step state at the last step run.
+    Last,
     /// A module with an error already reported; never reaches `lower`.
     Broken,
 }
@@ -51,6 +70,8 @@ impl Kind {
             Kind::Add => "add".into(),
             Kind::Euclidean => "euclidean".into(),
             Kind::User { path, .. } => path_string(path),
+            Kind::Sum => "sum".into(),
+            Kind::Last => "last".into(),
             Kind::Broken => "?".into(),
         }
     }
@@ -66,6 +87,22 @@ pub struct ModuleM {
     pub arg_idents: Vec<Ident>,
     /// The state it writes.
     pub out: usize,
+    /// Runs at every step (declared inside `unfold`).
+    pub step: bool,
+    /// Per argument: how many steps back it is read (0: the current step).
+    pub delays: Vec<usize>,
+}
+
+impl ModuleM {
+    /// The arguments read at the current step, with their positions: the module's dependencies.
+    pub fn now_args(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.args
+            .iter()
+            .zip(&self.delays)
+            .enumerate()
+            .filter(|(_, (_, d))| **d == 0)
+            .map(|(i, (a, _))| (i, *a))
+    }
 }
 
 /// The checked network: everything `lower` and `expand` need, with no error left to find.
@@ -80,15 +117,18 @@ pub struct Model {
     pub givens: Vec<usize>,
     pub energy: Option<usize>,
     pub output: Option<usize>,
-    /// Modules in an order where each runs after the modules computing its inputs.
+    /// Modules in an order where each runs after the modules computing its inputs (delayed
+    /// reads, which see an earlier step, are not dependencies).
     pub order: Vec<usize>,
+    /// `T` of the `unfold` block, if the network has one.
+    pub steps: Option<usize>,
 }
 
 impl Model {
     /// The single input of a network that can be used as a module.
     pub fn module_input(&self) -> Option<usize> {
         match (self.energy, self.output, self.givens.as_slice()) {
-            (None, Some(_), [only]) => Some(*only),
+            (None, Some(_), [only]) if self.steps.is_none() => Some(*only),
             _ => None,
         }
     }
@@ -98,7 +138,7 @@ impl Model {
         match &m.kind {
             Kind::Linear { out } => Some(out * self.states[m.args[0]].width),
             Kind::Tanh => Some(self.states[m.out].width),
-            Kind::Add | Kind::Euclidean => Some(0),
+            Kind::Add | Kind::Euclidean | Kind::Sum | Kind::Last => Some(0),
             Kind::User { .. } | Kind::Broken => None,
         }
     }
@@ -137,12 +177,45 @@ struct Pending<'a> {
     producer: Option<usize>,
     /// Already reported (a second definition): left out of later rules to avoid cascades.
     quiet: bool,
+    step: bool,
 }
 
 pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
     let mut errs = Errors::default();
     for e in &def.errors {
         errs.push(e.clone());
+    }
+
+    // The statements, each with whether it is inside the `unfold` block.
+    let mut flat: Vec<(&Stmt, bool)> = Vec::new();
+    let mut steps: Option<usize> = None;
+    let mut initials = Vec::new();
+    for stmt in &def.stmts {
+        match stmt {
+            Stmt::Unfold(u) => {
+                if steps.is_some() {
+                    errs.spanned(&u.head, "a network has one `unfold` block");
+                } else if u.steps.value == 0 {
+                    errs.spanned(
+                        &u.head,
+                        "`unfold 0`: a network is unfolded over at least one step",
+                    );
+                }
+                steps.get_or_insert(u.steps.value.max(1));
+                for inner in &u.stmts {
+                    match inner {
+                        Stmt::Unfold(nested) => errs.spanned(
+                            &nested.head,
+                            "`unfold` blocks do not nest: a network has one time axis",
+                        ),
+                        Stmt::Initial(i) => initials.push(i),
+                        other => flat.push((other, true)),
+                    }
+                }
+            }
+            Stmt::Initial(i) => initials.push(i),
+            other => flat.push((other, false)),
+        }
     }
 
     // Names: states first (any order of declaration is allowed), then modules.
@@ -155,8 +228,8 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
     let no_attrs = Vec::new();
     // Rules about unused states follow the graph's edges; where a statement or an argument could
     // not be read, or a rule already rejected a role, they would only repeat that error.
-    let mut incomplete = def.stmts.iter().any(|s| matches!(s, Stmt::Broken(..)));
-    for stmt in &def.stmts {
+    let mut incomplete = flat.iter().any(|(s, _)| matches!(s, Stmt::Broken(..)));
+    for &(stmt, step) in &flat {
         let (name, attrs, role, width, declared, marks) = match stmt {
             Stmt::Decl(d) => {
                 let role = match d.role {
@@ -203,6 +276,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                     marks,
                 )
             }
+            Stmt::Unfold(_) | Stmt::Initial(_) => unreachable!("flattened above"),
         };
         let key = name.unraw().to_string();
         if key.starts_with("__") {
@@ -274,17 +348,18 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             attrs: attrs.clone(),
             producer: None,
             quiet,
+            step,
         });
     }
 
     // Modules: kinds, names, arguments and arities.
     let mut modules: Vec<ModuleM> = Vec::new();
     let mut module_ids: HashMap<String, Ident> = HashMap::new();
-    let assigns = def.stmts.iter().filter_map(|s| match s {
-        Stmt::Assign(a) => Some(a),
-        Stmt::Decl(_) | Stmt::Broken(..) => None,
+    let assigns = flat.iter().filter_map(|&(s, step)| match s {
+        Stmt::Assign(a) => Some((a, step)),
+        _ => None,
     });
-    for (a, &out) in assigns.zip(&assign_state) {
+    for ((a, step), &out) in assigns.zip(&assign_state) {
         let call = &a.call;
         let kind_name = path_string(&call.kind);
         let kind = match kind_name.as_str() {
@@ -295,6 +370,18 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             "tanh" => Some(Kind::Tanh),
             "add" => Some(Kind::Add),
             "euclidean" => Some(Kind::Euclidean),
+            "sum" | "last" if step => {
+                errs.spanned(
+                    &call.kind,
+                    format!(
+                        "`{kind_name}` gathers the steps of the `unfold` block: it goes after the \
+                         block, not inside it"
+                    ),
+                );
+                None
+            }
+            "sum" => Some(Kind::Sum),
+            "last" => Some(Kind::Last),
             _ if call.kind.segments.len() == 1
                 && kind_name.starts_with(|c: char| c.is_ascii_lowercase()) =>
             {
@@ -302,7 +389,8 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                     &call.kind,
                     format!(
                         "unknown module `{kind_name}`: the built-in modules are `linear`, `tanh`, \
-                         `add` and `euclidean`; a user module is a type that implements `bpnet::Module`"
+                         `add`, `euclidean`, and `sum` and `last` after an `unfold` block; a user \
+                         module is a type that implements `bpnet::Module`"
                     ),
                 );
                 None
@@ -381,6 +469,8 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             Kind::User { .. } => (Arity::Exactly(1), "`Type(x)`"),
             Kind::Euclidean => (Arity::Exactly(2), "`euclidean(x, y)`"),
             Kind::Add => (Arity::AtLeast(2), "`add(a, b, …)`"),
+            Kind::Sum => (Arity::Exactly(1), "`sum(e)`"),
+            Kind::Last => (Arity::Exactly(1), "`last(h)`"),
         };
         let n = call.args.len();
         let arity_ok = match want {
@@ -428,12 +518,59 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             ),
         }
 
-        // Arguments.
+        // Arguments, and the steps they are read at.
         let mut args = Vec::new();
+        let mut delays = Vec::new();
         let mut arg_ok = true;
-        for arg in &call.args {
+        for (arg, delay) in call.args.iter().zip(&call.delays) {
             match state_ids.get(&arg.unraw().to_string()) {
-                Some(&s) => args.push(s),
+                Some(&s) => {
+                    args.push(s);
+                    let mut k = 0;
+                    if let Some(d) = delay {
+                        if d.offset > 0 {
+                            errs.spanned(
+                                &d.tokens,
+                                format!(
+                                    "`{arg}[t + {}]` reads a future step; a module at step `t` reads \
+                                     steps `t` or earlier",
+                                    d.offset
+                                ),
+                            );
+                        } else if !step {
+                            errs.spanned(
+                                &d.tokens,
+                                format!(
+                                    "`{arg}[t - {}]`: a delay is read inside an `unfold` block, and \
+                                     module `{key}` is outside any",
+                                    -d.offset
+                                ),
+                            );
+                        } else if !states[s].step {
+                            errs.spanned(
+                                &d.tokens,
+                                format!(
+                                    "`{arg}` has one value for the whole sequence (it is declared \
+                                     outside the `unfold` block), so it has no earlier step to read"
+                                ),
+                            );
+                        } else if let Some(t) = steps
+                            && (-d.offset) as usize >= t
+                        {
+                            errs.spanned(
+                                &d.tokens,
+                                format!(
+                                    "`{arg}[t - {}]` reaches back {} steps, but the network is \
+                                     unfolded over {t}: a delay must be less than `T`",
+                                    -d.offset, -d.offset
+                                ),
+                            );
+                        } else {
+                            k = (-d.offset) as usize;
+                        }
+                    }
+                    delays.push(k);
+                }
                 None => {
                     arg_ok = false;
                     incomplete = true;
@@ -464,6 +601,8 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             args,
             arg_idents,
             out,
+            step,
+            delays,
         });
     }
 
@@ -485,6 +624,85 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         }
     }
 
+    // Time: what runs at every step, what runs once, and how they meet.
+    for m in &modules {
+        match (&m.kind, m.step) {
+            (Kind::Sum | Kind::Last, _) => {
+                for (&a, ident) in m.args.iter().zip(&m.arg_idents) {
+                    if !states[a].step {
+                        errs.at(
+                            ident.span(),
+                            format!(
+                                "`{}({ident})`: `{ident}` has one value for the whole sequence; \
+                                 `{}` gathers a state of the `unfold` block",
+                                m.kind.label(),
+                                m.kind.label()
+                            ),
+                        );
+                    }
+                }
+            }
+            (_, false) => {
+                for (&a, ident) in m.args.iter().zip(&m.arg_idents) {
+                    if states[a].step {
+                        errs.at(
+                            ident.span(),
+                            format!(
+                                "module `{}` runs once, after the `unfold` block, but `{ident}` has \
+                                 a value at every step: read `last({ident})` or `sum({ident})`",
+                                m.name
+                            ),
+                        );
+                    }
+                }
+            }
+            (_, true) => {}
+        }
+    }
+    // A state computed once, after the steps (from `sum`/`last`), cannot feed a step.
+    let mut after = vec![false; states.len()];
+    loop {
+        let mut changed = false;
+        for m in &modules {
+            let from_steps = matches!(m.kind, Kind::Sum | Kind::Last)
+                || (!m.step && m.args.iter().any(|&a| after[a]));
+            if from_steps && !after[m.out] {
+                after[m.out] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for m in modules.iter().filter(|m| m.step) {
+        for (&a, ident) in m.args.iter().zip(&m.arg_idents) {
+            if after[a] && !states[a].step {
+                errs.at(
+                    ident.span(),
+                    format!(
+                        "`{ident}` is computed after the steps (from `sum` or `last`), so module \
+                         `{}` inside the `unfold` block cannot read it",
+                        m.name
+                    ),
+                );
+            }
+        }
+    }
+    if let (Some((e, span)), Some(_)) = (energy, steps)
+        && states[e].step
+    {
+        errs.at(
+            span,
+            format!(
+                "the energy of an unfolded network is one number for the whole sequence: \
+                 declare it after the block, as `energy = sum({0})` (every step) or \
+                 `energy = last({0})` (the last step)",
+                states[e].name
+            ),
+        );
+    }
+
     // Graph: a topological order of the modules, or the cycles that prevent one.
     let order = topological_order(&modules, &states, &mut errs);
 
@@ -499,7 +717,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             (Kind::Linear { out }, _) => Some(*out),
             (Kind::User { out, .. }, _) => Some(out.value),
             (_, None) => None,
-            (Kind::Tanh, Some(widths)) => Some(widths[0]),
+            (Kind::Tanh | Kind::Sum | Kind::Last, Some(widths)) => Some(widths[0]),
             (Kind::Add | Kind::Euclidean, Some(widths)) => {
                 let mut ok = true;
                 for (i, &w) in widths.iter().enumerate().skip(1) {
@@ -552,6 +770,64 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
     // Statements that define a state without a module (errors above) leave it unknown; a state
     // defined by nothing at all cannot happen (every state has a statement).
 
+    // Initial values of the states read with a delay.
+    let mut delayed = vec![false; states.len()];
+    for m in &modules {
+        for (&a, &d) in m.args.iter().zip(&m.delays) {
+            delayed[a] |= d > 0;
+        }
+    }
+    let mut initial_of: Vec<Option<InitialM>> = delayed
+        .iter()
+        .map(|&d| d.then_some(InitialM::Zeros))
+        .collect();
+    let mut given_initial = vec![false; states.len()];
+    for init in &initials {
+        let name = init.state.unraw().to_string();
+        let Some(&s) = state_ids.get(&name) else {
+            let hint = closest(&name, state_ids.keys())
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            errs.at(init.state.span(), format!("unknown state `{name}`{hint}"));
+            continue;
+        };
+        if !delayed[s] {
+            errs.at(
+                init.state.span(),
+                format!(
+                    "`initial {name}`: no module reads `{name}` with a delay (`{name}[t - 1]`), so \
+                     it has no use for an initial value"
+                ),
+            );
+            continue;
+        }
+        if std::mem::replace(&mut given_initial[s], true) {
+            errs.at(
+                init.state.span(),
+                format!("`{name}` is given a second initial value"),
+            );
+            continue;
+        }
+        initial_of[s] = Some(match &init.value {
+            InitialValue::Zeros => InitialM::Zeros,
+            InitialValue::Learned => InitialM::Learned,
+            InitialValue::Values(v, tokens) => {
+                if let Some(w) = states[s].width
+                    && v.len() != w
+                {
+                    errs.spanned(
+                        tokens,
+                        format!(
+                            "the initial value of `{name}` has {} values, but `{name}` has width {w}",
+                            v.len()
+                        ),
+                    );
+                }
+                InitialM::Values(v.clone())
+            }
+        });
+    }
+
     // Energy and output.
     if let Some((e, span)) = energy {
         if let Some(w) = states[e].width
@@ -594,9 +870,13 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         }
     }
     let output = output.map(|(o, _)| o).or_else(|| {
-        // Inferred: the side of the energy's Euclidean distance that is not a target.
+        // Inferred: the side of the energy's Euclidean distance that is not a target (looking
+        // through `sum` or `last` in an unfolded network).
         let (e, _) = energy?;
-        let m = &modules[states[e].producer?];
+        let mut m = &modules[states[e].producer?];
+        if matches!(m.kind, Kind::Sum | Kind::Last) {
+            m = &modules[states[m.args[0]].producer?];
+        }
         if !matches!(m.kind, Kind::Euclidean) {
             return None;
         }
@@ -684,7 +964,10 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         float: def.float,
         states: states
             .into_iter()
-            .map(|p| StateM {
+            .zip(initial_of)
+            .map(|(p, initial)| StateM {
+                step: p.step,
+                initial,
                 name: p.name,
                 width: p
                     .width
@@ -699,6 +982,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         energy: energy.map(|(e, _)| e),
         output,
         order,
+        steps,
     })
 }
 
@@ -710,8 +994,11 @@ enum Arity {
 /// Kahn's algorithm over "module reads a state computed by another module". Modules on a cycle
 /// are left out of the order, and each cycle is reported once, with the states on it.
 fn topological_order(modules: &[ModuleM], states: &[Pending], errs: &mut Errors) -> Vec<usize> {
-    let preds =
-        |m: &ModuleM| -> Vec<usize> { m.args.iter().filter_map(|&a| states[a].producer).collect() };
+    let preds = |m: &ModuleM| -> Vec<usize> {
+        m.now_args()
+            .filter_map(|(_, a)| states[a].producer)
+            .collect()
+    };
     let mut indegree: Vec<usize> = modules.iter().map(|m| preds(m).len()).collect();
     let mut succs = vec![Vec::new(); modules.len()];
     for (i, m) in modules.iter().enumerate() {
@@ -741,9 +1028,8 @@ fn topological_order(modules: &[ModuleM], states: &[Pending], errs: &mut Errors)
         let mut cur = start;
         let cycle_from = loop {
             let next = modules[cur]
-                .args
-                .iter()
-                .filter_map(|&a| states[a].producer)
+                .now_args()
+                .filter_map(|(_, a)| states[a].producer)
                 .find(|&p| indegree[p] > 0)
                 .expect("a module left by Kahn's algorithm has a predecessor left");
             if reported[next] {
@@ -772,16 +1058,15 @@ fn topological_order(modules: &[ModuleM], states: &[Pending], errs: &mut Errors)
         let first = cycle[0];
         let last = *cycle.last().expect("a cycle has a module");
         // The argument of `first` that reads the state `last` computes closes the cycle.
-        let closing = modules[first]
-            .args
-            .iter()
-            .position(|&a| states[a].producer == Some(last))
+        let (closing, _) = modules[first]
+            .now_args()
+            .find(|&(_, a)| states[a].producer == Some(last))
             .expect("consecutive modules on a cycle are connected");
         errs.at(
             modules[first].arg_idents[closing].span(),
             format!(
-                "cycle: {} -> {}; a network with a loop must be unfolded in time, and this \
-                 network has no delay to unfold it with",
+                "cycle: {} -> {}; a loop must be unfolded in time: read the state of an \
+                 earlier step inside an `unfold` block, as in `h[t - 1]`",
                 names.join(" -> "),
                 names[0]
             ),

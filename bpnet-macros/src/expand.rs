@@ -8,13 +8,13 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 /// A name as the user means it (`r#type` is `type`), for strings and derived identifiers.
-fn plain(id: &syn::Ident) -> String {
+pub(crate) fn plain(id: &syn::Ident) -> String {
     use syn::ext::IdentExt;
     id.unraw().to_string()
 }
 
 /// Paths the generated code calls.
-fn rt() -> TokenStream {
+pub(crate) fn rt() -> TokenStream {
     quote!(::bpnet::__private)
 }
 
@@ -52,7 +52,7 @@ fn user_item(model: &Model, i: usize, item: &str) -> TokenStream {
 }
 
 /// A pool position: a literal, plus the `PARAMS` of user modules known only to the compiler.
-fn offset_tokens(model: &Model, off: &Offset, extra: usize) -> TokenStream {
+pub(crate) fn offset_tokens(model: &Model, off: &Offset, extra: usize) -> TokenStream {
     let mut known = proc_macro2::Literal::usize_unsuffixed(off.known + extra);
     let Some(&first) = off.user.first() else {
         return quote!(#known);
@@ -138,43 +138,80 @@ fn module_len(model: &Model, i: usize) -> TokenStream {
     }
 }
 
+/// Where state `s` lives when a module reads it `delay` steps back: a static state is a field, a
+/// per-step state a slot of its `Steps`, indexed from the loop's `t`.
+fn place(model: &Model, sched: &Schedule, s: usize, delay: usize) -> TokenStream {
+    let n = &model.states[s].name;
+    if model.states[s].step {
+        let base = proc_macro2::Literal::usize_unsuffixed(sched.history[s] - delay);
+        quote!(self.#n.__slots[#base + t])
+    } else {
+        quote!(self.#n)
+    }
+}
+
+/// A user module's value: one per step inside the `unfold` block (each step keeps what its
+/// bprop needs).
+fn user_value(model: &Model, i: usize) -> TokenStream {
+    let m = &model.modules[i];
+    let field = &m.name;
+    if m.step {
+        quote!(self.#field[t])
+    } else {
+        quote!(self.#field)
+    }
+}
+
 fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
     let rt = rt();
     let f = float_tokens(model.float);
     let m = &model.modules[i];
-    let s = |k: usize| &model.states[m.args[k]].name;
-    let o = &model.states[m.out].name;
+    let s = |k: usize| place(model, sched, m.args[k], m.delays[k]);
+    let o = place(model, sched, m.out, 0);
     let r = range(model, sched, i);
     match &m.kind {
         Kind::Linear { .. } => {
             let a = s(0);
-            quote!(#rt::linear::#f::fprop(&params[#r], &self.#a.x, &mut self.#o.x);)
+            quote!(#rt::linear::#f::fprop(&params[#r], &#a.x, &mut #o.x);)
         }
         Kind::Tanh => {
             let a = s(0);
-            quote!(#rt::tanh::#f::fprop(&params[#r], &self.#a.x, &mut self.#o.x);)
+            quote!(#rt::tanh::#f::fprop(&params[#r], &#a.x, &mut #o.x);)
         }
         Kind::Euclidean => {
             let (a, b) = (s(0), s(1));
-            quote!(#rt::euclidean::#f::fprop(&self.#a.x, &self.#b.x, &mut self.#o.x);)
+            quote!(#rt::euclidean::#f::fprop(&#a.x, &#b.x, &mut #o.x);)
         }
         Kind::Add => {
             let (a, b) = (s(0), s(1));
             let rest = (2..m.args.len()).map(|k| {
                 let c = s(k);
-                quote!(#rt::add::#f::fprop_acc(&self.#c.x, &mut self.#o.x);)
+                quote!(#rt::add::#f::fprop_acc(&#c.x, &mut #o.x);)
             });
-            quote!(#rt::add::#f::fprop(&self.#a.x, &self.#b.x, &mut self.#o.x); #(#rest)*)
+            quote!(#rt::add::#f::fprop(&#a.x, &#b.x, &mut #o.x); #(#rest)*)
+        }
+        Kind::Sum => {
+            let (e, k) = (&model.states[m.args[0]].name, sched.history[m.args[0]]);
+            quote!(
+                #o.x.fill(0.0);
+                for t in 0..len {
+                    #rt::add::#f::fprop_acc(&self.#e.__slots[#k + t].x, &mut #o.x);
+                }
+            )
+        }
+        Kind::Last => {
+            let (h, k) = (&model.states[m.args[0]].name, sched.history[m.args[0]]);
+            quote!(#o.x = self.#h.__slots[#k + len - 1].x;)
         }
         Kind::User { path, .. } => {
             let a = s(0);
-            let field = &m.name;
+            let value = user_value(model, i);
             let t = user_module(model, i);
             let rt = quote_spanned!(path.span()=> ::bpnet::__private);
             quote_spanned!(path.span()=>
                 #t::fprop(
-                    &mut self.#field, #rt::cast(&params[#r]), #rt::cast(&self.#a.x),
-                    #rt::cast_mut(&mut self.#o.x),
+                    &mut #value, #rt::cast(&params[#r]), #rt::cast(&#a.x),
+                    #rt::cast_mut(&mut #o.x),
                 );
             )
         }
@@ -186,8 +223,8 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
     let rt = rt();
     let f = float_tokens(model.float);
     let m = &model.modules[i];
-    let s = |k: usize| &model.states[m.args[k]].name;
-    let o = &model.states[m.out].name;
+    let s = |k: usize| place(model, sched, m.args[k], m.delays[k]);
+    let o = place(model, sched, m.out, 0);
     let r = range(model, sched, i);
     let variant = |k: usize| {
         if acc[k] {
@@ -199,40 +236,53 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
     match &m.kind {
         Kind::Linear { .. } => {
             let (a, v) = (s(0), variant(0));
-            quote!(#rt::linear::#f::#v(&params[#r], &self.#a.x, &self.#o.dx, &mut self.#a.dx, &mut grads[#r]);)
+            quote!(#rt::linear::#f::#v(&params[#r], &#a.x, &#o.dx, &mut #a.dx, &mut grads[#r]);)
         }
         Kind::Tanh => {
             let (a, v) = (s(0), variant(0));
-            quote!(#rt::tanh::#f::#v(&self.#o.x, &self.#o.dx, &mut self.#a.dx, &mut grads[#r]);)
+            quote!(#rt::tanh::#f::#v(&#o.x, &#o.dx, &mut #a.dx, &mut grads[#r]);)
         }
         Kind::Euclidean => {
             let (a, b) = (s(0), s(1));
             let (va, vb) = (variant(0), variant(1));
             quote!(
-                #rt::euclidean::#f::#va(&self.#a.x, &self.#b.x, &self.#o.dx, &mut self.#a.dx);
-                #rt::euclidean::#f::#vb(&self.#b.x, &self.#a.x, &self.#o.dx, &mut self.#b.dx);
+                #rt::euclidean::#f::#va(&#a.x, &#b.x, &#o.dx, &mut #a.dx);
+                #rt::euclidean::#f::#vb(&#b.x, &#a.x, &#o.dx, &mut #b.dx);
             )
         }
         Kind::Add => {
             let steps = (0..m.args.len()).map(|k| {
                 let (a, v) = (s(k), variant(k));
-                quote!(#rt::add::#f::#v(&self.#o.dx, &mut self.#a.dx);)
+                quote!(#rt::add::#f::#v(&#o.dx, &mut #a.dx);)
             });
             quote!(#(#steps)*)
         }
+        // The gathered state's dx was cleared before the sweep.
+        Kind::Sum => {
+            let (e, k) = (&model.states[m.args[0]].name, sched.history[m.args[0]]);
+            quote!(
+                for t in 0..len {
+                    #rt::add::#f::bprop_acc(&#o.dx, &mut self.#e.__slots[#k + t].dx);
+                }
+            )
+        }
+        Kind::Last => {
+            let (h, k) = (&model.states[m.args[0]].name, sched.history[m.args[0]]);
+            quote!(#rt::add::#f::bprop_acc(&#o.dx, &mut self.#h.__slots[#k + len - 1].dx);)
+        }
         Kind::User { path, .. } => {
             let a = s(0);
-            let field = &m.name;
+            let value = user_value(model, i);
             // A user module adds into dx; the first contribution starts from zero.
-            let clear = (!acc[0]).then(|| quote!(self.#a.dx.fill(0.0);));
+            let clear = (!acc[0]).then(|| quote!(#a.dx.fill(0.0);));
             let t = user_module(model, i);
             let rt = quote_spanned!(path.span()=> ::bpnet::__private);
             quote_spanned!(path.span()=>
                 #clear
                 #t::bprop(
-                    &mut self.#field, #rt::cast(&params[#r]), #rt::cast_mut(&mut grads[#r]),
-                    #rt::cast(&self.#a.x), #rt::cast(&self.#o.x), #rt::cast(&self.#o.dx),
-                    #rt::cast_mut(&mut self.#a.dx),
+                    &mut #value, #rt::cast(&params[#r]), #rt::cast_mut(&mut grads[#r]),
+                    #rt::cast(&#a.x), #rt::cast(&#o.x), #rt::cast(&#o.dx),
+                    #rt::cast_mut(&mut #a.dx),
                 );
             )
         }
@@ -328,8 +378,16 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             ),
             None => String::new(),
         };
-        let doc = format!("The {} `{n}`, width {w}{made}.", role_of(i).0);
-        quote!(#(#a)* #[doc = #doc] pub #n: ::bpnet::State<#f, #w>,)
+        if st.step {
+            let doc = format!(
+                "The {} `{n}`, width {w}{made}, at every step: `{n}[t]`.",
+                role_of(i).0
+            );
+            quote!(#(#a)* #[doc = #doc] pub #n: ::bpnet::Steps<#f, #w>,)
+        } else {
+            let doc = format!("The {} `{n}`, width {w}{made}.", role_of(i).0);
+            quote!(#(#a)* #[doc = #doc] pub #n: ::bpnet::State<#f, #w>,)
+        }
     });
     // User modules: (module index, its type as written).
     let users: Vec<(usize, &syn::Path)> = model
@@ -348,15 +406,29 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     let user_fields = users.iter().map(|&(i, _)| {
         let n = &model.modules[i].name;
         let ty = user_ty(model, i);
-        let doc = format!("Module `{n}`: its internal states (its parameters are in the pool).");
-        quote!(#[doc = #doc] pub #n: #ty,)
+        if model.modules[i].step {
+            let doc = format!(
+                "Module `{n}` at every step: its internal states (its parameters are in the pool)."
+            );
+            quote!(#[doc = #doc] pub #n: #rt::Vec<#ty>,)
+        } else {
+            let doc =
+                format!("Module `{n}`: its internal states (its parameters are in the pool).");
+            quote!(#[doc = #doc] pub #n: #ty,)
+        }
     });
     let state_inits: Vec<TokenStream> = model
         .states
         .iter()
-        .map(|st| {
+        .enumerate()
+        .map(|(i, st)| {
             let n = &st.name;
-            quote!(#n: ::bpnet::State::new(),)
+            if st.step {
+                let (k, t) = (sched.history[i], model.steps.unwrap_or(1));
+                quote!(#n: ::bpnet::Steps::new(#k, #t),)
+            } else {
+                quote!(#n: ::bpnet::State::new(),)
+            }
         })
         .collect();
     let user_inits: Vec<TokenStream> = users
@@ -364,7 +436,12 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         .map(|&(i, _)| {
             let n = &model.modules[i].name;
             let create = user_item(model, i, "create");
-            quote_spanned!(create.span()=> #n: #create(),)
+            if model.modules[i].step {
+                let t = model.steps.unwrap_or(1);
+                quote_spanned!(create.span()=> #n: (0..#t).map(|_| #create()).collect(),)
+            } else {
+                quote_spanned!(create.span()=> #n: #create(),)
+            }
         })
         .collect();
 
@@ -407,11 +484,71 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     });
 
     // The schedules.
-    let fprop_steps = sched.fprop.iter().map(|&i| fprop_step(model, sched, i));
-    let bprop_steps = sched
-        .bprop
+    let fsteps = |ids: &[usize]| -> Vec<TokenStream> {
+        ids.iter().map(|&i| fprop_step(model, sched, i)).collect()
+    };
+    let bsteps = |part: &crate::lower::Part| -> Vec<TokenStream> {
+        part.bprop
+            .iter()
+            .map(|b| bprop_step(model, sched, b.module, &b.accumulate))
+            .collect()
+    };
+    let looped = |body: Vec<TokenStream>, rev: bool| -> TokenStream {
+        match (body.is_empty(), rev) {
+            (true, _) => quote!(),
+            (false, false) => quote!(for t in 0..len { #(#body)* }),
+            (false, true) => quote!(for t in (0..len).rev() { #(#body)* }),
+        }
+    };
+    let (pre_f, step_f, post_f) = (
+        fsteps(&sched.pre.fprop),
+        looped(fsteps(&sched.step.fprop), false),
+        fsteps(&sched.post.fprop),
+    );
+    let fprop_body = quote!(#(#pre_f)* #step_f #(#post_f)*);
+    let (pre_r, step_r, post_r) = (
+        fsteps(&sched.pre.run),
+        looped(fsteps(&sched.step.run), false),
+        fsteps(&sched.post.run),
+    );
+    let run_body = quote!(#(#pre_r)* #step_r #(#post_r)*);
+    let clears = model
+        .states
         .iter()
-        .map(|b| bprop_step(model, sched, b.module, &b.accumulate));
+        .enumerate()
+        .filter(|(i, _)| sched.gather[*i])
+        .map(|(_, st)| {
+            let n = &st.name;
+            if st.step {
+                quote!(self.#n.__clear_dx(len);)
+            } else {
+                quote!(self.#n.dx.fill(0.0);)
+            }
+        });
+    let (post_b, step_b, pre_b) = (
+        bsteps(&sched.post),
+        looped(bsteps(&sched.step), true),
+        bsteps(&sched.pre),
+    );
+    // A learned initial value gathers the derivatives of every read before step 0.
+    let learned_grads = model.states.iter().enumerate().filter_map(|(i, st)| {
+        let off = sched.initial_offsets[i].as_ref()?;
+        let n = &st.name;
+        let (a, b) = (
+            offset_tokens(model, off, 0),
+            offset_tokens(model, off, st.width),
+        );
+        let k = sched.history[i];
+        Some(quote!(
+            if !self.__continued {
+                for j in 0..#k {
+                    #rt::add::#f::bprop_acc(&self.#n.__slots[j].dx, &mut grads[#a..#b]);
+                }
+            }
+        ))
+    });
+    let bprop_body = quote!(#(#clears)* #(#post_b)* #step_b #(#pre_b)* #(#learned_grads)*);
+    let len_param = model.steps.map(|_| quote!(, len: usize));
     let inits = model.modules.iter().enumerate().filter_map(|(i, m)| {
         let r = range(model, sched, i);
         match &m.kind {
@@ -450,6 +587,21 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             children: #children,
         })
     });
+    let initial_infos: Vec<TokenStream> = model
+        .states
+        .iter()
+        .enumerate()
+        .filter_map(|(i, st)| {
+            let off = sched.initial_offsets[i].as_ref()?;
+            let n = format!("{}_initial", plain(&st.name));
+            let out = plain(&st.name);
+            let (o, w) = (offset_tokens(model, off, 0), st.width);
+            Some(quote!(::bpnet::ModuleInfo {
+                name: #n, kind: "initial", offset: #o, len: #w, inputs: &[], output: #out,
+                children: &[],
+            }))
+        })
+        .collect();
     let state_infos = model.states.iter().enumerate().map(|(i, st)| {
         let n = plain(&st.name);
         let w = st.width;
@@ -500,6 +652,28 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             )
         });
 
+    let initial_accessors = model.states.iter().enumerate().filter_map(|(i, st)| {
+        let off = sched.initial_offsets[i].as_ref()?;
+        let n = plain(&st.name);
+        let (a, b) = (
+            offset_tokens(model, off, 0),
+            offset_tokens(model, off, st.width),
+        );
+        let (p, pm, g) = (
+            format_ident!("{}_initial_params", n),
+            format_ident!("{}_initial_params_mut", n),
+            format_ident!("{}_initial_grads", n),
+        );
+        let d1 = format!("The learned initial value of `{n}` (its value before step 0).");
+        let d2 = format!("The learned initial value of `{n}`, to set it.");
+        let d3 = format!("The gradient of the learned initial value of `{n}`.");
+        Some(quote!(
+            #[doc = #d1] pub fn #p(&self) -> &[#f] { &self.__params[#a..#b] }
+            #[doc = #d2] pub fn #pm(&mut self) -> &mut [#f] { &mut self.__params[#a..#b] }
+            #[doc = #d3] pub fn #g(&self) -> &[#f] { &self.__grads[#a..#b] }
+        ))
+    });
+
     // Inputs of fprop (inputs and targets) and of run (inputs only).
     let arg = |i: &usize| {
         let st = &model.states[*i];
@@ -526,10 +700,10 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     let (run_args, run_copies): (Vec<_>, Vec<_>) = inputs.iter().map(arg).unzip();
     let (try_run_args, try_run_loads): (Vec<_>, Vec<_>) = inputs.iter().map(try_arg).unzip();
 
-    let run = model.output.map(|o| {
+    let unfolded = model.steps.is_some();
+    let run = model.output.filter(|_| !unfolded).map(|o| {
         let out = &model.states[o].name;
         let w = model.states[o].width;
-        let run_steps = sched.run.iter().map(|&i| fprop_step(model, sched, i));
         let doc = format!(
             "Inference (the lecture's `run`): computes the output `{out}` from the inputs alone."
         );
@@ -538,9 +712,6 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
              NaN gives an [`Error`](::bpnet::Error) instead of a panic."
                 .to_string();
         quote!(
-            #[allow(unused_variables)]
-            fn __run(&mut self, params: &[#f]) { #(#run_steps)* }
-
             #[doc = #doc]
             #[allow(clippy::too_many_arguments)]
             #[track_caller]
@@ -568,6 +739,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     });
 
     let train = match (model.energy, model.output) {
+        _ if unfolded => Some(crate::unfold::api(model, sched)),
         (Some(e), _) => {
             let e = &model.states[e].name;
             let doc = "fprop: loads a sample (inputs and targets), computes every state and returns the energy.";
@@ -692,6 +864,13 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         model.modules.len()
     );
 
+    let (unfolded_fields, unfolded_inits) = match model.steps {
+        Some(_) => (
+            quote!(__len: usize, __continued: bool,),
+            quote!(__len: 0, __continued: false,),
+        ),
+        None => (quote!(), quote!()),
+    };
     quote!(
         #(#attrs)*
         #[doc = #struct_doc]
@@ -700,6 +879,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             #(#user_fields)*
             __params: #rt::Vec<#f>,
             __grads: #rt::Vec<#f>,
+            #unfolded_fields
         }
 
         #(#aliases)*
@@ -713,7 +893,8 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             #(#width_consts)*
             #(#place_consts)*
             /// Every module: name, kind, place in the pool, wiring.
-            pub const MODULES: &'static [::bpnet::ModuleInfo] = &[#(#module_infos),*];
+            pub const MODULES: &'static [::bpnet::ModuleInfo] =
+                &[#(#module_infos,)* #(#initial_infos),*];
             /// Every state: name, width, role.
             pub const STATES: &'static [::bpnet::StateInfo] = &[#(#state_infos),*];
             /// The graph in Graphviz DOT: states as boxes, modules as ellipses.
@@ -729,6 +910,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                     #(#user_inits)*
                     __params: params,
                     __grads: #rt::zeroed::<#f>(Self::PARAMS),
+                    #unfolded_inits
                 }
             }
 
@@ -750,12 +932,15 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             fn __init<R: #rt::Rng + ?Sized>(params: &mut [#f], rng: &mut R) { #(#inits)* }
 
             #[allow(unused_variables)]
-            fn __fprop(&mut self, params: &[#f]) { #(#fprop_steps)* }
+            fn __fprop(&mut self, params: &[#f] #len_param) { #fprop_body }
 
             #[allow(unused_variables)]
-            fn __bprop(&mut self, params: &[#f], grads: &mut [#f]) {
+            fn __run(&mut self, params: &[#f] #len_param) { #run_body }
+
+            #[allow(unused_variables)]
+            fn __bprop(&mut self, params: &[#f], grads: &mut [#f] #len_param) {
                 #seed
-                #(#bprop_steps)*
+                #bprop_body
             }
 
             #run
@@ -781,6 +966,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             pub fn grads_mut(&mut self) -> &mut [#f] { &mut self.__grads }
 
             #(#accessors)*
+            #(#initial_accessors)*
         }
 
         #network_impl

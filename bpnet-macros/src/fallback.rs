@@ -16,14 +16,25 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
     let mut fields = Vec::new();
     let mut consts = Vec::new();
     let mut modules = Vec::new();
-    // Inputs and targets: (name, width if usable, is an input).
-    let mut givens: Vec<(&syn::Ident, Option<usize>, bool)> = Vec::new();
+    // Inputs and targets: (name, width if usable, is an input, per step).
+    let mut givens: Vec<(&syn::Ident, Option<usize>, bool, bool)> = Vec::new();
     let mut has_energy = false;
+    let mut flat: Vec<(&Stmt, bool)> = Vec::new();
+    let mut unfolded = false;
     for stmt in &def.stmts {
+        match stmt {
+            Stmt::Unfold(u) => {
+                unfolded = true;
+                flat.extend(u.stmts.iter().map(|s| (s, true)));
+            }
+            other => flat.push((other, false)),
+        }
+    }
+    for &(stmt, step) in &flat {
         let (state, width) = match stmt {
             Stmt::Decl(d) => {
                 let w = Some(d.width.value).filter(|&w| w > 0);
-                givens.push((&d.name, w, d.role == DeclRole::Input));
+                givens.push((&d.name, w, d.role == DeclRole::Input, step));
                 (&d.name, d.width.value)
             }
             Stmt::Assign(a) => {
@@ -43,7 +54,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 let w = b.width.as_ref().map(|w| w.value).filter(|&w| w > 0);
                 match b.role {
                     BrokenRole::Input | BrokenRole::Target => {
-                        givens.push((&b.name, w, b.role == BrokenRole::Input));
+                        givens.push((&b.name, w, b.role == BrokenRole::Input, step));
                     }
                     BrokenRole::Energy => has_energy = true,
                     BrokenRole::Output | BrokenRole::Hidden => {}
@@ -53,9 +64,14 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 }
                 (&b.name, w.unwrap_or(0))
             }
+            Stmt::Unfold(_) | Stmt::Initial(_) => continue,
         };
         if seen.insert(state.unraw().to_string()) {
-            fields.push(quote!(pub #state: ::bpnet::State<#f, #width>,));
+            if step {
+                fields.push(quote!(pub #state: ::bpnet::Steps<#f, #width>,));
+            } else {
+                fields.push(quote!(pub #state: ::bpnet::State<#f, #width>,));
+            }
             let c = format_ident!("{}_WIDTH", state.unraw().to_string().to_uppercase());
             consts.push(quote!(pub const #c: usize = #width;));
         }
@@ -65,9 +81,11 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
         givens
             .iter()
             .filter(|g| !inputs_only || g.2)
-            .map(|(n, w, _)| match w {
-                Some(w) => quote!(#n: &[#f; #w]),
-                None => quote!(#n: &[#f]),
+            .map(|(n, w, _, step)| match (w, step) {
+                (Some(w), false) => quote!(#n: &[#f; #w]),
+                (None, false) => quote!(#n: &[#f]),
+                (Some(w), true) => quote!(#n: &[[#f; #w]]),
+                (None, true) => quote!(#n: impl ::core::marker::Sized),
             })
             .collect()
     };
@@ -76,7 +94,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
         givens
             .iter()
             .filter(|g| !inputs_only || g.2)
-            .map(|(n, _, _)| quote!(#n: impl ::core::marker::Sized))
+            .map(|(n, _, _, _)| quote!(#n: impl ::core::marker::Sized))
             .collect()
     };
     let (try_fprop_p, try_run_p) = (try_args(false), try_args(true));
@@ -136,12 +154,13 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
     });
     // A declaration that would be a module (no energy, an output, one input) still is one, so
     // networks that nest it report nothing about it.
-    let has_output = def.stmts.iter().any(|s| match s {
+    let has_output = flat.iter().any(|(s, _)| match s {
         Stmt::Assign(a) => matches!(a.role, Some((AssignRole::Output, _))),
         Stmt::Broken(b) => b.role == BrokenRole::Output,
-        Stmt::Decl(_) => false,
+        _ => false,
     });
-    let module = (!has_energy && has_output && givens.len() == 1 && givens[0].2).then(|| {
+    let module = (!unfolded && !has_energy && has_output && givens.len() == 1 && givens[0].2)
+        .then(|| {
         quote!(
             #[allow(unused_variables, clippy::all)]
             impl ::bpnet::Module for #name {
@@ -157,6 +176,25 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             }
         )
     });
+    let entry_points = if unfolded {
+        quote!(
+            pub const STEPS: usize = 0;
+            pub fn len(&self) -> usize { 0 }
+            pub fn fprop(&mut self, #(#fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
+            pub fn fprop_continued(&mut self, #(#fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
+            pub fn try_fprop(&mut self, #(#try_fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
+            pub fn run(&mut self, #(#run_p),*) -> ::core::result::Result<&[::bpnet::State<#f, 0>], ::bpnet::Error> { ::core::unreachable!() }
+            pub fn run_continued(&mut self, #(#run_p),*) -> ::core::result::Result<&[::bpnet::State<#f, 0>], ::bpnet::Error> { ::core::unreachable!() }
+            pub fn try_run(&mut self, #(#try_run_p),*) -> ::core::result::Result<&[::bpnet::State<#f, 0>], ::bpnet::Error> { ::core::unreachable!() }
+        )
+    } else {
+        quote!(
+            pub fn fprop(&mut self, #(#fprop_p),*) -> #f { ::core::unreachable!() }
+            pub fn try_fprop(&mut self, #(#try_fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
+            pub fn run(&mut self, #(#run_p),*) -> &[#f] { ::core::unreachable!() }
+            pub fn try_run(&mut self, #(#try_run_p),*) -> ::core::result::Result<&[#f], ::bpnet::Error> { ::core::unreachable!() }
+        )
+    };
     quote!(
         #network
         #module
@@ -172,10 +210,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             pub const DOT: &'static str = "";
             #(#consts)*
             pub fn new<R: ?Sized>(rng: &mut R) -> Self { ::core::unreachable!() }
-            pub fn fprop(&mut self, #(#fprop_p),*) -> #f { ::core::unreachable!() }
-            pub fn try_fprop(&mut self, #(#try_fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
-            pub fn run(&mut self, #(#run_p),*) -> &[#f] { ::core::unreachable!() }
-            pub fn try_run(&mut self, #(#try_run_p),*) -> ::core::result::Result<&[#f], ::bpnet::Error> { ::core::unreachable!() }
+            #entry_points
             #bprop
             pub fn energy(&self) -> #f { ::core::unreachable!() }
             pub fn zero_grad(&mut self) {}

@@ -10,6 +10,7 @@ mod expand;
 mod fallback;
 mod lower;
 mod parse;
+mod unfold;
 
 use proc_macro::TokenStream;
 

@@ -1,9 +1,14 @@
-//! Lowering the checked graph to a flat schedule: the order of fprop calls, the order of bprop
-//! calls with, for every input of every module, whether its `dx` is overwritten (the first
-//! contribution in the backward sweep) or accumulated (a state that fans out), and the parameter
-//! offsets. Unfolding in time will also live here.
+//! Lowering the checked graph to a flat schedule, and unfolding it in time.
+//!
+//! The modules split into three runs: those computed once before the steps (`pre`), those
+//! computed at every step (`step`, one loop over `t`), and those computed once after the steps from
+//! `sum`/`last` (`post`). For the backward sweep every input of every module gets, at expansion
+//! time, whether its `dx` is overwritten (the first contribution in the sweep) or accumulated (a
+//! state that fans out). States whose derivative gathers contributions from several steps (read
+//! with a delay, gathered by `sum`/`last`, or read by every step) are cleared once before the
+//! sweep and always accumulated.
 
-use crate::check::{Kind, Model};
+use crate::check::{InitialM, Kind, Model};
 
 /// One module's step in the backward sweep.
 pub struct BackStep {
@@ -20,20 +25,37 @@ pub struct Offset {
     pub user: Vec<usize>,
 }
 
-pub struct Schedule {
-    /// Every module, dependencies first.
+/// The forward and backward runs of one part of the schedule.
+#[derive(Default)]
+pub struct Part {
+    /// Dependencies first.
     pub fprop: Vec<usize>,
-    /// The modules the output needs, dependencies first (empty without an output).
+    /// The modules the output needs, dependencies first.
     pub run: Vec<usize>,
-    /// Every module, in reverse of `fprop`.
+    /// The reverse of `fprop`.
     pub bprop: Vec<BackStep>,
+}
+
+pub struct Schedule {
+    pub pre: Part,
+    /// Run at every step `t`, inside one loop.
+    pub step: Part,
+    pub post: Part,
+    /// Per state: `dx` is cleared before the backward sweep and every contribution adds.
+    pub gather: Vec<bool>,
+    /// Per state: how many steps back it is read (the values kept before step 0).
+    pub history: Vec<usize>,
     /// Per module (declaration order), where its parameters start.
     pub offsets: Vec<Offset>,
+    /// Per state with a learned initial value: where that vector sits in the pool (after the
+    /// modules).
+    pub initial_offsets: Vec<Option<Offset>>,
     /// The pool size.
     pub total: Offset,
 }
 
 pub fn lower(model: &Model) -> Schedule {
+    let n_states = model.states.len();
     let mut offsets = Vec::new();
     let mut next = Offset::default();
     for (i, m) in model.modules.iter().enumerate() {
@@ -44,43 +66,115 @@ pub fn lower(model: &Model) -> Schedule {
             (_, None) => {}
         }
     }
-
-    let mut run = Vec::new();
-    if let Some(out) = model.output {
-        let mut needed = vec![false; model.states.len()];
-        needed[out] = true;
-        for &m in model.order.iter().rev() {
-            let module = &model.modules[m];
-            if needed[module.out] {
-                run.push(m);
-                for &a in &module.args {
-                    needed[a] = true;
-                }
-            }
-        }
-        run.reverse();
-    }
-
-    let mut written = vec![false; model.states.len()];
-    let bprop = model
-        .order
+    let initial_offsets = model
+        .states
         .iter()
-        .rev()
-        .map(|&m| BackStep {
-            module: m,
-            accumulate: model.modules[m]
-                .args
-                .iter()
-                .map(|&a| std::mem::replace(&mut written[a], true))
-                .collect(),
+        .map(|st| {
+            matches!(st.initial, Some(InitialM::Learned)).then(|| {
+                let here = next.clone();
+                next.known += st.width;
+                here
+            })
         })
         .collect();
 
-    Schedule {
-        fprop: model.order.clone(),
-        run,
+    let mut history = vec![0; n_states];
+    for m in &model.modules {
+        for (&a, &d) in m.args.iter().zip(&m.delays) {
+            history[a] = history[a].max(d);
+        }
+    }
+
+    // Modules computed once after the steps: `sum`/`last` and what depends on them.
+    let mut after = vec![false; model.modules.len()];
+    for &i in &model.order {
+        let m = &model.modules[i];
+        after[i] = matches!(m.kind, Kind::Sum | Kind::Last)
+            || (!m.step
+                && m.args
+                    .iter()
+                    .any(|&a| model.states[a].producer.is_some_and(|p| after[p])));
+    }
+    let part_of = |i: usize| -> u8 {
+        match (model.modules[i].step, after[i]) {
+            (true, _) => 1,
+            (false, false) => 0,
+            (false, true) => 2,
+        }
+    };
+
+    // States whose dx gathers contributions from more than one step.
+    let mut gather = vec![false; n_states];
+    for m in &model.modules {
+        for (&a, &d) in m.args.iter().zip(&m.delays) {
+            let st = &model.states[a];
+            gather[a] |= d > 0 || matches!(m.kind, Kind::Sum | Kind::Last) || (m.step && !st.step);
+        }
+    }
+
+    // What the output needs (delayed reads included), for run.
+    let mut needed = vec![false; n_states];
+    let mut run_modules = vec![false; model.modules.len()];
+    if let Some(out) = model.output {
+        needed[out] = true;
+        loop {
+            let mut changed = false;
+            for (i, m) in model.modules.iter().enumerate() {
+                if needed[m.out] && !run_modules[i] {
+                    run_modules[i] = true;
+                    changed = true;
+                    for &a in &m.args {
+                        needed[a] = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    // The backward sweep: after-part, the steps (their block once: a state that is not gathered
+    // only receives contributions within its own step), then the before-part.
+    let mut written = vec![false; n_states];
+    let mut backward = |ids: Vec<usize>| -> Vec<BackStep> {
+        ids.into_iter()
+            .map(|m| BackStep {
+                module: m,
+                accumulate: model.modules[m]
+                    .args
+                    .iter()
+                    .map(|&a| gather[a] || std::mem::replace(&mut written[a], true))
+                    .collect(),
+            })
+            .collect()
+    };
+    let part = |p: u8| -> Vec<usize> {
+        model
+            .order
+            .iter()
+            .copied()
+            .filter(|&i| part_of(i) == p)
+            .collect()
+    };
+    let (pre, step, post) = (part(0), part(1), part(2));
+    let post_b = backward(post.iter().rev().copied().collect());
+    let step_b = backward(step.iter().rev().copied().collect());
+    let pre_b = backward(pre.iter().rev().copied().collect());
+    let make = |fprop: Vec<usize>, bprop: Vec<BackStep>| Part {
+        run: fprop.iter().copied().filter(|&i| run_modules[i]).collect(),
+        fprop,
         bprop,
+    };
+
+    Schedule {
+        pre: make(pre, pre_b),
+        step: make(step, step_b),
+        post: make(post, post_b),
+        gather,
+        history,
         offsets,
+        initial_offsets,
         total: next,
     }
 }

@@ -14,6 +14,10 @@ pub mod kw {
     syn::custom_keyword!(target);
     syn::custom_keyword!(output);
     syn::custom_keyword!(energy);
+    syn::custom_keyword!(unfold);
+    syn::custom_keyword!(initial);
+    syn::custom_keyword!(zeros);
+    syn::custom_keyword!(learned);
 }
 
 /// The element type the network is declared with.
@@ -41,6 +45,8 @@ pub enum Stmt {
     /// A statement with a syntax error (already reported) whose state name could be read, so
     /// that other statements reading it do not add errors of their own.
     Broken(Broken),
+    Unfold(Unfold),
+    Initial(Initial),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -84,6 +90,8 @@ pub struct Assign {
 pub struct Call {
     pub kind: Path,
     pub args: Vec<Ident>,
+    /// Per argument, the step it is read at when written `h[t - k]`.
+    pub delays: Vec<Option<Delay>>,
     pub out_width: Option<(Token![->], Width)>,
     /// The span of the closing parenthesis.
     pub paren_span: Span,
@@ -111,6 +119,7 @@ impl Parse for Call {
         let content;
         let paren = parenthesized!(content in input);
         let mut args = Vec::new();
+        let mut delays = Vec::new();
         let mut out_width = None;
         while !content.is_empty() {
             if content.peek(Token![->]) {
@@ -121,11 +130,15 @@ impl Parse for Call {
                 }
                 break;
             }
-            args.push(
-                content
-                    .parse::<Ident>()
-                    .map_err(|e| syn::Error::new(e.span(), "expected the name of a state"))?,
-            );
+            let arg = content
+                .parse::<Ident>()
+                .map_err(|e| syn::Error::new(e.span(), "expected the name of a state"))?;
+            delays.push(if content.peek(syn::token::Bracket) {
+                Some(parse_delay(&content, &arg)?)
+            } else {
+                None
+            });
+            args.push(arg);
             if content.is_empty() || content.peek(Token![->]) {
                 continue;
             }
@@ -141,15 +154,151 @@ impl Parse for Call {
         Ok(Call {
             kind,
             args,
+            delays,
             out_width,
             paren_span: paren.span.close(),
         })
     }
 }
 
+/// `[t]`, `[t - k]` or `[t + k]` after a state: the step it is read at, relative to the current one.
+#[derive(Clone)]
+pub struct Delay {
+    /// `-k` for `t - k`.
+    pub offset: i64,
+    /// The tokens `name[ … ]`, for errors.
+    pub tokens: TokenStream,
+}
+
+fn parse_delay(content: ParseStream, arg: &Ident) -> syn::Result<Delay> {
+    let inner;
+    let brackets = syn::bracketed!(inner in content);
+    let t: Ident = inner.parse()?;
+    if t != "t" {
+        return Err(syn::Error::new(
+            t.span(),
+            "a step is written relative to the current step `t`: `h[t - 1]`",
+        ));
+    }
+    let offset = if inner.peek(Token![-]) || inner.peek(Token![+]) {
+        let minus = inner.peek(Token![-]);
+        let _: proc_macro2::Punct = inner.parse()?;
+        let k: LitInt = inner.parse()?;
+        let k = k.base10_parse::<i64>()?;
+        if minus { -k } else { k }
+    } else {
+        0
+    };
+    if !inner.is_empty() {
+        return Err(inner.error("expected `]`: a step is written `t - k` with a literal `k`"));
+    }
+    let mut tokens = TokenStream::new();
+    tokens.extend([
+        TokenTree::Ident(arg.clone()),
+        TokenTree::Ident(Ident::new("close", brackets.span.close())),
+    ]);
+    Ok(Delay { offset, tokens })
+}
+
+/// `unfold T { statements }`: the statements inside are repeated at every step `t < T`.
+pub struct Unfold {
+    pub steps: Width,
+    /// The tokens `unfold T`, for errors.
+    pub head: TokenStream,
+    pub stmts: Vec<Stmt>,
+}
+
+/// `initial h = zeros | learned | [v, …];`: the value a delayed read of `h` sees before step 0.
+pub struct Initial {
+    pub state: Ident,
+    pub value: InitialValue,
+}
+
+pub enum InitialValue {
+    Zeros,
+    Learned,
+    /// Constant values, with the tokens of the list for errors.
+    Values(Vec<f64>, TokenStream),
+}
+
+impl Parse for InitialValue {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(kw::zeros) {
+            input.parse::<kw::zeros>()?;
+            return Ok(InitialValue::Zeros);
+        }
+        if input.peek(kw::learned) {
+            input.parse::<kw::learned>()?;
+            return Ok(InitialValue::Learned);
+        }
+        if !input.peek(syn::token::Bracket) {
+            return Err(input.error(
+                "expected an initial value: `zeros`, `learned`, or a list of numbers `[0.5, -1.0]`",
+            ));
+        }
+        let content;
+        let brackets = syn::bracketed!(content in input);
+        let mut values = Vec::new();
+        while !content.is_empty() {
+            let negative = content.parse::<Option<Token![-]>>()?.is_some();
+            let v = if content.peek(syn::LitFloat) {
+                content.parse::<syn::LitFloat>()?.base10_parse::<f64>()?
+            } else {
+                content.parse::<LitInt>()?.base10_parse::<f64>()?
+            };
+            values.push(if negative { -v } else { v });
+            if !content.is_empty() {
+                content.parse::<Token![,]>()?;
+            }
+        }
+        let mut tokens = TokenStream::new();
+        tokens.extend([
+            TokenTree::Ident(Ident::new("open", brackets.span.open())),
+            TokenTree::Ident(Ident::new("close", brackets.span.close())),
+        ]);
+        Ok(InitialValue::Values(values, tokens))
+    }
+}
+
 impl Parse for Stmt {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
+        if input.peek(kw::unfold) && input.peek2(LitInt) {
+            let kw: kw::unfold = input.parse()?;
+            let steps: Width = input.parse()?;
+            let content;
+            braced!(content in input);
+            let body: TokenStream = content.parse()?;
+            input.parse::<Option<Token![;]>>()?;
+            if !input.is_empty() {
+                return Err(input.error("expected a statement after the `unfold` block"));
+            }
+            let mut head = TokenStream::new();
+            head.extend([
+                TokenTree::Ident(Ident::new("unfold", kw.span)),
+                TokenTree::Literal(steps.lit.token()),
+            ]);
+            let mut errors = Vec::new();
+            let stmts = parse_statements(body, &mut errors);
+            if let Some(e) = errors.into_iter().reduce(|mut a, b| {
+                a.combine(b);
+                a
+            }) {
+                return Err(e);
+            }
+            return Ok(Stmt::Unfold(Unfold { steps, head, stmts }));
+        }
+        if input.peek(kw::initial) && input.peek2(Ident) {
+            input.parse::<kw::initial>()?;
+            let state: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let value = input.parse()?;
+            input.parse::<Option<Token![;]>>()?;
+            if !input.is_empty() {
+                return Err(input.error("expected `;`"));
+            }
+            return Ok(Stmt::Initial(Initial { state, value }));
+        }
         let stmt = if input.peek(kw::input) && input.peek2(Ident) {
             input.parse::<kw::input>()?;
             Stmt::Decl(parse_decl(input, attrs, DeclRole::Input)?)
@@ -272,18 +421,7 @@ impl Parse for NetworkDef {
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the network's body"));
         }
-        let mut stmts = Vec::new();
-        for segment in split_statements(body) {
-            match syn::parse2::<Stmt>(segment.clone()) {
-                Ok(stmt) => stmts.push(stmt),
-                Err(e) => {
-                    errors.push(e);
-                    if let Ok(broken) = syn::parse2::<Broken>(segment) {
-                        stmts.push(Stmt::Broken(broken));
-                    }
-                }
-            }
-        }
+        let stmts = parse_statements(body, &mut errors);
         Ok(NetworkDef {
             attrs,
             float,
@@ -374,15 +512,41 @@ impl Parse for Broken {
     }
 }
 
+/// Parses a body statement by statement, recovering after a syntax error.
+fn parse_statements(body: TokenStream, errors: &mut Vec<syn::Error>) -> Vec<Stmt> {
+    let mut stmts = Vec::new();
+    for segment in split_statements(body) {
+        // A lone `;` after an `unfold` block.
+        if segment.to_string().trim() == ";" {
+            continue;
+        }
+        match syn::parse2::<Stmt>(segment.clone()) {
+            Ok(stmt) => stmts.push(stmt),
+            Err(e) => {
+                errors.push(e);
+                if let Ok(broken) = syn::parse2::<Broken>(segment) {
+                    stmts.push(Stmt::Broken(broken));
+                }
+            }
+        }
+    }
+    stmts
+}
+
 /// Splits the body after each top-level `;` (kept with its statement, so errors at the end of a
 /// statement point at its `;`).
 fn split_statements(body: TokenStream) -> Vec<TokenStream> {
     let mut out = Vec::new();
-    let mut current = Vec::new();
+    let mut current: Vec<TokenTree> = Vec::new();
     for tt in body {
+        // `unfold T { … }` ends at its block.
+        let block_end = matches!(&tt, TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace)
+            && current
+                .iter()
+                .any(|t| matches!(t, TokenTree::Ident(i) if i == "unfold"));
         let end = matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';');
         current.push(tt);
-        if end {
+        if end || block_end {
             out.push(current.drain(..).collect());
         }
     }

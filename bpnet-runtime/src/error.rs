@@ -15,6 +15,24 @@ pub enum Error {
         /// The length that was given.
         found: usize,
     },
+    /// A sequence is longer than the steps the network is unfolded over.
+    TooLong {
+        /// The network's name for the input.
+        input: &'static str,
+        /// The number of steps `T` of the network.
+        steps: usize,
+        /// The length that was given.
+        found: usize,
+    },
+    /// Two sequences given to the same call differ in length, or a sequence is empty.
+    Length {
+        /// The network's name for the input.
+        input: &'static str,
+        /// The length of the first sequence of the call.
+        expected: usize,
+        /// The length of this one.
+        found: usize,
+    },
     /// An input holds a NaN or an infinity.
     NonFinite {
         /// The network's name for the input.
@@ -34,6 +52,22 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "input `{input}` has {found} components, but the network declares width {expected}"
+            ),
+            Error::TooLong {
+                input,
+                steps,
+                found,
+            } => write!(
+                f,
+                "sequence `{input}` has {found} steps, but the network is unfolded over {steps}"
+            ),
+            Error::Length {
+                input,
+                expected,
+                found,
+            } => write!(
+                f,
+                "sequence `{input}` has {found} steps, but this call's sequences have {expected}"
             ),
             Error::NonFinite { input, index } => {
                 write!(f, "input `{input}` is not finite at component {index}")

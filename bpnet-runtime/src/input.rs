@@ -10,6 +10,9 @@ pub trait Input<F: Float> {
     fn width(&self) -> usize;
     /// Copies the components into `dst`, which has exactly [`Input::width`] slots.
     fn write_into(&self, dst: &mut [F]);
+    /// Copies the components `start..start + dst.len()` into `dst` (for sequences given as
+    /// consecutive steps).
+    fn write_range_into(&self, start: usize, dst: &mut [F]);
 }
 
 impl<F: Float> Input<F> for [F] {
@@ -18,6 +21,9 @@ impl<F: Float> Input<F> for [F] {
     }
     fn write_into(&self, dst: &mut [F]) {
         dst.copy_from_slice(self);
+    }
+    fn write_range_into(&self, start: usize, dst: &mut [F]) {
+        dst.copy_from_slice(&self[start..start + dst.len()]);
     }
 }
 
@@ -28,6 +34,9 @@ impl<F: Float, const N: usize> Input<F> for [F; N] {
     fn write_into(&self, dst: &mut [F]) {
         dst.copy_from_slice(self);
     }
+    fn write_range_into(&self, start: usize, dst: &mut [F]) {
+        self[..].write_range_into(start, dst)
+    }
 }
 
 impl<F: Float> Input<F> for Vec<F> {
@@ -36,6 +45,9 @@ impl<F: Float> Input<F> for Vec<F> {
     }
     fn write_into(&self, dst: &mut [F]) {
         dst.copy_from_slice(self);
+    }
+    fn write_range_into(&self, start: usize, dst: &mut [F]) {
+        self[..].write_range_into(start, dst)
     }
 }
 
@@ -48,6 +60,11 @@ impl<F: Float, S: Data<Elem = F>> Input<F> for ArrayBase<S, Ix1> {
             *d = *s;
         }
     }
+    fn write_range_into(&self, start: usize, dst: &mut [F]) {
+        for (d, s) in dst.iter_mut().zip(self.iter().skip(start)) {
+            *d = *s;
+        }
+    }
 }
 
 impl<F: Float, T: Input<F> + ?Sized> Input<F> for &T {
@@ -56,6 +73,9 @@ impl<F: Float, T: Input<F> + ?Sized> Input<F> for &T {
     }
     fn write_into(&self, dst: &mut [F]) {
         (**self).write_into(dst)
+    }
+    fn write_range_into(&self, start: usize, dst: &mut [F]) {
+        (**self).write_range_into(start, dst)
     }
 }
 

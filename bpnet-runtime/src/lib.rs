@@ -17,6 +17,7 @@ mod module;
 mod network;
 pub mod pool;
 mod state;
+mod steps;
 pub mod tanh;
 #[cfg(test)]
 mod testing;
@@ -30,6 +31,7 @@ pub use input::{Input, load};
 pub use module::Module;
 pub use network::{ModuleInfo, Network, Role, StateInfo};
 pub use state::State;
+pub use steps::{Steps, seq_len};
 
 pub use ndarray;
 pub use rand;

@@ -1,0 +1,282 @@
+//! Code generation for unfolded networks (part of `expand`): the entry points that take
+//! sequences, start from the initial values or carry the last states over, and run the schedule
+//! over the steps given.
+
+use crate::check::{InitialM, Model, StateRole, float_tokens};
+use crate::expand::{offset_tokens, plain, rt};
+use crate::lower::Schedule;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// The inherent methods of an unfolded network.
+pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let steps = model.steps.expect("an unfolded network has steps");
+
+    // Arguments: a sequence `&[[F; W]]` per per-step input, an array per static one.
+    let sig = |ids: &[usize]| -> Vec<TokenStream> {
+        ids.iter()
+            .map(|&i| {
+                let st = &model.states[i];
+                let (n, w) = (&st.name, st.width);
+                if st.step {
+                    quote!(#n: &[[#f; #w]])
+                } else {
+                    quote!(#n: &[#f; #w])
+                }
+            })
+            .collect()
+    };
+    let loads = |ids: &[usize]| -> (TokenStream, Vec<TokenStream>) {
+        let lens = ids.iter().filter(|&&i| model.states[i].step).map(|&i| {
+            let n = &model.states[i].name;
+            let s = plain(n);
+            quote!((#s, #n.len()))
+        });
+        let copies = ids
+            .iter()
+            .map(|&i| {
+                let n = &model.states[i].name;
+                if model.states[i].step {
+                    quote!(self.#n.__load(#n);)
+                } else {
+                    quote!(self.#n.x = *#n;)
+                }
+            })
+            .collect();
+        (
+            quote!(let len = #rt::seq_len(&[#(#lens),*], #steps)?;),
+            copies,
+        )
+    };
+    let try_sig = |ids: &[usize]| -> Vec<TokenStream> {
+        ids.iter()
+            .map(|&i| {
+                let n = &model.states[i].name;
+                quote!(#n: impl ::bpnet::Input<#f>)
+            })
+            .collect()
+    };
+    let try_loads = |ids: &[usize]| -> (Vec<TokenStream>, TokenStream) {
+        let mut loads = Vec::new();
+        let mut lens = Vec::new();
+        for &i in ids {
+            let n = &model.states[i].name;
+            let s = plain(n);
+            if model.states[i].step {
+                let l = quote::format_ident!("__len_{}", plain(n));
+                loads.push(quote!(let #l = self.#n.__load_flat(#s, &#n)?;));
+                lens.push(quote!((#s, #l)));
+            } else {
+                loads.push(quote!(#rt::load(#s, &#n, &mut self.#n.x)?;));
+            }
+        }
+        (
+            loads,
+            quote!(let len = #rt::seq_len(&[#(#lens),*], #steps)?;),
+        )
+    };
+
+    let inputs: Vec<usize> = model
+        .givens
+        .iter()
+        .copied()
+        .filter(|&g| model.states[g].role == StateRole::Input)
+        .collect();
+
+    // Where the delayed reads start: initial values, or the last states of the previous call.
+    let starts = model.states.iter().enumerate().filter_map(|(i, st)| {
+        let n = &st.name;
+        let w = st.width;
+        let fresh = match st.initial.as_ref()? {
+            InitialM::Zeros => quote!(self.#n.__start(&[0.0; #w]);),
+            InitialM::Values(v) => {
+                let v = v.iter().map(|x| proc_macro2::Literal::f64_unsuffixed(*x));
+                quote!(self.#n.__start(&[#(#v as #f),*]);)
+            }
+            InitialM::Learned => {
+                let off = sched.initial_offsets[i]
+                    .as_ref()
+                    .expect("a learned initial value has a place in the pool");
+                let (a, b) = (offset_tokens(model, off, 0), offset_tokens(model, off, w));
+                quote!(self.#n.__start(&self.__params[#a..#b]);)
+            }
+        };
+        Some((fresh, quote!(self.#n.__carry(self.__len);)))
+    });
+    let (fresh, carried): (Vec<_>, Vec<_>) = starts.unzip();
+
+    let (given_sig, input_sig) = (sig(&model.givens), sig(&inputs));
+    let ((given_len, given_copies), (input_len, input_copies)) =
+        (loads(&model.givens), loads(&inputs));
+    let (try_given_sig, try_input_sig) = (try_sig(&model.givens), try_sig(&inputs));
+    let ((try_given_loads, try_given_len), (try_input_loads, try_input_len)) =
+        (try_loads(&model.givens), try_loads(&inputs));
+    let given_names: Vec<_> = model
+        .givens
+        .iter()
+        .map(|&i| &model.states[i].name)
+        .collect();
+    let input_names: Vec<_> = inputs.iter().map(|&i| &model.states[i].name).collect();
+
+    let energy = model.energy.map(|e| {
+        let e = &model.states[e].name;
+        quote!(
+            /// fprop over a sequence of at most `STEPS` steps, from the initial values: loads it,
+            /// computes every state at every step and returns the energy. A sequence longer than
+            /// the network is unfolded over, or sequences of different lengths, give an error.
+            #[allow(clippy::too_many_arguments)]
+            #[track_caller]
+            pub fn fprop(&mut self, #(#given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
+                self.__own_pool();
+                #given_len
+                #(#given_copies)*
+                self.__begin(false, len);
+                let params = ::core::mem::take(&mut self.__params);
+                self.__fprop(&params, len);
+                self.__params = params;
+                #rt::Result::Ok(self.#e.x[0])
+            }
+
+            /// [`Self::fprop`] continuing the previous call: delayed reads before this call's
+            /// first step see the previous call's last states (truncated back-propagation
+            /// through time: bprop stops at this call's first step).
+            #[allow(clippy::too_many_arguments)]
+            #[track_caller]
+            pub fn fprop_continued(&mut self, #(#given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
+                self.__own_pool();
+                #given_len
+                #(#given_copies)*
+                self.__begin(true, len);
+                let params = ::core::mem::take(&mut self.__params);
+                self.__fprop(&params, len);
+                self.__params = params;
+                #rt::Result::Ok(self.#e.x[0])
+            }
+
+            /// [`Self::fprop`] for data whose widths are only known at run time: each sequence
+            /// is its steps' values one after the other; a wrong width, a length that is not a
+            /// whole number of steps or more than `STEPS`, or a NaN gives an error.
+            #[allow(clippy::too_many_arguments)]
+            #[track_caller]
+            pub fn try_fprop(&mut self, #(#try_given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
+                self.__own_pool();
+                #(#try_given_loads)*
+                #try_given_len
+                self.__begin(false, len);
+                let params = ::core::mem::take(&mut self.__params);
+                self.__fprop(&params, len);
+                self.__params = params;
+                #rt::Result::Ok(self.#e.x[0])
+            }
+
+            /// Back-propagation through time over the steps of the last fprop: dE/d(every state
+            /// at every step), and dE/d(parameters) **added** into the gradient pool, shared
+            /// modules gathering their gradient over all steps.
+            #[track_caller]
+            pub fn bprop(&mut self) {
+                self.__own_pool();
+                let len = self.__len;
+                if len == 0 {
+                    return;
+                }
+                let params = ::core::mem::take(&mut self.__params);
+                let mut grads = ::core::mem::take(&mut self.__grads);
+                self.__bprop(&params, &mut grads, len);
+                self.__params = params;
+                self.__grads = grads;
+            }
+
+            /// The energy computed by the last fprop.
+            pub fn energy(&self) -> #f {
+                self.#e.x[0]
+            }
+        )
+    });
+    let _ = (&given_names, &input_names);
+
+    let run = model.output.map(|o| {
+        let st = &model.states[o];
+        let (out, w) = (&st.name, st.width);
+        let (ret, value) = if st.step {
+            (
+                quote!(&[::bpnet::State<#f, #w>]),
+                quote!(self.#out.first(len)),
+            )
+        } else {
+            (quote!(&[#f; #w]), quote!(&self.#out.x))
+        };
+        quote!(
+            /// Inference over a sequence (the lecture's `run`), from the initial values: the
+            /// output at every step run (or once, for an output after the steps).
+            #[allow(clippy::too_many_arguments)]
+            #[track_caller]
+            pub fn run(&mut self, #(#input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
+                self.__own_pool();
+                #input_len
+                #(#input_copies)*
+                self.__begin(false, len);
+                let params = ::core::mem::take(&mut self.__params);
+                self.__run(&params, len);
+                self.__params = params;
+                #rt::Result::Ok(#value)
+            }
+
+            /// [`Self::run`] continuing the previous call: for running a long sequence in
+            /// chunks, or step by step (chunks of one step).
+            #[allow(clippy::too_many_arguments)]
+            #[track_caller]
+            pub fn run_continued(&mut self, #(#input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
+                self.__own_pool();
+                #input_len
+                #(#input_copies)*
+                self.__begin(true, len);
+                let params = ::core::mem::take(&mut self.__params);
+                self.__run(&params, len);
+                self.__params = params;
+                #rt::Result::Ok(#value)
+            }
+
+            /// [`Self::run`] for data whose widths are only known at run time (each sequence is
+            /// its steps' values one after the other).
+            #[allow(clippy::too_many_arguments)]
+            #[track_caller]
+            pub fn try_run(&mut self, #(#try_input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
+                self.__own_pool();
+                #(#try_input_loads)*
+                #try_input_len
+                self.__begin(false, len);
+                let params = ::core::mem::take(&mut self.__params);
+                self.__run(&params, len);
+                self.__params = params;
+                #rt::Result::Ok(#value)
+            }
+        )
+    });
+
+    quote!(
+        /// The number of steps `T` the network is unfolded over: the longest sequence it runs.
+        pub const STEPS: usize = #steps;
+
+        /// Sets where delayed reads start, and records the length of this call.
+        fn __begin(&mut self, continued: bool, len: usize) {
+            let continued = continued && self.__len > 0;
+            if continued {
+                #(#carried)*
+            } else {
+                #(#fresh)*
+            }
+            self.__continued = continued;
+            self.__len = len;
+        }
+
+        /// The number of steps of the last fprop or run (0 before the first).
+        pub fn len(&self) -> usize {
+            self.__len
+        }
+
+        #energy
+        #run
+    )
+}

@@ -1,0 +1,391 @@
+//! Networks unfolded in time: back-propagation through time against central differences (f64,
+//! relative tolerance 1e-6), against a hand-written Elman network, and the run-time behaviour of
+//! sequences (shorter than T, too long, continued in chunks).
+
+use bpnet::prelude::*;
+
+const TOL: f64 = 1e-6;
+
+network! {
+    /// The Elman network: the hidden state at t reads the hidden state at t − 1.
+    #[bpnet(float = f64)]
+    pub struct Elman {
+        unfold 6 {
+            input  x: 2;
+            target y: 1;
+            s      = wx: linear(x -> 4);
+            c      = wh: linear(h[t - 1] -> 4);
+            a      = add(s, c);
+            h      = th: tanh(a);
+            o      = wo: linear(h -> 1);
+            out    = to: tanh(o);
+            e      = euclidean(out, y);
+        }
+        energy = sum(e);
+    }
+}
+
+network! {
+    /// Two recurrent layers stacked; the upper one also feeds back into the lower one through
+    /// a delay ("any connection").
+    #[bpnet(float = f64)]
+    pub struct Stacked {
+        unfold 5 {
+            input  x: 2;
+            target y: 2;
+            a1     = in1: linear(x -> 3);
+            r1     = rec1: linear(h1[t - 1] -> 3);
+            f1     = back: linear(h2[t - 1] -> 3);
+            s1     = add(a1, r1, f1);
+            h1     = t1: tanh(s1);
+            a2     = in2: linear(h1 -> 3);
+            r2     = rec2: linear(h2[t - 1] -> 3);
+            s2     = add(a2, r2);
+            h2     = t2: tanh(s2);
+            o      = out_l: linear(h2 -> 2);
+            out    = out_t: tanh(o);
+            e      = euclidean(out, y);
+        }
+        energy = sum(e);
+    }
+}
+
+network! {
+    /// A delay of two steps, next to a delay of one.
+    #[bpnet(float = f64)]
+    pub struct DelayTwo {
+        unfold 7 {
+            input  x: 1;
+            target y: 1;
+            s      = wx: linear(x -> 3);
+            c1     = w1: linear(h[t - 1] -> 3);
+            c2     = w2: linear(h[t - 2] -> 3);
+            a      = add(s, c1, c2);
+            h      = th: tanh(a);
+            o      = wo: linear(h -> 1);
+            e      = euclidean(o, y);
+        }
+        initial h = [0.1, -0.2, 0.3];
+        energy = sum(e);
+    }
+}
+
+network! {
+    /// A learned initial hidden state.
+    #[bpnet(float = f64)]
+    pub struct Learned {
+        unfold 4 {
+            input  x: 2;
+            target y: 2;
+            s      = wx: linear(x -> 3);
+            c      = wh: linear(h[t - 1] -> 3);
+            a      = add(s, c);
+            h      = th: tanh(a);
+            o      = wo: linear(h -> 2);
+            e      = euclidean(o, y);
+        }
+        initial h = learned;
+        energy = sum(e);
+    }
+}
+
+network! {
+    /// Sequence classification: the energy on the last step only, through a static classifier
+    /// reading the last hidden state, against a target given once per sequence.
+    #[bpnet(float = f64)]
+    pub struct LastStep {
+        target label: 2;
+        unfold 5 {
+            input  x: 3;
+            s      = wx: linear(x -> 4);
+            c      = wh: linear(h[t - 1] -> 4);
+            a      = add(s, c);
+            h      = th: tanh(a);
+        }
+        z      = last(h);
+        o      = wo: linear(z -> 2);
+        out    = to: tanh(o);
+        energy = euclidean(out, label);
+    }
+}
+
+fn seq<const W: usize>(len: usize, rng: &mut StdRng) -> Vec<[f64; W]> {
+    (0..len)
+        .map(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0)))
+        .collect()
+}
+
+fn numeric(f: &mut dyn FnMut(&[f64]) -> f64, v: &[f64]) -> Vec<f64> {
+    let h = 1e-5;
+    (0..v.len())
+        .map(|i| {
+            let (mut up, mut down) = (v.to_vec(), v.to_vec());
+            up[i] += h;
+            down[i] -= h;
+            (f(&up) - f(&down)) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn assert_close(what: &str, bprop: &[f64], fd: &[f64]) {
+    for (a, n) in bprop.iter().zip(fd) {
+        let err = (a - n).abs() / a.abs().max(n.abs()).max(1e-3);
+        assert!(
+            err <= TOL,
+            "{what}: bprop {bprop:?} vs finite differences {fd:?}"
+        );
+    }
+}
+
+/// Parameters by `check_gradients`, and dE/dx of every input at every step by finite differences,
+/// for full-length and shorter sequences in turn on one network.
+macro_rules! check_seq {
+    ($net:ty, $wx:literal, $wy:literal, $seed:expr) => {{
+        let mut rng = StdRng::seed_from_u64($seed);
+        let mut net = <$net>::new(&mut rng);
+        for len in [<$net>::STEPS, 2, <$net>::STEPS, 1] {
+            let xs = seq::<$wx>(len, &mut rng);
+            let ys = seq::<$wy>(len, &mut rng);
+            let report = check_gradients(&mut net, |n| n.fprop(&xs, &ys).unwrap());
+            assert!(
+                report.passes(TOL),
+                "{} len {len}:\n{report}",
+                stringify!($net)
+            );
+            let flat: Vec<f64> = xs.iter().flatten().copied().collect();
+            let ndx = numeric(
+                &mut |v| {
+                    let xs: Vec<[f64; $wx]> =
+                        v.chunks($wx).map(|c| c.try_into().unwrap()).collect();
+                    net.fprop(&xs, &ys).unwrap()
+                },
+                &flat,
+            );
+            net.fprop(&xs, &ys).unwrap();
+            net.bprop();
+            let dx: Vec<f64> = (0..len).flat_map(|t| net.x[t].dx).collect();
+            assert_close(concat!(stringify!($net), " dE/dx"), &dx, &ndx);
+        }
+    }};
+}
+
+#[test]
+fn elman_through_time() {
+    check_seq!(Elman, 2, 1, 1);
+}
+
+#[test]
+fn two_stacked_recurrent_layers_with_feedback() {
+    check_seq!(Stacked, 2, 2, 2);
+}
+
+#[test]
+fn a_delay_of_two() {
+    check_seq!(DelayTwo, 1, 1, 3);
+}
+
+#[test]
+fn a_learned_initial_state() {
+    check_seq!(Learned, 2, 2, 4);
+    let net = Learned::new(&mut StdRng::seed_from_u64(4));
+    assert_eq!(Learned::MODULES.last().unwrap().name, "h_initial");
+    assert_eq!(net.h_initial_params(), &[0.0; 3]);
+}
+
+#[test]
+fn energy_on_the_last_step_only() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut net = LastStep::new(&mut rng);
+    for len in [5, 3, 1] {
+        let xs = seq::<3>(len, &mut rng);
+        let label = [0.5, -0.5];
+        let report = check_gradients(&mut net, |n| n.fprop(&label, &xs).unwrap());
+        assert!(report.passes(TOL), "len {len}:\n{report}");
+        // Only the last step's output reaches the energy: the input at every step still matters
+        // (through h), and changing it moves the energy as bprop says.
+        let flat: Vec<f64> = xs.iter().flatten().copied().collect();
+        let ndx = numeric(
+            &mut |v| {
+                let xs: Vec<[f64; 3]> = v.chunks(3).map(|c| c.try_into().unwrap()).collect();
+                net.fprop(&label, &xs).unwrap()
+            },
+            &flat,
+        );
+        net.fprop(&label, &xs).unwrap();
+        net.bprop();
+        let dx: Vec<f64> = (0..len).flat_map(|t| net.x[t].dx).collect();
+        assert_close("LastStep dE/dx", &dx, &ndx);
+    }
+}
+
+/// The Elman network written out by hand, step by step, from the same pool: the unfolded
+/// network must give the same energy and the same gradients.
+#[test]
+fn unfolded_equals_hand_written() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut net = Elman::new(&mut rng);
+    for p in net.params_mut() {
+        *p = rng.random_range(-0.8..0.8);
+    }
+    let (xs, ys) = (seq::<2>(6, &mut rng), seq::<1>(6, &mut rng));
+    let e = net.fprop(&xs, &ys).unwrap();
+    net.zero_grad();
+    net.bprop();
+
+    let p = net.params().to_vec();
+    let wx = &p[Elman::WX_OFFSET..Elman::WX_OFFSET + 8];
+    let bh = &p[Elman::TH_OFFSET..Elman::TH_OFFSET + 4];
+    let wh = &p[Elman::WH_OFFSET..Elman::WH_OFFSET + 16];
+    let wo = &p[Elman::WO_OFFSET..Elman::WO_OFFSET + 4];
+    let bo = p[Elman::TO_OFFSET];
+    // Forward.
+    let mut hs = vec![[0.0f64; 4]; 7]; // hs[t + 1] = h at step t, hs[0] = initial
+    let mut outs = vec![0.0f64; 6];
+    let mut energy = 0.0;
+    for t in 0..6 {
+        for i in 0..4 {
+            let mut a = bh[i];
+            for j in 0..2 {
+                a += wx[i * 2 + j] * xs[t][j];
+            }
+            for j in 0..4 {
+                a += wh[i * 4 + j] * hs[t][j];
+            }
+            hs[t + 1][i] = a.tanh();
+        }
+        let o: f64 = (0..4).map(|i| wo[i] * hs[t + 1][i]).sum::<f64>() + bo;
+        outs[t] = o.tanh();
+        energy += 0.5 * (outs[t] - ys[t][0]).powi(2);
+    }
+    assert!((e - energy).abs() < 1e-12, "{e} vs {energy}");
+    // Backward through time.
+    let (mut gwx, mut gbh, mut gwh, mut gwo, mut gbo) =
+        ([0.0; 8], [0.0; 4], [0.0; 16], [0.0; 4], 0.0);
+    let mut dh_next = [0.0f64; 4];
+    for t in (0..6).rev() {
+        let dout = outs[t] - ys[t][0];
+        let dgo = dout * (1.0 - outs[t] * outs[t]);
+        gbo += dgo;
+        let mut dh = dh_next;
+        for i in 0..4 {
+            gwo[i] += dgo * hs[t + 1][i];
+            dh[i] += dgo * wo[i];
+        }
+        let mut next = [0.0; 4];
+        for i in 0..4 {
+            let da = dh[i] * (1.0 - hs[t + 1][i] * hs[t + 1][i]);
+            gbh[i] += da;
+            for j in 0..2 {
+                gwx[i * 2 + j] += da * xs[t][j];
+            }
+            for j in 0..4 {
+                gwh[i * 4 + j] += da * hs[t][j];
+                next[j] += da * wh[i * 4 + j];
+            }
+        }
+        dh_next = next;
+    }
+    let g = net.grads();
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
+    assert!(close(net.wx_grads(), &gwx), "{:?} {gwx:?}", net.wx_grads());
+    assert!(close(net.th_grads(), &gbh));
+    assert!(close(net.wh_grads(), &gwh));
+    assert!(close(net.wo_grads(), &gwo));
+    assert!((g[Elman::TO_OFFSET] - gbo).abs() < 1e-12);
+}
+
+#[test]
+fn sequences_are_checked() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut net = Elman::new(&mut rng);
+    let (xs, ys) = (seq::<2>(7, &mut rng), seq::<1>(7, &mut rng));
+    assert_eq!(
+        net.fprop(&xs, &ys),
+        Err(Error::TooLong {
+            input: "x",
+            steps: 6,
+            found: 7
+        })
+    );
+    assert_eq!(
+        net.fprop(&xs[..3], &ys[..2]),
+        Err(Error::Length {
+            input: "y",
+            expected: 3,
+            found: 2
+        })
+    );
+    assert!(net.fprop(&xs[..0], &ys[..0]).is_err());
+    // Flat data: whole steps only, no NaN.
+    let flat: Vec<f64> = xs[..3].iter().flatten().copied().collect();
+    let ys3: Vec<f64> = ys[..3].iter().flatten().copied().collect();
+    assert_eq!(
+        net.try_fprop(&flat[..5], &ys3),
+        Err(Error::Width {
+            input: "x",
+            expected: 2,
+            found: 5
+        })
+    );
+    let e = net.try_fprop(&flat, &ys3).unwrap();
+    assert_eq!(e, net.fprop(&xs[..3], &ys[..3]).unwrap());
+    let mut bad = flat.clone();
+    bad[4] = f64::NAN;
+    assert_eq!(
+        net.try_fprop(&bad, &ys3),
+        Err(Error::NonFinite {
+            input: "x",
+            index: 4
+        })
+    );
+}
+
+/// A long sequence run in chunks (`run_continued`) or step by step gives the outputs of one run
+/// over the whole sequence; `fprop_continued` starts where the previous call ended.
+#[test]
+fn chunks_and_steps_continue_the_sequence() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let mut net = Elman::new(&mut rng);
+    let xs = seq::<2>(6, &mut rng);
+    let whole: Vec<f64> = net.run(&xs).unwrap().iter().map(|s| s.x[0]).collect();
+    assert_eq!(whole.len(), 6);
+
+    let mut chunked = Vec::new();
+    chunked.extend(net.run(&xs[..4]).unwrap().iter().map(|s| s.x[0]));
+    chunked.extend(net.run_continued(&xs[4..]).unwrap().iter().map(|s| s.x[0]));
+    assert_eq!(chunked, whole);
+
+    let mut stepped = Vec::new();
+    stepped.push(net.run(&xs[..1]).unwrap()[0].x[0]);
+    for x in &xs[1..] {
+        stepped.push(net.run_continued(std::slice::from_ref(x)).unwrap()[0].x[0]);
+    }
+    assert_eq!(stepped, whole);
+
+    // Training in chunks of T: the second chunk starts from the first chunk's last state, so it
+    // differs from the same chunk started afresh.
+    let ys = seq::<1>(6, &mut rng);
+    net.fprop(&xs[..3], &ys[..3]).unwrap();
+    let continued = net.fprop_continued(&xs[3..], &ys[3..]).unwrap();
+    let fresh = net.fprop(&xs[3..], &ys[3..]).unwrap();
+    assert_ne!(continued, fresh);
+    let full = net.fprop(&xs, &ys).unwrap();
+    net.fprop(&xs[..3], &ys[..3]).unwrap();
+    let first = net.energy();
+    let second = net.fprop_continued(&xs[3..], &ys[3..]).unwrap();
+    assert!((first + second - full).abs() < 1e-12);
+}
+
+#[test]
+fn states_are_reachable_by_name_and_step() {
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut net = Elman::new(&mut rng);
+    let (xs, ys) = (seq::<2>(6, &mut rng), seq::<1>(6, &mut rng));
+    net.fprop(&xs, &ys).unwrap();
+    assert_eq!(net.h.len(), 6);
+    assert_eq!(net.x[3].x, xs[3]);
+    let e: f64 = (0..6).map(|t| net.e[t].x[0]).sum();
+    assert!((e - net.energy()).abs() < 1e-12);
+    assert_eq!(net.h.initial(1).x, [0.0; 4]);
+    assert_eq!(net.len(), 6);
+}
