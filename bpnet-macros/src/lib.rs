@@ -1,9 +1,10 @@
 //! The `network!` procedural macro of bpnet. Use it through the `bpnet` crate.
 //!
 //! Phases, one module each: `parse` the declaration (recovering statement by statement),
-//! `check` names, widths and graph rules (collecting every error), `lower` the checked graph to
-//! a schedule of kernel calls, `expand` the schedule to Rust. When there are errors, `fallback`
-//! still emits the struct so one mistake does not cascade.
+//! `check` names, widths, time and graph rules (collecting every error), `lower` the checked graph
+//! to a schedule of kernel calls (unfolding it in time), `expand` the schedule to Rust (`unfold`
+//! for the entry points of unfolded networks). When there are errors, `fallback` still emits the
+//! struct so one mistake does not cascade.
 
 mod check;
 mod expand;
@@ -18,16 +19,72 @@ use proc_macro::TokenStream;
 /// and monomorphic `fprop`/`bprop` methods. See the `bpnet` crate for the grammar.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
-    let def = match syn::parse::<parse::NetworkDef>(input) {
+    expand_network(input.into()).into()
+}
+
+/// The whole macro on `proc_macro2` tokens (so it can be measured in tests).
+fn expand_network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let def = match syn::parse2::<parse::NetworkDef>(input) {
         Ok(def) => def,
-        Err(err) => return err.to_compile_error().into(),
+        Err(err) => return err.to_compile_error(),
     };
     match check::check(&def) {
-        Ok(model) => expand::expand(&model, &lower::lower(&model)).into(),
+        Ok(model) => expand::expand(&model, &lower::lower(&model)),
         Err(err) => {
             let mut out = err.to_compile_error();
             out.extend(fallback::fallback(&def));
-            out.into()
+            out
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::{TokenStream, TokenTree};
+    use quote::quote;
+
+    fn count(tokens: TokenStream) -> usize {
+        tokens
+            .into_iter()
+            .map(|tt| match tt {
+                TokenTree::Group(g) => 1 + count(g.stream()),
+                _ => 1,
+            })
+            .sum()
+    }
+
+    fn elman(steps: usize) -> TokenStream {
+        let steps = proc_macro2::Literal::usize_unsuffixed(steps);
+        quote! {
+            pub struct Elman {
+                unfold #steps {
+                    input  x: 4;
+                    target y: 1;
+                    s      = wx: linear(x -> 32);
+                    c      = wh: linear(h[t - 1] -> 32);
+                    a      = add(s, c);
+                    h      = th: tanh(a);
+                    o      = wo: linear(h -> 1);
+                    e      = euclidean(o, y);
+                }
+                energy = sum(e);
+            }
+        }
+    }
+
+    /// The steps are a loop in the generated code, not copies: the expansion's size does not
+    /// depend on `T`. (`cargo test -p bpnet-macros -- --nocapture` prints the counts.)
+    #[test]
+    fn expansion_size_does_not_grow_with_steps() {
+        let (small, large) = (
+            count(super::expand_network(elman(8))),
+            count(super::expand_network(elman(512))),
+        );
+        println!("expanded tokens: T = 8: {small}, T = 512: {large}");
+        assert_eq!(small, large);
+        assert!(small > 1000, "the expansion is a real network: {small} tokens");
+        let text = super::expand_network(elman(8)).to_string();
+        assert!(text.contains("for t in 0 .. len"), "no loop over steps");
+        assert!(!text.contains("compile_error"), "{text}");
     }
 }
