@@ -387,5 +387,8 @@ fn states_are_reachable_by_name_and_step() {
     let e: f64 = (0..6).map(|t| net.e[t].x[0]).sum();
     assert!((e - net.energy()).abs() < 1e-12);
     assert_eq!(net.h.initial(1).x, [0.0; 4]);
-    assert_eq!(net.len(), 6);
+    assert_eq!(net.steps_run(), 6);
+    // The delayed connection is drawn dashed, with its delay.
+    assert!(Elman::DOT.contains("\"s_h\" -> \"m_wh\" [style=dashed, label=\"t-1\"];"));
+    assert!(DelayTwo::DOT.contains("\"s_h\" -> \"m_w2\" [style=dashed, label=\"t-2\"];"));
 }

@@ -189,6 +189,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
     // The statements, each with whether it is inside the `unfold` block.
     let mut flat: Vec<(&Stmt, bool)> = Vec::new();
     let mut steps: Option<usize> = None;
+    let mut zero_steps = false;
     let mut initials = Vec::new();
     for stmt in &def.stmts {
         match stmt {
@@ -201,7 +202,12 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                         "`unfold 0`: a network is unfolded over at least one step",
                     );
                 }
-                steps.get_or_insert(u.steps.value.max(1));
+                if steps.is_some() {
+                    // A second block's statements are left out: that one error is enough.
+                    continue;
+                }
+                zero_steps = u.steps.value == 0;
+                steps = Some(u.steps.value.max(1));
                 for inner in &u.stmts {
                     match inner {
                         Stmt::Unfold(nested) => errs.spanned(
@@ -371,6 +377,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             "add" => Some(Kind::Add),
             "euclidean" => Some(Kind::Euclidean),
             "sum" | "last" if step => {
+                incomplete = true;
                 errs.spanned(
                     &call.kind,
                     format!(
@@ -528,7 +535,12 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                     args.push(s);
                     let mut k = 0;
                     if let Some(d) = delay {
+                        // A rejected delay still is no dependency: no cycle is reported for it.
+                        if d.offset != 0 {
+                            k = d.offset.unsigned_abs() as usize;
+                        }
                         if d.offset > 0 {
+                            incomplete = true;
                             errs.spanned(
                                 &d.tokens,
                                 format!(
@@ -538,6 +550,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                                 ),
                             );
                         } else if !step {
+                            incomplete = true;
                             errs.spanned(
                                 &d.tokens,
                                 format!(
@@ -547,6 +560,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                                 ),
                             );
                         } else if !states[s].step {
+                            incomplete = true;
                             errs.spanned(
                                 &d.tokens,
                                 format!(
@@ -556,7 +570,9 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                             );
                         } else if let Some(t) = steps
                             && (-d.offset) as usize >= t
+                            && !zero_steps
                         {
+                            incomplete = true;
                             errs.spanned(
                                 &d.tokens,
                                 format!(
@@ -565,8 +581,6 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                                     -d.offset, -d.offset
                                 ),
                             );
-                        } else {
-                            k = (-d.offset) as usize;
                         }
                     }
                     delays.push(k);
@@ -675,9 +689,12 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             break;
         }
     }
-    for m in modules.iter().filter(|m| m.step) {
-        for (&a, ident) in m.args.iter().zip(&m.arg_idents) {
+    for m in modules.iter_mut().filter(|m| m.step) {
+        for ((&a, ident), d) in m.args.iter().zip(&m.arg_idents).zip(m.delays.iter_mut()) {
             if after[a] && !states[a].step {
+                // Reported here; not also as the cycle it closes.
+                *d = usize::MAX;
+                incomplete = true;
                 errs.at(
                     ident.span(),
                     format!(
@@ -695,9 +712,9 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         errs.at(
             span,
             format!(
-                "the energy of an unfolded network is one number for the whole sequence: \
-                 declare it after the block, as `energy = sum({0})` (every step) or \
-                 `energy = last({0})` (the last step)",
+                "the energy of an unfolded network is one number for the whole sequence: name \
+                 the per-step value `{0}` something else, say `e`, and declare after the block \
+                 `energy = sum(e)` (every step) or `energy = last(e)` (the last step)",
                 states[e].name
             ),
         );
@@ -706,46 +723,67 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
     // Graph: a topological order of the modules, or the cycles that prevent one.
     let order = topological_order(&modules, &states, &mut errs);
 
-    // Widths, in topological order.
+    // Widths: what each module makes, until nothing changes (a delayed read may see a state
+    // computed later in the order); then the rules, once every width that can be known is.
+    let arg_text = |m: &ModuleM, i: usize| -> String {
+        match m.delays[i] {
+            0 => m.arg_idents[i].to_string(),
+            d => format!("{}[t - {d}]", m.arg_idents[i]),
+        }
+    };
+    let made_by = |m: &ModuleM, states: &[Pending]| -> Option<usize> {
+        let known = || m.args.iter().find_map(|&a| states[a].width);
+        match &m.kind {
+            Kind::Broken => None,
+            Kind::Linear { out } => Some(*out),
+            Kind::User { out, .. } => Some(out.value),
+            Kind::Euclidean => Some(1),
+            Kind::Add => known(),
+            Kind::Tanh | Kind::Sum | Kind::Last => states[m.args[0]].width,
+        }
+    };
+    loop {
+        let mut changed = false;
+        for &mi in &order {
+            let m = &modules[mi];
+            if states[m.out].width.is_some() {
+                continue;
+            }
+            let made = made_by(m, &states);
+            let st = &mut states[m.out];
+            st.width = made.or(st.declared.map(|d| d.value)).filter(|&w| w > 0);
+            changed |= st.width.is_some();
+        }
+        if !changed {
+            break;
+        }
+    }
     for &mi in &order {
         let m = &modules[mi];
-        let widths: Option<Vec<usize>> = m.args.iter().map(|&a| states[a].width).collect();
-        // Linear and user modules fix their output width themselves; the others need their
-        // inputs' widths, unknown after an error upstream.
-        let made = match (&m.kind, widths) {
-            (Kind::Broken, _) => None,
-            (Kind::Linear { out }, _) => Some(*out),
-            (Kind::User { out, .. }, _) => Some(out.value),
-            (_, None) => None,
-            (Kind::Tanh | Kind::Sum | Kind::Last, Some(widths)) => Some(widths[0]),
-            (Kind::Add | Kind::Euclidean, Some(widths)) => {
-                let mut ok = true;
-                for (i, &w) in widths.iter().enumerate().skip(1) {
-                    if w != widths[0] {
-                        ok = false;
+        if matches!(m.kind, Kind::Add | Kind::Euclidean) {
+            let widths: Vec<Option<usize>> = m.args.iter().map(|&a| states[a].width).collect();
+            if let Some(first) = widths[0] {
+                for (i, w) in widths.iter().enumerate().skip(1) {
+                    if let Some(w) = *w
+                        && w != first
+                    {
                         errs.at(
                             m.arg_idents[i].span(),
                             format!(
-                                "{} module `{}` needs inputs of equal width: `{}` has width {}, but `{}` has width {}",
+                                "{} module `{}` needs inputs of equal width: `{}` has width {first}, \
+                                 but `{}` has width {w}",
                                 m.kind.label(),
                                 m.name,
-                                m.arg_idents[0],
-                                widths[0],
-                                m.arg_idents[i],
-                                w
+                                arg_text(m, 0),
+                                arg_text(m, i),
                             ),
                         );
                     }
                 }
-                match (ok, &m.kind) {
-                    (false, _) => None,
-                    (true, Kind::Euclidean) => Some(1),
-                    (true, _) => Some(widths[0]),
-                }
             }
-        };
-        let st = &mut states[m.out];
-        if let (Some(w), Some(d)) = (made, st.declared)
+        }
+        let st = &states[m.out];
+        if let (Some(w), Some(d)) = (made_by(m, &states), st.declared)
             && w != d.value
             && d.value != 0
             && !matches!(m.kind, Kind::User { .. })
@@ -762,8 +800,17 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                 ),
             );
         }
-        if st.width.is_none() {
-            st.width = made.or(st.declared.map(|d| d.value)).filter(|&w| w > 0);
+    }
+    for st in &states {
+        if st.width.is_none() && errs.0.is_none() {
+            errs.at(
+                st.name.span(),
+                format!(
+                    "the width of `{}` cannot be worked out: it only flows around a loop; \
+                     declare it, as in `{}: N = …`",
+                    st.name, st.name
+                ),
+            );
         }
     }
 

@@ -314,8 +314,16 @@ fn dot(model: &Model) -> String {
         };
         let n = plain(&m.name);
         out += &format!("  \"m_{n}\" [shape=ellipse, label=\"{n}\\n{detail}\"];\n");
-        for &a in &m.args {
-            out += &format!("  \"s_{}\" -> \"m_{n}\";\n", plain(&model.states[a].name));
+        for (&a, &d) in m.args.iter().zip(&m.delays) {
+            let delay = if d > 0 {
+                format!(" [style=dashed, label=\"t-{d}\"]")
+            } else {
+                String::new()
+            };
+            out += &format!(
+                "  \"s_{}\" -> \"m_{n}\"{delay};\n",
+                plain(&model.states[a].name)
+            );
         }
         out += &format!(
             "  \"m_{n}\" -> \"s_{}\";\n",

@@ -23,10 +23,12 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
     let mut unfolded = false;
     for stmt in &def.stmts {
         match stmt {
-            Stmt::Unfold(u) => {
+            // Only the first block: the checker reports a second one and leaves it out.
+            Stmt::Unfold(u) if !unfolded => {
                 unfolded = true;
                 flat.extend(u.stmts.iter().map(|s| (s, true)));
             }
+            Stmt::Unfold(_) => {}
             other => flat.push((other, false)),
         }
     }
@@ -179,7 +181,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
     let entry_points = if unfolded {
         quote!(
             pub const STEPS: usize = 0;
-            pub fn len(&self) -> usize { 0 }
+            pub fn steps_run(&self) -> usize { 0 }
             pub fn fprop(&mut self, #(#fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
             pub fn fprop_continued(&mut self, #(#fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
             pub fn try_fprop(&mut self, #(#try_fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }

@@ -82,7 +82,10 @@ mod tests {
         );
         println!("expanded tokens: T = 8: {small}, T = 512: {large}");
         assert_eq!(small, large);
-        assert!(small > 1000, "the expansion is a real network: {small} tokens");
+        assert!(
+            small > 1000,
+            "the expansion is a real network: {small} tokens"
+        );
         let text = super::expand_network(elman(8)).to_string();
         assert!(text.contains("for t in 0 .. len"), "no loop over steps");
         assert!(!text.contains("compile_error"), "{text}");

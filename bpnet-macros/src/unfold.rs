@@ -272,7 +272,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
         }
 
         /// The number of steps of the last fprop or run (0 before the first).
-        pub fn len(&self) -> usize {
+        pub fn steps_run(&self) -> usize {
             self.__len
         }
 

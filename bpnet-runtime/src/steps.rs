@@ -12,7 +12,7 @@ use core::ops::{Index, IndexMut};
 /// previous call).
 ///
 /// ```
-/// let mut h = bpnet::Steps::<f32, 2>::new(1, 4);
+/// let mut h = bpnet_runtime::Steps::<f32, 2>::new(1, 4);
 /// h[3].x = [1.0, 2.0];
 /// assert_eq!(h.len(), 4);
 /// assert_eq!(h.initial(1).x, [0.0, 0.0]);
