@@ -51,46 +51,46 @@ const LAST_TRAIN_YEAR: i32 = 1920;
 const EPOCHS: usize = 500;
 const LR: f64 = 0.01;
 
-/// A problem with the data file, shown as a plain message when `main` returns it.
-struct DataError(String);
+/// An error shown as a plain message when `main` returns it (a bad data file or argument).
+struct Message(String);
 
-impl fmt::Display for DataError {
+impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-// `main` prints an error with `{:?}`: keep it the plain message, not `DataError("…")`.
-impl fmt::Debug for DataError {
+// `main` prints an error with `{:?}`: keep it the plain message, not `Message("…")`.
+impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for DataError {}
+impl std::error::Error for Message {}
 
 /// The series, one `(year, sunspot number)` per line after the header `"YEAR","SUNACTIVITY"`,
 /// in consecutive years.
-fn load(path: &Path) -> Result<(Vec<i32>, Vec<f64>), DataError> {
+fn load(path: &Path) -> Result<(Vec<i32>, Vec<f64>), Message> {
     let file = path.display();
     let text =
-        std::fs::read_to_string(path).map_err(|e| DataError(format!("cannot read {file}: {e}")))?;
+        std::fs::read_to_string(path).map_err(|e| Message(format!("cannot read {file}: {e}")))?;
     let mut lines = text.lines().enumerate();
     let header: Vec<&str> = match lines.next() {
         Some((_, line)) => line
             .split(',')
             .map(|f| f.trim().trim_matches('"'))
             .collect(),
-        None => return Err(DataError(format!("{file} is empty"))),
+        None => return Err(Message(format!("{file} is empty"))),
     };
     if header != ["YEAR", "SUNACTIVITY"] {
-        return Err(DataError(format!(
+        return Err(Message(format!(
             "{file}:1: expected the header \"YEAR\",\"SUNACTIVITY\", found {header:?}"
         )));
     }
     let (mut years, mut values) = (Vec::new(), Vec::new());
     for (i, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
-        let bad = |what: String| DataError(format!("{file}:{}: {what}: {line:?}", i + 1));
+        let bad = |what: String| Message(format!("{file}:{}: {what}: {line:?}", i + 1));
         let mut fields = line.split(',').map(|f| f.trim().trim_matches('"'));
         let (Some(year), Some(value), None) = (fields.next(), fields.next(), fields.next()) else {
             return Err(bad("expected two columns, year and sunspot number".into()));
@@ -178,7 +178,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed = match std::env::args().nth(1) {
         Some(s) => s
             .parse()
-            .map_err(|_| format!("the seed {s:?} is not a number"))?,
+            .map_err(|_| Message(format!("the seed {s:?} is not a number")))?,
         None => 1,
     };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DATA);
@@ -187,10 +187,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let last = years
         .iter()
         .position(|&y| y == LAST_TRAIN_YEAR)
-        .filter(|&i| i >= 1 && i + 1 < years.len())
+        .filter(|&i| i >= 1 && i + 1 < years.len() && values[..=i].iter().any(|&v| v > 0.0))
         .ok_or_else(|| {
-            DataError(format!(
-                "{}: the series must run from before {LAST_TRAIN_YEAR} to after it",
+            Message(format!(
+                "{}: the series must run from before {LAST_TRAIN_YEAR} to after it, and not be all zeros \
+                 up to it",
                 path.display()
             ))
         })?;
@@ -198,8 +199,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let xs: Vec<[f64; 1]> = values.iter().map(|&v| [v / max]).collect();
 
     println!(
-        "Sunspots {}–{}: an Elman net 1-8-1 unfolded over T = {} years, trained on {}–{} \
-         (seed {seed}, learning rate {LR}, {EPOCHS} epochs)\n",
+        "Sunspots {}–{}, one year ahead: an Elman net 1-8-1 unfolded over T = {} years,\n\
+         trained on {}–{} (seed {seed}, learning rate {LR}, {EPOCHS} epochs)\n",
         years[0],
         years[years.len() - 1],
         Elman::STEPS,
@@ -272,8 +273,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lo = tests.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = tests.iter().copied().fold(0.0, f64::max);
     println!(
-        "\nThe same training from seeds 100..110: {wins} of 10 nets beat the naive forecast on \
-         the test years (test RMSE {lo:.2} to {hi:.2}, naive {test_naive:.2})."
+        "\nThe same training from seeds 100..110: {wins} of 10 nets beat the naive forecast on the \
+         test years\n(their test RMSE: {lo:.2} to {hi:.2}; naive: {test_naive:.2})."
     );
     Ok(())
 }

@@ -239,8 +239,8 @@ fn unfolded_equals_hand_written() {
     let wo = &p[Elman::WO_OFFSET..Elman::WO_OFFSET + 4];
     let bo = p[Elman::TO_OFFSET];
     // Forward.
-    let mut hs = vec![[0.0f64; 4]; 7]; // hs[t + 1] = h at step t, hs[0] = initial
-    let mut outs = vec![0.0f64; 6];
+    let mut hs = [[0.0f64; 4]; 7]; // hs[t + 1] = h at step t, hs[0] = initial
+    let mut outs = [0.0f64; 6];
     let mut energy = 0.0;
     for t in 0..6 {
         for i in 0..4 {
