@@ -1,5 +1,6 @@
 //! No heap allocation after construction: a counting global allocator over many training steps
-//! (fprop, bprop, update), inference, and the checked entry points, including their error path.
+//! (fprop, bprop, update), inference, and the checked entry points, including their error path,
+//! for a feed-forward network with a nested one and for a network unfolded in time.
 
 use bpnet::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -47,10 +48,36 @@ network! {
     }
 }
 
+network! {
+    pub struct Elman {
+        unfold 16 {
+            input  x: 4;
+            target y: 1;
+            s      = wx: linear(x -> 8);
+            c      = wh: linear(h[t - 1] -> 8);
+            a      = add(s, c);
+            h      = th: tanh(a);
+            o      = wo: linear(h -> 1);
+            e      = euclidean(o, y);
+        }
+        initial h = learned;
+        energy = sum(e);
+    }
+}
+
+/// One test (the counter is global, so nothing else may run while it counts).
 #[test]
 fn training_and_inference_do_not_allocate() {
     let mut net = Net::new(&mut StdRng::seed_from_u64(1));
     let (xs, ys) = (vec![0.1f32, 0.2, 0.3], vec![0.5f32, -0.5]);
+    let mut rnn = Elman::new(&mut StdRng::seed_from_u64(1));
+    let seq = [[0.1f32, 0.2, 0.3, 0.4]; 16];
+    let targets = [[0.5f32]; 16];
+    let (seq_flat, targets_flat): (Vec<f32>, Vec<f32>) = (
+        seq.iter().flatten().copied().collect(),
+        targets.iter().flatten().copied().collect(),
+    );
+
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     for _ in 0..100 {
         net.fprop(&[0.1, 0.2, 0.3], &[0.5, -0.5]);
@@ -61,6 +88,19 @@ fn training_and_inference_do_not_allocate() {
         net.try_fprop(&xs[..], &ys[..]).unwrap();
         assert!(net.try_fprop(&xs[..2], &ys[..]).is_err());
         net.try_run(&xs).unwrap();
+    }
+    for _ in 0..20 {
+        rnn.fprop(&seq, &targets).unwrap();
+        rnn.zero_grad();
+        rnn.bprop();
+        rnn.sgd_step(0.01);
+        rnn.fprop(&seq[..5], &targets[..5]).unwrap();
+        rnn.fprop_continued(&seq[5..], &targets[5..]).unwrap();
+        rnn.bprop();
+        rnn.run(&seq).unwrap();
+        rnn.run_continued(&seq[..1]).unwrap();
+        rnn.try_fprop(&seq_flat[..], &targets_flat[..]).unwrap();
+        assert!(rnn.fprop(&seq[..3], &targets[..2]).is_err());
     }
     let after = ALLOCATIONS.load(Ordering::SeqCst);
     assert_eq!(after - before, 0, "allocations during training");
