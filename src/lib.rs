@@ -46,9 +46,16 @@ extern crate self as bpnet;
 ///         input  STATE: WIDTH;               // fprop/run arguments, in declaration order
 ///         target STATE: WIDTH;               // fprop arguments, read by the energy
 ///         [energy|output] STATE[: WIDTH] = [MODULE:] KIND(STATE, … [-> WIDTH]);
+///         unfold T { … }                     // repeated at every step t < T; an argument
+///                                            // `h[t - k]` reads the state of step t − k
+///         initial STATE = zeros | learned | [v, …];  // what `h[t - k]` reads before step 0
 ///     }
 /// }
 /// ```
+///
+/// After an `unfold` block, `sum(e)` and `last(h)` gather a per-step state into one value (the
+/// energy of a sequence, or what a sequence classifier reads). See the README for unfolded
+/// networks' entry points (`fprop` over sequences, `fprop_continued`, `run_continued`).
 ///
 /// `KIND` is `linear(x -> N)`, `tanh(x)`, `add(a, b, …)`, `euclidean(a, b)`, or any type that
 /// implements [`Module`] (a user module, or a network without an energy: networks nest). A user
