@@ -75,6 +75,8 @@ fn load(path: &Path) -> Result<(Vec<i32>, Vec<f64>), Message> {
     let file = path.display();
     let text =
         std::fs::read_to_string(path).map_err(|e| Message(format!("cannot read {file}: {e}")))?;
+    // Without a byte-order mark, if the file was saved with one.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut lines = text.lines().enumerate();
     let header: Vec<&str> = match lines.next() {
         Some((_, line)) => line
@@ -270,11 +272,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tests.push(rmse(&p, &truth[last..]));
     }
     let wins = tests.iter().filter(|&&r| r < test_naive).count();
-    let lo = tests.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = tests.iter().copied().fold(0.0, f64::max);
+    tests.sort_by(f64::total_cmp);
     println!(
         "\nThe same training from seeds 100..110: {wins} of 10 nets beat the naive forecast on the \
-         test years\n(their test RMSE: {lo:.2} to {hi:.2}; naive: {test_naive:.2})."
+         test years\n(their test RMSE: {:.2} to {:.2}, median {:.2}; naive: {test_naive:.2}).",
+        tests[0],
+        tests[9],
+        (tests[4] + tests[5]) / 2.0
     );
     Ok(())
 }

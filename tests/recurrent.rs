@@ -109,6 +109,76 @@ network! {
     }
 }
 
+network! {
+    /// nn-layer, a module network, used inside an unfolded one.
+    #[bpnet(float = f64)]
+    pub struct Layer {
+        input  input: 4;
+        sum    = linear: linear(input -> 4);
+        output output = sigmoid: tanh(sum);
+    }
+}
+
+/// A user module that keeps what its bprop needs in its own value: one value per step.
+pub struct Square {
+    last_input: [f64; 4],
+}
+
+impl Module for Square {
+    type Float = f64;
+    const IN: usize = 4;
+    const OUT: usize = 4;
+    const PARAMS: usize = 4;
+    fn create() -> Self {
+        Square {
+            last_input: [0.0; 4],
+        }
+    }
+    fn init<R: bpnet::rand::Rng + ?Sized>(params: &mut [f64], _rng: &mut R) {
+        params.fill(0.5);
+    }
+    fn fprop(&mut self, p: &[f64], x: &[f64], y: &mut [f64]) {
+        self.last_input.copy_from_slice(x);
+        for i in 0..4 {
+            y[i] = p[i] * x[i] * x[i];
+        }
+    }
+    fn bprop(
+        &mut self,
+        p: &[f64],
+        g: &mut [f64],
+        _x: &[f64],
+        _y: &[f64],
+        dy: &[f64],
+        dx: &mut [f64],
+    ) {
+        // Reads its own saved input: wrong if one value served every step.
+        let x = self.last_input;
+        for i in 0..4 {
+            dx[i] += 2.0 * p[i] * x[i] * dy[i];
+            g[i] += x[i] * x[i] * dy[i];
+        }
+    }
+}
+
+network! {
+    /// A nested network on the delayed state and a user module at every step.
+    #[bpnet(float = f64)]
+    pub struct WithModules {
+        unfold 5 {
+            input  x: 2;
+            target y: 4;
+            s      = wx: linear(x -> 4);
+            c: 4   = rec: Layer(h[t - 1]);
+            a      = add(s, c);
+            q: 4   = square: Square(a);
+            h      = th: tanh(q);
+            e      = euclidean(h, y);
+        }
+        energy = sum(e);
+    }
+}
+
 fn seq<const W: usize>(len: usize, rng: &mut StdRng) -> Vec<[f64; W]> {
     (0..len)
         .map(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0)))
@@ -182,6 +252,14 @@ fn two_stacked_recurrent_layers_with_feedback() {
 #[test]
 fn a_delay_of_two() {
     check_seq!(DelayTwo, 1, 1, 3);
+}
+
+#[test]
+fn user_and_nested_modules_at_every_step() {
+    check_seq!(WithModules, 2, 4, 10);
+    let net = WithModules::new(&mut StdRng::seed_from_u64(10));
+    assert_eq!(net.rec.len(), 5);
+    assert_eq!(net.square.len(), 5);
 }
 
 #[test]
@@ -355,9 +433,10 @@ fn chunks_and_steps_continue_the_sequence() {
     chunked.extend(net.run_continued(&xs[4..]).unwrap().iter().map(|s| s.x[0]));
     assert_eq!(chunked, whole);
 
+    // After reset, every call can be a continued one.
+    net.reset();
     let mut stepped = Vec::new();
-    stepped.push(net.run(&xs[..1]).unwrap()[0].x[0]);
-    for x in &xs[1..] {
+    for x in &xs {
         stepped.push(net.run_continued(std::slice::from_ref(x)).unwrap()[0].x[0]);
     }
     assert_eq!(stepped, whole);

@@ -182,6 +182,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
         quote!(
             pub const STEPS: usize = 0;
             pub fn steps_run(&self) -> usize { 0 }
+            pub fn reset(&mut self) {}
             pub fn fprop(&mut self, #(#fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
             pub fn fprop_continued(&mut self, #(#fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
             pub fn try_fprop(&mut self, #(#try_fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }

@@ -271,9 +271,16 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             self.__len = len;
         }
 
-        /// The number of steps of the last fprop or run (0 before the first).
+        /// The number of steps of the last fprop or run (0 before the first, and after
+        /// [`Self::reset`]).
         pub fn steps_run(&self) -> usize {
             self.__len
+        }
+
+        /// Forgets the previous call: the next `fprop_continued` or `run_continued` starts from
+        /// the initial values, like `fprop` and `run`.
+        pub fn reset(&mut self) {
+            self.__len = 0;
         }
 
         #energy
