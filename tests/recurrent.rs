@@ -179,6 +179,26 @@ network! {
     }
 }
 
+network! {
+    /// Chosen steps only: the first two and the steps from 4 on (a warm-up in between).
+    #[bpnet(float = f64)]
+    pub struct ChosenSteps {
+        unfold 6 {
+            input  x: 2;
+            target y: 1;
+            s      = wx: linear(x -> 3);
+            c      = wh: linear(h[t - 1] -> 3);
+            a      = add(s, c);
+            h      = th: tanh(a);
+            o      = wo: linear(h -> 1);
+            e      = euclidean(o, y);
+        }
+        early  = sum(e[..2]);
+        late   = sum(e[4..]);
+        energy = add(early, late);
+    }
+}
+
 fn seq<const W: usize>(len: usize, rng: &mut StdRng) -> Vec<[f64; W]> {
     (0..len)
         .map(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0)))
@@ -260,6 +280,27 @@ fn user_and_nested_modules_at_every_step() {
     let net = WithModules::new(&mut StdRng::seed_from_u64(10));
     assert_eq!(net.rec.len(), 5);
     assert_eq!(net.square.len(), 5);
+}
+
+#[test]
+fn energy_on_chosen_steps() {
+    check_seq!(ChosenSteps, 2, 1, 11);
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut net = ChosenSteps::new(&mut rng);
+    for len in [6, 5, 3] {
+        let (xs, ys) = (seq::<2>(len, &mut rng), seq::<1>(len, &mut rng));
+        let e = net.fprop(&xs, &ys).unwrap();
+        let want: f64 = (0..len)
+            .filter(|&t| t < 2 || t >= 4)
+            .map(|t| net.e[t].x[0])
+            .sum();
+        assert!((e - want).abs() < 1e-12, "len {len}: {e} vs {want}");
+        // Steps outside the ranges get no derivative from the energy directly.
+        net.bprop();
+        if len > 2 {
+            assert_eq!(net.e[2].dx, [0.0]);
+        }
+    }
 }
 
 #[test]

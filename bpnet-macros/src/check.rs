@@ -91,6 +91,8 @@ pub struct ModuleM {
     pub step: bool,
     /// Per argument: how many steps back it is read (0: the current step).
     pub delays: Vec<usize>,
+    /// For `sum(e[a..b])`: the steps gathered (`b` open: to the last step run).
+    pub range: Option<(usize, Option<usize>)>,
 }
 
 impl ModuleM {
@@ -528,13 +530,39 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         // Arguments, and the steps they are read at.
         let mut args = Vec::new();
         let mut delays = Vec::new();
+        let mut range = None;
         let mut arg_ok = true;
         for (arg, delay) in call.args.iter().zip(&call.delays) {
             match state_ids.get(&arg.unraw().to_string()) {
                 Some(&s) => {
                     args.push(s);
                     let mut k = 0;
-                    if let Some(d) = delay {
+                    if let Some(d) = delay
+                        && let Some((a, b)) = d.range
+                    {
+                        let t = steps.unwrap_or(usize::MAX);
+                        if kind_name != "sum" {
+                            errs.spanned(
+                                &d.tokens,
+                                format!(
+                                    "a range of steps `{arg}[{a}..{}]` is what `sum` gathers; \
+                                     module `{key}` reads one step",
+                                    b.map_or(String::new(), |b| b.to_string())
+                                ),
+                            );
+                        } else if b.is_some_and(|b| b <= a) || a >= t || b.is_some_and(|b| b > t) {
+                            errs.spanned(
+                                &d.tokens,
+                                format!(
+                                    "`{arg}[{a}..{}]` is not a range of steps of `0..{t}`: it needs \
+                                     start < end ≤ T",
+                                    b.map_or(String::new(), |b| b.to_string())
+                                ),
+                            );
+                        } else {
+                            range = Some((a, b));
+                        }
+                    } else if let Some(d) = delay {
                         // A rejected delay still is no dependency: no cycle is reported for it.
                         if d.offset != 0 {
                             k = d.offset.unsigned_abs() as usize;
@@ -617,6 +645,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             out,
             step,
             delays,
+            range,
         });
     }
 

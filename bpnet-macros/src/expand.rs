@@ -162,6 +162,15 @@ fn user_value(model: &Model, i: usize) -> TokenStream {
     }
 }
 
+/// The steps `sum` gathers: all those run, or `a..b` of them.
+fn sum_steps(m: &crate::check::ModuleM) -> TokenStream {
+    match m.range {
+        None => quote!(0..len),
+        Some((a, None)) => quote!(#a..len),
+        Some((a, Some(b))) => quote!(#a..len.min(#b)),
+    }
+}
+
 fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
     let rt = rt();
     let f = float_tokens(model.float);
@@ -192,9 +201,10 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
         }
         Kind::Sum => {
             let (e, k) = (&model.states[m.args[0]].name, sched.history[m.args[0]]);
+            let steps = sum_steps(m);
             quote!(
                 #o.x.fill(0.0);
-                for t in 0..len {
+                for t in #steps {
                     #rt::add::#f::fprop_acc(&self.#e.__slots[#k + t].x, &mut #o.x);
                 }
             )
@@ -260,8 +270,9 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
         // The gathered state's dx was cleared before the sweep.
         Kind::Sum => {
             let (e, k) = (&model.states[m.args[0]].name, sched.history[m.args[0]]);
+            let steps = sum_steps(m);
             quote!(
-                for t in 0..len {
+                for t in #steps {
                     #rt::add::#f::bprop_acc(&#o.dx, &mut self.#e.__slots[#k + t].dx);
                 }
             )

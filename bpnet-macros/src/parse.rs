@@ -161,11 +161,14 @@ impl Parse for Call {
     }
 }
 
-/// `[t]`, `[t - k]` or `[t + k]` after a state: the step it is read at, relative to the current one.
+/// `[t]`, `[t - k]` or `[t + k]` after a state: the step it is read at, relative to the current
+/// one; or `[a..b]`: a range of steps, for `sum`.
 #[derive(Clone)]
 pub struct Delay {
     /// `-k` for `t - k`.
     pub offset: i64,
+    /// `a..b` for `e[a..b]` (in `sum`): the steps gathered, `b` open for "to the end".
+    pub range: Option<(usize, Option<usize>)>,
     /// The tokens `name[ … ]`, for errors.
     pub tokens: TokenStream,
 }
@@ -173,6 +176,31 @@ pub struct Delay {
 fn parse_delay(content: ParseStream, arg: &Ident) -> syn::Result<Delay> {
     let inner;
     let brackets = syn::bracketed!(inner in content);
+    let mut tokens = TokenStream::new();
+    tokens.extend([
+        TokenTree::Ident(arg.clone()),
+        TokenTree::Ident(Ident::new("close", brackets.span.close())),
+    ]);
+    // `e[a..b]`, `e[a..]`, `e[..b]`: the steps `sum` gathers.
+    if inner.peek(LitInt) || inner.peek(Token![..]) {
+        let start = match inner.parse::<Option<LitInt>>()? {
+            Some(l) => l.base10_parse::<usize>()?,
+            None => 0,
+        };
+        inner.parse::<Token![..]>()?;
+        let end = match inner.parse::<Option<LitInt>>()? {
+            Some(l) => Some(l.base10_parse::<usize>()?),
+            None => None,
+        };
+        if !inner.is_empty() {
+            return Err(inner.error("expected `]`: a range of steps is written `a..b`"));
+        }
+        return Ok(Delay {
+            offset: 0,
+            range: Some((start, end)),
+            tokens,
+        });
+    }
     let t: Ident = inner.parse()?;
     if t != "t" {
         return Err(syn::Error::new(
@@ -192,12 +220,11 @@ fn parse_delay(content: ParseStream, arg: &Ident) -> syn::Result<Delay> {
     if !inner.is_empty() {
         return Err(inner.error("expected `]`: a step is written `t - k` with a literal `k`"));
     }
-    let mut tokens = TokenStream::new();
-    tokens.extend([
-        TokenTree::Ident(arg.clone()),
-        TokenTree::Ident(Ident::new("close", brackets.span.close())),
-    ]);
-    Ok(Delay { offset, tokens })
+    Ok(Delay {
+        offset,
+        range: None,
+        tokens,
+    })
 }
 
 /// `unfold T { statements }`: the statements inside are repeated at every step `t < T`.

@@ -1,0 +1,23 @@
+// Mistake: `sum` over steps the network does not have.
+use bpnet::prelude::*;
+
+network! {
+    pub struct Net {
+        unfold 4 {
+            input  x: 1;
+            target y: 1;
+            s      = wx: linear(x -> 3);
+            c      = wh: linear(h[t - 1] -> 3);
+            a      = add(s, c);
+            h      = th: tanh(a);
+            o      = wo: linear(h -> 1);
+            e      = euclidean(o, y);
+        }
+        energy = sum(e[2..6]);
+    }
+}
+
+fn main() {
+    let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+    let _ = net.fprop(&[[0.5]], &[[0.1]]);
+}
