@@ -291,7 +291,7 @@ fn energy_on_chosen_steps() {
         let (xs, ys) = (seq::<2>(len, &mut rng), seq::<1>(len, &mut rng));
         let e = net.fprop(&xs, &ys).unwrap();
         let want: f64 = (0..len)
-            .filter(|&t| t < 2 || t >= 4)
+            .filter(|t| !(2..4).contains(t))
             .map(|t| net.e[t].x[0])
             .sum();
         assert!((e - want).abs() < 1e-12, "len {len}: {e} vs {want}");
