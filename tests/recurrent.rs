@@ -199,6 +199,29 @@ network! {
     }
 }
 
+network! {
+    /// Reads the input one and two steps back, and has a learned initial state read two steps
+    /// back: continued calls must carry inputs too, and both history slots feed one gradient.
+    #[bpnet(float = f64)]
+    pub struct DelayedInput {
+        unfold 5 {
+            input  x: 2;
+            target y: 1;
+            a      = w0: linear(x -> 3);
+            b      = w1: linear(x[t - 1] -> 3);
+            c      = w2: linear(x[t - 2] -> 3);
+            d      = wh: linear(h[t - 2] -> 3);
+            s      = add(a, b, c, d);
+            h      = th: tanh(s);
+            output o = wo: linear(h -> 1);
+            e      = euclidean(o, y);
+        }
+        initial x = [0.25, -0.5];
+        initial h = learned;
+        energy = sum(e);
+    }
+}
+
 fn seq<const W: usize>(len: usize, rng: &mut StdRng) -> Vec<[f64; W]> {
     (0..len)
         .map(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0)))
@@ -304,8 +327,42 @@ fn energy_on_chosen_steps() {
 }
 
 #[test]
+fn delayed_inputs_and_a_learned_state_two_steps_back() {
+    check_seq!(DelayedInput, 2, 1, 12);
+    let mut rng = StdRng::seed_from_u64(12);
+    let mut net = DelayedInput::new(&mut rng);
+    for p in net.h_initial_params_mut() {
+        *p = rng.random_range(-1.0..1.0);
+    }
+    let (xs, ys) = (seq::<2>(5, &mut rng), seq::<1>(5, &mut rng));
+    let report = check_gradients(&mut net, |n| n.fprop(&xs, &ys).unwrap());
+    assert!(report.passes(TOL), "{report}");
+    let whole: Vec<f64> = net.run(&xs).unwrap().iter().map(|s| s.x[0]).collect();
+    let mut parts: Vec<f64> = net.run(&xs[..2]).unwrap().iter().map(|s| s.x[0]).collect();
+    parts.extend(net.run_continued(&xs[2..]).unwrap().iter().map(|s| s.x[0]));
+    assert_eq!(parts, whole);
+    net.reset();
+    let stepped: Vec<f64> = xs
+        .iter()
+        .map(|x| net.run_continued(std::slice::from_ref(x)).unwrap()[0].x[0])
+        .collect();
+    assert_eq!(stepped, whole);
+}
+
+#[test]
 fn a_learned_initial_state() {
     check_seq!(Learned, 2, 2, 4);
+    // Away from zero too: fprop must read the learned vector, and its gradient must be right.
+    let mut rng = StdRng::seed_from_u64(13);
+    let mut net = Learned::new(&mut rng);
+    for p in net.h_initial_params_mut() {
+        *p = rng.random_range(-1.0..1.0);
+    }
+    let (xs, ys) = (seq::<2>(4, &mut rng), seq::<2>(4, &mut rng));
+    let report = check_gradients(&mut net, |n| n.fprop(&xs, &ys).unwrap());
+    assert!(report.passes(TOL), "{report}");
+    net.fprop(&xs, &ys).unwrap();
+    assert_eq!(net.h.initial(1).x, net.h_initial_params());
     let net = Learned::new(&mut StdRng::seed_from_u64(4));
     assert_eq!(Learned::MODULES.last().unwrap().name, "h_initial");
     assert_eq!(net.h_initial_params(), &[0.0; 3]);

@@ -208,7 +208,10 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                     // A second block's statements are left out: that one error is enough.
                     continue;
                 }
-                zero_steps = u.steps.value == 0;
+                zero_steps = u.steps.value == 0 || u.bad_steps.is_some();
+                if let Some(e) = &u.bad_steps {
+                    errs.push(e.clone());
+                }
                 steps = Some(u.steps.value.max(1));
                 for inner in &u.stmts {
                     match inner {
@@ -358,6 +361,24 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             quiet,
             step,
         });
+    }
+
+    // An unfolded network's calls take their number of steps from a per-step input.
+    if let Some(u) = def.stmts.iter().find_map(|s| match s {
+        Stmt::Unfold(u) => Some(u),
+        _ => None,
+    }) && !states
+        .iter()
+        .any(|st| st.step && st.role == StateRole::Input)
+        && !flat
+            .iter()
+            .any(|(s, step)| *step && matches!(s, Stmt::Broken(b) if b.role == BrokenRole::Input))
+    {
+        errs.spanned(
+            &u.head,
+            "an `unfold` block needs a per-step `input`: the length of its sequence is the number \
+             of steps a call runs",
+        );
     }
 
     // Modules: kinds, names, arguments and arities.

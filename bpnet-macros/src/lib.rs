@@ -86,6 +86,18 @@ mod tests {
             small > 1000,
             "the expansion is a real network: {small} tokens"
         );
+        // The README states these numbers; keep it true.
+        let readme = include_str!("../../README.md")
+            .split_whitespace()
+            .collect::<Vec<_>>();
+        let claim =
+            format!("**{small} tokens with `unfold 8` and {large} tokens with `unfold 512`**.");
+        let claim: Vec<&str> = claim.split_whitespace().collect();
+        assert!(
+            readme.windows(claim.len()).any(|w| w == claim.as_slice()),
+            "README.md should say: {}",
+            claim.join(" ")
+        );
         let text = super::expand_network(elman(8)).to_string();
         assert!(text.contains("for t in 0 .. len"), "no loop over steps");
         assert!(!text.contains("compile_error"), "{text}");

@@ -233,6 +233,8 @@ pub struct Unfold {
     /// The tokens `unfold T`, for errors.
     pub head: TokenStream,
     pub stmts: Vec<Stmt>,
+    /// The error for steps that are not a literal (the block is still checked, as if `T = 1`).
+    pub bad_steps: Option<syn::Error>,
 }
 
 /// `initial h = zeros | learned | [v, …];`: the value a delayed read of `h` sees before step 0.
@@ -290,9 +292,23 @@ impl Parse for InitialValue {
 impl Parse for Stmt {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
-        if input.peek(kw::unfold) && input.peek2(LitInt) {
+        if input.peek(kw::unfold) && !input.peek2(Token![=]) && !input.peek2(Token![:]) {
             let kw: kw::unfold = input.parse()?;
-            let steps: Width = input.parse()?;
+            // Anything but a literal is reported, and the block is still read.
+            let (steps, bad_steps) = if input.peek(LitInt) {
+                (input.parse::<Width>()?, None)
+            } else {
+                let mut bad = TokenStream::new();
+                while !input.peek(syn::token::Brace) && !input.is_empty() {
+                    bad.extend([input.parse::<TokenTree>()?]);
+                }
+                let err = syn::Error::new_spanned(
+                    &bad,
+                    "the number of steps is an integer literal, as in `unfold 16 { … }`",
+                );
+                let lit = LitInt::new("1", kw.span);
+                (Width { value: 1, lit }, Some(err))
+            };
             let content;
             braced!(content in input);
             let body: TokenStream = content.parse()?;
@@ -313,7 +329,12 @@ impl Parse for Stmt {
             }) {
                 return Err(e);
             }
-            return Ok(Stmt::Unfold(Unfold { steps, head, stmts }));
+            return Ok(Stmt::Unfold(Unfold {
+                steps,
+                head,
+                stmts,
+                bad_steps,
+            }));
         }
         if input.peek(kw::initial) && input.peek2(Ident) {
             input.parse::<kw::initial>()?;

@@ -131,8 +131,10 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             pub fn fprop(&mut self, #(#given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
                 self.__own_pool();
                 #given_len
+                // The carry reads the previous call's slots: before this call's loads.
+                self.__begin(false);
                 #(#given_copies)*
-                self.__begin(false, len);
+                self.__len = len;
                 let params = ::core::mem::take(&mut self.__params);
                 self.__fprop(&params, len);
                 self.__params = params;
@@ -147,8 +149,10 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             pub fn fprop_continued(&mut self, #(#given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
                 self.__own_pool();
                 #given_len
+                // The carry reads the previous call's slots: before this call's loads.
+                self.__begin(true);
                 #(#given_copies)*
-                self.__begin(true, len);
+                self.__len = len;
                 let params = ::core::mem::take(&mut self.__params);
                 self.__fprop(&params, len);
                 self.__params = params;
@@ -162,9 +166,12 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             #[track_caller]
             pub fn try_fprop(&mut self, #(#try_given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
                 self.__own_pool();
+                // A load that fails leaves the network forgetting the previous call.
+                self.__begin(false);
+                self.__len = 0;
                 #(#try_given_loads)*
                 #try_given_len
-                self.__begin(false, len);
+                self.__len = len;
                 let params = ::core::mem::take(&mut self.__params);
                 self.__fprop(&params, len);
                 self.__params = params;
@@ -215,8 +222,10 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             pub fn run(&mut self, #(#input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
                 self.__own_pool();
                 #input_len
+                // The carry reads the previous call's slots: before this call's loads.
+                self.__begin(false);
                 #(#input_copies)*
-                self.__begin(false, len);
+                self.__len = len;
                 let params = ::core::mem::take(&mut self.__params);
                 self.__run(&params, len);
                 self.__params = params;
@@ -230,8 +239,10 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             pub fn run_continued(&mut self, #(#input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
                 self.__own_pool();
                 #input_len
+                // The carry reads the previous call's slots: before this call's loads.
+                self.__begin(true);
                 #(#input_copies)*
-                self.__begin(true, len);
+                self.__len = len;
                 let params = ::core::mem::take(&mut self.__params);
                 self.__run(&params, len);
                 self.__params = params;
@@ -244,9 +255,12 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             #[track_caller]
             pub fn try_run(&mut self, #(#try_input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
                 self.__own_pool();
+                // A load that fails leaves the network forgetting the previous call.
+                self.__begin(false);
+                self.__len = 0;
                 #(#try_input_loads)*
                 #try_input_len
-                self.__begin(false, len);
+                self.__len = len;
                 let params = ::core::mem::take(&mut self.__params);
                 self.__run(&params, len);
                 self.__params = params;
@@ -259,8 +273,9 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
         /// The number of steps `T` the network is unfolded over: the longest sequence it runs.
         pub const STEPS: usize = #steps;
 
-        /// Sets where delayed reads start, and records the length of this call.
-        fn __begin(&mut self, continued: bool, len: usize) {
+        /// Sets where delayed reads start: the initial values, or (continued) the last states
+        /// of the previous call. The caller then records this call's length in `__len`.
+        fn __begin(&mut self, continued: bool) {
             let continued = continued && self.__len > 0;
             if continued {
                 #(#carried)*
@@ -268,7 +283,6 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
                 #(#fresh)*
             }
             self.__continued = continued;
-            self.__len = len;
         }
 
         /// The number of steps of the last fprop or run (0 before the first, and after

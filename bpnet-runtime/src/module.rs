@@ -44,7 +44,7 @@ use rand::Rng;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a bpnet module",
     label = "used as a module in `network!`",
-    note = "a user module implements `bpnet::Module`; a network is a module when it has an `output`, no energy and exactly one input"
+    note = "a user module implements `bpnet::Module`; a network is a module when it has an `output`, no energy, exactly one input and no `unfold` block"
 )]
 pub trait Module: Sized {
     /// The element type.
