@@ -8,6 +8,7 @@ macro_rules! add_kernels {
             ///
             /// # Panics
             /// If the lengths differ.
+            #[inline]
             pub fn fprop(a: &[$t], b: &[$t], y: &mut [$t]) {
                 assert!(
                     a.len() == b.len() && a.len() == y.len(),
@@ -22,6 +23,7 @@ macro_rules! add_kernels {
             ///
             /// # Panics
             /// If the lengths differ.
+            #[inline]
             pub fn fprop_acc(a: &[$t], y: &mut [$t]) {
                 assert_eq!(a.len(), y.len(), "add: widths differ");
                 for (yi, p) in y.iter_mut().zip(a) {
@@ -33,6 +35,7 @@ macro_rules! add_kernels {
             ///
             /// # Panics
             /// If the lengths differ.
+            #[inline]
             pub fn bprop(dy: &[$t], dx: &mut [$t]) {
                 dx.copy_from_slice(dy);
             }
@@ -41,6 +44,7 @@ macro_rules! add_kernels {
             ///
             /// # Panics
             /// If the lengths differ.
+            #[inline]
             pub fn bprop_acc(dy: &[$t], dx: &mut [$t]) {
                 fprop_acc(dy, dx)
             }

@@ -8,6 +8,7 @@ macro_rules! euclidean_kernels {
             ///
             /// # Panics
             /// If `a` and `b` differ in length or `e` is not one component.
+            #[inline]
             pub fn fprop(a: &[$t], b: &[$t], e: &mut [$t]) {
                 assert_eq!(a.len(), b.len(), "euclidean: widths differ");
                 assert_eq!(e.len(), 1, "euclidean: the energy is a scalar");
@@ -36,6 +37,7 @@ macro_rules! euclidean_kernels {
             ///
             /// # Panics
             /// If the lengths differ or `de` is not one component.
+            #[inline]
             pub fn bprop(x: &[$t], other: &[$t], de: &[$t], dx: &mut [$t]) {
                 bprop_impl(x, other, de, dx, false)
             }
@@ -44,6 +46,7 @@ macro_rules! euclidean_kernels {
             ///
             /// # Panics
             /// If the lengths differ or `de` is not one component.
+            #[inline]
             pub fn bprop_acc(x: &[$t], other: &[$t], de: &[$t], dx: &mut [$t]) {
                 bprop_impl(x, other, de, dx, true)
             }

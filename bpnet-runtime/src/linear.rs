@@ -13,6 +13,7 @@ macro_rules! linear_kernels {
             ///
             /// # Panics
             /// If `w.len() != y.len() * x.len()` or `x` is empty.
+            #[inline]
             pub fn fprop(w: &[$t], x: &[$t], y: &mut [$t]) {
                 assert_eq!(w.len(), x.len() * y.len(), "linear: W is not out × in");
                 for (yi, row) in y.iter_mut().zip(w.chunks_exact(x.len())) {
@@ -50,6 +51,7 @@ macro_rules! linear_kernels {
             ///
             /// # Panics
             /// If the lengths do not fit `W: dy.len() × x.len()`.
+            #[inline]
             pub fn bprop(w: &[$t], x: &[$t], dy: &[$t], dx: &mut [$t], dw: &mut [$t]) {
                 bprop_impl(w, x, dy, dx, dw, false)
             }
@@ -58,6 +60,7 @@ macro_rules! linear_kernels {
             ///
             /// # Panics
             /// If the lengths do not fit `W: dy.len() × x.len()`.
+            #[inline]
             pub fn bprop_acc(w: &[$t], x: &[$t], dy: &[$t], dx: &mut [$t], dw: &mut [$t]) {
                 bprop_impl(w, x, dy, dx, dw, true)
             }

@@ -8,6 +8,7 @@ macro_rules! pool_kernels {
             ///
             /// # Panics
             /// If the pools differ in length.
+            #[inline]
             pub fn sgd_step(params: &mut [$t], grads: &[$t], lr: $t) {
                 assert_eq!(params.len(), grads.len(), "sgd: pools differ");
                 for (w, g) in params.iter_mut().zip(grads) {

@@ -10,6 +10,7 @@ macro_rules! tanh_kernels {
             ///
             /// # Panics
             /// If `b`, `x` and `y` differ in length.
+            #[inline]
             pub fn fprop(b: &[$t], x: &[$t], y: &mut [$t]) {
                 assert!(
                     b.len() == x.len() && x.len() == y.len(),
@@ -43,6 +44,7 @@ macro_rules! tanh_kernels {
             ///
             /// # Panics
             /// If the slices differ in length.
+            #[inline]
             pub fn bprop(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t]) {
                 bprop_impl(y, dy, dx, db, false)
             }
@@ -51,6 +53,7 @@ macro_rules! tanh_kernels {
             ///
             /// # Panics
             /// If the slices differ in length.
+            #[inline]
             pub fn bprop_acc(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t]) {
                 bprop_impl(y, dy, dx, db, true)
             }
