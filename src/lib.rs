@@ -97,7 +97,7 @@ extern crate self as bpnet;
 /// ```
 pub use bpnet_macros::network;
 pub use bpnet_runtime::{
-    Error, Float, GradCheck, Input, Module, ModuleCheck, ModuleInfo, Network, Role, State,
+    Batch, Error, Float, GradCheck, Input, Module, ModuleCheck, ModuleInfo, Network, Role, State,
     StateInfo, Steps, check_gradients, check_module_gradients, gradcheck, ndarray, rand,
 };
 
@@ -119,7 +119,7 @@ pub mod prelude {
 pub mod __private {
     pub use bpnet_runtime::rand::Rng;
     pub use bpnet_runtime::user::{Message, SameFloat, cast, cast_mut};
-    pub use bpnet_runtime::{add, euclidean, linear, load, pool, seq_len, tanh};
+    pub use bpnet_runtime::{add, batch_len, euclidean, linear, load, pool, seq_len, tanh};
     pub use core::result::Result;
     pub use std::vec::Vec;
 

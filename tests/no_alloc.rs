@@ -1,6 +1,7 @@
 //! No heap allocation after construction: a counting global allocator over many training steps
 //! (fprop, bprop, update), inference, and the checked entry points, including their error path,
-//! for a feed-forward network with a nested one and for a network unfolded in time.
+//! for a feed-forward network with a nested one (per sample and in minibatches) and for a network
+//! unfolded in time.
 
 use bpnet::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -78,6 +79,9 @@ fn training_and_inference_do_not_allocate() {
         targets.iter().flatten().copied().collect(),
     );
 
+    net.reserve_batch(8);
+    let (bx, by) = ([[0.1f32, 0.2, 0.3]; 8], [[0.5f32, -0.5]; 8]);
+
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     for _ in 0..100 {
         net.fprop(&[0.1, 0.2, 0.3], &[0.5, -0.5]);
@@ -88,6 +92,12 @@ fn training_and_inference_do_not_allocate() {
         net.try_fprop(&xs[..], &ys[..]).unwrap();
         assert!(net.try_fprop(&xs[..2], &ys[..]).is_err());
         net.try_run(&xs).unwrap();
+        net.fprop_batch(&bx, &by).unwrap();
+        net.zero_grad();
+        net.bprop_batch();
+        net.sgd_step(0.01);
+        net.run_batch(&bx[..5]).unwrap();
+        assert!(net.fprop_batch(&bx, &by[..7]).is_err());
     }
     for _ in 0..20 {
         rnn.fprop(&seq, &targets).unwrap();

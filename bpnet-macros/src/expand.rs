@@ -20,7 +20,7 @@ pub(crate) fn rt() -> TokenStream {
 
 /// The private alias that names user module `i`'s type everywhere in the expansion, spanned on the
 /// user's type, so that a mistake in the type is reported once, there.
-fn user_ty(model: &Model, i: usize) -> TokenStream {
+pub(crate) fn user_ty(model: &Model, i: usize) -> TokenStream {
     let m = &model.modules[i];
     let Kind::User { path, .. } = &m.kind else {
         unreachable!("only user modules have a type alias")
@@ -33,7 +33,7 @@ fn user_ty(model: &Model, i: usize) -> TokenStream {
 }
 
 /// `<Alias as ::bpnet::Module>`, spanned on the user's type.
-fn user_module(model: &Model, i: usize) -> TokenStream {
+pub(crate) fn user_module(model: &Model, i: usize) -> TokenStream {
     let Kind::User { path, .. } = &model.modules[i].kind else {
         unreachable!("only user modules implement Module")
     };
@@ -102,10 +102,11 @@ fn bound_idents(model: &Model, i: usize) -> (syn::Ident, syn::Ident) {
 /// The `start..end` range of module `i` in the pool: literals, or, where user modules' sizes are
 /// involved, associated consts (so no trait projection sits in a method body, and an error in a
 /// user type is reported once, at the type).
-fn range(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
+pub(crate) fn range(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
     if needs_consts(model, sched, i) {
         let (s, e) = bound_idents(model, i);
-        quote!(Self::#s..Self::#e)
+        let net = &model.name;
+        quote!(#net::#s..#net::#e)
     } else {
         let (start, end) = bounds(model, sched, i);
         quote!(#start..#end)
@@ -845,6 +846,21 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         )
     });
 
+    let bname = format_ident!("{}Batch", name);
+    let (batch_item, batch_methods) = match model.steps {
+        None => crate::batch::batch(model, sched),
+        Some(_) => (quote!(), quote!()),
+    };
+    let (unfolded_fields, unfolded_inits) = match model.steps {
+        Some(_) => (
+            quote!(__len: usize, __continued: bool,),
+            quote!(__len: 0, __continued: false,),
+        ),
+        None => (
+            quote!(__batch: #bname, __batch_rows: usize,),
+            quote!(__batch: #bname::__new(0), __batch_rows: 0,),
+        ),
+    };
     let module_impl = model.module_input().map(|i| {
         let input = &model.states[i].name;
         let (wi, o) = (model.states[i].width, model.output.expect("a module network has an output"));
@@ -857,7 +873,11 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                 const PARAMS: usize = #name::PARAMS;
                 const MODULES: &'static [::bpnet::ModuleInfo] = #name::MODULES;
                 fn create() -> Self {
-                    Self { #(#state_inits)* #(#user_inits)* __params: #rt::Vec::new(), __grads: #rt::Vec::new() }
+                    Self {
+                        #(#state_inits)* #(#user_inits)*
+                        __params: #rt::Vec::new(), __grads: #rt::Vec::new(),
+                        #unfolded_inits
+                    }
                 }
                 fn init<R: #rt::Rng + ?Sized>(params: &mut [#f], rng: &mut R) {
                     Self::__init(params, rng)
@@ -883,13 +903,6 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         model.modules.len()
     );
 
-    let (unfolded_fields, unfolded_inits) = match model.steps {
-        Some(_) => (
-            quote!(__len: usize, __continued: bool,),
-            quote!(__len: 0, __continued: false,),
-        ),
-        None => (quote!(), quote!()),
-    };
     quote!(
         #(#attrs)*
         #[doc = #struct_doc]
@@ -986,7 +999,10 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
 
             #(#accessors)*
             #(#initial_accessors)*
+            #batch_methods
         }
+
+        #batch_item
 
         #network_impl
         #module_impl

@@ -92,6 +92,17 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             .collect()
     };
     let (fprop_p, run_p) = (args(false), args(true));
+    let batch_args = |inputs_only: bool| -> Vec<TokenStream> {
+        givens
+            .iter()
+            .filter(|g| !inputs_only || g.2)
+            .map(|(n, w, _, _)| match w {
+                Some(w) => quote!(#n: &[[#f; #w]]),
+                None => quote!(#n: impl ::core::marker::Sized),
+            })
+            .collect()
+    };
+    let (batch_p, batch_run_p) = (batch_args(false), batch_args(true));
     let try_args = |inputs_only: bool| -> Vec<TokenStream> {
         givens
             .iter()
@@ -178,6 +189,22 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             }
         )
     });
+    let bname = format_ident!("{}Batch", name);
+    let batch_points = (!unfolded).then(|| {
+        quote!(
+            pub fn reserve_batch(&mut self, capacity: usize) {}
+            pub fn batch(&self) -> &#bname { ::core::unreachable!() }
+            pub fn fprop_batch(&mut self, #(#batch_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
+            pub fn bprop_batch(&mut self) {}
+            pub fn run_batch(&mut self, #(#batch_run_p),*) -> ::core::result::Result<&[::std::vec::Vec<#f>], ::bpnet::Error> { ::core::unreachable!() }
+        )
+    });
+    let batch_item = (!unfolded).then(|| {
+        quote!(
+            #[allow(dead_code)]
+            #vis struct #bname {}
+        )
+    });
     let entry_points = if unfolded {
         quote!(
             pub const STEPS: usize = 0;
@@ -201,6 +228,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
     quote!(
         #network
         #module
+        #batch_item
         #(#attrs)*
         #[allow(dead_code, unused_variables, clippy::all)]
         #vis struct #name { #(#fields)* }
@@ -214,6 +242,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             #(#consts)*
             pub fn new<R: ?Sized>(rng: &mut R) -> Self { ::core::unreachable!() }
             #entry_points
+            #batch_points
             #bprop
             pub fn energy(&self) -> #f { ::core::unreachable!() }
             pub fn zero_grad(&mut self) {}

@@ -6,6 +6,7 @@
 //! for the entry points of unfolded networks). When there are errors, `fallback` still emits the
 //! struct so one mistake does not cascade.
 
+mod batch;
 mod check;
 mod expand;
 mod fallback;

@@ -33,6 +33,15 @@ pub enum Error {
         /// The length of this one.
         found: usize,
     },
+    /// A minibatch has more samples than the network reserved room for.
+    BatchTooLarge {
+        /// The network's name for the input.
+        input: &'static str,
+        /// The capacity given to `reserve_batch` (0 if it was not called).
+        capacity: usize,
+        /// The number of samples that was given.
+        found: usize,
+    },
     /// An input holds a NaN or an infinity.
     NonFinite {
         /// The network's name for the input.
@@ -68,6 +77,15 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "sequence `{input}` has {found} steps, but this call's sequences have {expected}"
+            ),
+            Error::BatchTooLarge {
+                input,
+                capacity,
+                found,
+            } => write!(
+                f,
+                "batch `{input}` has {found} samples, but the network has room for {capacity} \
+                 (see `reserve_batch`)"
             ),
             Error::NonFinite { input, index } => {
                 write!(f, "input `{input}` is not finite at component {index}")

@@ -42,6 +42,62 @@ macro_rules! euclidean_kernels {
                 bprop_impl(x, other, de, dx, false)
             }
 
+            /// fprop for a minibatch: `e[r] = ½‖a_r − b_r‖²` for each of `rows` rows of `w`
+            /// values.
+            #[inline]
+            pub fn fprop_batch(a: &[$t], b: &[$t], e: &mut [$t], w: usize, rows: usize) {
+                for ((ar, br), er) in a
+                    .chunks_exact(w)
+                    .zip(b.chunks_exact(w))
+                    .zip(e.chunks_exact_mut(1))
+                    .take(rows)
+                {
+                    fprop(ar, br, er);
+                }
+            }
+
+            /// bprop for a minibatch, row by row with each row's dE; `dx` overwritten.
+            #[inline]
+            pub fn bprop_batch(
+                x: &[$t],
+                other: &[$t],
+                de: &[$t],
+                dx: &mut [$t],
+                w: usize,
+                rows: usize,
+            ) {
+                for (((xr, or), der), dxr) in x
+                    .chunks_exact(w)
+                    .zip(other.chunks_exact(w))
+                    .zip(de.chunks_exact(1))
+                    .zip(dx.chunks_exact_mut(w))
+                    .take(rows)
+                {
+                    bprop(xr, or, der, dxr);
+                }
+            }
+
+            /// As [`bprop_batch`], but `dx` accumulated.
+            #[inline]
+            pub fn bprop_batch_acc(
+                x: &[$t],
+                other: &[$t],
+                de: &[$t],
+                dx: &mut [$t],
+                w: usize,
+                rows: usize,
+            ) {
+                for (((xr, or), der), dxr) in x
+                    .chunks_exact(w)
+                    .zip(other.chunks_exact(w))
+                    .zip(de.chunks_exact(1))
+                    .zip(dx.chunks_exact_mut(w))
+                    .take(rows)
+                {
+                    bprop_acc(xr, or, der, dxr);
+                }
+            }
+
             /// As [`bprop`], but `dx += (x − other) · dE`.
             ///
             /// # Panics

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod add;
+mod batch;
 mod error;
 pub mod euclidean;
 mod float;
@@ -24,6 +25,7 @@ mod testing;
 #[doc(hidden)]
 pub mod user;
 
+pub use batch::{Batch, batch_len};
 pub use error::Error;
 pub use float::Float;
 pub use gradcheck::{GradCheck, ModuleCheck, check_gradients, check_module_gradients};

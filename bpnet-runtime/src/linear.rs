@@ -65,6 +65,83 @@ macro_rules! linear_kernels {
                 bprop_impl(w, x, dy, dx, dw, true)
             }
 
+            /// fprop for a minibatch of `rows` samples (row-major `x` and `y`): `y_r = W x_r`.
+            ///
+            /// A row at a time, with no scratch space: minibatches allocate nothing.
+            ///
+            /// # Panics
+            /// If the slices are shorter than `rows` rows or `W` is not `out × in`.
+            #[inline]
+            pub fn fprop_batch(
+                w: &[$t],
+                x: &[$t],
+                y: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+            ) {
+                assert_eq!(w.len(), n_in * n_out, "linear: W is not out × in");
+                for (xr, yr) in x
+                    .chunks_exact(n_in)
+                    .zip(y.chunks_exact_mut(n_out))
+                    .take(rows)
+                {
+                    fprop(w, xr, yr);
+                }
+            }
+
+            /// bprop for a minibatch: `dx_r = Wᵀ dy_r` (overwritten), `dW += Σ_r dy_r x_rᵀ`.
+            ///
+            /// # Panics
+            /// If the slices are shorter than `rows` rows or `W` is not `out × in`.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            pub fn bprop_batch(
+                w: &[$t],
+                x: &[$t],
+                dy: &[$t],
+                dx: &mut [$t],
+                dw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+            ) {
+                for ((xr, dyr), dxr) in x
+                    .chunks_exact(n_in)
+                    .zip(dy.chunks_exact(n_out))
+                    .zip(dx.chunks_exact_mut(n_in))
+                    .take(rows)
+                {
+                    bprop(w, xr, dyr, dxr, dw);
+                }
+            }
+
+            /// As [`bprop_batch`], but `dx_r += Wᵀ dy_r`.
+            ///
+            /// # Panics
+            /// If the slices are shorter than `rows` rows or `W` is not `out × in`.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            pub fn bprop_batch_acc(
+                w: &[$t],
+                x: &[$t],
+                dy: &[$t],
+                dx: &mut [$t],
+                dw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+            ) {
+                for ((xr, dyr), dxr) in x
+                    .chunks_exact(n_in)
+                    .zip(dy.chunks_exact(n_out))
+                    .zip(dx.chunks_exact_mut(n_in))
+                    .take(rows)
+                {
+                    bprop_acc(w, xr, dyr, dxr, dw);
+                }
+            }
+
             /// Fan-in scaled uniform initialisation: `U(−a, a)` with `a = √(3 / fan_in)`, so each
             /// weight has variance `1 / fan_in` (LeCun et al., "Efficient BackProp").
             pub fn init<R: Rng + ?Sized>(w: &mut [$t], fan_in: usize, rng: &mut R) {
@@ -149,6 +226,37 @@ mod tests {
         assert!(rel_err(&up(&y), &y64) < 1e-6);
         assert!(rel_err(&up(&dx), &numeric_grad(&x, |x| energy(&w, x, &dy))) < 1e-5);
         assert!(rel_err(&up(&dw), &numeric_grad(&w, |w| energy(w, &x, &dy))) < 1e-5);
+    }
+
+    /// The batched kernels equal the per-sample ones row by row (dW: their sum).
+    #[test]
+    fn batch_equals_rows() {
+        let (w, _, _) = data();
+        let x = [0.9, -1.3, 0.2, 0.5, -0.7, 1.1];
+        let dy = [0.4, -0.6, 1.5, 0.3, 0.2, -0.9, 1.0, 0.0, 0.5];
+        let (mut y, mut dx, mut dw) = ([0.0; 9], [5.0; 6], [0.0; 6]);
+        super::f64::fprop_batch(&w, &x, &mut y, 2, 3, 3);
+        super::f64::bprop_batch(&w, &x, &dy, &mut dx, &mut dw, 2, 3, 3);
+        let mut dw_rows = [0.0; 6];
+        for r in 0..3 {
+            let mut yr = [0.0; 3];
+            super::f64::fprop(&w, &x[2 * r..2 * r + 2], &mut yr);
+            assert!(rel_err(&y[3 * r..3 * r + 3], &yr) < 1e-12);
+            let mut dxr = [0.0; 2];
+            super::f64::bprop(
+                &w,
+                &x[2 * r..2 * r + 2],
+                &dy[3 * r..3 * r + 3],
+                &mut dxr,
+                &mut dw_rows,
+            );
+            assert!(rel_err(&dx[2 * r..2 * r + 2], &dxr) < 1e-12);
+        }
+        assert!(rel_err(&dw, &dw_rows) < 1e-12);
+        let mut dx2 = [1.0; 6];
+        super::f64::bprop_batch_acc(&w, &x, &dy, &mut dx2, &mut dw, 2, 3, 3);
+        let want: Vec<f64> = dx.iter().map(|v| v + 1.0).collect();
+        assert!(rel_err(&dx2, &want) < 1e-12);
     }
 
     #[test]

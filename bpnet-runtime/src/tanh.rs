@@ -49,6 +49,43 @@ macro_rules! tanh_kernels {
                 bprop_impl(y, dy, dx, db, false)
             }
 
+            /// fprop for a minibatch of `rows` rows of `b.len()` values each.
+            #[inline]
+            pub fn fprop_batch(b: &[$t], x: &[$t], y: &mut [$t], rows: usize) {
+                let w = b.len();
+                for (xr, yr) in x.chunks_exact(w).zip(y.chunks_exact_mut(w)).take(rows) {
+                    fprop(b, xr, yr);
+                }
+            }
+
+            /// bprop for a minibatch (`db` gathers the sum over the rows); `dx` overwritten.
+            #[inline]
+            pub fn bprop_batch(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t], rows: usize) {
+                let w = db.len();
+                for ((yr, dyr), dxr) in y
+                    .chunks_exact(w)
+                    .zip(dy.chunks_exact(w))
+                    .zip(dx.chunks_exact_mut(w))
+                    .take(rows)
+                {
+                    bprop(yr, dyr, dxr, db);
+                }
+            }
+
+            /// As [`bprop_batch`], but `dx` accumulated.
+            #[inline]
+            pub fn bprop_batch_acc(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t], rows: usize) {
+                let w = db.len();
+                for ((yr, dyr), dxr) in y
+                    .chunks_exact(w)
+                    .zip(dy.chunks_exact(w))
+                    .zip(dx.chunks_exact_mut(w))
+                    .take(rows)
+                {
+                    bprop_acc(yr, dyr, dxr, db);
+                }
+            }
+
             /// As [`bprop`], but `dx += dy ∘ (1 − y²)`, for a state that feeds several modules.
             ///
             /// # Panics

@@ -1,0 +1,192 @@
+//! Minibatches from the same declaration: the batched energy and gradient are the sums of the
+//! per-sample ones (f64, to 1e-10 relative), run_batch gives each sample's output, and batches
+//! larger than the reserved capacity are errors.
+
+use bpnet::prelude::*;
+
+network! {
+    #[bpnet(float = f64)]
+    pub struct TwoLayer {
+        input  x: 3;
+        target y: 2;
+        sum1   = l1: linear(x -> 5);
+        hidden = t1: tanh(sum1);
+        sum2   = l2: linear(hidden -> 2);
+        out    = t2: tanh(sum2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// nn-layer as a module.
+    #[bpnet(float = f64)]
+    pub struct Layer {
+        input  input: 4;
+        sum    = linear: linear(input -> 4);
+        output output = sigmoid: tanh(sum);
+    }
+}
+
+/// A user module keeping its input for bprop: one value per sample of a batch.
+pub struct Square {
+    seen: [f64; 4],
+}
+
+impl Module for Square {
+    type Float = f64;
+    const IN: usize = 4;
+    const OUT: usize = 4;
+    const PARAMS: usize = 4;
+    fn create() -> Self {
+        Square { seen: [0.0; 4] }
+    }
+    fn init<R: bpnet::rand::Rng + ?Sized>(params: &mut [f64], _rng: &mut R) {
+        params.fill(0.7);
+    }
+    fn fprop(&mut self, p: &[f64], x: &[f64], y: &mut [f64]) {
+        self.seen.copy_from_slice(x);
+        for i in 0..4 {
+            y[i] = p[i] * x[i] * x[i];
+        }
+    }
+    fn bprop(
+        &mut self,
+        p: &[f64],
+        g: &mut [f64],
+        _x: &[f64],
+        _y: &[f64],
+        dy: &[f64],
+        dx: &mut [f64],
+    ) {
+        for i in 0..4 {
+            dx[i] += 2.0 * p[i] * self.seen[i] * dy[i];
+            g[i] += self.seen[i] * self.seen[i] * dy[i];
+        }
+    }
+}
+
+network! {
+    /// Fan-out, fan-in, a nested network and a user module.
+    #[bpnet(float = f64)]
+    pub struct Mixed {
+        input  x: 3;
+        target y: 4;
+        a      = la: linear(x -> 4);
+        b      = lb: linear(x -> 4);
+        h: 4   = layer: Layer(a);
+        q: 4   = square: Square(b);
+        s      = add(h, q, a);
+        out    = t: tanh(s);
+        energy = euclidean(out, y);
+    }
+}
+
+fn rows<const W: usize>(n: usize, rng: &mut StdRng) -> Vec<[f64; W]> {
+    (0..n)
+        .map(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0)))
+        .collect()
+}
+
+fn close(a: &[f64], b: &[f64]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| (x - y).abs() <= 1e-10 * x.abs().max(y.abs()).max(1.0))
+}
+
+/// The batch's energy and gradient against the sums over its samples, for batch sizes up to the
+/// capacity (and again, so nothing from a larger batch lingers).
+macro_rules! check_batch {
+    ($net:ty, $wx:literal, $wy:literal, $seed:expr) => {{
+        let mut rng = StdRng::seed_from_u64($seed);
+        let mut net = <$net>::new(&mut rng);
+        net.reserve_batch(8);
+        for n in [8, 3, 1, 8] {
+            let (xs, ys) = (rows::<$wx>(n, &mut rng), rows::<$wy>(n, &mut rng));
+            net.zero_grad();
+            let mut energy = 0.0;
+            for (x, y) in xs.iter().zip(&ys) {
+                energy += net.fprop(x, y);
+                net.bprop();
+            }
+            let summed = net.grads().to_vec();
+            net.zero_grad();
+            let e = net.fprop_batch(&xs, &ys).unwrap();
+            net.bprop_batch();
+            assert!(
+                (e - energy).abs() <= 1e-10 * energy.abs().max(1.0),
+                "{e} vs {energy}"
+            );
+            assert!(
+                close(net.grads(), &summed),
+                "batch of {n}: {:?} vs {summed:?}",
+                net.grads()
+            );
+            // Parameter gradients add up over calls, as per sample.
+            net.bprop_batch();
+            let doubled: Vec<f64> = summed.iter().map(|g| 2.0 * g).collect();
+            assert!(
+                close(net.grads(), &doubled),
+                "batch of {n}: gradients do not add up"
+            );
+            // Each row holds its sample's states.
+            for (i, x) in xs.iter().enumerate() {
+                assert_eq!(net.batch().x.x[i], *x);
+            }
+        }
+    }};
+}
+
+#[test]
+fn the_batch_gradient_is_the_sum_of_the_samples() {
+    check_batch!(TwoLayer, 3, 2, 1);
+}
+
+#[test]
+fn the_same_with_fan_out_nested_and_user_modules() {
+    check_batch!(Mixed, 3, 4, 2);
+}
+
+#[test]
+fn run_batch_gives_every_sample_its_output() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut net = TwoLayer::new(&mut rng);
+    net.reserve_batch(5);
+    let xs = rows::<3>(5, &mut rng);
+    let outs = net.run_batch(&xs).unwrap().to_vec();
+    for (x, out) in xs.iter().zip(&outs) {
+        assert!(close(out, net.run(x)));
+    }
+}
+
+#[test]
+fn batches_are_checked() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let mut net = TwoLayer::new(&mut rng);
+    let (xs, ys) = (rows::<3>(4, &mut rng), rows::<2>(4, &mut rng));
+    assert_eq!(
+        net.fprop_batch(&xs, &ys),
+        Err(Error::BatchTooLarge {
+            input: "x",
+            capacity: 0,
+            found: 4
+        })
+    );
+    net.reserve_batch(3);
+    assert_eq!(
+        net.fprop_batch(&xs, &ys),
+        Err(Error::BatchTooLarge {
+            input: "x",
+            capacity: 3,
+            found: 4
+        })
+    );
+    assert_eq!(
+        net.fprop_batch(&xs[..3], &ys[..2]),
+        Err(Error::Length {
+            input: "y",
+            expected: 3,
+            found: 2
+        })
+    );
+    assert!(net.fprop_batch(&xs[..3], &ys[..3]).is_ok());
+}
