@@ -37,7 +37,9 @@ macro_rules! linear_kernels {
                     dx.fill(0.0);
                 }
                 let n = x.len();
-                for ((g, row), dw_row) in
+                // `g` by value: a reference into `dy` would be re-read at every step (the compiler cannot
+                // tell that `dx` and `dy` do not overlap), which keeps the loop from vectorising.
+                for ((&g, row), dw_row) in
                     dy.iter().zip(w.chunks_exact(n)).zip(dw.chunks_exact_mut(n))
                 {
                     for (((dxj, wij), dwij), xj) in dx.iter_mut().zip(row).zip(dw_row).zip(x) {

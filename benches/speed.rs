@@ -1,0 +1,727 @@
+//! Speed of generated networks against hand-written Rust, measured in the same run.
+//!
+//! `cargo bench --bench speed` (about ten seconds once built), or `BPNET_BENCH_QUICK=1 cargo bench --bench speed`
+//! for a smoke run of a few seconds. Arguments that do not start with `-` select workloads by name
+//! (`cargo bench --bench speed -- elman`).
+//!
+//! Each workload trains a network declared with `network!` and a hand-written reference for the
+//! same fixed network (`speed/reference.rs`: fixed-size arrays, plain loops, no allocation) from
+//! the same initial pool, on the same data in the same order, with the same learning rate. One
+//! step is the lecture's training cycle: `fprop; zero_grad; bprop; sgd_step` for the generated
+//! network, the same math written out for the reference.
+//!
+//! Before any timing, every variant trains the exact trajectory that is timed (from the initial
+//! pool, the same number of steps) and must end at the same parameters and the same loss as the
+//! generated network (relative difference < 1e-3, see `check`), or the bench stops: nobody
+//! benchmarks a broken program. Today the two agree to the last bit: the references add in the
+//! kernels' order.
+//!
+//! Timing: one untimed warm-up round, then `ROUNDS` rounds; in each round every variant is reset
+//! to the initial pool (untimed) and trains the same steps (timed) in ten slices, the variants
+//! taking turns slice by slice (A B C, then C B A, …) so that frequency drift and bursts of load
+//! fall on all of them. The table shows the median time per step over the rounds, and the ratio
+//! generated / hand-written with the quartiles of the per-round ratios (the noise). Absolute
+//! times depend on the machine; the ratio is what matters.
+//!
+//! Environment: `BPNET_BENCH_QUICK=1` (smoke run), `BPNET_BENCH_ROUNDS=N`,
+//! `BPNET_BENCH_VERBOSE=1` (every round's time).
+
+use bpnet::prelude::*;
+use std::hint::black_box;
+use std::time::Instant;
+
+#[path = "speed/reference.rs"]
+mod reference;
+
+// ---------------------------------------------------------------------------------------------
+// The networks, as a user declares them.
+
+network! {
+    /// Workload 1: a 2-8-1 tanh net for XOR.
+    pub struct XorNet {
+        input  x: 2;
+        target y: 1;
+        s1     = l1: linear(x -> 8);
+        h      = t1: tanh(s1);
+        s2     = l2: linear(h -> 1);
+        out    = t2: tanh(s2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// Workload 2: a 64-32-10 tanh net for 8×8 digit images.
+    pub struct DigitsNet {
+        input  x: 64;
+        target y: 10;
+        s1     = l1: linear(x -> 32);
+        h      = t1: tanh(s1);
+        s2     = l2: linear(h -> 10);
+        out    = t2: tanh(s2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// Workload 3: an Elman net, input 4, hidden 32, output 1, unfolded over 16 steps.
+    pub struct ElmanNet {
+        unfold 16 {
+            input  x: 4;
+            target y: 1;
+            s      = wx: linear(x -> 32);
+            c      = wh: linear(h[t - 1] -> 32);
+            a      = add(s, c);
+            h      = th: tanh(a);
+            o      = wo: linear(h -> 1);
+            e      = euclidean(o, y);
+        }
+        energy = sum(e);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The harness.
+
+/// Rounds of timing (the median is reported).
+const ROUNDS: usize = 11;
+/// Rounds in quick mode.
+const QUICK_ROUNDS: usize = 5;
+/// Turns the variants take in a round.
+const SLICES: usize = 10;
+/// Relative difference allowed between the final losses and parameters of the variants.
+const TOLERANCE: f64 = 1e-3;
+/// Final losses are compared relative to at least this fraction of the first epoch's loss.
+const LOSS_FLOOR: f64 = 1e-3;
+
+/// How long and how carefully to measure.
+struct Config {
+    quick: bool,
+    /// Print every round's time (`BPNET_BENCH_VERBOSE=1`).
+    verbose: bool,
+    rounds: usize,
+    filters: Vec<String>,
+}
+
+impl Config {
+    fn from_env() -> Self {
+        let quick = std::env::var("BPNET_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        // `cargo bench` passes `--bench`; other flags are ignored too.
+        let filters = std::env::args()
+            .skip(1)
+            .filter(|a| !a.starts_with('-'))
+            .collect();
+        let rounds = std::env::var("BPNET_BENCH_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .filter(|&r| r > 0)
+            .unwrap_or(if quick { QUICK_ROUNDS } else { ROUNDS });
+        Self {
+            quick,
+            verbose: std::env::var("BPNET_BENCH_VERBOSE").is_ok_and(|v| !v.is_empty() && v != "0"),
+            rounds,
+            filters,
+        }
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| name.contains(f.as_str()))
+    }
+
+    /// Training steps per timed round: `full`, or a tenth of it in quick mode (at least `min`).
+    fn steps(&self, full: usize, min: usize) -> usize {
+        if self.quick {
+            (full / 10).max(min)
+        } else {
+            full
+        }
+    }
+}
+
+/// One way of training a workload's network: the generated one or a hand-written reference.
+trait Trainer {
+    /// The column it goes to.
+    fn label(&self) -> &'static str;
+    /// Back to the initial pool and the first sample.
+    fn reset(&mut self);
+    /// `steps` training steps, continuing through the data; returns the sum of their energies.
+    fn train(&mut self, steps: usize) -> f64;
+    /// The current parameters, in the generated network's pool layout.
+    fn pool(&self) -> Vec<f32>;
+}
+
+/// What the correctness check found for one variant against the generated network.
+struct Agreement {
+    label: &'static str,
+    loss: f64,
+    loss_diff: f64,
+    param_diff: f64,
+}
+
+/// A line of the table.
+struct Row {
+    workload: String,
+    steps: usize,
+    first_loss: f64,
+    last_loss: f64,
+    agreements: Vec<Agreement>,
+    /// One per variant, the generated network's first.
+    timings: Vec<Timing>,
+    /// Floating-point operations per step, for a GFLOP/s line (the minibatch workload).
+    flops_per_step: Option<f64>,
+}
+
+/// The time per step of one variant.
+struct Timing {
+    /// Median over the rounds.
+    ns: f64,
+    /// The first and third quartiles of the ratio generated / this variant over the rounds.
+    ratio_quartiles: (f64, f64),
+}
+
+/// Trains every variant over the timed trajectory (`steps` steps from the initial pool) and
+/// compares each with the first: the final parameters (largest difference relative to the
+/// largest parameter) and the mean energy of the last `epoch` steps (difference relative to the
+/// larger of the two, or to `LOSS_FLOOR` times the first epoch's when both are below that: a net
+/// trained to an energy of 1e-13, as XOR is, leaves its last digits to rounding). Exits on
+/// disagreement. Returns the mean energy of the first and of the last `epoch` steps of the first
+/// variant.
+fn check(
+    workload: &str,
+    steps: usize,
+    epoch: usize,
+    variants: &mut [&mut dyn Trainer],
+) -> (f64, f64, Vec<Agreement>) {
+    assert!(
+        steps >= 2 * epoch,
+        "{workload}: a round must cover two epochs"
+    );
+    let mut results = Vec::new();
+    for v in variants.iter_mut() {
+        v.reset();
+        let first = v.train(epoch) / epoch as f64;
+        v.train(steps - 2 * epoch);
+        let last = v.train(epoch) / epoch as f64;
+        results.push((v.label(), first, last, v.pool()));
+    }
+    let (_, first, last, ref pool) = results[0];
+    let scale = pool.iter().fold(0.0f64, |m, p| m.max(f64::from(p.abs())));
+    let mut agreements = Vec::new();
+    let mut broken = Vec::new();
+    for (label, _, loss, other) in &results[1..] {
+        let worst = pool
+            .iter()
+            .zip(other)
+            .fold(0.0f64, |m, (a, b)| m.max(f64::from((a - b).abs())));
+        let a = Agreement {
+            label,
+            loss: *loss,
+            loss_diff: (last - loss).abs() / last.abs().max(loss.abs()).max(LOSS_FLOOR * first),
+            param_diff: worst / scale,
+        };
+        // Written so that a NaN fails too.
+        if !(a.loss_diff < TOLERANCE && a.param_diff < TOLERANCE && loss.is_finite()) {
+            broken.push(format!(
+                "  {label}: final loss {loss:.6e} vs generated {last:.6e} (relative difference \
+                 {:.2e}), parameters differ by up to {:.2e} of the largest",
+                a.loss_diff, a.param_diff
+            ));
+        }
+        agreements.push(a);
+    }
+    if !last.is_finite() {
+        broken.push(format!("  generated: final loss {last}"));
+    }
+    if !broken.is_empty() {
+        eprintln!(
+            "\n{workload}: the variants disagree after {steps} steps (tolerance {TOLERANCE:.0e}); \
+             nobody benchmarks a broken program.\n{}",
+            broken.join("\n")
+        );
+        std::process::exit(1);
+    }
+    (first, last, agreements)
+}
+
+/// Median of `v` (not empty).
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// ns per step of each variant in each of `rounds` rounds of `steps` steps, after a warm-up
+/// round: `result[variant][round]`. Every round starts all variants from the initial pool
+/// (untimed), then runs the steps in `SLICES` slices, the variants taking turns slice by slice
+/// (A B C, C B A, …) so that a burst of load or a change of clock falls on all of them.
+fn time(steps: usize, rounds: usize, variants: &mut [&mut dyn Trainer]) -> Vec<Vec<f64>> {
+    let n = variants.len();
+    let mut samples = vec![Vec::with_capacity(rounds); n];
+    for round in 0..=rounds {
+        for v in variants.iter_mut() {
+            v.reset();
+        }
+        let mut ns = vec![0u128; n];
+        for slice in 0..SLICES {
+            let todo = steps * (slice + 1) / SLICES - steps * slice / SLICES;
+            for k in 0..n {
+                let i = if slice % 2 == 0 { k } else { n - 1 - k };
+                let v = &mut *variants[i];
+                let start = Instant::now();
+                black_box(v.train(black_box(todo)));
+                ns[i] += start.elapsed().as_nanos();
+            }
+        }
+        if round > 0 {
+            for (s, t) in samples.iter_mut().zip(ns) {
+                s.push(t as f64 / steps as f64);
+            }
+        }
+    }
+    samples
+}
+
+/// Checks, then times, one workload.
+fn run(
+    cfg: &Config,
+    workload: &str,
+    steps: usize,
+    epoch: usize,
+    variants: &mut [&mut dyn Trainer],
+) -> Row {
+    eprint!("{workload}: checking…");
+    let (first_loss, last_loss, agreements) = check(workload, steps, epoch, variants);
+    eprint!(" timing…");
+    let samples = time(steps, cfg.rounds, variants);
+    eprintln!(" done");
+    if cfg.verbose {
+        for (v, s) in variants.iter().zip(&samples) {
+            let s: Vec<String> = s.iter().map(|ns| format!("{ns:.0}")).collect();
+            eprintln!("  {:<24} ns/step by round: {}", v.label(), s.join(" "));
+        }
+    }
+    let generated = &samples[0];
+    let timings = samples
+        .iter()
+        .map(|s| {
+            // The ratio of each round, generated / this variant: its spread shows the noise.
+            let mut ratios: Vec<f64> = generated.iter().zip(s).map(|(g, h)| g / h).collect();
+            ratios.sort_by(f64::total_cmp);
+            let n = ratios.len();
+            Timing {
+                ns: median(s),
+                ratio_quartiles: (ratios[n / 4], ratios[(3 * n) / 4]),
+            }
+        })
+        .collect();
+    Row {
+        workload: workload.to_string(),
+        steps,
+        first_loss,
+        last_loss,
+        agreements,
+        timings,
+        flops_per_step: None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data (synthetic and deterministic).
+
+/// XOR, inputs ±1, targets ±0.8 (reachable by tanh).
+fn xor_data() -> Vec<XorSample> {
+    vec![
+        ([-1.0, -1.0], [-0.8]),
+        ([-1.0, 1.0], [0.8]),
+        ([1.0, -1.0], [0.8]),
+        ([1.0, 1.0], [-0.8]),
+    ]
+}
+
+/// 512 synthetic 8×8 "digits": ten random prototype images, each sample a prototype with noise,
+/// values in [0, 1]; targets 0.8 for the class and −0.8 for the others.
+fn digits_data() -> Vec<DigitsSample> {
+    let mut rng = StdRng::seed_from_u64(64);
+    let prototypes: Vec<[f32; 64]> = (0..10)
+        .map(|_| std::array::from_fn(|_| if rng.random_bool(0.35) { 1.0 } else { 0.0 }))
+        .collect();
+    (0..512)
+        .map(|_| {
+            let class = rng.random_range(0..10);
+            let x = std::array::from_fn(|j| {
+                (prototypes[class][j] + rng.random_range(-0.4f32..0.4)).clamp(0.0, 1.0)
+            });
+            let y = std::array::from_fn(|k| if k == class { 0.8 } else { -0.8 });
+            (x, y)
+        })
+        .collect()
+}
+
+type Sequence = ([[f32; 4]; reference::T], [[f32; 1]; reference::T]);
+
+/// 64 sequences of 16 steps: inputs uniform in [−1, 1], the target a function of the inputs of
+/// this step and the two before (so the hidden state has something to remember).
+fn elman_data() -> Vec<Sequence> {
+    let mut rng = StdRng::seed_from_u64(16);
+    (0..64)
+        .map(|_| {
+            let xs: [[f32; 4]; reference::T] =
+                std::array::from_fn(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0)));
+            let at =
+                |t: usize, back: usize, j: usize| t.checked_sub(back).map_or(0.0, |s| xs[s][j]);
+            let ys = std::array::from_fn(|t| {
+                [0.5 * (at(t, 0, 0) + 0.8 * at(t, 1, 1) - 0.6 * at(t, 2, 2)).tanh()]
+            });
+            (xs, ys)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The variants of each workload.
+
+/// What the harness needs of a network, generated or hand-written, besides its training step.
+trait Pooled {
+    /// Sets the parameters from a pool in the generated network's layout.
+    fn load(&mut self, pool: &[f32]);
+    /// The parameters as a pool in the generated network's layout.
+    fn pool(&self) -> Vec<f32>;
+}
+
+/// One training step on one sample `D` (one sequence, for the Elman net); returns its energy.
+trait Step<D> {
+    fn train_on(&mut self, sample: &D) -> f32;
+}
+
+/// A network (generated or hand-written) with its initial pool, its data and where it is in it.
+struct Variant<'d, N, D> {
+    label: &'static str,
+    net: N,
+    init: Vec<f32>,
+    data: &'d [D],
+    next: usize,
+}
+
+impl<'d, N: Pooled, D> Variant<'d, N, D> {
+    fn new(label: &'static str, mut net: N, init: &[f32], data: &'d [D]) -> Self {
+        net.load(init);
+        Self {
+            label,
+            net,
+            init: init.to_vec(),
+            data,
+            next: 0,
+        }
+    }
+}
+
+impl<N: Pooled + Step<D>, D> Trainer for Variant<'_, N, D> {
+    fn label(&self) -> &'static str {
+        self.label
+    }
+
+    fn reset(&mut self) {
+        self.net.load(&self.init);
+        self.next = 0;
+    }
+
+    fn train(&mut self, steps: usize) -> f64 {
+        let mut total = 0.0;
+        for _ in 0..steps {
+            total += f64::from(self.net.train_on(&self.data[self.next]));
+            self.next += 1;
+            if self.next == self.data.len() {
+                self.next = 0;
+            }
+        }
+        total
+    }
+
+    fn pool(&self) -> Vec<f32> {
+        self.net.pool()
+    }
+}
+
+/// [`Pooled`] for generated networks.
+macro_rules! pooled_generated {
+    ($($net:ty),*) => {$(
+        impl Pooled for $net {
+            fn load(&mut self, pool: &[f32]) {
+                self.params_mut().copy_from_slice(pool);
+            }
+            fn pool(&self) -> Vec<f32> {
+                self.params().to_vec()
+            }
+        }
+    )*};
+}
+
+pooled_generated!(XorNet, DigitsNet, ElmanNet);
+
+/// [`Pooled`] for the hand-written references.
+macro_rules! pooled_reference {
+    ($($net:ident),*) => {$(
+        impl<const DX: bool> Pooled for reference::$net<DX> {
+            fn load(&mut self, pool: &[f32]) {
+                *self = Self::from_pool(pool);
+            }
+            fn pool(&self) -> Vec<f32> {
+                self.to_pool()
+            }
+        }
+    )*};
+}
+
+pooled_reference!(Xor, Digits, Elman);
+
+const GENERATED: &str = "generated";
+const HAND: &str = "hand-written";
+const HAND_DX: &str = "hand-written + input dx";
+
+const XOR_LR: f32 = 0.1;
+type XorSample = ([f32; 2], [f32; 1]);
+
+impl Step<XorSample> for XorNet {
+    fn train_on(&mut self, (x, y): &XorSample) -> f32 {
+        let e = self.fprop(x, y);
+        self.zero_grad();
+        self.bprop();
+        self.sgd_step(XOR_LR);
+        e
+    }
+}
+
+impl<const DX: bool> Step<XorSample> for reference::Xor<DX> {
+    fn train_on(&mut self, (x, y): &XorSample) -> f32 {
+        self.step(x, y, XOR_LR)
+    }
+}
+
+const DIGITS_LR: f32 = 0.01;
+type DigitsSample = ([f32; 64], [f32; 10]);
+
+impl Step<DigitsSample> for DigitsNet {
+    fn train_on(&mut self, (x, y): &DigitsSample) -> f32 {
+        let e = self.fprop(x, y);
+        self.zero_grad();
+        self.bprop();
+        self.sgd_step(DIGITS_LR);
+        e
+    }
+}
+
+impl<const DX: bool> Step<DigitsSample> for reference::Digits<DX> {
+    fn train_on(&mut self, (x, y): &DigitsSample) -> f32 {
+        self.step(x, y, DIGITS_LR)
+    }
+}
+
+const ELMAN_LR: f32 = 0.005;
+
+impl Step<Sequence> for ElmanNet {
+    fn train_on(&mut self, (xs, ys): &Sequence) -> f32 {
+        let e = self.fprop(xs, ys).expect("a sequence of 16 steps");
+        self.zero_grad();
+        self.bprop();
+        self.sgd_step(ELMAN_LR);
+        e
+    }
+}
+
+impl<const DX: bool> Step<Sequence> for reference::Elman<DX> {
+    fn train_on(&mut self, (xs, ys): &Sequence) -> f32 {
+        self.step(xs, ys, ELMAN_LR)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The workloads.
+
+fn xor(cfg: &Config) -> Row {
+    let data = xor_data();
+    let net = XorNet::new(&mut StdRng::seed_from_u64(1));
+    let init = net.params().to_vec();
+    run(
+        cfg,
+        "xor 2-8-1, per sample",
+        cfg.steps(200_000, 1_000),
+        data.len(),
+        &mut [
+            &mut Variant::new(GENERATED, net, &init, &data),
+            &mut Variant::new(
+                HAND,
+                reference::Xor::<false>::from_pool(&init),
+                &init,
+                &data,
+            ),
+            &mut Variant::new(
+                HAND_DX,
+                reference::Xor::<true>::from_pool(&init),
+                &init,
+                &data,
+            ),
+        ],
+    )
+}
+
+fn digits(cfg: &Config) -> Row {
+    let data = digits_data();
+    let net = DigitsNet::new(&mut StdRng::seed_from_u64(2));
+    let init = net.params().to_vec();
+    run(
+        cfg,
+        "digits 64-32-10, per sample",
+        cfg.steps(10_240, 1_024),
+        data.len(),
+        &mut [
+            &mut Variant::new(GENERATED, net, &init, &data),
+            &mut Variant::new(
+                HAND,
+                reference::Digits::<false>::from_pool(&init),
+                &init,
+                &data,
+            ),
+            &mut Variant::new(
+                HAND_DX,
+                reference::Digits::<true>::from_pool(&init),
+                &init,
+                &data,
+            ),
+        ],
+    )
+}
+
+fn elman(cfg: &Config) -> Row {
+    let data = elman_data();
+    let net = ElmanNet::new(&mut StdRng::seed_from_u64(3));
+    let init = net.params().to_vec();
+    run(
+        cfg,
+        "elman 4-32-1 x16, BPTT",
+        cfg.steps(1_280, 128),
+        data.len(),
+        &mut [
+            &mut Variant::new(GENERATED, net, &init, &data),
+            &mut Variant::new(
+                HAND,
+                reference::Elman::<false>::from_pool(&init),
+                &init,
+                &data,
+            ),
+            &mut Variant::new(
+                HAND_DX,
+                reference::Elman::<true>::from_pool(&init),
+                &init,
+                &data,
+            ),
+        ],
+    )
+}
+
+// MINIBATCH (issue 4, to be added): the 784-256-10 net, batch 64, as
+// `fn minibatch(cfg: &Config) -> Row`, listed in `main`. Its variants: the generated network's
+// batched training step, and a straightforward hand-written version calling matrixmultiply on
+// preallocated buffers (a `Step<Batch>` each, one step = one batch of 64, plus `Pooled`), checked
+// and timed by `run` like the others; set the row's `flops_per_step` for the GFLOP/s line.
+
+// ---------------------------------------------------------------------------------------------
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    format!("{cpu}, nproc {cores}")
+}
+
+fn print(rows: &[Row], cfg: &Config) {
+    println!();
+    println!(
+        "bpnet speed: generated networks vs hand-written Rust (f32, plain SGD), median of {} \
+         rounds{}",
+        cfg.rounds,
+        if cfg.quick {
+            " (QUICK: smoke run only)"
+        } else {
+            ""
+        }
+    );
+    println!("machine: {}", machine());
+    println!();
+    println!(
+        "{:<28} {:>7} {:>10} {:>10} {:>6} {:>11} {:>10} {:>6}",
+        "", "steps", "generated", "hand-", "", "per-round", "hand + dx", ""
+    );
+    println!(
+        "{:<28} {:>7} {:>10} {:>10} {:>6} {:>11} {:>10} {:>6}",
+        "workload", "/round", "ns/step", "written", "ratio", "quartiles", "ns/step", "ratio"
+    );
+    for r in rows {
+        let g = r.timings[0].ns;
+        let mut line = format!("{:<28} {:>7} {:>10.1}", r.workload, r.steps, g);
+        for (k, t) in r.timings[1..].iter().enumerate() {
+            line += &format!(" {:>10.1} {:>5.2}x", t.ns, g / t.ns);
+            if k == 0 {
+                let (lo, hi) = t.ratio_quartiles;
+                line += &format!(" {:>11}", format!("{lo:.2}-{hi:.2}"));
+            }
+        }
+        println!("{line}");
+    }
+    for r in rows {
+        if let Some(flops) = r.flops_per_step {
+            println!(
+                "{}: {:.2} GFLOP/s generated, {:.2} GFLOP/s hand-written",
+                r.workload,
+                flops / r.timings[0].ns,
+                flops / r.timings[1].ns
+            );
+        }
+    }
+    println!();
+    println!("ratio = generated / hand-written time per step (median / median): below 1 the");
+    println!("generated network is faster. Absolute times depend on the machine and its load; the");
+    println!(
+        "ratio is what matters. hand-written skips dE/dx of the network's input, as an engineer"
+    );
+    println!("would; hand + dx also computes it, as the generated bprop does (into x.dx).");
+    println!();
+    println!("check, on the timed trajectory (loss: mean energy over the first / last epoch):");
+    for r in rows {
+        println!(
+            "  {}: loss {:.4e} -> {:.4e} in {} steps",
+            r.workload, r.first_loss, r.last_loss, r.steps
+        );
+        for a in &r.agreements {
+            println!(
+                "    {:<24} final loss {:.6e}, rel. difference {:.1e}; parameters: {:.1e}",
+                a.label, a.loss, a.loss_diff, a.param_diff
+            );
+        }
+    }
+}
+
+fn main() {
+    let cfg = Config::from_env();
+    let mut rows = Vec::new();
+    if cfg.wants("xor") {
+        rows.push(xor(&cfg));
+    }
+    if cfg.wants("digits") {
+        rows.push(digits(&cfg));
+    }
+    // MINIBATCH: `if cfg.wants("minibatch") { rows.push(minibatch(&cfg)); }`
+    if cfg.wants("elman") {
+        rows.push(elman(&cfg));
+    }
+    if rows.is_empty() {
+        eprintln!("no workload matches {:?}", cfg.filters);
+        std::process::exit(2);
+    }
+    print(&rows, &cfg);
+}
