@@ -35,7 +35,7 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
         Kind::Linear { out } => {
             let n_in = model.states[a].width;
             let (xa, xo) = (x(model, a), x_mut(model, o));
-            quote!(#rt::linear::#f::fprop_batch(&params[#r], #xa, #xo, #n_in, #out, rows);)
+            quote!(#rt::linear::#f::fprop_batch(&params[#r], #xa, #xo, #n_in, #out, rows, &mut self.__gemm);)
         }
         Kind::Tanh => {
             let (xa, xo) = (x(model, a), x_mut(model, o));
@@ -91,7 +91,7 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
             let n_in = model.states[a].width;
             let v = variant(0);
             let (xa, dxo, dxa) = (x(model, a), dx(model, o), dx_mut(model, a));
-            quote!(#rt::linear::#f::#v(&params[#r], #xa, #dxo, #dxa, &mut grads[#r], #n_in, #out, rows);)
+            quote!(#rt::linear::#f::#v(&params[#r], #xa, #dxo, #dxa, &mut grads[#r], #n_in, #out, rows, &mut self.__gemm);)
         }
         Kind::Tanh => {
             let v = variant(0);
@@ -173,6 +173,25 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         let t = user_module(model, i);
         quote!(#n: (0..capacity).map(|_| #t::create()).collect(),)
     });
+    // The matrix products' packing space: fprop (k = in, n = out), dX (k = out, n = in) and dW
+    // (k = rows, n = in) of every Linear module.
+    let reserves: Vec<TokenStream> = model
+        .modules
+        .iter()
+        .filter_map(|m| match m.kind {
+            Kind::Linear { out } => {
+                let n_in = model.states[m.args[0]].width;
+                Some(quote!(
+                    if capacity > 0 {
+                        __gemm.reserve(#n_in, #out);
+                        __gemm.reserve(#out, #n_in);
+                        __gemm.reserve(capacity, #n_in);
+                    }
+                ))
+            }
+            _ => None,
+        })
+        .collect();
     let fsteps: Vec<TokenStream> = sched
         .pre
         .fprop
@@ -204,11 +223,14 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         #vis struct #bname {
             #(#fields)*
             #(#user_fields)*
+            __gemm: ::bpnet::__private::GemmScratch<#f>,
         }
 
         impl #bname {
             fn __new(capacity: usize) -> Self {
-                Self { #(#inits)* #(#user_inits)* }
+                let mut __gemm = ::bpnet::__private::GemmScratch::new();
+                #(#reserves)*
+                Self { #(#inits)* #(#user_inits)* __gemm }
             }
 
             #[allow(unused_variables)]

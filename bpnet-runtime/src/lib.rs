@@ -11,6 +11,7 @@ mod batch;
 mod error;
 pub mod euclidean;
 mod float;
+pub mod gemm;
 pub mod gradcheck;
 mod input;
 pub mod linear;

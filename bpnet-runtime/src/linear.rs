@@ -7,6 +7,7 @@ macro_rules! linear_kernels {
     ($t:ident) => {
         #[doc = concat!("Linear kernels for `", stringify!($t), "`.")]
         pub mod $t {
+            use crate::gemm::{self, GemmScratch};
             use rand::{Rng, RngExt};
 
             /// fprop: `y = W x`.
@@ -67,12 +68,12 @@ macro_rules! linear_kernels {
                 bprop_impl(w, x, dy, dx, dw, true)
             }
 
-            /// fprop for a minibatch of `rows` samples (row-major `x` and `y`): `y_r = W x_r`.
-            ///
-            /// A row at a time, with no scratch space: minibatches allocate nothing.
+            /// fprop for a minibatch of `rows` samples (row-major `x` and `y`): `Y = X Wᵀ`, one
+            /// matrix product on the batch's reserved scratch space.
             ///
             /// # Panics
             /// If the slices are shorter than `rows` rows or `W` is not `out × in`.
+            #[allow(clippy::too_many_arguments)]
             #[inline]
             pub fn fprop_batch(
                 w: &[$t],
@@ -81,18 +82,72 @@ macro_rules! linear_kernels {
                 n_in: usize,
                 n_out: usize,
                 rows: usize,
+                scratch: &mut GemmScratch<$t>,
             ) {
                 assert_eq!(w.len(), n_in * n_out, "linear: W is not out × in");
-                for (xr, yr) in x
-                    .chunks_exact(n_in)
-                    .zip(y.chunks_exact_mut(n_out))
-                    .take(rows)
-                {
-                    fprop(w, xr, yr);
-                }
+                gemm::$t::gemm(
+                    rows,
+                    n_in,
+                    n_out,
+                    x,
+                    (n_in, 1),
+                    w,
+                    (1, n_in),
+                    0.0,
+                    y,
+                    scratch,
+                );
             }
 
-            /// bprop for a minibatch: `dx_r = Wᵀ dy_r` (overwritten), `dW += Σ_r dy_r x_rᵀ`.
+            #[allow(clippy::too_many_arguments)]
+            #[inline(always)]
+            fn bprop_batch_impl(
+                w: &[$t],
+                x: &[$t],
+                dy: &[$t],
+                dx: &mut [$t],
+                dw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+                scratch: &mut GemmScratch<$t>,
+                accumulate: bool,
+            ) {
+                assert!(
+                    w.len() == n_in * n_out && dw.len() == w.len(),
+                    "linear: W is not out × in"
+                );
+                let beta = if accumulate { 1.0 } else { 0.0 };
+                // dX = dY W
+                gemm::$t::gemm(
+                    rows,
+                    n_out,
+                    n_in,
+                    dy,
+                    (n_out, 1),
+                    w,
+                    (n_in, 1),
+                    beta,
+                    dx,
+                    scratch,
+                );
+                // dW += dYᵀ X
+                gemm::$t::gemm(
+                    n_out,
+                    rows,
+                    n_in,
+                    dy,
+                    (1, n_out),
+                    x,
+                    (n_in, 1),
+                    1.0,
+                    dw,
+                    scratch,
+                );
+            }
+
+            /// bprop for a minibatch: `dX = dY W` (overwritten), `dW += dYᵀ X` (the sum over the
+            /// batch).
             ///
             /// # Panics
             /// If the slices are shorter than `rows` rows or `W` is not `out × in`.
@@ -107,18 +162,12 @@ macro_rules! linear_kernels {
                 n_in: usize,
                 n_out: usize,
                 rows: usize,
+                scratch: &mut GemmScratch<$t>,
             ) {
-                for ((xr, dyr), dxr) in x
-                    .chunks_exact(n_in)
-                    .zip(dy.chunks_exact(n_out))
-                    .zip(dx.chunks_exact_mut(n_in))
-                    .take(rows)
-                {
-                    bprop(w, xr, dyr, dxr, dw);
-                }
+                bprop_batch_impl(w, x, dy, dx, dw, n_in, n_out, rows, scratch, false)
             }
 
-            /// As [`bprop_batch`], but `dx_r += Wᵀ dy_r`.
+            /// As [`bprop_batch`], but `dX += dY W`.
             ///
             /// # Panics
             /// If the slices are shorter than `rows` rows or `W` is not `out × in`.
@@ -133,15 +182,9 @@ macro_rules! linear_kernels {
                 n_in: usize,
                 n_out: usize,
                 rows: usize,
+                scratch: &mut GemmScratch<$t>,
             ) {
-                for ((xr, dyr), dxr) in x
-                    .chunks_exact(n_in)
-                    .zip(dy.chunks_exact(n_out))
-                    .zip(dx.chunks_exact_mut(n_in))
-                    .take(rows)
-                {
-                    bprop_acc(w, xr, dyr, dxr, dw);
-                }
+                bprop_batch_impl(w, x, dy, dx, dw, n_in, n_out, rows, scratch, true)
             }
 
             /// Fan-in scaled uniform initialisation: `U(−a, a)` with `a = √(3 / fan_in)`, so each
@@ -237,8 +280,9 @@ mod tests {
         let x = [0.9, -1.3, 0.2, 0.5, -0.7, 1.1];
         let dy = [0.4, -0.6, 1.5, 0.3, 0.2, -0.9, 1.0, 0.0, 0.5];
         let (mut y, mut dx, mut dw) = ([0.0; 9], [5.0; 6], [0.0; 6]);
-        super::f64::fprop_batch(&w, &x, &mut y, 2, 3, 3);
-        super::f64::bprop_batch(&w, &x, &dy, &mut dx, &mut dw, 2, 3, 3);
+        let mut scratch = crate::gemm::GemmScratch::new();
+        super::f64::fprop_batch(&w, &x, &mut y, 2, 3, 3, &mut scratch);
+        super::f64::bprop_batch(&w, &x, &dy, &mut dx, &mut dw, 2, 3, 3, &mut scratch);
         let mut dw_rows = [0.0; 6];
         for r in 0..3 {
             let mut yr = [0.0; 3];
@@ -256,7 +300,7 @@ mod tests {
         }
         assert!(rel_err(&dw, &dw_rows) < 1e-12);
         let mut dx2 = [1.0; 6];
-        super::f64::bprop_batch_acc(&w, &x, &dy, &mut dx2, &mut dw, 2, 3, 3);
+        super::f64::bprop_batch_acc(&w, &x, &dy, &mut dx2, &mut dw, 2, 3, 3, &mut scratch);
         let want: Vec<f64> = dx.iter().map(|v| v + 1.0).collect();
         assert!(rel_err(&dx2, &want) < 1e-12);
     }
