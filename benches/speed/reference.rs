@@ -15,6 +15,11 @@
 //! they also skip the input gradient of the first layer, as an engineer would; with `DX = true`
 //! they compute it, which is the work the generated `bprop` does (it fills `x.dx`).
 //!
+//! The minibatch reference is the exception to fixed-size arrays and plain loops: it is the
+//! straightforward version of a batched step, `matrixmultiply::sgemm` for the matrix products on
+//! buffers allocated once (matrixmultiply itself allocates its packing space in every call), plain
+//! loops for the rest.
+//!
 //! Parameters come from the generated network's pool (same layout, same initial values) and go
 //! back to a pool for the comparison of final parameters.
 
@@ -376,6 +381,228 @@ impl<const DX: bool> Elman<DX> {
             }
             self.b[i] -= lr * gb[i];
             self.wo[i] -= lr * gwo[i];
+        }
+        energy
+    }
+}
+
+/// Samples of a minibatch.
+pub const BATCH: usize = 64;
+/// Inputs of the minibatch net.
+pub const IN: usize = 784;
+/// Hidden units of the minibatch net.
+pub const HID: usize = 256;
+/// Outputs of the minibatch net.
+pub const OUT: usize = 10;
+
+/// A matrix operand: its values and its (row, column) strides.
+type Operand<'a> = (&'a [f32], usize, usize);
+
+/// `C = A·B` (overwritten) with `matrixmultiply::sgemm`: `A` is `m × k` and `B` is `k × n`, each
+/// read through its strides, so a transpose is only a swap of strides; `C` is `m × n` row-major.
+///
+/// # Panics
+/// If a matrix does not fit in its slice.
+#[inline]
+fn matmul((m, k, n): (usize, usize, usize), a: Operand, b: Operand, c: &mut [f32]) {
+    let ((a, rsa, csa), (b, rsb, csb)) = (a, b);
+    assert!(m > 0 && k > 0 && n > 0, "matmul: empty product");
+    assert!(
+        a.len() > (m - 1) * rsa + (k - 1) * csa,
+        "matmul: A too short"
+    );
+    assert!(
+        b.len() > (k - 1) * rsb + (n - 1) * csb,
+        "matmul: B too short"
+    );
+    assert!(c.len() >= m * n, "matmul: C too short");
+    let s = |v: usize| isize::try_from(v).expect("stride");
+    // SAFETY: the assertions keep every element read or written inside the slices, `C`'s strides
+    // `(n, 1)` do not alias, and `c` is borrowed mutably, so it overlaps neither `a` nor `b`.
+    // With β = 0, `C` is only written.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            s(rsa),
+            s(csa),
+            b.as_ptr(),
+            s(rsb),
+            s(csb),
+            0.0,
+            c.as_mut_ptr(),
+            s(n),
+            1,
+        );
+    }
+}
+
+/// The 784-256-10 tanh net trained on minibatches of [`BATCH`] samples: the straightforward
+/// version that calls `matrixmultiply::sgemm` on buffers allocated once. Rows are samples, so a
+/// layer is `S = X·Wᵀ` (`W` row-major `out × in`, read transposed through its strides), then the
+/// bias and the tanh in a loop; the gradients are the sums over the batch (as the generated
+/// `bprop_batch` gives them): `dW = Gᵀ·X`, `dX = G·W`, `db` the column sums of `G`.
+///
+/// The matrix products add in matrixmultiply's order, which need not be the runtime's: the two
+/// could drift apart in the last bits (the harness allows a relative 1e-5). Today they agree to the
+/// last bit.
+pub struct Minibatch<const DX: bool> {
+    w1: Vec<f32>,
+    b1: Vec<f32>,
+    w2: Vec<f32>,
+    b2: Vec<f32>,
+    gw1: Vec<f32>,
+    gb1: Vec<f32>,
+    gw2: Vec<f32>,
+    gb2: Vec<f32>,
+    /// Hidden layer, `BATCH × HID`: pre-activations, then `tanh`.
+    h: Vec<f32>,
+    /// Output layer, `BATCH × OUT`.
+    out: Vec<f32>,
+    /// dE/d(output pre-activation), `BATCH × OUT`.
+    g2: Vec<f32>,
+    /// dE/dh, then dE/d(hidden pre-activation), `BATCH × HID`.
+    g1: Vec<f32>,
+    /// dE/dx of the inputs, `BATCH × IN` (computed only when `DX`).
+    pub dx: Vec<f32>,
+}
+
+impl<const DX: bool> Minibatch<DX> {
+    /// From a pool laid out as the generated net's: `W1 (HID × IN), b1, W2 (OUT × HID), b2`.
+    pub fn from_pool(p: &[f32]) -> Self {
+        assert_eq!(
+            p.len(),
+            HID * IN + HID + OUT * HID + OUT,
+            "minibatch: pool layout"
+        );
+        let (w1, p) = p.split_at(HID * IN);
+        let (b1, p) = p.split_at(HID);
+        let (w2, b2) = p.split_at(OUT * HID);
+        Self {
+            w1: w1.to_vec(),
+            b1: b1.to_vec(),
+            w2: w2.to_vec(),
+            b2: b2.to_vec(),
+            gw1: vec![0.0; HID * IN],
+            gb1: vec![0.0; HID],
+            gw2: vec![0.0; OUT * HID],
+            gb2: vec![0.0; OUT],
+            h: vec![0.0; BATCH * HID],
+            out: vec![0.0; BATCH * OUT],
+            g2: vec![0.0; BATCH * OUT],
+            g1: vec![0.0; BATCH * HID],
+            dx: vec![0.0; if DX { BATCH * IN } else { 0 }],
+        }
+    }
+
+    /// The parameters as a pool, in the generated net's layout.
+    pub fn to_pool(&self) -> Vec<f32> {
+        [&self.w1, &self.b1, &self.w2, &self.b2]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect()
+    }
+
+    /// One training step on a batch of [`BATCH`] samples; returns the batch's energy (the sum of
+    /// the samples') before the update.
+    pub fn step(&mut self, xs: &[[f32; IN]], ys: &[[f32; OUT]], lr: f32) -> f32 {
+        assert!(
+            xs.len() == BATCH && ys.len() == BATCH,
+            "minibatch: {BATCH} samples"
+        );
+        let x = xs.as_flattened();
+
+        // Forward: H = tanh(X·W1ᵀ + b1), O = tanh(H·W2ᵀ + b2).
+        matmul((BATCH, IN, HID), (x, IN, 1), (&self.w1, 1, IN), &mut self.h);
+        for row in self.h.chunks_exact_mut(HID) {
+            for (v, b) in row.iter_mut().zip(&self.b1) {
+                *v = tanh(*v + b);
+            }
+        }
+        matmul(
+            (BATCH, HID, OUT),
+            (&self.h, HID, 1),
+            (&self.w2, 1, HID),
+            &mut self.out,
+        );
+        for row in self.out.chunks_exact_mut(OUT) {
+            for (v, b) in row.iter_mut().zip(&self.b2) {
+                *v = tanh(*v + b);
+            }
+        }
+
+        // Energy Σ_r ½‖o_r − y_r‖², and G2 = (O − Y) ∘ (1 − O²), db2 = Σ_r G2_r.
+        let mut energy = 0.0f32;
+        self.gb2.fill(0.0);
+        for ((o, y), g) in self
+            .out
+            .chunks_exact(OUT)
+            .zip(ys)
+            .zip(self.g2.chunks_exact_mut(OUT))
+        {
+            let mut sq = 0.0f32;
+            for k in 0..OUT {
+                let d = o[k] - y[k];
+                sq += d * d;
+                g[k] = d * (1.0 - o[k] * o[k]);
+                self.gb2[k] += g[k];
+            }
+            energy += 0.5 * sq;
+        }
+
+        // Layer 2: dW2 = G2ᵀ·H, dH = G2·W2.
+        matmul(
+            (OUT, BATCH, HID),
+            (&self.g2, 1, OUT),
+            (&self.h, HID, 1),
+            &mut self.gw2,
+        );
+        matmul(
+            (BATCH, OUT, HID),
+            (&self.g2, OUT, 1),
+            (&self.w2, HID, 1),
+            &mut self.g1,
+        );
+
+        // G1 = dH ∘ (1 − H²), db1 = Σ_r G1_r.
+        self.gb1.fill(0.0);
+        for (g, h) in self.g1.chunks_exact_mut(HID).zip(self.h.chunks_exact(HID)) {
+            for ((gi, hi), db) in g.iter_mut().zip(h).zip(&mut self.gb1) {
+                *gi *= 1.0 - hi * hi;
+                *db += *gi;
+            }
+        }
+
+        // Layer 1: dW1 = G1ᵀ·X, and dX = G1·W1 only when asked.
+        matmul(
+            (HID, BATCH, IN),
+            (&self.g1, 1, HID),
+            (x, IN, 1),
+            &mut self.gw1,
+        );
+        if DX {
+            matmul(
+                (BATCH, HID, IN),
+                (&self.g1, HID, 1),
+                (&self.w1, IN, 1),
+                &mut self.dx,
+            );
+        }
+
+        // Update.
+        for (w, g) in [
+            (&mut self.w1, &self.gw1),
+            (&mut self.b1, &self.gb1),
+            (&mut self.w2, &self.gw2),
+            (&mut self.b2, &self.gb2),
+        ] {
+            for (wi, gi) in w.iter_mut().zip(g) {
+                *wi -= lr * gi;
+            }
         }
         energy
     }
