@@ -134,11 +134,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
                 // The carry reads the previous call's slots: before this call's loads.
                 self.__begin(false);
                 #(#given_copies)*
-                self.__len = len;
-                let params = ::core::mem::take(&mut self.__params);
-                self.__fprop(&params, len);
-                self.__params = params;
-                #rt::Result::Ok(self.#e.x[0])
+                #rt::Result::Ok(self.__fprop_steps(len))
             }
 
             /// [`Self::fprop`] continuing the previous call: delayed reads before this call's
@@ -152,11 +148,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
                 // The carry reads the previous call's slots: before this call's loads.
                 self.__begin(true);
                 #(#given_copies)*
-                self.__len = len;
-                let params = ::core::mem::take(&mut self.__params);
-                self.__fprop(&params, len);
-                self.__params = params;
-                #rt::Result::Ok(self.#e.x[0])
+                #rt::Result::Ok(self.__fprop_steps(len))
             }
 
             /// [`Self::fprop`] for data whose widths are only known at run time: each sequence
@@ -171,11 +163,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
                 self.__len = 0;
                 #(#try_given_loads)*
                 #try_given_len
-                self.__len = len;
-                let params = ::core::mem::take(&mut self.__params);
-                self.__fprop(&params, len);
-                self.__params = params;
-                #rt::Result::Ok(self.#e.x[0])
+                #rt::Result::Ok(self.__fprop_steps(len))
             }
 
             /// Back-propagation through time over the steps of the last fprop: dE/d(every state
@@ -199,6 +187,15 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             pub fn energy(&self) -> #f {
                 self.#e.x[0]
             }
+
+            /// Records the length and runs the schedule over it; returns the energy.
+            fn __fprop_steps(&mut self, len: usize) -> #f {
+                self.__len = len;
+                let params = ::core::mem::take(&mut self.__params);
+                self.__fprop(&params, len);
+                self.__params = params;
+                self.#e.x[0]
+            }
         )
     });
     let _ = (&given_names, &input_names);
@@ -215,6 +212,14 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             (quote!(&[#f; #w]), quote!(&self.#out.x))
         };
         quote!(
+            /// Records the length and runs what the output needs over it.
+            fn __run_steps(&mut self, len: usize) {
+                self.__len = len;
+                let params = ::core::mem::take(&mut self.__params);
+                self.__run(&params, len);
+                self.__params = params;
+            }
+
             /// Inference over a sequence (the lecture's `run`), from the initial values: the
             /// output at every step run (or once, for an output after the steps).
             #[allow(clippy::too_many_arguments)]
@@ -225,10 +230,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
                 // The carry reads the previous call's slots: before this call's loads.
                 self.__begin(false);
                 #(#input_copies)*
-                self.__len = len;
-                let params = ::core::mem::take(&mut self.__params);
-                self.__run(&params, len);
-                self.__params = params;
+                self.__run_steps(len);
                 #rt::Result::Ok(#value)
             }
 
@@ -242,10 +244,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
                 // The carry reads the previous call's slots: before this call's loads.
                 self.__begin(true);
                 #(#input_copies)*
-                self.__len = len;
-                let params = ::core::mem::take(&mut self.__params);
-                self.__run(&params, len);
-                self.__params = params;
+                self.__run_steps(len);
                 #rt::Result::Ok(#value)
             }
 
@@ -260,10 +259,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
                 self.__len = 0;
                 #(#try_input_loads)*
                 #try_input_len
-                self.__len = len;
-                let params = ::core::mem::take(&mut self.__params);
-                self.__run(&params, len);
-                self.__params = params;
+                self.__run_steps(len);
                 #rt::Result::Ok(#value)
             }
         )
