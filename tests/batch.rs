@@ -4,6 +4,10 @@
 
 use bpnet::prelude::*;
 
+mod common;
+
+use common::{Square, rows};
+
 network! {
     #[bpnet(float = f64)]
     pub struct TwoLayer {
@@ -27,46 +31,8 @@ network! {
     }
 }
 
-/// A user module keeping its input for bprop: one value per sample of a batch.
-pub struct Square {
-    seen: [f64; 4],
-}
-
-impl Module for Square {
-    type Float = f64;
-    const IN: usize = 4;
-    const OUT: usize = 4;
-    const PARAMS: usize = 4;
-    fn create() -> Self {
-        Square { seen: [0.0; 4] }
-    }
-    fn init<R: bpnet::rand::Rng + ?Sized>(params: &mut [f64], _rng: &mut R) {
-        params.fill(0.7);
-    }
-    fn fprop(&mut self, p: &[f64], x: &[f64], y: &mut [f64]) {
-        self.seen.copy_from_slice(x);
-        for i in 0..4 {
-            y[i] = p[i] * x[i] * x[i];
-        }
-    }
-    fn bprop(
-        &mut self,
-        p: &[f64],
-        g: &mut [f64],
-        _x: &[f64],
-        _y: &[f64],
-        dy: &[f64],
-        dx: &mut [f64],
-    ) {
-        for i in 0..4 {
-            dx[i] += 2.0 * p[i] * self.seen[i] * dy[i];
-            g[i] += self.seen[i] * self.seen[i] * dy[i];
-        }
-    }
-}
-
 network! {
-    /// Fan-out, fan-in, a nested network and a user module.
+    /// Fan-out (into two energies too), fan-in, a nested network and a user module.
     #[bpnet(float = f64)]
     pub struct Mixed {
         input  x: 3;
@@ -77,14 +43,10 @@ network! {
         q: 4   = square: Square(b);
         s      = add(h, q, a);
         out    = t: tanh(s);
-        energy = euclidean(out, y);
+        d1     = euclidean(out, y);
+        d2     = euclidean(s, y);
+        energy = add(d1, d2);
     }
-}
-
-fn rows<const W: usize>(n: usize, rng: &mut StdRng) -> Vec<[f64; W]> {
-    (0..n)
-        .map(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0)))
-        .collect()
 }
 
 fn close(a: &[f64], b: &[f64]) -> bool {
@@ -104,9 +66,11 @@ macro_rules! check_batch {
             let (xs, ys) = (rows::<$wx>(n, &mut rng), rows::<$wy>(n, &mut rng));
             net.zero_grad();
             let mut energy = 0.0;
+            let mut state_grads = Vec::new();
             for (x, y) in xs.iter().zip(&ys) {
                 energy += net.fprop(x, y);
                 net.bprop();
+                state_grads.push((net.x.dx, net.y.dx));
             }
             let summed = net.grads().to_vec();
             net.zero_grad();
@@ -128,9 +92,12 @@ macro_rules! check_batch {
                 close(net.grads(), &doubled),
                 "batch of {n}: gradients do not add up"
             );
-            // Each row holds its sample's states.
+            // Each row holds its sample's states, and dE/d(input) and dE/d(target).
             for (i, x) in xs.iter().enumerate() {
                 assert_eq!(net.batch().x.x[i], *x);
+                let (dx, dy) = &state_grads[i];
+                assert!(close(&net.batch().x.dx[i], dx), "dE/dx of sample {i}");
+                assert!(close(&net.batch().y.dx[i], dy), "dE/dy of sample {i}");
             }
         }
     }};

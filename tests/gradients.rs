@@ -7,7 +7,9 @@
 use bpnet::prelude::*;
 use bpnet::rand::RngExt;
 
-const TOL: f64 = 1e-6;
+mod common;
+
+use common::{TOL, assert_close, numeric};
 
 network! {
     /// The lecture's nn-layer as a module: linear then tanh.
@@ -173,29 +175,6 @@ network! {
 
 fn sample(n: usize, rng: &mut StdRng) -> Vec<f64> {
     (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
-}
-
-/// Central-difference gradient of `f` at `v`, step 1e-5.
-fn numeric(f: &mut dyn FnMut(&[f64]) -> f64, v: &[f64]) -> Vec<f64> {
-    let h = 1e-5;
-    (0..v.len())
-        .map(|i| {
-            let (mut up, mut down) = (v.to_vec(), v.to_vec());
-            up[i] += h;
-            down[i] -= h;
-            (f(&up) - f(&down)) / (2.0 * h)
-        })
-        .collect()
-}
-
-fn assert_close(what: &str, bprop: &[f64], fd: &[f64]) {
-    for (a, n) in bprop.iter().zip(fd) {
-        let err = (a - n).abs() / a.abs().max(n.abs()).max(1e-3);
-        assert!(
-            err <= TOL,
-            "{what}: bprop {bprop:?} vs finite differences {fd:?}"
-        );
-    }
 }
 
 /// Checks a net on several random samples, one after the other on the same net (so a `dx` left

@@ -4,7 +4,9 @@
 
 use bpnet::prelude::*;
 
-const TOL: f64 = 1e-6;
+mod common;
+
+use common::{Square, TOL, assert_close, numeric, rows as seq};
 
 network! {
     /// The Elman network: the hidden state at t reads the hidden state at t − 1.
@@ -119,48 +121,6 @@ network! {
     }
 }
 
-/// A user module that keeps what its bprop needs in its own value: one value per step.
-pub struct Square {
-    last_input: [f64; 4],
-}
-
-impl Module for Square {
-    type Float = f64;
-    const IN: usize = 4;
-    const OUT: usize = 4;
-    const PARAMS: usize = 4;
-    fn create() -> Self {
-        Square {
-            last_input: [0.0; 4],
-        }
-    }
-    fn init<R: bpnet::rand::Rng + ?Sized>(params: &mut [f64], _rng: &mut R) {
-        params.fill(0.5);
-    }
-    fn fprop(&mut self, p: &[f64], x: &[f64], y: &mut [f64]) {
-        self.last_input.copy_from_slice(x);
-        for i in 0..4 {
-            y[i] = p[i] * x[i] * x[i];
-        }
-    }
-    fn bprop(
-        &mut self,
-        p: &[f64],
-        g: &mut [f64],
-        _x: &[f64],
-        _y: &[f64],
-        dy: &[f64],
-        dx: &mut [f64],
-    ) {
-        // Reads its own saved input: wrong if one value served every step.
-        let x = self.last_input;
-        for i in 0..4 {
-            dx[i] += 2.0 * p[i] * x[i] * dy[i];
-            g[i] += x[i] * x[i] * dy[i];
-        }
-    }
-}
-
 network! {
     /// A nested network on the delayed state and a user module at every step.
     #[bpnet(float = f64)]
@@ -219,34 +179,6 @@ network! {
         initial x = [0.25, -0.5];
         initial h = learned;
         energy = sum(e);
-    }
-}
-
-fn seq<const W: usize>(len: usize, rng: &mut StdRng) -> Vec<[f64; W]> {
-    (0..len)
-        .map(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0)))
-        .collect()
-}
-
-fn numeric(f: &mut dyn FnMut(&[f64]) -> f64, v: &[f64]) -> Vec<f64> {
-    let h = 1e-5;
-    (0..v.len())
-        .map(|i| {
-            let (mut up, mut down) = (v.to_vec(), v.to_vec());
-            up[i] += h;
-            down[i] -= h;
-            (f(&up) - f(&down)) / (2.0 * h)
-        })
-        .collect()
-}
-
-fn assert_close(what: &str, bprop: &[f64], fd: &[f64]) {
-    for (a, n) in bprop.iter().zip(fd) {
-        let err = (a - n).abs() / a.abs().max(n.abs()).max(1e-3);
-        assert!(
-            err <= TOL,
-            "{what}: bprop {bprop:?} vs finite differences {fd:?}"
-        );
     }
 }
 

@@ -121,19 +121,17 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
         )
     };
     let mut seen_modules = std::collections::HashSet::new();
-    for m in &modules {
-        let n = m.unraw().to_string().to_uppercase();
-        let (o, l) = (format_ident!("{}_OFFSET", n), format_ident!("{}_LEN", n));
-        if seen_modules.insert(n) {
-            consts.push(quote!(pub const #o: usize = 0; pub const #l: usize = 0;));
-        }
-    }
-    let mut seen_modules = std::collections::HashSet::new();
     let accessors = modules
         .iter()
-        .filter(|m| seen_modules.insert(m.to_string()))
+        .filter(|m| seen_modules.insert(m.unraw().to_string()))
         .map(|m| {
             let m = m.unraw();
+            let upper = m.to_string().to_uppercase();
+            let (o, l) = (
+                format_ident!("{}_OFFSET", upper),
+                format_ident!("{}_LEN", upper),
+            );
+            consts.push(quote!(pub const #o: usize = 0; pub const #l: usize = 0;));
             let (p, pm, g, gm) = (
                 format_ident!("{}_params", m),
                 format_ident!("{}_params_mut", m),
@@ -146,7 +144,8 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 pub fn #g(&self) -> &[#f] { &[] }
                 pub fn #gm(&mut self) -> &mut [#f] { &mut [] }
             )
-        });
+        })
+        .collect::<Vec<_>>();
     let network = has_energy.then(|| {
         quote!(
             #[allow(unused_variables, clippy::all)]

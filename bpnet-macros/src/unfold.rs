@@ -113,12 +113,6 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
     let (try_given_sig, try_input_sig) = (try_sig(&model.givens), try_sig(&inputs));
     let ((try_given_loads, try_given_len), (try_input_loads, try_input_len)) =
         (try_loads(&model.givens), try_loads(&inputs));
-    let given_names: Vec<_> = model
-        .givens
-        .iter()
-        .map(|&i| &model.states[i].name)
-        .collect();
-    let input_names: Vec<_> = inputs.iter().map(|&i| &model.states[i].name).collect();
 
     let energy = model.energy.map(|e| {
         let e = &model.states[e].name;
@@ -198,7 +192,6 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             }
         )
     });
-    let _ = (&given_names, &input_names);
 
     let run = model.output.map(|o| {
         let st = &model.states[o];

@@ -56,6 +56,27 @@ macro_rules! euclidean_kernels {
                 }
             }
 
+            #[inline(always)]
+            fn bprop_batch_impl(
+                x: &[$t],
+                other: &[$t],
+                de: &[$t],
+                dx: &mut [$t],
+                w: usize,
+                rows: usize,
+                accumulate: bool,
+            ) {
+                for (((xr, or), der), dxr) in x
+                    .chunks_exact(w)
+                    .zip(other.chunks_exact(w))
+                    .zip(de.chunks_exact(1))
+                    .zip(dx.chunks_exact_mut(w))
+                    .take(rows)
+                {
+                    bprop_impl(xr, or, der, dxr, accumulate);
+                }
+            }
+
             /// bprop for a minibatch, row by row with each row's dE; `dx` overwritten.
             #[inline]
             pub fn bprop_batch(
@@ -66,15 +87,7 @@ macro_rules! euclidean_kernels {
                 w: usize,
                 rows: usize,
             ) {
-                for (((xr, or), der), dxr) in x
-                    .chunks_exact(w)
-                    .zip(other.chunks_exact(w))
-                    .zip(de.chunks_exact(1))
-                    .zip(dx.chunks_exact_mut(w))
-                    .take(rows)
-                {
-                    bprop(xr, or, der, dxr);
-                }
+                bprop_batch_impl(x, other, de, dx, w, rows, false)
             }
 
             /// As [`bprop_batch`], but `dx` accumulated.
@@ -87,15 +100,7 @@ macro_rules! euclidean_kernels {
                 w: usize,
                 rows: usize,
             ) {
-                for (((xr, or), der), dxr) in x
-                    .chunks_exact(w)
-                    .zip(other.chunks_exact(w))
-                    .zip(de.chunks_exact(1))
-                    .zip(dx.chunks_exact_mut(w))
-                    .take(rows)
-                {
-                    bprop_acc(xr, or, der, dxr);
-                }
+                bprop_batch_impl(x, other, de, dx, w, rows, true)
             }
 
             /// As [`bprop`], but `dx += (x − other) · dE`.

@@ -58,9 +58,15 @@ macro_rules! tanh_kernels {
                 }
             }
 
-            /// bprop for a minibatch (`db` gathers the sum over the rows); `dx` overwritten.
-            #[inline]
-            pub fn bprop_batch(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t], rows: usize) {
+            #[inline(always)]
+            fn bprop_batch_impl(
+                y: &[$t],
+                dy: &[$t],
+                dx: &mut [$t],
+                db: &mut [$t],
+                rows: usize,
+                accumulate: bool,
+            ) {
                 let w = db.len();
                 for ((yr, dyr), dxr) in y
                     .chunks_exact(w)
@@ -68,22 +74,20 @@ macro_rules! tanh_kernels {
                     .zip(dx.chunks_exact_mut(w))
                     .take(rows)
                 {
-                    bprop(yr, dyr, dxr, db);
+                    bprop_impl(yr, dyr, dxr, db, accumulate);
                 }
+            }
+
+            /// bprop for a minibatch (`db` gathers the sum over the rows); `dx` overwritten.
+            #[inline]
+            pub fn bprop_batch(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t], rows: usize) {
+                bprop_batch_impl(y, dy, dx, db, rows, false)
             }
 
             /// As [`bprop_batch`], but `dx` accumulated.
             #[inline]
             pub fn bprop_batch_acc(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t], rows: usize) {
-                let w = db.len();
-                for ((yr, dyr), dxr) in y
-                    .chunks_exact(w)
-                    .zip(dy.chunks_exact(w))
-                    .zip(dx.chunks_exact_mut(w))
-                    .take(rows)
-                {
-                    bprop_acc(yr, dyr, dxr, db);
-                }
+                bprop_batch_impl(y, dy, dx, db, rows, true)
             }
 
             /// As [`bprop`], but `dx += dy ∘ (1 − y²)`, for a state that feeds several modules.
