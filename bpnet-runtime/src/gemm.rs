@@ -45,17 +45,28 @@ impl<F: Float> GemmScratch<F> {
     }
 }
 
-/// The `f32` tile with AVX-512: `c[i][j] += Σ_p a[p][i] · b[p][j]` for an 8 × 32 tile.
+/// The `f32` tile with AVX-512: `C[i][j] (+)= Σ_p a[p][i] · b[p][j]` for the top-left
+/// `rows × cols` of an 8 × 32 tile of `C` (row stride `ldc`), stored (`overwrite`) or added.
 ///
 /// # Safety
-/// The CPU has AVX-512F; `a` holds `kc·8` and `b` `kc·32` values.
+/// The CPU has AVX-512F; `a` holds `kc·8` and `b` `kc·32` values; `c` points at `rows` rows of
+/// `cols` writable values spaced `ldc` apart, with `rows ≤ 8` and `cols ≤ 32`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn tile_f32_avx512(kc: usize, a: &[f32], b: &[f32]) -> [[f32; 32]; 8] {
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_f32_avx512(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    overwrite: bool,
+) {
     use std::arch::x86_64::*;
-    debug_assert!(a.len() >= kc * 8 && b.len() >= kc * 32);
     let mut acc = [[_mm512_setzero_ps(); 2]; 8];
-    let (mut pa, mut pb) = (a.as_ptr(), b.as_ptr());
+    let (mut pa, mut pb) = (a, b);
     for _ in 0..kc {
         // SAFETY: within the kc·8 and kc·32 values the caller guarantees.
         unsafe {
@@ -70,19 +81,108 @@ unsafe fn tile_f32_avx512(kc: usize, a: &[f32], b: &[f32]) -> [[f32; 32]; 8] {
             pb = pb.add(32);
         }
     }
-    let mut out = [[0.0f32; 32]; 8];
-    for (o, row) in out.iter_mut().zip(&acc) {
-        // SAFETY: `o` has 32 values.
+    // Lanes of the two halves that lie inside the `cols` columns.
+    let mask = |lo: usize| -> __mmask16 {
+        let n = cols.saturating_sub(lo).min(16);
+        ((1u32 << n) - 1) as __mmask16
+    };
+    let (m0, m1) = (mask(0), mask(16));
+    for (i, row) in acc.iter().enumerate().take(rows) {
+        // SAFETY: row `i < rows` of `c` has `cols` values; the masks keep to them.
         unsafe {
-            _mm512_storeu_ps(o.as_mut_ptr(), row[0]);
-            _mm512_storeu_ps(o.as_mut_ptr().add(16), row[1]);
+            let p = c.add(i * ldc);
+            let (mut v0, mut v1) = (row[0], row[1]);
+            if !overwrite {
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, p));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, p.add(16)));
+            }
+            _mm512_mask_storeu_ps(p, m0, v0);
+            _mm512_mask_storeu_ps(p.add(16), m1, v1);
         }
     }
-    out
+}
+
+/// Packs `f32` values stored down columns (element `(p, j)` at `src[j·cs + p]`, `p < kc`,
+/// `j < cols`) into rows `width` apart (`dst[p·width + j]`), by 8 × 8 transposes in registers.
+///
+/// # Safety
+/// The CPU has AVX; `src` holds `(cols - 1)·cs + kc` values and `dst` `kc·width`, `cols ≤ width`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn pack_columns_f32_avx(
+    src: *const f32,
+    cs: usize,
+    kc: usize,
+    cols: usize,
+    dst: *mut f32,
+    width: usize,
+) {
+    use std::arch::x86_64::*;
+    let (full_p, full_j) = (kc / 8 * 8, cols / 8 * 8);
+    for j0 in (0..full_j).step_by(8) {
+        for p0 in (0..full_p).step_by(8) {
+            // SAFETY: columns j0..j0 + 8 and rows p0..p0 + 8 lie inside what the caller guarantees.
+            unsafe {
+                let r = |q: usize| _mm256_loadu_ps(src.add((j0 + q) * cs + p0));
+                let (r0, r1, r2, r3) = (r(0), r(1), r(2), r(3));
+                let (r4, r5, r6, r7) = (r(4), r(5), r(6), r(7));
+                let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+                let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+                let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+                let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+                let w = |q: usize, v: __m256| _mm256_storeu_ps(dst.add((p0 + q) * width + j0), v);
+                w(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
+                w(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
+                w(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
+                w(3, _mm256_permute2f128_ps::<0x20>(u3, u7));
+                w(4, _mm256_permute2f128_ps::<0x31>(u0, u4));
+                w(5, _mm256_permute2f128_ps::<0x31>(u1, u5));
+                w(6, _mm256_permute2f128_ps::<0x31>(u2, u6));
+                w(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
+            }
+        }
+        for p in full_p..kc {
+            for j in j0..j0 + 8 {
+                // SAFETY: as above.
+                unsafe { *dst.add(p * width + j) = *src.add(j * cs + p) };
+            }
+        }
+    }
+    for j in full_j..cols {
+        for p in 0..kc {
+            // SAFETY: as above.
+            unsafe { *dst.add(p * width + j) = *src.add(j * cs + p) };
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn fast_pack_f32(src: &[f32], cs: usize, kc: usize, cols: usize, dst: &mut [f32]) -> bool {
+    let width = dst.len() / kc.max(1);
+    let fits = kc > 0
+        && cols > 0
+        && cols <= width
+        && dst.len() == kc * width
+        && src.len() >= (cols - 1) * cs + kc;
+    if fits && std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX and the lengths are the ones the packing reads and writes.
+        unsafe { pack_columns_f32_avx(src.as_ptr(), cs, kc, cols, dst.as_mut_ptr(), width) };
+        true
+    } else {
+        false
+    }
 }
 
 macro_rules! gemm_impl {
-    ($t:ident, $mr:expr, $nr:expr, $fast:expr) => {
+    ($t:ident, $mr:expr, $nr:expr, $fast:expr, $fast_pack:expr) => {
         #[doc = concat!("The matrix product for `", stringify!($t), "`.")]
         pub mod $t {
             use super::{GemmScratch, KC, MC, NC};
@@ -90,9 +190,17 @@ macro_rules! gemm_impl {
             const MR: usize = $mr;
             const NR: usize = $nr;
 
-            /// The tile in plain Rust.
+            /// The tile in plain Rust: the accumulators, then stored or added into `C`.
             #[inline(always)]
-            fn tile(kc: usize, a: &[$t], b: &[$t]) -> [[$t; NR]; MR] {
+            fn tile(
+                kc: usize,
+                a: &[$t],
+                b: &[$t],
+                c: &mut [$t],
+                ldc: usize,
+                (rows, cols): (usize, usize),
+                overwrite: bool,
+            ) {
                 let mut acc = [[0.0; NR]; MR];
                 for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
                     for i in 0..MR {
@@ -101,18 +209,91 @@ macro_rules! gemm_impl {
                         }
                     }
                 }
-                acc
+                for (i, acc_row) in acc.iter().enumerate().take(rows) {
+                    let c_row = &mut c[i * ldc..i * ldc + cols];
+                    if overwrite {
+                        c_row.copy_from_slice(&acc_row[..cols]);
+                    } else {
+                        for (cv, av) in c_row.iter_mut().zip(acc_row) {
+                            *cv += av;
+                        }
+                    }
+                }
             }
 
             #[inline]
-            fn run_tile(kc: usize, a: &[$t], b: &[$t]) -> [[$t; NR]; MR] {
-                let fast: Option<fn(usize, &[$t], &[$t]) -> Option<[[$t; NR]; MR]>> = $fast;
+            fn run_tile(
+                kc: usize,
+                a: &[$t],
+                b: &[$t],
+                c: &mut [$t],
+                ldc: usize,
+                shape: (usize, usize),
+                overwrite: bool,
+            ) {
+                type Fast = fn(usize, &[$t], &[$t], &mut [$t], usize, (usize, usize), bool) -> bool;
+                let fast: Option<Fast> = $fast;
                 if let Some(f) = fast
-                    && let Some(t) = f(kc, a, b)
+                    && f(kc, a, b, c, ldc, shape, overwrite)
                 {
-                    return t;
+                    return;
                 }
-                tile(kc, a, b)
+                tile(kc, a, b, c, ldc, shape, overwrite)
+            }
+
+            /// Packs rows `p0..p0 + kc` and columns `j0..j0 + nc` of `B` (element `(p, j)` at
+            /// `b[p·rs + j·cs]`) into strips `NR` columns wide, `p`-major, zero-padded.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            fn pack(
+                b: &[$t],
+                (rs, cs): (usize, usize),
+                (p0, kc): (usize, usize),
+                (j0, nc): (usize, usize),
+                width: usize,
+                dst: &mut [$t],
+            ) {
+                for (s, strip) in dst[..nc.div_ceil(width) * kc * width]
+                    .chunks_exact_mut(kc * width)
+                    .enumerate()
+                {
+                    let js = j0 + s * width;
+                    let cols = width.min(j0 + nc - js);
+                    if cs == 1 {
+                        // Rows of B are contiguous: copy them.
+                        for (p, d) in strip.chunks_exact_mut(width).enumerate() {
+                            let start = (p0 + p) * rs + js;
+                            d[..cols].copy_from_slice(&b[start..start + cols]);
+                            d[cols..].fill(0.0);
+                        }
+                    } else {
+                        if cols < width {
+                            strip.fill(0.0);
+                        }
+                        if rs == 1 {
+                            // Columns of B are contiguous: read them down, write across.
+                            let fast: Option<fn(&[$t], usize, usize, usize, &mut [$t]) -> bool> =
+                                $fast_pack;
+                            if let Some(f) = fast
+                                && f(&b[js * cs + p0..], cs, kc, cols, strip)
+                            {
+                                continue;
+                            }
+                            for jj in 0..cols {
+                                let start = (js + jj) * cs + p0;
+                                for (p, &v) in b[start..start + kc].iter().enumerate() {
+                                    strip[p * width + jj] = v;
+                                }
+                            }
+                        } else {
+                            for p in 0..kc {
+                                for jj in 0..cols {
+                                    strip[p * width + jj] = b[(p0 + p) * rs + (js + jj) * cs];
+                                }
+                            }
+                        }
+                    }
+                }
             }
 
             /// `C = β·C + A·B`: `A` is `m × k` with element `(i, p)` at `a[i·rsa + p·csa]`, `B`
@@ -139,10 +320,10 @@ macro_rules! gemm_impl {
                 }
                 assert!(c.len() >= m * n, "gemm: C is too short");
                 let c = &mut c[..m * n];
-                if beta == 0.0 {
-                    c.fill(0.0);
-                }
                 if k == 0 {
+                    if beta == 0.0 {
+                        c.fill(0.0);
+                    }
                     return;
                 }
                 assert!(
@@ -157,49 +338,35 @@ macro_rules! gemm_impl {
                 let GemmScratch { a: apack, b: bpack } = scratch;
                 for jc in (0..n).step_by(NC) {
                     let nc = NC.min(n - jc);
-                    let strips_n = nc.div_ceil(NR);
                     for pc in (0..k).step_by(KC) {
                         let kc = KC.min(k - pc);
-                        for s in 0..strips_n {
-                            let dst = &mut bpack[s * kc * NR..(s + 1) * kc * NR];
-                            for p in 0..kc {
-                                let row = (pc + p) * rsb;
-                                for jj in 0..NR {
-                                    let j = s * NR + jj;
-                                    dst[p * NR + jj] =
-                                        if j < nc { b[row + (jc + j) * csb] } else { 0.0 };
-                                }
-                            }
-                        }
+                        let overwrite = beta == 0.0 && pc == 0;
+                        pack(b, (rsb, csb), (pc, kc), (jc, nc), NR, bpack);
                         for ic in (0..m).step_by(MC) {
                             let mc = MC.min(m - ic);
-                            let strips_m = mc.div_ceil(MR);
-                            for s in 0..strips_m {
-                                let dst = &mut apack[s * kc * MR..(s + 1) * kc * MR];
-                                for p in 0..kc {
-                                    let col = (pc + p) * csa;
-                                    for ii in 0..MR {
-                                        let i = s * MR + ii;
-                                        dst[p * MR + ii] =
-                                            if i < mc { a[(ic + i) * rsa + col] } else { 0.0 };
-                                    }
-                                }
-                            }
-                            for si in 0..strips_m {
-                                let ap = &apack[si * kc * MR..(si + 1) * kc * MR];
-                                for sj in 0..strips_n {
-                                    let bp = &bpack[sj * kc * NR..(sj + 1) * kc * NR];
-                                    let acc = run_tile(kc, ap, bp);
-                                    let rows = MR.min(mc - si * MR);
+                            // A's rows are B's columns of the transposed operand.
+                            pack(a, (csa, rsa), (pc, kc), (ic, mc), MR, apack);
+                            for (si, ap) in apack[..mc.div_ceil(MR) * kc * MR]
+                                .chunks_exact(kc * MR)
+                                .enumerate()
+                            {
+                                let rows = MR.min(mc - si * MR);
+                                for (sj, bp) in bpack[..nc.div_ceil(NR) * kc * NR]
+                                    .chunks_exact(kc * NR)
+                                    .enumerate()
+                                {
                                     let cols = NR.min(nc - sj * NR);
-                                    for (ii, acc_row) in acc.iter().enumerate().take(rows) {
-                                        let start = (ic + si * MR + ii) * n + jc + sj * NR;
-                                        for (cv, av) in
-                                            c[start..start + cols].iter_mut().zip(acc_row)
-                                        {
-                                            *cv += av;
-                                        }
-                                    }
+                                    let start = (ic + si * MR) * n + jc + sj * NR;
+                                    let end = start + (rows - 1) * n + cols;
+                                    run_tile(
+                                        kc,
+                                        ap,
+                                        bp,
+                                        &mut c[start..end],
+                                        n,
+                                        (rows, cols),
+                                        overwrite,
+                                    );
                                 }
                             }
                         }
@@ -211,21 +378,52 @@ macro_rules! gemm_impl {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn fast_f32(kc: usize, a: &[f32], b: &[f32]) -> Option<[[f32; 32]; 8]> {
-    if std::arch::is_x86_feature_detected!("avx512f") && a.len() >= kc * 8 && b.len() >= kc * 32 {
-        // SAFETY: the CPU has AVX-512F and the strips have the lengths the tile reads.
-        Some(unsafe { tile_f32_avx512(kc, a, b) })
+fn fast_f32(
+    kc: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    ldc: usize,
+    (rows, cols): (usize, usize),
+    overwrite: bool,
+) -> bool {
+    let fits = a.len() >= kc * 8
+        && b.len() >= kc * 32
+        && (1..=8).contains(&rows)
+        && (1..=32).contains(&cols)
+        && c.len() >= (rows - 1) * ldc + cols;
+    if fits && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, the strips have the lengths the tile reads, and `c` holds
+        // the `rows × cols` values (stride `ldc`) it writes.
+        unsafe {
+            tile_f32_avx512(
+                kc,
+                a.as_ptr(),
+                b.as_ptr(),
+                c.as_mut_ptr(),
+                ldc,
+                rows,
+                cols,
+                overwrite,
+            )
+        };
+        true
     } else {
-        None
+        false
     }
 }
-#[cfg(not(target_arch = "x86_64"))]
-fn fast_f32(_: usize, _: &[f32], _: &[f32]) -> Option<[[f32; 32]; 8]> {
-    None
-}
 
-gemm_impl!(f32, 8, 32, Some(super::fast_f32));
-gemm_impl!(f64, 8, 16, None);
+#[cfg(target_arch = "x86_64")]
+gemm_impl!(
+    f32,
+    8,
+    32,
+    Some(super::fast_f32),
+    Some(super::fast_pack_f32)
+);
+#[cfg(not(target_arch = "x86_64"))]
+gemm_impl!(f32, 8, 32, None, None);
+gemm_impl!(f64, 8, 16, None, None);
 
 #[cfg(test)]
 mod tests {
