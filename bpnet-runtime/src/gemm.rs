@@ -346,16 +346,16 @@ macro_rules! gemm_impl {
                             let mc = MC.min(m - ic);
                             // A's rows are B's columns of the transposed operand.
                             pack(a, (csa, rsa), (pc, kc), (ic, mc), MR, apack);
-                            for (si, ap) in apack[..mc.div_ceil(MR) * kc * MR]
-                                .chunks_exact(kc * MR)
+                            for (sj, bp) in bpack[..nc.div_ceil(NR) * kc * NR]
+                                .chunks_exact(kc * NR)
                                 .enumerate()
                             {
-                                let rows = MR.min(mc - si * MR);
-                                for (sj, bp) in bpack[..nc.div_ceil(NR) * kc * NR]
-                                    .chunks_exact(kc * NR)
+                                let cols = NR.min(nc - sj * NR);
+                                for (si, ap) in apack[..mc.div_ceil(MR) * kc * MR]
+                                    .chunks_exact(kc * MR)
                                     .enumerate()
                                 {
-                                    let cols = NR.min(nc - sj * NR);
+                                    let rows = MR.min(mc - si * MR);
                                     let start = (ic + si * MR) * n + jc + sj * NR;
                                     let end = start + (rows - 1) * n + cols;
                                     run_tile(
