@@ -153,6 +153,7 @@ fn fprop_matches_the_formulas() {
 #[test]
 fn bprop_seeds_the_energy_and_accumulates_parameter_gradients() {
     let mut n = net();
+    n.set_input_grads(true);
     n.fprop(&[0.3, -0.8], &[0.9]);
     n.bprop();
     assert_eq!(n.energy.dx, [1.0]);
@@ -297,6 +298,63 @@ fn a_module_network_runs_and_back_propagates_on_its_own() {
     let mut y = [0.0; 3];
     inner.fprop(l.params(), &[0.5, -0.5], &mut y);
     assert_eq!(y, out);
+}
+
+/// dE/d(input) is opt-in: off by default, the inputs' and targets' `dx` are left alone and the
+/// parameter gradients are bit for bit those of a sweep that computes them; the switch is on the
+/// struct and on the `Network` trait.
+#[test]
+fn input_gradients_are_off_by_default_and_opt_in() {
+    const SENTINEL: f32 = 1234.5;
+    let mut n = net();
+    assert!(!n.input_grads());
+    assert!(!Network::input_grads(&n));
+    n.x.dx = [SENTINEL; 2];
+    n.y.dx = [SENTINEL];
+    n.fprop(&[0.3, -0.8], &[0.9]);
+    n.bprop();
+    assert_eq!((n.x.dx, n.y.dx), ([SENTINEL; 2], [SENTINEL]));
+    let (grads_off, hidden_dx_off) = (n.grads().to_vec(), n.hidden.dx);
+    assert!(grads_off.iter().any(|g| *g != 0.0));
+
+    n.set_input_grads(true);
+    assert!(n.input_grads());
+    n.zero_grad();
+    n.bprop();
+    assert_eq!(n.grads(), &grads_off[..]);
+    assert_eq!(n.hidden.dx, hidden_dx_off);
+    // dE/dx = W1ᵀ dE/d(sum1), dE/dy = −dE/d(out).
+    let w1 = n.linear1_params();
+    for j in 0..2 {
+        let want: f32 = (0..3).map(|i| w1[2 * i + j] * n.sum1.dx[i]).sum();
+        assert!((n.x.dx[j] - want).abs() < 1e-6, "{:?}", n.x.dx);
+    }
+    assert_eq!(n.y.dx, [-n.out.dx[0]]);
+
+    // Off again, through the trait: the last computed dx stays as it was.
+    Network::set_input_grads(&mut n, false);
+    assert!(!n.input_grads());
+    let dx_on = n.x.dx;
+    n.fprop(&[-0.7, 0.1], &[0.2]);
+    n.bprop();
+    assert_eq!(n.x.dx, dx_on);
+
+    // A module network's bprop from d(output): its input's dx too.
+    let mut l = Layer::new(&mut StdRng::seed_from_u64(3));
+    l.run(&[0.5, -0.5]);
+    l.input.dx = [f64::from(SENTINEL); 2];
+    l.bprop(&[1.0, -1.0, 0.5]);
+    assert_eq!(l.input.dx, [f64::from(SENTINEL); 2]);
+    let grads_off = l.grads().to_vec();
+    l.set_input_grads(true);
+    l.zero_grad();
+    l.bprop(&[1.0, -1.0, 0.5]);
+    assert_eq!(l.grads(), &grads_off[..]);
+    let w = l.linear_params();
+    for j in 0..2 {
+        let want: f64 = (0..3).map(|i| w[2 * i + j] * l.sum.dx[i]).sum();
+        assert!((l.input.dx[j] - want).abs() < 1e-12);
+    }
 }
 
 /// An f64 declaration computes in f64 (a 1e-12 agreement that f32 could not give); the

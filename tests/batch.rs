@@ -49,6 +49,20 @@ network! {
     }
 }
 
+network! {
+    /// f32 and wide enough for the packed matrix product's blocking (and, where there is one, its
+    /// AVX-512 tile).
+    pub struct Wide {
+        input  x: 40;
+        target y: 3;
+        a      = l1: linear(x -> 24);
+        h      = t1: tanh(a);
+        b      = l2: linear(h -> 3);
+        out    = t2: tanh(b);
+        energy = euclidean(out, y);
+    }
+}
+
 fn close(a: &[f64], b: &[f64]) -> bool {
     a.iter()
         .zip(b)
@@ -61,6 +75,7 @@ macro_rules! check_batch {
     ($net:ty, $wx:literal, $wy:literal, $seed:expr) => {{
         let mut rng = StdRng::seed_from_u64($seed);
         let mut net = <$net>::new(&mut rng);
+        net.set_input_grads(true);
         net.reserve_batch(8);
         for n in [8, 3, 1, 8] {
             let (xs, ys) = (rows::<$wx>(n, &mut rng), rows::<$wy>(n, &mut rng));
@@ -156,4 +171,56 @@ fn batches_are_checked() {
         })
     );
     assert!(net.fprop_batch(&xs[..3], &ys[..3]).is_ok());
+}
+
+/// With input gradients off (the default) `bprop_batch` computes dW alone for the linear modules
+/// reading the input (`bprop_batch_params`: no `dX = dY W` product), skips the target's `dx`, and
+/// the parameter gradients are bit for bit those of the full sweep. The input's `dx` is not
+/// written: zero if never computed, then as last computed.
+macro_rules! batch_params_either_way {
+    ($net:ty, $wx:literal, $wy:literal, $float:ty, $seed:expr) => {{
+        let mut rng = StdRng::seed_from_u64($seed);
+        let mut net = <$net>::new(&mut rng);
+        net.reserve_batch(17);
+        let cast = |rows: Vec<[f64; $wx]>| -> Vec<[$float; $wx]> {
+            rows.iter().map(|r| r.map(|v| v as $float)).collect()
+        };
+        let cast_y = |rows: Vec<[f64; $wy]>| -> Vec<[$float; $wy]> {
+            rows.iter().map(|r| r.map(|v| v as $float)).collect()
+        };
+        let bits = |v: &[$float]| v.iter().map(|g| g.to_bits()).collect::<Vec<_>>();
+        let mut last_dx: Option<Vec<[$float; $wx]>> = None;
+        for (round, n) in [17, 5, 17, 1].into_iter().enumerate() {
+            let (xs, ys) = (
+                cast(rows::<$wx>(n, &mut rng)),
+                cast_y(rows::<$wy>(n, &mut rng)),
+            );
+            net.fprop_batch(&xs, &ys).unwrap();
+            net.set_input_grads(false);
+            net.zero_grad();
+            net.bprop_batch();
+            let off = bits(net.grads());
+            let out_dx_off = net.batch().out.dx[..n].to_vec();
+            // Nothing wrote the input's dx: as it was before this sweep.
+            let dx_now = net.batch().x.dx[..17].to_vec();
+            match &last_dx {
+                None => assert!(dx_now.iter().flatten().all(|d| *d == 0.0), "round {round}"),
+                Some(last) => assert_eq!(&dx_now, last, "round {round}"),
+            }
+            net.set_input_grads(true);
+            net.zero_grad();
+            net.bprop_batch();
+            assert_eq!(bits(net.grads()), off, "{} round {round}", stringify!($net));
+            assert_eq!(net.batch().out.dx[..n], out_dx_off[..]);
+            assert!(net.batch().x.dx[..n].iter().flatten().any(|d| *d != 0.0));
+            last_dx = Some(net.batch().x.dx[..17].to_vec());
+        }
+    }};
+}
+
+#[test]
+fn input_gradients_off_leave_batch_parameter_gradients_bit_identical() {
+    batch_params_either_way!(TwoLayer, 3, 2, f64, 5);
+    batch_params_either_way!(Mixed, 3, 4, f64, 6);
+    batch_params_either_way!(Wide, 40, 3, f32, 7);
 }

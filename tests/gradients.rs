@@ -178,14 +178,16 @@ fn sample(n: usize, rng: &mut StdRng) -> Vec<f64> {
 }
 
 /// Checks a net on several random samples, one after the other on the same net (so a `dx` left
-/// over from the previous sample shows): the parameter gradients with `check_gradients`, and
-/// dE/dx and dE/dy of the input and the target against central differences.
+/// over from the previous sample shows): the parameter gradients with `check_gradients` (input
+/// gradients off, the default), and dE/dx and dE/dy of the input and the target against central
+/// differences (input gradients on).
 macro_rules! check_net {
     ($net:ty, $nx:expr, $ny:expr, $seed:expr) => {{
         let mut rng = StdRng::seed_from_u64($seed);
         let mut net = <$net>::new(&mut rng);
         for round in 0..5 {
             let (x, y) = (sample($nx, &mut rng), sample($ny, &mut rng));
+            net.set_input_grads(false);
             let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
             assert!(!report.modules.is_empty());
             assert!(
@@ -195,6 +197,7 @@ macro_rules! check_net {
             );
             let ndx = numeric(&mut |v| net.try_fprop(v, &y).unwrap(), &x);
             let ndy = numeric(&mut |v| net.try_fprop(&x, v).unwrap(), &y);
+            net.set_input_grads(true);
             net.try_fprop(&x, &y).unwrap();
             net.bprop();
             assert_close(concat!(stringify!($net), " dE/dx"), &net.x.dx, &ndx);
@@ -303,4 +306,100 @@ fn modules_checked_on_their_own() {
     assert!(layer.passes(TOL), "{layer}");
     let names: Vec<_> = layer.modules.iter().map(|m| m.name).collect();
     assert_eq!(names, ["linear", "sigmoid", "input"]);
+}
+
+/// The bits of a gradient pool, so that `assert_eq!` compares bit for bit (`-0.0 != 0.0`).
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|g| g.to_bits()).collect()
+}
+
+/// With input gradients off (the default) bprop skips dE/d(input) and dE/d(target), and the
+/// parameter gradients are bit for bit those of the full sweep, over several samples (so a `dx`
+/// left stale by a skipped sweep would show).
+macro_rules! same_params_either_way {
+    ($net:ty, $nx:expr, $ny:expr, $seed:expr) => {{
+        let mut rng = StdRng::seed_from_u64($seed);
+        let mut net = <$net>::new(&mut rng);
+        assert!(!net.input_grads());
+        for round in 0..4 {
+            let (x, y) = (sample($nx, &mut rng), sample($ny, &mut rng));
+            net.set_input_grads(round % 2 == 1);
+            net.try_fprop(&x, &y).unwrap();
+            net.zero_grad();
+            net.bprop();
+            let first = bits(net.grads());
+            net.set_input_grads(round % 2 == 0);
+            net.zero_grad();
+            net.bprop();
+            assert_eq!(
+                bits(net.grads()),
+                first,
+                "{} round {round}",
+                stringify!($net)
+            );
+        }
+    }};
+}
+
+#[test]
+fn input_gradients_off_leave_parameter_gradients_bit_identical() {
+    same_params_either_way!(NnLayerEnergy, 3, 4, 21);
+    same_params_either_way!(TwoLayer, 3, 2, 22);
+    same_params_either_way!(FanNet, 3, 2, 23);
+    same_params_either_way!(Nested, 3, 3, 24);
+    same_params_either_way!(NestedTwice, 2, 4, 25);
+    same_params_either_way!(WithUser, 2, 4, 26);
+    same_params_either_way!(UserFirst, 4, 4, 27);
+}
+
+/// Off, a linear module reading the input computes dW only: the input's and the target's `dx`
+/// keep whatever was in them.
+#[test]
+fn input_dx_is_not_written_when_input_gradients_are_off() {
+    const SENTINEL: f64 = -4321.0;
+    let mut rng = StdRng::seed_from_u64(28);
+    let mut net = TwoLayer::new(&mut rng);
+    for _ in 0..3 {
+        let (x, y) = (sample(3, &mut rng), sample(2, &mut rng));
+        net.x.dx = [SENTINEL; 3];
+        net.y.dx = [SENTINEL; 2];
+        net.try_fprop(&x, &y).unwrap();
+        net.bprop();
+        assert_eq!(net.x.dx, [SENTINEL; 3]);
+        assert_eq!(net.y.dx, [SENTINEL; 2]);
+        // The computed states' dx are there.
+        assert!(net.sum1.dx.iter().all(|d| *d != SENTINEL && *d != 0.0));
+    }
+}
+
+/// A nested network always computes its dE/d(input), whatever the outer switch says: the outer
+/// network adds it into the state the nested one reads. Here that state is the outer input, read
+/// by the nested network alone, so with the outer switch off its `dx` is still exact (a user
+/// module's dinput is always written); the target's is not computed.
+#[test]
+fn a_nested_network_gives_its_dinput_with_input_gradients_off() {
+    const SENTINEL: f64 = 999.0;
+    let mut rng = StdRng::seed_from_u64(29);
+    let mut net = Nested::new(&mut rng);
+    assert!(!net.input_grads() && !net.layer1.input_grads());
+    for round in 0..3 {
+        let (x, y) = (sample(3, &mut rng), sample(3, &mut rng));
+        let ndx = numeric(&mut |v| net.try_fprop(v, &y).unwrap(), &x);
+        net.try_fprop(&x, &y).unwrap();
+        net.y.dx = [SENTINEL; 3];
+        net.x.dx = [SENTINEL; 3];
+        net.bprop();
+        assert_close(&format!("Nested dE/dx, round {round}"), &net.x.dx, &ndx);
+        assert_eq!(net.y.dx, [SENTINEL; 3]);
+    }
+    // Behind a linear module, the nested networks' dinput feeds the parameters before them.
+    let mut net = NestedTwice::new(&mut rng);
+    let (x, y) = (sample(2, &mut rng), sample(4, &mut rng));
+    let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
+    assert!(!net.input_grads());
+    assert!(report.passes(TOL), "{report}");
+    // And as a module checked on its own (through `Module::bprop`), its input's derivative.
+    let x3 = sample(3, &mut rng);
+    let layer = check_module_gradients::<NnLayer, _>(&mut rng, &x3);
+    assert!(layer.passes(TOL), "{layer}");
 }

@@ -96,7 +96,9 @@ fn training_and_inference_do_not_allocate() {
 
     COUNTING.with(|c| c.set(true));
     let before = ALLOCATIONS.load(Ordering::SeqCst);
-    for _ in 0..100 {
+    for i in 0..100 {
+        // Both backward sweeps: without input gradients (the default) and with them.
+        net.set_input_grads(i % 2 == 1);
         net.fprop(&[0.1, 0.2, 0.3], &[0.5, -0.5]);
         net.zero_grad();
         net.bprop();
@@ -112,7 +114,8 @@ fn training_and_inference_do_not_allocate() {
         net.run_batch(&bx[..5]).unwrap();
         assert!(net.fprop_batch(&bx, &by[..7]).is_err());
     }
-    for _ in 0..20 {
+    for i in 0..20 {
+        rnn.set_input_grads(i % 2 == 1);
         rnn.fprop(&seq, &targets).unwrap();
         rnn.zero_grad();
         rnn.bprop();

@@ -182,8 +182,30 @@ network! {
     }
 }
 
-/// Parameters by `check_gradients`, and dE/dx of every input at every step by finite differences,
-/// for full-length and shorter sequences in turn on one network.
+network! {
+    /// An input read one step back whose value before step 0 is learned: that value's gradient
+    /// gathers the input's `dx`, so the input's derivative is computed with input gradients off
+    /// too.
+    #[bpnet(float = f64)]
+    pub struct LearnedInput {
+        unfold 4 {
+            input  x: 2;
+            target y: 1;
+            a      = w0: linear(x -> 3);
+            b      = w1: linear(x[t - 1] -> 3);
+            s      = add(a, b);
+            h      = th: tanh(s);
+            o      = wo: linear(h -> 1);
+            e      = euclidean(o, y);
+        }
+        initial x = learned;
+        energy = sum(e);
+    }
+}
+
+/// Parameters by `check_gradients` (input gradients off, the default), and dE/dx of every input at
+/// every step by finite differences (input gradients on), for full-length and shorter sequences
+/// in turn on one network.
 macro_rules! check_seq {
     ($net:ty, $wx:literal, $wy:literal, $seed:expr) => {{
         let mut rng = StdRng::seed_from_u64($seed);
@@ -191,6 +213,7 @@ macro_rules! check_seq {
         for len in [<$net>::STEPS, 2, <$net>::STEPS, 1] {
             let xs = seq::<$wx>(len, &mut rng);
             let ys = seq::<$wy>(len, &mut rng);
+            net.set_input_grads(false);
             let report = check_gradients(&mut net, |n| n.fprop(&xs, &ys).unwrap());
             assert!(
                 report.passes(TOL),
@@ -206,6 +229,7 @@ macro_rules! check_seq {
                 },
                 &flat,
             );
+            net.set_input_grads(true);
             net.fprop(&xs, &ys).unwrap();
             net.bprop();
             let dx: Vec<f64> = (0..len).flat_map(|t| net.x[t].dx).collect();
@@ -307,6 +331,7 @@ fn energy_on_the_last_step_only() {
     for len in [5, 3, 1] {
         let xs = seq::<3>(len, &mut rng);
         let label = [0.5, -0.5];
+        net.set_input_grads(false);
         let report = check_gradients(&mut net, |n| n.fprop(&label, &xs).unwrap());
         assert!(report.passes(TOL), "len {len}:\n{report}");
         // Only the last step's output reaches the energy: the input at every step still matters
@@ -319,6 +344,7 @@ fn energy_on_the_last_step_only() {
             },
             &flat,
         );
+        net.set_input_grads(true);
         net.fprop(&label, &xs).unwrap();
         net.bprop();
         let dx: Vec<f64> = (0..len).flat_map(|t| net.x[t].dx).collect();
@@ -500,4 +526,122 @@ fn states_are_reachable_by_name_and_step() {
     // The delayed connection is drawn dashed, with its delay.
     assert!(Elman::DOT.contains("\"s_h\" -> \"m_wh\" [style=dashed, label=\"t-1\"];"));
     assert!(DelayTwo::DOT.contains("\"s_h\" -> \"m_w2\" [style=dashed, label=\"t-2\"];"));
+}
+
+/// The bits of a gradient pool, so that `assert_eq!` compares bit for bit (`-0.0 != 0.0`).
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|g| g.to_bits()).collect()
+}
+
+/// Back-propagation through time with input gradients off (the default) and on, from the same
+/// fprop: the parameter gradients must be bit for bit the same. `fprop(net, len, continued, rng)`
+/// runs a random sequence of `len` steps, continuing the previous call if `continued`.
+fn same_params_either_way<N: Network<Float = f64>>(
+    name: &str,
+    net: &mut N,
+    steps: usize,
+    rng: &mut StdRng,
+    mut fprop: impl FnMut(&mut N, usize, bool, &mut StdRng),
+) {
+    assert!(!net.input_grads());
+    for p in net.params_mut() {
+        *p = rng.random_range(-0.8..0.8);
+    }
+    for (round, len) in [steps, 2, steps, 1].into_iter().enumerate() {
+        fprop(net, len, round == 2, rng);
+        net.set_input_grads(round % 2 == 1);
+        net.zero_grad();
+        net.bprop();
+        let first = bits(net.grads());
+        net.set_input_grads(round % 2 == 0);
+        net.zero_grad();
+        net.bprop();
+        assert_eq!(bits(net.grads()), first, "{name} round {round}");
+    }
+}
+
+/// [`same_params_either_way`] for a network whose fprop takes a per-step input and target.
+macro_rules! same_params_through_time {
+    ($net:ident, $wx:literal, $wy:literal, $seed:expr) => {{
+        let mut rng = StdRng::seed_from_u64($seed);
+        let mut net = $net::new(&mut rng);
+        let steps = $net::STEPS;
+        same_params_either_way(
+            stringify!($net),
+            &mut net,
+            steps,
+            &mut rng,
+            |n, len, cont, rng| {
+                let (xs, ys) = (seq::<$wx>(len, rng), seq::<$wy>(len, rng));
+                if cont {
+                    n.fprop_continued(&xs, &ys).unwrap();
+                } else {
+                    n.fprop(&xs, &ys).unwrap();
+                }
+            },
+        );
+    }};
+}
+
+#[test]
+fn input_gradients_off_leave_gradients_through_time_bit_identical() {
+    same_params_through_time!(Elman, 2, 1, 31);
+    same_params_through_time!(Stacked, 2, 2, 32);
+    same_params_through_time!(DelayedInput, 2, 1, 33);
+    same_params_through_time!(WithModules, 2, 4, 34);
+    same_params_through_time!(LearnedInput, 2, 1, 35);
+    // A target given once per sequence.
+    let mut rng = StdRng::seed_from_u64(36);
+    let mut net = LastStep::new(&mut rng);
+    same_params_either_way("LastStep", &mut net, 5, &mut rng, |n, len, cont, rng| {
+        let (xs, label) = (seq::<3>(len, rng), seq::<2>(1, rng)[0]);
+        if cont {
+            n.fprop_continued(&label, &xs).unwrap();
+        } else {
+            n.fprop(&label, &xs).unwrap();
+        }
+    });
+}
+
+/// Off, the per-step input's and target's `dx` are not written at any step.
+#[test]
+fn input_dx_through_time_is_not_written_when_input_gradients_are_off() {
+    const SENTINEL: f64 = 77.0;
+    let mut rng = StdRng::seed_from_u64(37);
+    let mut net = Elman::new(&mut rng);
+    for len in [6, 3] {
+        let (xs, ys) = (seq::<2>(len, &mut rng), seq::<1>(len, &mut rng));
+        net.fprop(&xs, &ys).unwrap();
+        for t in 0..len {
+            net.x[t].dx = [SENTINEL; 2];
+            net.y[t].dx = [SENTINEL];
+        }
+        net.bprop();
+        for t in 0..len {
+            assert_eq!((net.x[t].dx, net.y[t].dx), ([SENTINEL; 2], [SENTINEL]));
+            assert!(net.h[t].dx.iter().all(|d| *d != SENTINEL));
+        }
+        net.set_input_grads(true);
+        net.bprop();
+        assert!((0..len).all(|t| net.x[t].dx != [SENTINEL; 2]));
+        net.set_input_grads(false);
+    }
+}
+
+/// The learned value of an input before step 0 gets its gradient with input gradients off (the
+/// default): its `dx` is computed either way.
+#[test]
+fn a_learned_initial_input_with_input_gradients_off() {
+    let mut rng = StdRng::seed_from_u64(38);
+    let mut net = LearnedInput::new(&mut rng);
+    for p in net.x_initial_params_mut() {
+        *p = rng.random_range(-1.0..1.0);
+    }
+    for len in [4, 2] {
+        let (xs, ys) = (seq::<2>(len, &mut rng), seq::<1>(len, &mut rng));
+        let report = check_gradients(&mut net, |n| n.fprop(&xs, &ys).unwrap());
+        assert!(!net.input_grads());
+        assert!(report.passes(TOL), "len {len}:\n{report}");
+        assert!(net.x_initial_grads().iter().any(|g| *g != 0.0));
+    }
 }

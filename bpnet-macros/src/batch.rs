@@ -2,7 +2,7 @@
 //! once, one row per sample, Linear as a GEMM. Generated for networks that are not unfolded.
 
 use crate::check::{Kind, Model, StateRole, float_tokens};
-use crate::expand::{plain, range, rt, user_module, user_ty};
+use crate::expand::{full_or_params, plain, range, rt, unless_skipped, user_module, user_ty};
 use crate::lower::Schedule;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -91,12 +91,24 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
             let n_in = model.states[a].width;
             let v = variant(0);
             let (xa, dxo, dxa) = (x(model, a), dx(model, o), dx_mut(model, a));
-            quote!(#rt::linear::#f::#v(&params[#r], #xa, #dxo, #dxa, &mut grads[#r], #n_in, #out, rows, &mut self.__gemm);)
+            full_or_params(
+                model,
+                sched,
+                i,
+                quote!(#rt::linear::#f::#v(&params[#r], #xa, #dxo, #dxa, &mut grads[#r], #n_in, #out, rows, &mut self.__gemm);),
+                quote!(#rt::linear::#f::bprop_batch_params(#xa, #dxo, &mut grads[#r], #n_in, #out, rows, &mut self.__gemm);),
+            )
         }
         Kind::Tanh => {
             let v = variant(0);
             let (xo, dxo, dxa) = (x(model, o), dx(model, o), dx_mut(model, a));
-            quote!(#rt::tanh::#f::#v(#xo, #dxo, #dxa, &mut grads[#r], rows);)
+            full_or_params(
+                model,
+                sched,
+                i,
+                quote!(#rt::tanh::#f::#v(#xo, #dxo, #dxa, &mut grads[#r], rows);),
+                quote!(#rt::tanh::#f::bprop_batch_params(#xo, #dxo, &mut grads[#r], rows);),
+            )
         }
         Kind::Euclidean => {
             let b = m.args[1];
@@ -104,10 +116,15 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
             let (va, vb) = (variant(0), variant(1));
             let (xa, xb, dxo) = (x(model, a), x(model, b), dx(model, o));
             let (dxa, dxb) = (dx_mut(model, a), dx_mut(model, b));
-            quote!(
-                #rt::euclidean::#f::#va(#xa, #xb, #dxo, #dxa, #w, rows);
-                #rt::euclidean::#f::#vb(#xb, #xa, #dxo, #dxb, #w, rows);
-            )
+            let calls = [
+                quote!(#rt::euclidean::#f::#va(#xa, #xb, #dxo, #dxa, #w, rows);),
+                quote!(#rt::euclidean::#f::#vb(#xb, #xa, #dxo, #dxb, #w, rows);),
+            ];
+            let calls = calls
+                .into_iter()
+                .enumerate()
+                .map(|(k, call)| unless_skipped(model, sched, i, k, call));
+            quote!(#(#calls)*)
         }
         Kind::Add => {
             let steps = m.args.iter().enumerate().map(|(k, &s)| {
@@ -117,7 +134,7 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
                     format_ident!("bprop")
                 };
                 let (dxo, dxs) = (dx(model, o), dx_mut(model, s));
-                quote!(#rt::add::#f::#v(#dxo, #dxs);)
+                unless_skipped(model, sched, i, k, quote!(#rt::add::#f::#v(#dxo, #dxs);))
             });
             quote!(#(#steps)*)
         }
@@ -240,7 +257,7 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
             fn __run(&mut self, params: &[#f], rows: usize) { #(#rsteps)* }
 
             #[allow(unused_variables)]
-            fn __bprop(&mut self, params: &[#f], grads: &mut [#f], rows: usize) {
+            fn __bprop(&mut self, params: &[#f], grads: &mut [#f], rows: usize, inputs: bool) {
                 #seed
                 #(#bsteps)*
             }
@@ -301,12 +318,14 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
             }
 
             /// bprop over the last minibatch: the gradient of the batch's energy, the sum of the
-            /// samples' gradients, **added** into the gradient pool.
+            /// samples' gradients, **added** into the gradient pool, and every computed state's
+            /// `dx` in [`Self::batch`]. The `dx` of the inputs and targets only with
+            /// [`Self::set_input_grads`] on (off by default).
             #[track_caller]
             pub fn bprop_batch(&mut self) {
                 self.__own_pool();
                 let rows = self.__batch_rows;
-                self.__batch.__bprop(&self.__params, &mut self.__grads, rows);
+                self.__batch.__bprop(&self.__params, &mut self.__grads, rows, self.__input_grads);
             }
         )
     });

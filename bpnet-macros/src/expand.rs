@@ -230,6 +230,45 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
     }
 }
 
+/// Whether the backward sweep leaves state `s`'s `dx` out when input gradients are off (the
+/// `inputs` flag of `__bprop` is false): an input or a target, unless a learned initial value
+/// gathers its `dx` (a parameter's gradient then depends on it).
+pub(crate) fn skippable(model: &Model, sched: &Schedule, s: usize) -> bool {
+    model.states[s].role != StateRole::Computed && sched.initial_offsets[s].is_none()
+}
+
+/// `call`, which only writes argument `k`'s `dx`, run only when input gradients are on if that
+/// argument is an input or a target: the same tokens as before otherwise.
+pub(crate) fn unless_skipped(
+    model: &Model,
+    sched: &Schedule,
+    i: usize,
+    k: usize,
+    call: TokenStream,
+) -> TokenStream {
+    if skippable(model, sched, model.modules[i].args[k]) {
+        quote!(if inputs { #call })
+    } else {
+        call
+    }
+}
+
+/// A module with parameters: `full` (its argument's `dx` and its parameters' gradient), or, when
+/// its argument is an input or a target and input gradients are off, `params` alone.
+pub(crate) fn full_or_params(
+    model: &Model,
+    sched: &Schedule,
+    i: usize,
+    full: TokenStream,
+    params: TokenStream,
+) -> TokenStream {
+    if skippable(model, sched, model.modules[i].args[0]) {
+        quote!(if inputs { #full } else { #params })
+    } else {
+        full
+    }
+}
+
 fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
     let rt = rt();
     let f = float_tokens(model.float);
@@ -247,24 +286,47 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
     match &m.kind {
         Kind::Linear { .. } => {
             let (a, v) = (s(0), variant(0));
-            quote!(#rt::linear::#f::#v(&params[#r], &#a.x, &#o.dx, &mut #a.dx, &mut grads[#r]);)
+            full_or_params(
+                model,
+                sched,
+                i,
+                quote!(#rt::linear::#f::#v(&params[#r], &#a.x, &#o.dx, &mut #a.dx, &mut grads[#r]);),
+                quote!(#rt::linear::#f::bprop_params(&#a.x, &#o.dx, &mut grads[#r]);),
+            )
         }
         Kind::Tanh => {
             let (a, v) = (s(0), variant(0));
-            quote!(#rt::tanh::#f::#v(&#o.x, &#o.dx, &mut #a.dx, &mut grads[#r]);)
+            full_or_params(
+                model,
+                sched,
+                i,
+                quote!(#rt::tanh::#f::#v(&#o.x, &#o.dx, &mut #a.dx, &mut grads[#r]);),
+                quote!(#rt::tanh::#f::bprop_params(&#o.x, &#o.dx, &mut grads[#r]);),
+            )
         }
         Kind::Euclidean => {
             let (a, b) = (s(0), s(1));
             let (va, vb) = (variant(0), variant(1));
-            quote!(
-                #rt::euclidean::#f::#va(&#a.x, &#b.x, &#o.dx, &mut #a.dx);
-                #rt::euclidean::#f::#vb(&#b.x, &#a.x, &#o.dx, &mut #b.dx);
-            )
+            let calls = [
+                quote!(#rt::euclidean::#f::#va(&#a.x, &#b.x, &#o.dx, &mut #a.dx);),
+                quote!(#rt::euclidean::#f::#vb(&#b.x, &#a.x, &#o.dx, &mut #b.dx);),
+            ];
+            let calls = calls
+                .into_iter()
+                .enumerate()
+                .map(|(k, call)| unless_skipped(model, sched, i, k, call));
+            quote!(#(#calls)*)
         }
         Kind::Add => {
             let steps = (0..m.args.len()).map(|k| {
                 let (a, v) = (s(k), variant(k));
-                quote!(#rt::add::#f::#v(&#o.dx, &mut #a.dx);)
+                unless_skipped(
+                    model,
+                    sched,
+                    i,
+                    k,
+                    quote!(#rt::add::#f::#v(&#o.dx, &mut #a.dx);),
+                )
             });
             quote!(#(#steps)*)
         }
@@ -272,15 +334,27 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
         Kind::Sum => {
             let (e, k) = (&model.states[m.args[0]].name, sched.history[m.args[0]]);
             let steps = sum_steps(m);
-            quote!(
-                for t in #steps {
-                    #rt::add::#f::bprop_acc(&#o.dx, &mut self.#e.__slots[#k + t].dx);
-                }
+            unless_skipped(
+                model,
+                sched,
+                i,
+                0,
+                quote!(
+                    for t in #steps {
+                        #rt::add::#f::bprop_acc(&#o.dx, &mut self.#e.__slots[#k + t].dx);
+                    }
+                ),
             )
         }
         Kind::Last => {
             let (h, k) = (&model.states[m.args[0]].name, sched.history[m.args[0]]);
-            quote!(#rt::add::#f::bprop_acc(&#o.dx, &mut self.#h.__slots[#k + len - 1].dx);)
+            unless_skipped(
+                model,
+                sched,
+                i,
+                0,
+                quote!(#rt::add::#f::bprop_acc(&#o.dx, &mut self.#h.__slots[#k + len - 1].dx);),
+            )
         }
         Kind::User { path, .. } => {
             let a = s(0);
@@ -300,6 +374,45 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
         }
         Kind::Broken => unreachable!("a broken module never passes check"),
     }
+}
+
+/// The rustdoc of `set_input_grads`, saying what applies to this network.
+fn input_grads_doc(model: &Model, sched: &Schedule) -> String {
+    let (sweeps, product) = if model.steps.is_some() {
+        ("`bprop`", "`Wᵀ dy`")
+    } else {
+        (
+            "`bprop` and `bprop_batch`",
+            "`Wᵀ dy`; on a minibatch, the matrix product `dY W`",
+        )
+    };
+    let mut doc = format!(
+        "Turns on or off the derivatives of the energy with respect to the inputs and targets: \
+         the `dx` of the `input` and `target` states, in {sweeps}.\n\n\
+         **Off by default** (as for data without `requires_grad` in PyTorch), because training \
+         needs the parameters' gradients only, and a linear module reading an input would spend \
+         as many multiply-adds on its dE/d(input) ({product}) as on its forward product: a \
+         large share of a training step, for nothing.\n\n\
+         Off, those `dx` are not computed and their contents are unspecified (left as last \
+         written; zero if never computed), except that a user module or a nested network \
+         reading an input still adds into that input's `dx`, because `Module::bprop` always \
+         produces dE/d(input). The parameters' gradients and the other states' `dx` are the \
+         same either way, bit for bit. On, every state's `dx` is computed."
+    );
+    let learned = model
+        .states
+        .iter()
+        .enumerate()
+        .any(|(i, st)| st.role != StateRole::Computed && sched.initial_offsets[i].is_some());
+    if learned {
+        doc += "\n\nAn input with a learned initial value (`initial x = learned`) has its `dx` \
+                computed either way: that value's gradient gathers it.";
+    }
+    if model.module_input().is_some() {
+        doc += "\n\nUsed as a module inside another network, this network always computes its \
+                input's `dx` (the outer network needs dE/d(input)), whatever this switch says.";
+    }
+    doc
 }
 
 /// The Graphviz description: states as boxes, modules as ellipses.
@@ -789,14 +902,16 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                     #rt::Result::Ok(self.#e.x[0])
                 }
 
-                /// bprop: dE/d(every state) into each `dx`, and dE/d(parameters) **added** into the
-                /// gradient pool (call [`Self::zero_grad`] between updates). Uses the last fprop.
+                /// bprop: dE/d(every computed state) into its `dx`, and dE/d(parameters)
+                /// **added** into the gradient pool (call [`Self::zero_grad`] between updates).
+                /// Uses the last fprop. The `dx` of the inputs and targets only with
+                /// [`Self::set_input_grads`] on (off by default).
                 #[track_caller]
                 pub fn bprop(&mut self) {
                     self.__own_pool();
                     let params = ::core::mem::take(&mut self.__params);
                     let mut grads = ::core::mem::take(&mut self.__grads);
-                    self.__bprop(&params, &mut grads);
+                    self.__bprop(&params, &mut grads, self.__input_grads);
                     self.__params = params;
                     self.__grads = grads;
                 }
@@ -811,15 +926,17 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             let out = &model.states[o].name;
             let w = model.states[o].width;
             Some(quote!(
-                /// bprop from a given dE/d(output): every state's `dx`, and the parameter
-                /// gradients **added** into the gradient pool. Uses the last [`Self::run`].
+                /// bprop from a given dE/d(output): every computed state's `dx`, and the
+                /// parameter gradients **added** into the gradient pool. Uses the last
+                /// [`Self::run`]. The input's `dx` only with [`Self::set_input_grads`] on (off by
+                /// default).
                 #[track_caller]
                 pub fn bprop(&mut self, d_output: &[#f; #w]) {
                     self.__own_pool();
                     self.#out.dx = *d_output;
                     let params = ::core::mem::take(&mut self.__params);
                     let mut grads = ::core::mem::take(&mut self.__grads);
-                    self.__bprop(&params, &mut grads);
+                    self.__bprop(&params, &mut grads, self.__input_grads);
                     self.__params = params;
                     self.__grads = grads;
                 }
@@ -842,6 +959,8 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                 fn zero_grad(&mut self) { #name::zero_grad(self) }
                 fn bprop(&mut self) { #name::bprop(self) }
                 fn sgd_step(&mut self, lr: #f) { #name::sgd_step(self, lr) }
+                fn set_input_grads(&mut self, on: bool) { #name::set_input_grads(self, on) }
+                fn input_grads(&self) -> bool { #name::input_grads(self) }
             }
         )
     });
@@ -876,6 +995,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                     Self {
                         #(#state_inits)* #(#user_inits)*
                         __params: #rt::Vec::new(), __grads: #rt::Vec::new(),
+                        __input_grads: false,
                         #unfolded_inits
                     }
                 }
@@ -889,12 +1009,15 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                 }
                 fn bprop(&mut self, params: &[#f], grads: &mut [#f], _input: &[#f], _output: &[#f], doutput: &[#f], dinput: &mut [#f]) {
                     self.#out.dx.copy_from_slice(doutput);
-                    self.__bprop(params, grads);
+                    // The outer network reads dE/d(input): computed whatever the switch says.
+                    self.__bprop(params, grads, true);
                     #rt::add::#f::bprop_acc(&self.#input.dx, dinput);
                 }
             }
         )
     });
+
+    let set_input_grads_doc = input_grads_doc(model, sched);
 
     let struct_doc = format!(
         "\n\nGenerated by `network!`: {} states, {} modules, parameters pooled in one vector of \
@@ -911,6 +1034,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             #(#user_fields)*
             __params: #rt::Vec<#f>,
             __grads: #rt::Vec<#f>,
+            __input_grads: bool,
             #unfolded_fields
         }
 
@@ -942,6 +1066,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                     #(#user_inits)*
                     __params: params,
                     __grads: #rt::zeroed::<#f>(Self::PARAMS),
+                    __input_grads: false,
                     #unfolded_inits
                 }
             }
@@ -970,13 +1095,24 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             fn __run(&mut self, params: &[#f] #len_param) { #run_body }
 
             #[allow(unused_variables)]
-            fn __bprop(&mut self, params: &[#f], grads: &mut [#f] #len_param) {
+            fn __bprop(&mut self, params: &[#f], grads: &mut [#f], inputs: bool #len_param) {
                 #seed
                 #bprop_body
             }
 
             #run
             #train
+
+            #[doc = #set_input_grads_doc]
+            pub fn set_input_grads(&mut self, on: bool) {
+                self.__input_grads = on;
+            }
+
+            /// Whether the backward sweep computes the `dx` of the inputs and targets (see
+            /// [`Self::set_input_grads`]); `false` unless turned on.
+            pub fn input_grads(&self) -> bool {
+                self.__input_grads
+            }
 
             /// Sets every gradient in the pool to zero.
             pub fn zero_grad(&mut self) {

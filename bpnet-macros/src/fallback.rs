@@ -161,6 +161,8 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 fn zero_grad(&mut self) {}
                 fn bprop(&mut self) {}
                 fn sgd_step(&mut self, lr: #f) {}
+                fn set_input_grads(&mut self, on: bool) {}
+                fn input_grads(&self) -> bool { false }
             }
         )
     });
@@ -244,6 +246,8 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             #batch_points
             #bprop
             pub fn energy(&self) -> #f { ::core::unreachable!() }
+            pub fn set_input_grads(&mut self, on: bool) {}
+            pub fn input_grads(&self) -> bool { false }
             pub fn zero_grad(&mut self) {}
             pub fn sgd_step(&mut self, lr: #f) {}
             pub fn params(&self) -> &[#f] { &[] }

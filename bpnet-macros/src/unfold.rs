@@ -160,9 +160,10 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
                 #rt::Result::Ok(self.__fprop_steps(len))
             }
 
-            /// Back-propagation through time over the steps of the last fprop: dE/d(every state
-            /// at every step), and dE/d(parameters) **added** into the gradient pool, shared
-            /// modules gathering their gradient over all steps.
+            /// Back-propagation through time over the steps of the last fprop: dE/d(every
+            /// computed state at every step), and dE/d(parameters) **added** into the gradient
+            /// pool, shared modules gathering their gradient over all steps. The `dx` of the
+            /// inputs and targets only with [`Self::set_input_grads`] on (off by default).
             #[track_caller]
             pub fn bprop(&mut self) {
                 self.__own_pool();
@@ -172,7 +173,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
                 }
                 let params = ::core::mem::take(&mut self.__params);
                 let mut grads = ::core::mem::take(&mut self.__grads);
-                self.__bprop(&params, &mut grads, len);
+                self.__bprop(&params, &mut grads, self.__input_grads, len);
                 self.__params = params;
                 self.__grads = grads;
             }

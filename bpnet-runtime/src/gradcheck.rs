@@ -286,6 +286,10 @@ mod tests {
             }
         }
         fn sgd_step(&mut self, _lr: f64) {}
+        fn set_input_grads(&mut self, _on: bool) {}
+        fn input_grads(&self) -> bool {
+            false
+        }
     }
 
     #[test]

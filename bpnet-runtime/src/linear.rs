@@ -68,6 +68,23 @@ macro_rules! linear_kernels {
                 bprop_impl(w, x, dy, dx, dw, true)
             }
 
+            /// bprop of the parameters alone: `dW += dy xᵀ` (accumulated), and no `dx`. For a
+            /// module reading a network input whose derivative is not wanted: it saves the
+            /// `Wᵀ dy` half of [`bprop`], and adds into `dW` exactly what [`bprop`] adds.
+            ///
+            /// # Panics
+            /// If `dw.len() != dy.len() * x.len()`.
+            #[inline]
+            pub fn bprop_params(x: &[$t], dy: &[$t], dw: &mut [$t]) {
+                assert_eq!(dw.len(), x.len() * dy.len(), "linear: dW is not out × in");
+                let n = x.len();
+                for (&g, dw_row) in dy.iter().zip(dw.chunks_exact_mut(n)) {
+                    for (dwij, xj) in dw_row.iter_mut().zip(x) {
+                        *dwij += g * xj;
+                    }
+                }
+            }
+
             /// fprop for a minibatch of `rows` samples (row-major `x` and `y`): `Y = X Wᵀ`, one
             /// matrix product on the batch's reserved scratch space.
             ///
@@ -131,7 +148,22 @@ macro_rules! linear_kernels {
                     dx,
                     scratch,
                 );
-                // dW += dYᵀ X
+                dw_batch(x, dy, dw, n_in, n_out, rows, scratch);
+            }
+
+            /// `dW += dYᵀ X`: the one matrix product behind both [`bprop_batch`] and
+            /// [`bprop_batch_params`], so they add the same values.
+            #[allow(clippy::too_many_arguments)]
+            #[inline(always)]
+            fn dw_batch(
+                x: &[$t],
+                dy: &[$t],
+                dw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+                scratch: &mut GemmScratch<$t>,
+            ) {
                 gemm::$t::gemm(
                     n_out,
                     rows,
@@ -185,6 +217,28 @@ macro_rules! linear_kernels {
                 scratch: &mut GemmScratch<$t>,
             ) {
                 bprop_batch_impl(w, x, dy, dx, dw, n_in, n_out, rows, scratch, true)
+            }
+
+            /// bprop of the parameters alone for a minibatch: `dW += dYᵀ X` (the sum over the
+            /// batch), and no `dX`. The same matrix product as the `dW` half of
+            /// [`bprop_batch`]; the `dX = dY W` product it leaves out costs as much as the
+            /// forward one.
+            ///
+            /// # Panics
+            /// If the slices are shorter than `rows` rows or `dW` is not `out × in`.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            pub fn bprop_batch_params(
+                x: &[$t],
+                dy: &[$t],
+                dw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+                scratch: &mut GemmScratch<$t>,
+            ) {
+                assert_eq!(dw.len(), n_in * n_out, "linear: dW is not out × in");
+                dw_batch(x, dy, dw, n_in, n_out, rows, scratch);
             }
 
             /// Fan-in scaled uniform initialisation: `U(−a, a)` with `a = √(3 / fan_in)`, so each
@@ -303,6 +357,94 @@ mod tests {
         super::f64::bprop_batch_acc(&w, &x, &dy, &mut dx2, &mut dw, 2, 3, 3, &mut scratch);
         let want: Vec<f64> = dx.iter().map(|v| v + 1.0).collect();
         assert!(rel_err(&dx2, &want) < 1e-12);
+    }
+
+    /// The parameters-only kernels add into `dW` exactly what the full ones add (bit for bit:
+    /// the generated bprop switches between them, and training must not notice), leave `dx`
+    /// alone, and accumulate like them.
+    #[test]
+    fn params_only_kernels_equal_the_dw_part() {
+        let (w, x, dy) = data();
+        let (mut dx, mut dw) = ([0.0; 2], [0.25; 6]);
+        super::f64::bprop(&w, &x, &dy, &mut dx, &mut dw);
+        let mut dw_only = [0.25; 6];
+        super::f64::bprop_params(&x, &dy, &mut dw_only);
+        assert_eq!(dw_only, dw);
+        super::f64::bprop_acc(&w, &x, &dy, &mut dx, &mut dw);
+        super::f64::bprop_params(&x, &dy, &mut dw_only);
+        assert_eq!(dw_only, dw);
+
+        let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+        let (w32, x32, dy32) = (f(&w), f(&x), f(&dy));
+        let (mut dx32, mut dw32, mut dw32_only) = ([0.0f32; 2], [0.5f32; 6], [0.5f32; 6]);
+        super::f32::bprop(&w32, &x32, &dy32, &mut dx32, &mut dw32);
+        super::f32::bprop_params(&x32, &dy32, &mut dw32_only);
+        assert_eq!(dw32_only, dw32);
+
+        // Minibatches, on shapes large enough for the packed product's blocking (f32 takes the
+        // AVX-512 tile where there is one).
+        let (n_in, n_out, rows) = (37, 19, 23);
+        let val = |i: usize| ((i as f64) * 0.731).sin();
+        let w: Vec<f64> = (0..n_in * n_out).map(val).collect();
+        let x: Vec<f64> = (0..rows * n_in).map(|i| val(i + 1000)).collect();
+        let dy: Vec<f64> = (0..rows * n_out).map(|i| val(i + 5000)).collect();
+        let mut scratch = crate::gemm::GemmScratch::new();
+        let mut dx = vec![0.0; rows * n_in];
+        let (mut dw, mut dw_only) = (vec![0.125; n_in * n_out], vec![0.125; n_in * n_out]);
+        super::f64::bprop_batch(
+            &w,
+            &x,
+            &dy,
+            &mut dx,
+            &mut dw,
+            n_in,
+            n_out,
+            rows,
+            &mut scratch,
+        );
+        super::f64::bprop_batch_params(&x, &dy, &mut dw_only, n_in, n_out, rows, &mut scratch);
+        assert_eq!(dw_only, dw);
+        super::f64::bprop_batch_acc(
+            &w,
+            &x,
+            &dy,
+            &mut dx,
+            &mut dw,
+            n_in,
+            n_out,
+            rows,
+            &mut scratch,
+        );
+        super::f64::bprop_batch_params(&x, &dy, &mut dw_only, n_in, n_out, rows, &mut scratch);
+        assert_eq!(dw_only, dw);
+
+        let (w, x, dy) = (f(&w), f(&x), f(&dy));
+        let mut scratch = crate::gemm::GemmScratch::new();
+        let mut dx = vec![0.0f32; rows * n_in];
+        let (mut dw, mut dw_only) = (vec![0.125f32; n_in * n_out], vec![0.125f32; n_in * n_out]);
+        super::f32::bprop_batch(
+            &w,
+            &x,
+            &dy,
+            &mut dx,
+            &mut dw,
+            n_in,
+            n_out,
+            rows,
+            &mut scratch,
+        );
+        super::f32::bprop_batch_params(&x, &dy, &mut dw_only, n_in, n_out, rows, &mut scratch);
+        assert_eq!(dw_only, dw);
+        // And what they add is dW's share of the finite-difference check above: dYᵀ X.
+        let mut want = vec![0.0f32; n_in * n_out];
+        for r in 0..rows {
+            super::f32::bprop_params(&x[r * n_in..][..n_in], &dy[r * n_out..][..n_out], &mut want);
+        }
+        let mut got = vec![0.0f32; n_in * n_out];
+        super::f32::bprop_batch_params(&x, &dy, &mut got, n_in, n_out, rows, &mut scratch);
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-4 * w.abs().max(1.0), "{g} vs {w}");
+        }
     }
 
     #[test]

@@ -79,6 +79,11 @@ pub trait Network {
     fn zero_grad(&mut self);
     /// Back-propagates from the energy of the last fprop, adding into the gradient pool.
     fn bprop(&mut self);
+    /// Whether [`Network::bprop`] also computes the `dx` of the inputs and targets. Off by
+    /// default: training needs the parameters' gradients only, which are the same either way.
+    fn set_input_grads(&mut self, on: bool);
+    /// Whether [`Network::bprop`] computes the `dx` of the inputs and targets.
+    fn input_grads(&self) -> bool;
     /// One plain gradient-descent update of the whole pool.
     fn sgd_step(&mut self, lr: Self::Float);
 }

@@ -49,6 +49,23 @@ macro_rules! tanh_kernels {
                 bprop_impl(y, dy, dx, db, false)
             }
 
+            /// bprop of the biases alone: `dB += dy ∘ (1 − y²)`, and no `dx`. For a module
+            /// reading a network input whose derivative is not wanted; adds into `dB` exactly what
+            /// [`bprop`] adds.
+            ///
+            /// # Panics
+            /// If the slices differ in length.
+            #[inline]
+            pub fn bprop_params(y: &[$t], dy: &[$t], db: &mut [$t]) {
+                assert!(
+                    y.len() == dy.len() && y.len() == db.len(),
+                    "tanh: widths differ"
+                );
+                for ((yi, gi), dbi) in y.iter().zip(dy).zip(db.iter_mut()) {
+                    *dbi += gi * (1.0 - yi * yi);
+                }
+            }
+
             /// fprop for a minibatch of `rows` rows of `b.len()` values each.
             #[inline]
             pub fn fprop_batch(b: &[$t], x: &[$t], y: &mut [$t], rows: usize) {
@@ -82,6 +99,15 @@ macro_rules! tanh_kernels {
             #[inline]
             pub fn bprop_batch(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t], rows: usize) {
                 bprop_batch_impl(y, dy, dx, db, rows, false)
+            }
+
+            /// [`bprop_params`] for a minibatch: `dB` gathers the sum over the rows; no `dx`.
+            #[inline]
+            pub fn bprop_batch_params(y: &[$t], dy: &[$t], db: &mut [$t], rows: usize) {
+                let w = db.len();
+                for (yr, dyr) in y.chunks_exact(w).zip(dy.chunks_exact(w)).take(rows) {
+                    bprop_params(yr, dyr, db);
+                }
             }
 
             /// As [`bprop_batch`], but `dx` accumulated.
@@ -139,6 +165,28 @@ mod tests {
         assert!(rel_err(&dx2, &want) < TOL);
         let want: Vec<f64> = ndb.iter().map(|v| 2.0 * v).collect();
         assert!(rel_err(&db, &want) < TOL);
+    }
+
+    /// The biases-only kernels add into `dB` exactly what the full ones add, bit for bit.
+    #[test]
+    fn params_only_kernels_equal_the_db_part() {
+        let y = [0.3, -0.9, 0.05, 0.7, -0.2, 0.6];
+        let dy = [1.0, -0.5, 0.25, 2.0, 0.1, -1.5];
+        let (mut dx, mut db, mut db_only) = ([0.0; 3], [0.5; 3], [0.5; 3]);
+        super::f64::bprop(&y[..3], &dy[..3], &mut dx, &mut db);
+        super::f64::bprop_params(&y[..3], &dy[..3], &mut db_only);
+        assert_eq!(db_only, db);
+        let mut dxs = [0.0; 6];
+        super::f64::bprop_batch(&y, &dy, &mut dxs, &mut db, 2);
+        super::f64::bprop_batch_params(&y, &dy, &mut db_only, 2);
+        assert_eq!(db_only, db);
+
+        let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+        let (y, dy) = (f(&y), f(&dy));
+        let (mut dxs, mut db, mut db_only) = ([0.0f32; 6], [0.5f32; 3], [0.5f32; 3]);
+        super::f32::bprop_batch_acc(&y, &dy, &mut dxs, &mut db, 2);
+        super::f32::bprop_batch_params(&y, &dy, &mut db_only, 2);
+        assert_eq!(db_only, db);
     }
 
     #[test]

@@ -19,5 +19,7 @@ network! {
 
 fn main() {
     let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+    net.set_input_grads(true);
     let _ = net.fprop(&[[0.5]], &[[0.1]]);
+    let _: bool = net.input_grads();
 }

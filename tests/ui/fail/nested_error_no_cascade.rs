@@ -23,5 +23,7 @@ network! {
 
 fn main() {
     let mut n = Outer::new(&mut StdRng::seed_from_u64(1));
+    n.set_input_grads(true);
     n.fprop(&[1.0, 2.0], &[0.0, 0.0, 0.0]);
+    let _: bool = n.m.input_grads();
 }

@@ -18,4 +18,7 @@ fn main() {
     net.bprop();
     let _ = net.linear1_params();
     let _ = net.linear2_params();
+    net.set_input_grads(true);
+    let _ = net.input_grads();
+    Network::set_input_grads(&mut net, false);
 }
