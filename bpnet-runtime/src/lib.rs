@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod add;
+pub mod approx;
 mod batch;
 mod error;
 pub mod euclidean;
