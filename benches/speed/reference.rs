@@ -4,16 +4,24 @@
 //! `step` is one training step of the lecture's cycle, the same math as the generated network's
 //! `fprop; zero_grad; bprop; sgd_step`: the forward pass, every parameter gradient, then
 //! `w −= lr · dw`. The loops add in the same order as the runtime's kernels (a dot product from
-//! the first term to the last, then the bias inside the tanh), so the two usually agree to the
-//! last bit. A layer computes all its pre-activations, then all its tanh: the calls to `tanhf` are
+//! the first term to the last, then the bias inside the tanh). A layer computes all its
+//! pre-activations, then all its tanh, in a loop of its own: with libm the calls to `tanhf` are
 //! then independent of each other and overlap (one `tanh` right after each dot product was
-//! measurably slower).
+//! measurably slower), and the rational tanh can vectorise.
+//!
+//! Each reference is generic over the tanh it calls ([`Tanh`]):
+//! - [`SameTanh`] calls `bpnet::kernels::approx::tanh`, the function the runtime's `f32` Tanh
+//!   kernel calls, so the math is the generated network's and the two usually agree to the last
+//!   bit;
+//! - [`LibmTanh`] calls `f32::tanh` (libm's `tanhf`), the straightforward code an engineer writes.
+//!   The two functions differ by up to 3.3e-7 (see `bpnet-runtime/src/approx.rs`), so this variant
+//!   trains a slightly different trajectory (about 1e-6 apart at the end), and the harness
+//!   compares it with a tolerance of its own.
 //!
 //! What the references leave out, because nothing reads it: the derivative of the energy with
-//! respect to the target, the states' `dx` kept for inspection, and (at the first step of a
-//! sequence) the derivative with respect to the zero initial hidden state. With `DX = false`
-//! they also skip the input gradient of the first layer, as an engineer would; with `DX = true`
-//! they compute it, which is the work the generated `bprop` does (it fills `x.dx`).
+//! respect to the target, the states' `dx` kept for inspection, the derivative with respect to the
+//! network's input (which the generated network skips too unless `set_input_grads(true)`), and (at
+//! the first step of a sequence) the derivative with respect to the zero initial hidden state.
 //!
 //! The minibatch reference is the exception to fixed-size arrays and plain loops: it is the
 //! straightforward version of a batched step, `matrixmultiply::sgemm` for the matrix products on
@@ -26,10 +34,33 @@
 // Indexed loops on purpose: this is the plain code the generated code is measured against.
 #![allow(clippy::needless_range_loop)]
 
-/// The tanh of both sides: the runtime's kernels call `f32::tanh` (libm), so do the references.
-#[inline(always)]
-fn tanh(x: f32) -> f32 {
-    x.tanh()
+use std::marker::PhantomData;
+
+/// The tanh a reference calls.
+pub trait Tanh {
+    /// tanh of `x`.
+    fn tanh(x: f32) -> f32;
+}
+
+/// The runtime's tanh, `bpnet::kernels::approx::tanh` (a rational function, within 3.3e-7 of the
+/// exact value): the same math as the generated network.
+pub struct SameTanh;
+
+impl Tanh for SameTanh {
+    #[inline(always)]
+    fn tanh(x: f32) -> f32 {
+        bpnet::kernels::approx::tanh(x)
+    }
+}
+
+/// libm's `tanhf` through `f32::tanh`: the straightforward reference.
+pub struct LibmTanh;
+
+impl Tanh for LibmTanh {
+    #[inline(always)]
+    fn tanh(x: f32) -> f32 {
+        x.tanh()
+    }
 }
 
 /// Copies `N` values of `pool` from `*at` on, and moves `*at` past them.
@@ -45,16 +76,16 @@ fn take_matrix<const R: usize, const C: usize>(pool: &[f32], at: &mut usize) -> 
 }
 
 /// The 2-8-1 tanh net (`tanh(W2 tanh(W1 x + b1) + b2)`, Euclidean energy), one sample per step.
-pub struct Xor<const DX: bool> {
+pub struct Xor<F: Tanh> {
     w1: [[f32; 2]; 8],
     b1: [f32; 8],
     w2: [f32; 8],
     b2: f32,
-    /// dE/dx of the input (computed only when `DX`).
-    pub dx: [f32; 2],
+    /// The tanh (a type, no data).
+    tanh: PhantomData<F>,
 }
 
-impl<const DX: bool> Xor<DX> {
+impl<F: Tanh> Xor<F> {
     /// From a pool laid out as the generated net's: `W1 (8 × 2), b1, W2 (1 × 8), b2`.
     pub fn from_pool(p: &[f32]) -> Self {
         let at = &mut 0;
@@ -63,7 +94,7 @@ impl<const DX: bool> Xor<DX> {
             b1: take(p, at),
             w2: take(p, at),
             b2: take::<1>(p, at)[0],
-            dx: [0.0; 2],
+            tanh: PhantomData,
         };
         assert_eq!(*at, p.len(), "xor: pool layout");
         net
@@ -91,17 +122,17 @@ impl<const DX: bool> Xor<DX> {
             h[i] = s + self.b1[i];
         }
         for v in &mut h {
-            *v = tanh(*v);
+            *v = F::tanh(*v);
         }
         let mut s2 = 0.0f32;
         for i in 0..8 {
             s2 += self.w2[i] * h[i];
         }
-        let out = tanh(s2 + self.b2);
+        let out = F::tanh(s2 + self.b2);
         let diff = out - y[0];
         let energy = 0.5 * (diff * diff);
 
-        // Backward: every gradient.
+        // Backward: every parameter gradient.
         let g2 = diff * (1.0 - out * out);
         let gb2 = g2;
         let mut gw2 = [0.0f32; 8];
@@ -115,15 +146,6 @@ impl<const DX: bool> Xor<DX> {
             for j in 0..2 {
                 gw1[i][j] = g1[i] * x[j];
             }
-        }
-        if DX {
-            let mut dx = [0.0f32; 2];
-            for i in 0..8 {
-                for j in 0..2 {
-                    dx[j] += self.w1[i][j] * g1[i];
-                }
-            }
-            self.dx = dx;
         }
 
         // Update.
@@ -140,16 +162,16 @@ impl<const DX: bool> Xor<DX> {
 }
 
 /// The 64-32-10 tanh net on 8×8 images, one sample per step.
-pub struct Digits<const DX: bool> {
+pub struct Digits<F: Tanh> {
     w1: [[f32; 64]; 32],
     b1: [f32; 32],
     w2: [[f32; 32]; 10],
     b2: [f32; 10],
-    /// dE/dx of the input (computed only when `DX`).
-    pub dx: [f32; 64],
+    /// The tanh (a type, no data).
+    tanh: PhantomData<F>,
 }
 
-impl<const DX: bool> Digits<DX> {
+impl<F: Tanh> Digits<F> {
     /// From a pool laid out as the generated net's: `W1 (32 × 64), b1, W2 (10 × 32), b2`.
     pub fn from_pool(p: &[f32]) -> Self {
         let at = &mut 0;
@@ -158,7 +180,7 @@ impl<const DX: bool> Digits<DX> {
             b1: take(p, at),
             w2: take_matrix(p, at),
             b2: take(p, at),
-            dx: [0.0; 64],
+            tanh: PhantomData,
         };
         assert_eq!(*at, p.len(), "digits: pool layout");
         net
@@ -186,7 +208,7 @@ impl<const DX: bool> Digits<DX> {
             h[i] = s + self.b1[i];
         }
         for v in &mut h {
-            *v = tanh(*v);
+            *v = F::tanh(*v);
         }
         let mut out = [0.0f32; 10];
         for k in 0..10 {
@@ -197,7 +219,7 @@ impl<const DX: bool> Digits<DX> {
             out[k] = s + self.b2[k];
         }
         for v in &mut out {
-            *v = tanh(*v);
+            *v = F::tanh(*v);
         }
         let mut sq = 0.0f32;
         for k in 0..10 {
@@ -206,7 +228,7 @@ impl<const DX: bool> Digits<DX> {
         }
         let energy = 0.5 * sq;
 
-        // Backward: every gradient.
+        // Backward: every parameter gradient.
         let mut g2 = [0.0f32; 10];
         for k in 0..10 {
             g2[k] = (out[k] - y[k]) * (1.0 - out[k] * out[k]);
@@ -228,15 +250,6 @@ impl<const DX: bool> Digits<DX> {
             for j in 0..64 {
                 gw1[i][j] = g1[i] * x[j];
             }
-        }
-        if DX {
-            let mut dx = [0.0f32; 64];
-            for i in 0..32 {
-                for j in 0..64 {
-                    dx[j] += self.w1[i][j] * g1[i];
-                }
-            }
-            self.dx = dx;
         }
 
         // Update.
@@ -261,16 +274,16 @@ pub const T: usize = 16;
 
 /// The Elman net: `h_t = tanh(Wx x_t + Wh h_{t−1} + b)`, `o_t = Wo h_t`, energy `Σ_t ½(o_t − y_t)²`,
 /// `h_{−1} = 0`; one sequence of `T` steps per training step, full back-propagation through time.
-pub struct Elman<const DX: bool> {
+pub struct Elman<F: Tanh> {
     wx: [[f32; 4]; 32],
     wh: [[f32; 32]; 32],
     b: [f32; 32],
     wo: [f32; 32],
-    /// dE/dx of the input at every step (computed only when `DX`).
-    pub dx: [[f32; 4]; T],
+    /// The tanh (a type, no data).
+    tanh: PhantomData<F>,
 }
 
-impl<const DX: bool> Elman<DX> {
+impl<F: Tanh> Elman<F> {
     /// From a pool laid out as the generated net's: `Wx (32 × 4), Wh (32 × 32), b, Wo (1 × 32)`.
     pub fn from_pool(p: &[f32]) -> Self {
         let at = &mut 0;
@@ -279,7 +292,7 @@ impl<const DX: bool> Elman<DX> {
             wh: take_matrix(p, at),
             b: take(p, at),
             wo: take(p, at),
-            dx: [[0.0; 4]; T],
+            tanh: PhantomData,
         };
         assert_eq!(*at, p.len(), "elman: pool layout");
         net
@@ -316,7 +329,7 @@ impl<const DX: bool> Elman<DX> {
                 hn[i] = (s + c) + self.b[i];
             }
             for v in hn.iter_mut() {
-                *v = tanh(*v);
+                *v = F::tanh(*v);
             }
             let mut o = 0.0f32;
             for i in 0..32 {
@@ -359,15 +372,6 @@ impl<const DX: bool> Elman<DX> {
                         dh_next[j] += self.wh[i][j] * ga[i];
                     }
                 }
-            }
-            if DX {
-                let mut dx = [0.0f32; 4];
-                for i in 0..32 {
-                    for j in 0..4 {
-                        dx[j] += self.wx[i][j] * ga[i];
-                    }
-                }
-                self.dx[t] = dx;
             }
         }
 
@@ -444,12 +448,12 @@ fn matmul((m, k, n): (usize, usize, usize), a: Operand, b: Operand, c: &mut [f32
 /// version that calls `matrixmultiply::sgemm` on buffers allocated once. Rows are samples, so a
 /// layer is `S = X·Wᵀ` (`W` row-major `out × in`, read transposed through its strides), then the
 /// bias and the tanh in a loop; the gradients are the sums over the batch (as the generated
-/// `bprop_batch` gives them): `dW = Gᵀ·X`, `dX = G·W`, `db` the column sums of `G`.
+/// `bprop_batch` gives them): `dW = Gᵀ·X`, `dH = G2·W2`, `db` the column sums of `G`.
 ///
 /// The matrix products add in matrixmultiply's order, which need not be the runtime's: the two
-/// could drift apart in the last bits (the harness allows a relative 1e-5). Today they agree to the
-/// last bit.
-pub struct Minibatch<const DX: bool> {
+/// could drift apart in the last bits (the harness allows a relative 1e-5). Today, with
+/// [`SameTanh`], they agree to the last bit.
+pub struct Minibatch<F: Tanh> {
     w1: Vec<f32>,
     b1: Vec<f32>,
     w2: Vec<f32>,
@@ -466,11 +470,11 @@ pub struct Minibatch<const DX: bool> {
     g2: Vec<f32>,
     /// dE/dh, then dE/d(hidden pre-activation), `BATCH × HID`.
     g1: Vec<f32>,
-    /// dE/dx of the inputs, `BATCH × IN` (computed only when `DX`).
-    pub dx: Vec<f32>,
+    /// The tanh (a type, no data).
+    tanh: PhantomData<F>,
 }
 
-impl<const DX: bool> Minibatch<DX> {
+impl<F: Tanh> Minibatch<F> {
     /// From a pool laid out as the generated net's: `W1 (HID × IN), b1, W2 (OUT × HID), b2`.
     pub fn from_pool(p: &[f32]) -> Self {
         assert_eq!(
@@ -494,7 +498,7 @@ impl<const DX: bool> Minibatch<DX> {
             out: vec![0.0; BATCH * OUT],
             g2: vec![0.0; BATCH * OUT],
             g1: vec![0.0; BATCH * HID],
-            dx: vec![0.0; if DX { BATCH * IN } else { 0 }],
+            tanh: PhantomData,
         }
     }
 
@@ -520,7 +524,7 @@ impl<const DX: bool> Minibatch<DX> {
         matmul((BATCH, IN, HID), (x, IN, 1), (&self.w1, 1, IN), &mut self.h);
         for row in self.h.chunks_exact_mut(HID) {
             for (v, b) in row.iter_mut().zip(&self.b1) {
-                *v = tanh(*v + b);
+                *v = F::tanh(*v + b);
             }
         }
         matmul(
@@ -531,7 +535,7 @@ impl<const DX: bool> Minibatch<DX> {
         );
         for row in self.out.chunks_exact_mut(OUT) {
             for (v, b) in row.iter_mut().zip(&self.b2) {
-                *v = tanh(*v + b);
+                *v = F::tanh(*v + b);
             }
         }
 
@@ -577,21 +581,13 @@ impl<const DX: bool> Minibatch<DX> {
             }
         }
 
-        // Layer 1: dW1 = G1ᵀ·X, and dX = G1·W1 only when asked.
+        // Layer 1: dW1 = G1ᵀ·X (no dX: nothing reads it).
         matmul(
             (HID, BATCH, IN),
             (&self.g1, 1, HID),
             (x, IN, 1),
             &mut self.gw1,
         );
-        if DX {
-            matmul(
-                (BATCH, HID, IN),
-                (&self.g1, HID, 1),
-                (&self.w1, IN, 1),
-                &mut self.dx,
-            );
-        }
 
         // Update.
         for (w, g) in [
