@@ -35,13 +35,28 @@ impl<F: Float> GemmScratch<F> {
     pub fn reserve(&mut self, k: usize, n: usize) {
         let kc = k.clamp(1, KC);
         let nc = n.clamp(1, NC).div_ceil(MAX_NR) * MAX_NR;
-        let (a, b) = (MC.div_ceil(MAX_MR) * MAX_MR * kc, kc * nc);
+        // Room to start both buffers on a cache line (see `aligned`).
+        let (a, b) = (MC.div_ceil(MAX_MR) * MAX_MR * kc + ALIGN, kc * nc + ALIGN);
         if self.a.len() < a {
             self.a.resize(a, F::ZERO);
         }
         if self.b.len() < b {
             self.b.resize(b, F::ZERO);
         }
+    }
+}
+
+/// Values a buffer may need to skip to start on a 64-byte cache line.
+const ALIGN: usize = 16;
+
+/// `buf` from its first value on a 64-byte boundary: a vector load from a packed strip then never
+/// straddles two cache lines (split loads halved the tile's speed).
+fn aligned<F>(buf: &mut [F]) -> &mut [F] {
+    let skip = buf.as_ptr().align_offset(64);
+    if skip <= ALIGN.min(buf.len()) {
+        &mut buf[skip..]
+    } else {
+        buf
     }
 }
 
@@ -335,7 +350,10 @@ macro_rules! gemm_impl {
                     "gemm: B is too short"
                 );
                 scratch.reserve(k, n);
-                let GemmScratch { a: apack, b: bpack } = scratch;
+                let (apack, bpack) = (
+                    super::aligned(&mut scratch.a),
+                    super::aligned(&mut scratch.b),
+                );
                 for jc in (0..n).step_by(NC) {
                     let nc = NC.min(n - jc);
                     for pc in (0..k).step_by(KC) {
