@@ -55,7 +55,8 @@ extern crate self as bpnet;
 ///
 /// After an `unfold` block, `sum(e)` and `last(h)` gather a per-step state into one value (the
 /// energy of a sequence, or what a sequence classifier reads). See the README for unfolded
-/// networks' entry points (`fprop` over sequences, `fprop_continued`, `run_continued`).
+/// networks' entry points (`fprop` over sequences, `fprop_continued`, `run_continued`, and
+/// `fprop_batch` over minibatches of sequences).
 ///
 /// `KIND` is `linear(x -> N)`, `tanh(x)`, `add(a, b, …)`, `euclidean(a, b)`, or any type that
 /// implements [`Module`] (a user module, or a network without an energy: networks nest). A user
@@ -97,8 +98,9 @@ extern crate self as bpnet;
 /// ```
 pub use bpnet_macros::network;
 pub use bpnet_runtime::{
-    Batch, Error, Float, GradCheck, Input, Module, ModuleCheck, ModuleInfo, Network, Role, State,
-    StateInfo, Steps, check_gradients, check_module_gradients, gradcheck, ndarray, rand,
+    Batch, BatchSteps, Error, Float, GradCheck, Input, Module, ModuleCheck, ModuleInfo, Network,
+    Role, State, StateInfo, StepRows, Steps, check_gradients, check_module_gradients, gradcheck,
+    ndarray, rand,
 };
 
 /// The runtime's kernels, for reading and for hand-written modules.
@@ -120,7 +122,9 @@ pub mod __private {
     pub use bpnet_runtime::gemm::GemmScratch;
     pub use bpnet_runtime::rand::Rng;
     pub use bpnet_runtime::user::{Message, SameFloat, cast, cast_mut};
-    pub use bpnet_runtime::{add, batch_len, euclidean, linear, load, pool, seq_len, tanh};
+    pub use bpnet_runtime::{
+        add, batch_len, batch_seq_len, continue_rows, euclidean, linear, load, pool, seq_len, tanh,
+    };
     pub use core::result::Result;
     pub use std::vec::Vec;
 

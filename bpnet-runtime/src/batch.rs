@@ -39,6 +39,14 @@ impl<F: Float, const W: usize> Batch<F, W> {
     pub fn __load(&mut self, rows: &[[F; W]]) {
         self.x[..rows.len()].copy_from_slice(rows);
     }
+
+    /// Zeroes `dx` of the first `rows` rows (for a state whose derivative gathers contributions
+    /// from several steps).
+    #[doc(hidden)]
+    #[inline]
+    pub fn __clear_dx(&mut self, rows: usize) {
+        self.dx[..rows].fill([F::ZERO; W]);
+    }
 }
 
 impl<F: Float> Batch<F, 1> {

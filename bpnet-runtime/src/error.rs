@@ -42,6 +42,17 @@ pub enum Error {
         /// The number of samples that was given.
         found: usize,
     },
+    /// A continued minibatch of sequences (`fprop_batch_continued`, `run_batch_continued`) has
+    /// more sequences than the call it continues: row `i` continues row `i`, so a continued call
+    /// can leave sequences out at the end, not add any.
+    Continuation {
+        /// The network's name for the input.
+        input: &'static str,
+        /// The number of sequences of the call it continues.
+        expected: usize,
+        /// The number of sequences that was given.
+        found: usize,
+    },
     /// An input holds a NaN or an infinity.
     NonFinite {
         /// The network's name for the input.
@@ -86,6 +97,15 @@ impl fmt::Display for Error {
                 f,
                 "batch `{input}` has {found} samples, but the network has room for {capacity} \
                  (see `reserve_batch`)"
+            ),
+            Error::Continuation {
+                input,
+                expected,
+                found,
+            } => write!(
+                f,
+                "batch `{input}` has {found} sequences, but the call it continues had {expected} \
+                 (a continued call continues row i in row i)"
             ),
             Error::NonFinite { input, index } => {
                 write!(f, "input `{input}` is not finite at component {index}")

@@ -9,6 +9,7 @@
 pub mod add;
 pub mod approx;
 mod batch;
+mod batch_steps;
 mod error;
 pub mod euclidean;
 mod float;
@@ -28,6 +29,7 @@ mod testing;
 pub mod user;
 
 pub use batch::{Batch, batch_len};
+pub use batch_steps::{BatchSteps, StepRows, batch_seq_len, continue_rows};
 pub use error::Error;
 pub use float::Float;
 pub use gradcheck::{GradCheck, ModuleCheck, check_gradients, check_module_gradients};
