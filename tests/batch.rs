@@ -6,7 +6,7 @@ use bpnet::prelude::*;
 
 mod common;
 
-use common::{Square, rows};
+use common::{Square, close, rows};
 
 network! {
     #[bpnet(float = f64)]
@@ -61,12 +61,6 @@ network! {
         out    = t2: tanh(b);
         energy = euclidean(out, y);
     }
-}
-
-fn close(a: &[f64], b: &[f64]) -> bool {
-    a.iter()
-        .zip(b)
-        .all(|(x, y)| (x - y).abs() <= 1e-10 * x.abs().max(y.abs()).max(1.0))
 }
 
 /// The batch's energy and gradient against the sums over its samples, for batch sizes up to the

@@ -1,7 +1,7 @@
 //! No heap allocation after construction: a counting global allocator over many training steps
 //! (fprop, bprop, update), inference, and the checked entry points, including their error path,
 //! for a feed-forward network with a nested one (per sample and in minibatches) and for a network
-//! unfolded in time.
+//! unfolded in time (per sequence and in minibatches of sequences).
 
 use bpnet::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -93,6 +93,11 @@ fn training_and_inference_do_not_allocate() {
 
     net.reserve_batch(8);
     let (bx, by) = ([[0.1f32, 0.2, 0.3]; 8], [[0.5f32, -0.5]; 8]);
+    // Four sequences at once, as arrays and as slices.
+    rnn.reserve_batch(4);
+    let (bseqs, btargets) = ([seq; 4], [targets; 4]);
+    let sx: [&[[f32; 4]]; 3] = [&seq[..5]; 3];
+    let sy: [&[[f32; 1]]; 3] = [&targets[..5]; 3];
 
     COUNTING.with(|c| c.set(true));
     let before = ALLOCATIONS.load(Ordering::SeqCst);
@@ -127,6 +132,19 @@ fn training_and_inference_do_not_allocate() {
         rnn.run_continued(&seq[..1]).unwrap();
         rnn.try_fprop(&seq_flat[..], &targets_flat[..]).unwrap();
         assert!(rnn.fprop(&seq[..3], &targets[..2]).is_err());
+        rnn.fprop_batch(&bseqs, &btargets).unwrap();
+        rnn.zero_grad();
+        rnn.bprop_batch();
+        rnn.sgd_step(0.01);
+        rnn.fprop_batch(&sx, &sy).unwrap();
+        rnn.bprop_batch();
+        rnn.run_batch(&sx[..2]).unwrap();
+        rnn.fprop_batch_continued(&sx[..2], &sy[..2]).unwrap();
+        rnn.bprop_batch();
+        rnn.run_batch_continued(&sx[..1]).unwrap();
+        assert!(rnn.run_batch_continued(&sx).is_err());
+        assert!(rnn.fprop_batch(&sx, &sy[..2]).is_err());
+        assert!(rnn.fprop_batch(&sx, &[&targets[..4]; 3]).is_err());
     }
     let after = ALLOCATIONS.load(Ordering::SeqCst);
     assert_eq!(after - before, 0, "allocations during training");

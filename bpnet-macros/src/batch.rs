@@ -1,28 +1,54 @@
 //! Code generation for minibatches (part of `expand`): the same schedule over `rows` samples at
-//! once, one row per sample, Linear as a GEMM. Generated for networks that are not unfolded.
+//! once, one row per sample, Linear as a GEMM. For an unfolded network a row is a sequence: every
+//! per-step state keeps one batch of rows per step, and the steps are one loop over `t`, as in
+//! the per-sequence schedule.
 
-use crate::check::{Kind, Model, StateRole, float_tokens};
-use crate::expand::{full_or_params, plain, range, rt, unless_skipped, user_module, user_ty};
+use crate::check::{InitialM, Kind, Model, StateRole, float_tokens};
+use crate::expand::{
+    full_or_params, offset_tokens, plain, range, rt, sum_steps, unless_skipped, user_module,
+    user_ty,
+};
 use crate::lower::Schedule;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-fn x(model: &Model, s: usize) -> TokenStream {
+/// Where state `s` of the batch lives when a module reads it `delay` steps back: a static state is
+/// a `Batch` field, a per-step state a slot of its `BatchSteps`, indexed from the loop's `t`.
+fn place(model: &Model, sched: &Schedule, s: usize, delay: usize) -> TokenStream {
     let n = &model.states[s].name;
-    quote!(self.#n.x[..rows].as_flattened())
+    if model.states[s].step {
+        let base = proc_macro2::Literal::usize_unsuffixed(sched.history[s] - delay);
+        quote!(self.#n.__slots[#base + t])
+    } else {
+        quote!(self.#n)
+    }
 }
-fn x_mut(model: &Model, s: usize) -> TokenStream {
-    let n = &model.states[s].name;
-    quote!(self.#n.x[..rows].as_flattened_mut())
+
+/// The first `rows` rows of a place's values or derivatives, as one row-major slice.
+fn x(p: &TokenStream) -> TokenStream {
+    quote!(#p.x[..rows].as_flattened())
 }
-fn dx(model: &Model, s: usize) -> TokenStream {
-    let n = &model.states[s].name;
-    quote!(self.#n.dx[..rows].as_flattened())
+fn x_mut(p: &TokenStream) -> TokenStream {
+    quote!(#p.x[..rows].as_flattened_mut())
 }
-fn dx_mut(model: &Model, s: usize) -> TokenStream {
-    let n = &model.states[s].name;
-    quote!(self.#n.dx[..rows].as_flattened_mut())
+fn dx(p: &TokenStream) -> TokenStream {
+    quote!(#p.dx[..rows].as_flattened())
+}
+fn dx_mut(p: &TokenStream) -> TokenStream {
+    quote!(#p.dx[..rows].as_flattened_mut())
+}
+
+/// User module `i`'s value for the current row: one per sample, and inside the `unfold` block one
+/// per step and sample (step-major).
+fn user_value(model: &Model, i: usize) -> TokenStream {
+    let m = &model.modules[i];
+    let field = &m.name;
+    if m.step {
+        quote!(self.#field[t * self.__capacity + row])
+    } else {
+        quote!(self.#field[row])
+    }
 }
 
 fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
@@ -30,46 +56,61 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
     let f = float_tokens(model.float);
     let m = &model.modules[i];
     let r = range(model, sched, i);
-    let (a, o) = (m.args[0], m.out);
+    let s = |k: usize| place(model, sched, m.args[k], m.delays[k]);
+    let o = place(model, sched, m.out, 0);
+    let a = m.args[0];
     match &m.kind {
         Kind::Linear { out } => {
             let n_in = model.states[a].width;
-            let (xa, xo) = (x(model, a), x_mut(model, o));
+            let (xa, xo) = (x(&s(0)), x_mut(&o));
             quote!(#rt::linear::#f::fprop_batch(&params[#r], #xa, #xo, #n_in, #out, rows, &mut self.__gemm);)
         }
         Kind::Tanh => {
-            let (xa, xo) = (x(model, a), x_mut(model, o));
+            let (xa, xo) = (x(&s(0)), x_mut(&o));
             quote!(#rt::tanh::#f::fprop_batch(&params[#r], #xa, #xo, rows);)
         }
         Kind::Euclidean => {
             let w = model.states[a].width;
-            let (xa, xb, xo) = (x(model, a), x(model, m.args[1]), x_mut(model, o));
+            let (xa, xb, xo) = (x(&s(0)), x(&s(1)), x_mut(&o));
             quote!(#rt::euclidean::#f::fprop_batch(#xa, #xb, #xo, #w, rows);)
         }
         Kind::Add => {
-            let (xa, xb, xo) = (x(model, a), x(model, m.args[1]), x_mut(model, o));
-            let rest = m.args[2..].iter().map(|&c| {
-                let (xc, xo) = (x(model, c), x_mut(model, o));
+            let (xa, xb, xo) = (x(&s(0)), x(&s(1)), x_mut(&o));
+            let rest = (2..m.args.len()).map(|k| {
+                let (xc, xo) = (x(&s(k)), x_mut(&o));
                 quote!(#rt::add::#f::fprop_acc(#xc, #xo);)
             });
             quote!(#rt::add::#f::fprop(#xa, #xb, #xo); #(#rest)*)
         }
+        Kind::Sum => {
+            let (e, k) = (&model.states[a].name, sched.history[a]);
+            let (steps, xo) = (sum_steps(m), x_mut(&o));
+            let xe = x(&quote!(self.#e.__slots[#k + t]));
+            quote!(
+                #xo.fill(0.0);
+                for t in #steps {
+                    #rt::add::#f::fprop_acc(#xe, #xo);
+                }
+            )
+        }
+        Kind::Last => {
+            let (h, k) = (&model.states[a].name, sched.history[a]);
+            quote!(#o.x[..rows].copy_from_slice(&self.#h.__slots[#k + len - 1].x[..rows]);)
+        }
         Kind::User { path, .. } => {
-            let (na, no, field) = (&model.states[a].name, &model.states[o].name, &m.name);
+            let (sa, value) = (s(0), user_value(model, i));
             let t = user_module(model, i);
             let rt = quote_spanned!(path.span()=> ::bpnet::__private);
             quote_spanned!(path.span()=>
                 for row in 0..rows {
                     #t::fprop(
-                        &mut self.#field[row], #rt::cast(&params[#r]), #rt::cast(&self.#na.x[row]),
-                        #rt::cast_mut(&mut self.#no.x[row]),
+                        &mut #value, #rt::cast(&params[#r]), #rt::cast(&#sa.x[row]),
+                        #rt::cast_mut(&mut #o.x[row]),
                     );
                 }
             )
         }
-        Kind::Sum | Kind::Last | Kind::Broken => {
-            unreachable!("minibatches are generated for networks without steps")
-        }
+        Kind::Broken => unreachable!("a broken module never passes check"),
     }
 }
 
@@ -78,7 +119,9 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
     let f = float_tokens(model.float);
     let m = &model.modules[i];
     let r = range(model, sched, i);
-    let (a, o) = (m.args[0], m.out);
+    let s = |k: usize| place(model, sched, m.args[k], m.delays[k]);
+    let o = place(model, sched, m.out, 0);
+    let a = m.args[0];
     let variant = |k: usize| {
         if acc[k] {
             format_ident!("bprop_batch_acc")
@@ -89,8 +132,8 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
     match &m.kind {
         Kind::Linear { out } => {
             let n_in = model.states[a].width;
-            let v = variant(0);
-            let (xa, dxo, dxa) = (x(model, a), dx(model, o), dx_mut(model, a));
+            let (sa, v) = (s(0), variant(0));
+            let (xa, dxo, dxa) = (x(&sa), dx(&o), dx_mut(&sa));
             full_or_params(
                 model,
                 sched,
@@ -101,7 +144,7 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
         }
         Kind::Tanh => {
             let v = variant(0);
-            let (xo, dxo, dxa) = (x(model, o), dx(model, o), dx_mut(model, a));
+            let (xo, dxo, dxa) = (x(&o), dx(&o), dx_mut(&s(0)));
             full_or_params(
                 model,
                 sched,
@@ -111,11 +154,11 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
             )
         }
         Kind::Euclidean => {
-            let b = m.args[1];
             let w = model.states[a].width;
             let (va, vb) = (variant(0), variant(1));
-            let (xa, xb, dxo) = (x(model, a), x(model, b), dx(model, o));
-            let (dxa, dxb) = (dx_mut(model, a), dx_mut(model, b));
+            let (sa, sb) = (s(0), s(1));
+            let (xa, xb, dxo) = (x(&sa), x(&sb), dx(&o));
+            let (dxa, dxb) = (dx_mut(&sa), dx_mut(&sb));
             let calls = [
                 quote!(#rt::euclidean::#f::#va(#xa, #xb, #dxo, #dxa, #w, rows);),
                 quote!(#rt::euclidean::#f::#vb(#xb, #xa, #dxo, #dxb, #w, rows);),
@@ -127,68 +170,129 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
             quote!(#(#calls)*)
         }
         Kind::Add => {
-            let steps = m.args.iter().enumerate().map(|(k, &s)| {
+            let steps = (0..m.args.len()).map(|k| {
                 let v = if acc[k] {
                     format_ident!("bprop_acc")
                 } else {
                     format_ident!("bprop")
                 };
-                let (dxo, dxs) = (dx(model, o), dx_mut(model, s));
+                let (dxo, dxs) = (dx(&o), dx_mut(&s(k)));
                 unless_skipped(model, sched, i, k, quote!(#rt::add::#f::#v(#dxo, #dxs);))
             });
             quote!(#(#steps)*)
         }
+        // The gathered state's dx was cleared before the sweep.
+        Kind::Sum => {
+            let (e, k) = (&model.states[a].name, sched.history[a]);
+            let (steps, dxo) = (sum_steps(m), dx(&o));
+            let dxe = dx_mut(&quote!(self.#e.__slots[#k + t]));
+            unless_skipped(
+                model,
+                sched,
+                i,
+                0,
+                quote!(
+                    for t in #steps {
+                        #rt::add::#f::bprop_acc(#dxo, #dxe);
+                    }
+                ),
+            )
+        }
+        Kind::Last => {
+            let (h, k) = (&model.states[a].name, sched.history[a]);
+            let (dxo, dxh) = (dx(&o), dx_mut(&quote!(self.#h.__slots[#k + len - 1])));
+            unless_skipped(
+                model,
+                sched,
+                i,
+                0,
+                quote!(#rt::add::#f::bprop_acc(#dxo, #dxh);),
+            )
+        }
         Kind::User { path, .. } => {
-            let (na, no, field) = (&model.states[a].name, &model.states[o].name, &m.name);
-            let clear = (!acc[0]).then(|| quote!(self.#na.dx[row].fill(0.0);));
+            let (sa, value) = (s(0), user_value(model, i));
+            // A user module adds into dx; the first contribution starts from zero.
+            let clear = (!acc[0]).then(|| quote!(#sa.dx[row].fill(0.0);));
             let t = user_module(model, i);
             let rt = quote_spanned!(path.span()=> ::bpnet::__private);
             quote_spanned!(path.span()=>
                 for row in 0..rows {
                     #clear
                     #t::bprop(
-                        &mut self.#field[row], #rt::cast(&params[#r]), #rt::cast_mut(&mut grads[#r]),
-                        #rt::cast(&self.#na.x[row]), #rt::cast(&self.#no.x[row]),
-                        #rt::cast(&self.#no.dx[row]), #rt::cast_mut(&mut self.#na.dx[row]),
+                        &mut #value, #rt::cast(&params[#r]), #rt::cast_mut(&mut grads[#r]),
+                        #rt::cast(&#sa.x[row]), #rt::cast(&#o.x[row]),
+                        #rt::cast(&#o.dx[row]), #rt::cast_mut(&mut #sa.dx[row]),
                     );
                 }
             )
         }
-        Kind::Sum | Kind::Last | Kind::Broken => {
-            unreachable!("minibatches are generated for networks without steps")
-        }
+        Kind::Broken => unreachable!("a broken module never passes check"),
     }
 }
 
-/// The batch struct and the network's minibatch entry points, for a network without steps.
+/// The batch struct and the network's minibatch entry points.
 pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
     let rt = rt();
     let f = float_tokens(model.float);
     let name = &model.name;
     let vis = &model.vis;
     let bname = format_ident!("{}Batch", name);
+    let steps = model.steps;
+    let t_steps = steps.unwrap_or(1);
 
     let fields = model.states.iter().map(|st| {
         let (n, w) = (&st.name, st.width);
-        let doc = format!("State `{}` of every sample of the batch.", plain(n));
-        quote!(#[doc = #doc] pub #n: ::bpnet::Batch<#f, #w>,)
+        if st.step {
+            let doc = format!(
+                "State `{}` of every sequence of the batch at every step: `{}[t].x[i]`.",
+                plain(n),
+                plain(n)
+            );
+            quote!(#[doc = #doc] pub #n: ::bpnet::BatchSteps<#f, #w>,)
+        } else {
+            let unit = if steps.is_some() {
+                "sequence"
+            } else {
+                "sample"
+            };
+            let doc = format!("State `{}` of every {unit} of the batch.", plain(n));
+            quote!(#[doc = #doc] pub #n: ::bpnet::Batch<#f, #w>,)
+        }
     });
     let users: Vec<usize> = (0..model.modules.len())
         .filter(|&i| matches!(model.modules[i].kind, Kind::User { .. }))
         .collect();
     let user_fields = users.iter().map(|&i| {
         let (n, ty) = (&model.modules[i].name, user_ty(model, i));
-        let doc = format!("Module `{}`, one per sample of the batch.", plain(n));
+        let doc = if model.modules[i].step {
+            format!(
+                "Module `{}`, one per step and sequence of the batch: step `t` of sequence `i` \
+                 at `t * capacity + i`.",
+                plain(n)
+            )
+        } else {
+            format!("Module `{}`, one per sample of the batch.", plain(n))
+        };
         quote!(#[doc = #doc] pub #n: #rt::Vec<#ty>,)
     });
-    let inits = model.states.iter().map(|st| {
+    let inits = model.states.iter().enumerate().map(|(i, st)| {
         let n = &st.name;
-        quote!(#n: ::bpnet::Batch::new(capacity),)
+        if st.step {
+            let k = sched.history[i];
+            quote!(#n: ::bpnet::BatchSteps::new(#k, #t_steps, capacity),)
+        } else {
+            quote!(#n: ::bpnet::Batch::new(capacity),)
+        }
     });
     let user_inits = users.iter().map(|&i| {
         let n = &model.modules[i].name;
         let t = user_module(model, i);
-        quote!(#n: (0..capacity).map(|_| #t::create()).collect(),)
+        let count = if model.modules[i].step {
+            quote!(#t_steps * capacity)
+        } else {
+            quote!(capacity)
+        };
+        quote!(#n: (0..#count).map(|_| #t::create()).collect(),)
     });
     // The matrix products' packing space: fprop (k = in, n = out), dX (k = out, n = in) and dW
     // (k = rows, n = in) of every Linear module.
@@ -209,31 +313,118 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
             _ => None,
         })
         .collect();
-    let fsteps: Vec<TokenStream> = sched
-        .pre
-        .fprop
+
+    // The schedules: before the steps, one loop over the steps, after the steps.
+    let fsteps = |ids: &[usize]| -> Vec<TokenStream> {
+        ids.iter().map(|&i| fprop_step(model, sched, i)).collect()
+    };
+    let bsteps = |part: &crate::lower::Part| -> Vec<TokenStream> {
+        part.bprop
+            .iter()
+            .map(|b| bprop_step(model, sched, b.module, &b.accumulate))
+            .collect()
+    };
+    let looped = |body: Vec<TokenStream>, rev: bool| -> TokenStream {
+        match (body.is_empty(), rev) {
+            (true, _) => quote!(),
+            (false, false) => quote!(for t in 0..len { #(#body)* }),
+            (false, true) => quote!(for t in (0..len).rev() { #(#body)* }),
+        }
+    };
+    let (pre_f, step_f, post_f) = (
+        fsteps(&sched.pre.fprop),
+        looped(fsteps(&sched.step.fprop), false),
+        fsteps(&sched.post.fprop),
+    );
+    let (pre_r, step_r, post_r) = (
+        fsteps(&sched.pre.run),
+        looped(fsteps(&sched.step.run), false),
+        fsteps(&sched.post.run),
+    );
+    let (post_b, step_b, pre_b) = (
+        bsteps(&sched.post),
+        looped(bsteps(&sched.step), true),
+        bsteps(&sched.pre),
+    );
+    let clears = model
+        .states
         .iter()
-        .map(|&i| fprop_step(model, sched, i))
-        .collect();
-    let rsteps: Vec<TokenStream> = sched
-        .pre
-        .run
-        .iter()
-        .map(|&i| fprop_step(model, sched, i))
-        .collect();
-    let bsteps: Vec<TokenStream> = sched
-        .pre
-        .bprop
-        .iter()
-        .map(|b| bprop_step(model, sched, b.module, &b.accumulate))
-        .collect();
+        .enumerate()
+        .filter(|(i, _)| sched.gather[*i])
+        .map(|(_, st)| {
+            let n = &st.name;
+            if st.step {
+                quote!(self.#n.__clear_dx(len, rows);)
+            } else {
+                quote!(self.#n.__clear_dx(rows);)
+            }
+        });
+    // A learned initial value gathers the derivatives of every read before step 0, of every
+    // sequence.
+    let learned_grads = model.states.iter().enumerate().filter_map(|(i, st)| {
+        let off = sched.initial_offsets[i].as_ref()?;
+        let n = &st.name;
+        let (a, b) = (
+            offset_tokens(model, off, 0),
+            offset_tokens(model, off, st.width),
+        );
+        Some(quote!(
+            if !self.__continued {
+                self.#n.__initial_grad(rows, &mut grads[#a..#b]);
+            }
+        ))
+    });
     let seed = model.energy.map(|e| {
         let e = &model.states[e].name;
         quote!(self.#e.__seed(rows);)
     });
+    // Where the delayed reads start: initial values, or the last states of the previous call.
+    let starts = model.states.iter().enumerate().filter_map(|(i, st)| {
+        let (n, w) = (&st.name, st.width);
+        let fresh = match st.initial.as_ref()? {
+            InitialM::Zeros => quote!(self.#n.__start(&[0.0; #w], rows);),
+            InitialM::Values(v) => {
+                let v = v.iter().map(|x| proc_macro2::Literal::f64_unsuffixed(*x));
+                quote!(self.#n.__start(&[#(#v as #f),*], rows);)
+            }
+            InitialM::Learned => {
+                let off = sched.initial_offsets[i]
+                    .as_ref()
+                    .expect("a learned initial value has a place in the pool");
+                let (a, b) = (offset_tokens(model, off, 0), offset_tokens(model, off, w));
+                quote!(self.#n.__start(&params[#a..#b], rows);)
+            }
+        };
+        Some((fresh, quote!(self.#n.__carry(self.__len, rows);)))
+    });
+    let (fresh, carried): (Vec<_>, Vec<_>) = starts.unzip();
+    let len_param = steps.map(|_| quote!(, len: usize));
+    let unfolded_items = steps.map(|_| {
+        quote!(
+            /// Sets where delayed reads start for `rows` sequences: the initial values, or
+            /// (continued) the last states of the last call, row `i` continuing row `i`.
+            #[allow(unused_variables)]
+            fn __begin(&mut self, params: &[#f], rows: usize, continued: bool) {
+                let continued = continued && self.__len > 0;
+                if continued {
+                    #(#carried)*
+                } else {
+                    #(#fresh)*
+                }
+                self.__continued = continued;
+            }
+        )
+    });
+    let unfolded_fields = steps.map(|_| quote!(__len: usize, __continued: bool,));
+    let unfolded_inits = steps.map(|_| quote!(__len: 0, __continued: false,));
+
+    let what = if steps.is_some() {
+        "one row per sequence, one batch of rows per step"
+    } else {
+        "one row per sample"
+    };
     let doc = format!(
-        "The states of [`{name}`] for a minibatch, one row per sample (see \
-         [`{name}::reserve_batch`])."
+        "The states of [`{name}`] for a minibatch, {what} (see [`{name}::reserve_batch`])."
     );
     let item = quote!(
         #[doc = #doc]
@@ -241,46 +432,72 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
             #(#fields)*
             #(#user_fields)*
             __gemm: ::bpnet::__private::GemmScratch<#f>,
+            __capacity: usize,
+            #unfolded_fields
         }
 
         impl #bname {
             fn __new(capacity: usize) -> Self {
                 let mut __gemm = ::bpnet::__private::GemmScratch::new();
                 #(#reserves)*
-                Self { #(#inits)* #(#user_inits)* __gemm }
+                Self {
+                    #(#inits)* #(#user_inits)* __gemm, __capacity: capacity,
+                    #unfolded_inits
+                }
+            }
+
+            #unfolded_items
+
+            #[allow(unused_variables)]
+            fn __fprop(&mut self, params: &[#f], rows: usize #len_param) {
+                #(#pre_f)* #step_f #(#post_f)*
             }
 
             #[allow(unused_variables)]
-            fn __fprop(&mut self, params: &[#f], rows: usize) { #(#fsteps)* }
+            fn __run(&mut self, params: &[#f], rows: usize #len_param) {
+                #(#pre_r)* #step_r #(#post_r)*
+            }
 
             #[allow(unused_variables)]
-            fn __run(&mut self, params: &[#f], rows: usize) { #(#rsteps)* }
-
-            #[allow(unused_variables)]
-            fn __bprop(&mut self, params: &[#f], grads: &mut [#f], rows: usize, inputs: bool) {
+            fn __bprop(&mut self, params: &[#f], grads: &mut [#f], rows: usize, inputs: bool #len_param) {
                 #seed
-                #(#bsteps)*
+                #(#clears)*
+                #(#post_b)* #step_b #(#pre_b)*
+                #(#learned_grads)*
             }
         }
     );
 
-    // Entry points on the network.
+    // Entry points on the network: a row per sample, or a sequence per row.
     let sig = |ids: &[usize]| -> Vec<TokenStream> {
         ids.iter()
             .map(|&i| {
-                let (n, w) = (&model.states[i].name, model.states[i].width);
-                quote!(#n: &[[#f; #w]])
+                let st = &model.states[i];
+                let (n, w) = (&st.name, st.width);
+                if st.step {
+                    quote!(#n: &[impl ::core::convert::AsRef<[[#f; #w]]>])
+                } else {
+                    quote!(#n: &[[#f; #w]])
+                }
             })
             .collect()
     };
-    let capacity_state = &model.states[model.givens[0]].name;
     let lens = |ids: &[usize]| -> TokenStream {
         let l = ids.iter().map(|&i| {
             let n = &model.states[i].name;
             let s = plain(n);
             quote!((#s, #n.len()))
         });
-        quote!(let rows = #rt::batch_len(&[#(#l),*], self.__batch.#capacity_state.x.len())?;)
+        let rows = quote!(let rows = #rt::batch_len(&[#(#l),*], self.__batch.__capacity)?;);
+        let Some(t) = steps else {
+            return rows;
+        };
+        let seq = ids.iter().filter(|&&i| model.states[i].step).map(|&i| {
+            let (n, w) = (&model.states[i].name, model.states[i].width);
+            let s = plain(n);
+            quote!((#s, #rt::batch_seq_len::<#f, #w, _>(#s, #n)?))
+        });
+        quote!(#rows let len = #rt::seq_len(&[#(#seq),*], #t)?;)
     };
     let loads = |ids: &[usize]| -> Vec<TokenStream> {
         ids.iter()
@@ -296,65 +513,192 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         .copied()
         .filter(|&g| model.states[g].role == StateRole::Input)
         .collect();
+    // The public entry points of one kind (fprop or run): their checks and loads, then a shared
+    // tail. Unfolded, a continued variant too, which carries the last call's states over.
+    let entries = |ids: &[usize],
+                   method: &str,
+                   docs: [&str; 2],
+                   ret: &TokenStream,
+                   tail: &TokenStream|
+     -> TokenStream {
+        let (s, l, ld) = (sig(ids), lens(ids), loads(ids));
+        let make = |continued: Option<bool>, doc: &str| {
+            let name = match continued {
+                Some(true) => format_ident!("{}_continued", method),
+                _ => format_ident!("{}", method),
+            };
+            let begin = continued.map(|c| {
+                let first = plain(&model.states[ids[0]].name);
+                let check = c.then(|| {
+                    quote!(#rt::continue_rows(
+                        #first,
+                        (self.__batch.__len > 0).then_some(self.__batch_rows),
+                        rows,
+                    )?;)
+                });
+                // The carry reads the last call's slots: before this call's loads.
+                quote!(#check self.__batch.__begin(&self.__params, rows, #c);)
+            });
+            quote!(
+                #[doc = #doc]
+                #[allow(clippy::too_many_arguments)]
+                #[track_caller]
+                pub fn #name(&mut self, #(#s),*) -> #rt::Result<#ret, ::bpnet::Error> {
+                    self.__own_pool();
+                    #l
+                    #begin
+                    #(#ld)*
+                    #tail
+                }
+            )
+        };
+        match steps {
+            None => make(None, docs[0]),
+            Some(_) => {
+                let (a, b) = (make(Some(false), docs[0]), make(Some(true), docs[1]));
+                quote!(#a #b)
+            }
+        }
+    };
+    let len_arg = steps.map(|_| quote!(, len));
+    let set_len = steps.map(|_| quote!(self.__batch.__len = len;));
     let train = model.energy.map(|e| {
         let e = &model.states[e].name;
-        let (s, l, ld) = (
-            sig(&model.givens),
-            lens(&model.givens),
-            loads(&model.givens),
+        let docs = if steps.is_some() {
+            [
+                "fprop over a minibatch of sequences (one per row, at most the reserved \
+                 capacity), from the initial values: each per-step input or target takes one \
+                 sequence per row (a `Vec`, slice or array of steps), all of the same length, at \
+                 most `STEPS`; an input given once per sequence takes one row per sequence. \
+                 Returns the energy of the batch, the **sum** of the sequences' energies.",
+                "[`Self::fprop_batch`] continuing the last minibatch call: row `i`'s delayed \
+                 reads before this call's first step see row `i`'s last states of that call \
+                 (truncated back-propagation through time: bprop_batch stops at this call's first \
+                 step). At most as many sequences as that call (the last ones can be left out); \
+                 after [`Self::reset`] or [`Self::reserve_batch`], from the initial values.",
+            ]
+        } else {
+            [
+                "fprop over a minibatch (one row per sample, at most the reserved capacity): \
+                 returns the energy of the batch, the **sum** of the samples' energies.",
+                "",
+            ]
+        };
+        let fprop = entries(
+            &model.givens,
+            "fprop_batch",
+            docs,
+            &f,
+            &quote!(#rt::Result::Ok(self.__fprop_batch_rows(rows #len_arg))),
         );
+        let bprop_doc = if steps.is_some() {
+            "Back-propagation through time over the last minibatch of sequences: the gradient of \
+             the batch's energy, the sum of the sequences' gradients, **added** into the gradient \
+             pool, and every computed state's `dx` at every step in [`Self::batch`]. The `dx` of \
+             the inputs and targets only with [`Self::set_input_grads`] on (off by default)."
+        } else {
+            "bprop over the last minibatch: the gradient of the batch's energy, the sum of the \
+             samples' gradients, **added** into the gradient pool, and every computed state's \
+             `dx` in [`Self::batch`]. The `dx` of the inputs and targets only with \
+             [`Self::set_input_grads`] on (off by default)."
+        };
+        let nothing_yet = steps.map(|_| {
+            quote!(if self.__batch.__len == 0 {
+                return;
+            })
+        });
+        let bprop_len = steps.map(|_| quote!(, self.__batch.__len));
         quote!(
-            /// fprop over a minibatch (one row per sample, at most the reserved capacity):
-            /// returns the energy of the batch, the **sum** of the samples' energies.
-            #[allow(clippy::too_many_arguments)]
-            #[track_caller]
-            pub fn fprop_batch(&mut self, #(#s),*) -> #rt::Result<#f, ::bpnet::Error> {
-                self.__own_pool();
-                #l
-                #(#ld)*
+            #fprop
+
+            /// Records the batch and runs the schedule over it; returns the batch's energy.
+            fn __fprop_batch_rows(&mut self, rows: usize #len_param) -> #f {
                 self.__batch_rows = rows;
-                self.__batch.__fprop(&self.__params, rows);
-                #rt::Result::Ok(self.__batch.#e.__sum(rows))
+                #set_len
+                self.__batch.__fprop(&self.__params, rows #len_arg);
+                self.__batch.#e.__sum(rows)
             }
 
-            /// bprop over the last minibatch: the gradient of the batch's energy, the sum of the
-            /// samples' gradients, **added** into the gradient pool, and every computed state's
-            /// `dx` in [`Self::batch`]. The `dx` of the inputs and targets only with
-            /// [`Self::set_input_grads`] on (off by default).
+            #[doc = #bprop_doc]
             #[track_caller]
             pub fn bprop_batch(&mut self) {
                 self.__own_pool();
+                #nothing_yet
                 let rows = self.__batch_rows;
-                self.__batch.__bprop(&self.__params, &mut self.__grads, rows, self.__input_grads);
+                self.__batch.__bprop(
+                    &self.__params, &mut self.__grads, rows, self.__input_grads #bprop_len
+                );
             }
         )
     });
     let run = model.output.map(|o| {
-        let (out, w) = (&model.states[o].name, model.states[o].width);
-        let (s, l, ld) = (sig(&inputs), lens(&inputs), loads(&inputs));
+        let st = &model.states[o];
+        let (out, w) = (&st.name, st.width);
+        let (ret, value) = if st.step {
+            (
+                quote!(::bpnet::StepRows<'_, #f, #w>),
+                quote!(::bpnet::StepRows::__new(self.__batch.#out.first(len), rows)),
+            )
+        } else {
+            (quote!(&[[#f; #w]]), quote!(&self.__batch.#out.x[..rows]))
+        };
+        let docs = if steps.is_some() {
+            [
+                "Inference over a minibatch of sequences (one per row), from the initial values: \
+                 the output of every sequence (at every step run, `out[t][i]`, for an output \
+                 inside the `unfold` block).",
+                "[`Self::run_batch`] continuing the last minibatch call, as \
+                 [`Self::fprop_batch_continued`] does: for running long sequences in chunks.",
+            ]
+        } else {
+            [
+                "Inference over a minibatch: the output of every sample.",
+                "",
+            ]
+        };
+        let runs = entries(
+            &inputs,
+            "run_batch",
+            docs,
+            &ret,
+            &quote!(
+                self.__run_batch_rows(rows #len_arg);
+                #rt::Result::Ok(#value)
+            ),
+        );
         quote!(
-            /// Inference over a minibatch: the output of every sample.
-            #[allow(clippy::too_many_arguments)]
-            #[track_caller]
-            pub fn run_batch(&mut self, #(#s),*) -> #rt::Result<&[[#f; #w]], ::bpnet::Error> {
-                self.__own_pool();
-                #l
-                #(#ld)*
+            #runs
+
+            /// Records the batch and runs what the output needs over it.
+            fn __run_batch_rows(&mut self, rows: usize #len_param) {
                 self.__batch_rows = rows;
-                self.__batch.__run(&self.__params, rows);
-                #rt::Result::Ok(&self.__batch.#out.x[..rows])
+                #set_len
+                self.__batch.__run(&self.__params, rows #len_arg);
             }
         )
     });
+    let reserve_doc = if steps.is_some() {
+        "Allocates the states of minibatches of up to `capacity` sequences (once, outside the \
+         training loop): every per-step state keeps `capacity` rows at each of the `STEPS` steps. \
+         `fprop_batch`, `bprop_batch` and `run_batch` then allocate nothing."
+    } else {
+        "Allocates the states of minibatches of up to `capacity` samples (once, outside the \
+         training loop): `fprop_batch`, `bprop_batch` and `run_batch` then allocate nothing."
+    };
+    let batch_doc = if steps.is_some() {
+        "The states of the last minibatch, one row per sequence at every step: \
+         `batch().h[t].x[i]` is state `h` at step `t` of sequence `i`."
+    } else {
+        "The states of the last minibatch, one row per sample."
+    };
     let methods = quote!(
-        /// Allocates the states of minibatches of up to `capacity` samples (once, outside the
-        /// training loop): `fprop_batch`, `bprop_batch` and `run_batch` then allocate nothing.
+        #[doc = #reserve_doc]
         pub fn reserve_batch(&mut self, capacity: usize) {
             self.__batch = #bname::__new(capacity);
             self.__batch_rows = 0;
         }
 
-        /// The states of the last minibatch, one row per sample.
+        #[doc = #batch_doc]
         pub fn batch(&self) -> &#bname {
             &self.__batch
         }

@@ -164,7 +164,7 @@ fn user_value(model: &Model, i: usize) -> TokenStream {
 }
 
 /// The steps `sum` gathers: all those run, or `a..b` of them.
-fn sum_steps(m: &crate::check::ModuleM) -> TokenStream {
+pub(crate) fn sum_steps(m: &crate::check::ModuleM) -> TokenStream {
     match m.range {
         None => quote!(0..len),
         Some((a, None)) => quote!(#a..len),
@@ -378,14 +378,10 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
 
 /// The rustdoc of `set_input_grads`, saying what applies to this network.
 fn input_grads_doc(model: &Model, sched: &Schedule) -> String {
-    let (sweeps, product) = if model.steps.is_some() {
-        ("`bprop`", "`Wᵀ dy`")
-    } else {
-        (
-            "`bprop` and `bprop_batch`",
-            "`Wᵀ dy`; on a minibatch, the matrix product `dY W`",
-        )
-    };
+    let (sweeps, product) = (
+        "`bprop` and `bprop_batch`",
+        "`Wᵀ dy`; on a minibatch, the matrix product `dY W`",
+    );
     let mut doc = format!(
         "Turns on or off the derivatives of the energy with respect to the inputs and targets: \
          the `dx` of the `input` and `target` states, in {sweeps}.\n\n\
@@ -966,19 +962,13 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     });
 
     let bname = format_ident!("{}Batch", name);
-    let (batch_item, batch_methods) = match model.steps {
-        None => crate::batch::batch(model, sched),
-        Some(_) => (quote!(), quote!()),
-    };
+    let (batch_item, batch_methods) = crate::batch::batch(model, sched);
     let (unfolded_fields, unfolded_inits) = match model.steps {
         Some(_) => (
             quote!(__len: usize, __continued: bool,),
             quote!(__len: 0, __continued: false,),
         ),
-        None => (
-            quote!(__batch: #bname, __batch_rows: usize,),
-            quote!(__batch: #bname::__new(0), __batch_rows: 0,),
-        ),
+        None => (quote!(), quote!()),
     };
     let module_impl = model.module_input().map(|i| {
         let input = &model.states[i].name;
@@ -996,6 +986,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                         #(#state_inits)* #(#user_inits)*
                         __params: #rt::Vec::new(), __grads: #rt::Vec::new(),
                         __input_grads: false,
+                        __batch: #bname::__new(0), __batch_rows: 0,
                         #unfolded_inits
                     }
                 }
@@ -1035,6 +1026,8 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             __params: #rt::Vec<#f>,
             __grads: #rt::Vec<#f>,
             __input_grads: bool,
+            __batch: #bname,
+            __batch_rows: usize,
             #unfolded_fields
         }
 
@@ -1067,6 +1060,8 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                     __params: params,
                     __grads: #rt::zeroed::<#f>(Self::PARAMS),
                     __input_grads: false,
+                    __batch: #bname::__new(0),
+                    __batch_rows: 0,
                     #unfolded_inits
                 }
             }

@@ -92,13 +92,15 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             .collect()
     };
     let (fprop_p, run_p) = (args(false), args(true));
+    // Rows of samples, or of sequences for the per-step inputs of an unfolded network.
     let batch_args = |inputs_only: bool| -> Vec<TokenStream> {
         givens
             .iter()
             .filter(|g| !inputs_only || g.2)
-            .map(|(n, w, _, _)| match w {
-                Some(w) => quote!(#n: &[[#f; #w]]),
-                None => quote!(#n: impl ::core::marker::Sized),
+            .map(|(n, w, _, step)| match (w, step) {
+                (Some(w), false) => quote!(#n: &[[#f; #w]]),
+                (Some(w), true) => quote!(#n: &[impl ::core::convert::AsRef<[[#f; #w]]>]),
+                (None, _) => quote!(#n: impl ::core::marker::Sized),
             })
             .collect()
     };
@@ -190,22 +192,46 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             }
         )
     });
+    // What run_batch returns: rows, or for an output inside the `unfold` block (declared there,
+    // or the one an energy `sum(e)` / `last(e)` implies) every step of every sequence.
+    let per_step_output = unfolded
+        && flat.iter().any(|&(s, step)| match s {
+            Stmt::Assign(a) => match a.role {
+                Some((AssignRole::Output, _)) => step,
+                Some((AssignRole::Energy, _)) => a
+                    .call
+                    .kind
+                    .get_ident()
+                    .is_some_and(|k| k == "sum" || k == "last"),
+                _ => false,
+            },
+            Stmt::Broken(b) => b.role == BrokenRole::Output && step,
+            _ => false,
+        });
+    let batch_output = if per_step_output {
+        quote!(::bpnet::StepRows<'_, #f, 0>)
+    } else {
+        quote!(&[::std::vec::Vec<#f>])
+    };
     let bname = format_ident!("{}Batch", name);
-    let batch_points = (!unfolded).then(|| {
+    let continued = unfolded.then(|| {
         quote!(
-            pub fn reserve_batch(&mut self, capacity: usize) {}
-            pub fn batch(&self) -> &#bname { ::core::unreachable!() }
-            pub fn fprop_batch(&mut self, #(#batch_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
-            pub fn bprop_batch(&mut self) {}
-            pub fn run_batch(&mut self, #(#batch_run_p),*) -> ::core::result::Result<&[::std::vec::Vec<#f>], ::bpnet::Error> { ::core::unreachable!() }
+            pub fn fprop_batch_continued(&mut self, #(#batch_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
+            pub fn run_batch_continued(&mut self, #(#batch_run_p),*) -> ::core::result::Result<#batch_output, ::bpnet::Error> { ::core::unreachable!() }
         )
     });
-    let batch_item = (!unfolded).then(|| {
-        quote!(
-            #[allow(dead_code)]
-            #vis struct #bname {}
-        )
-    });
+    let batch_points = quote!(
+        #continued
+        pub fn reserve_batch(&mut self, capacity: usize) {}
+        pub fn batch(&self) -> &#bname { ::core::unreachable!() }
+        pub fn fprop_batch(&mut self, #(#batch_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
+        pub fn bprop_batch(&mut self) {}
+        pub fn run_batch(&mut self, #(#batch_run_p),*) -> ::core::result::Result<#batch_output, ::bpnet::Error> { ::core::unreachable!() }
+    );
+    let batch_item = quote!(
+        #[allow(dead_code)]
+        #vis struct #bname {}
+    );
     let entry_points = if unfolded {
         quote!(
             pub const STEPS: usize = 0;

@@ -281,10 +281,12 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             self.__len
         }
 
-        /// Forgets the previous call: the next `fprop_continued` or `run_continued` starts from
-        /// the initial values, like `fprop` and `run`.
+        /// Forgets the previous calls: the next `fprop_continued` or `run_continued` starts from
+        /// the initial values, like `fprop` and `run`, and so does the next
+        /// `fprop_batch_continued` or `run_batch_continued`.
         pub fn reset(&mut self) {
             self.__len = 0;
+            self.__batch.__len = 0;
         }
 
         #energy

@@ -32,6 +32,15 @@ pub fn assert_close(what: &str, bprop: &[f64], fd: &[f64]) {
     }
 }
 
+/// Equal to 1e-10, relative: `|a − b| ≤ 1e-10 · max(|a|, |b|, 1)` for every pair (a batch against
+/// the sums over its samples, which add in another order).
+pub fn close(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-10 * x.abs().max(y.abs()).max(1.0))
+}
+
 /// `n` random rows of `W` values in [−1, 1).
 pub fn rows<const W: usize>(n: usize, rng: &mut StdRng) -> Vec<[f64; W]> {
     (0..n)

@@ -31,6 +31,19 @@ fn main() {
     }
     assert!(net.fprop(&xs, &ys).unwrap() < first);
     assert!(net.h_initial_grads().iter().any(|g| *g != 0.0));
+    // Minibatches of sequences: two sequences of 8 steps, then of 3.
+    net.reserve_batch(2);
+    let shifted: Vec<[f32; 1]> = xs.iter().map(|x| [x[0] * 0.5]).collect();
+    let before = net.fprop_batch(&[&xs, &shifted], &[&ys, &ys]).unwrap();
+    for _ in 0..50 {
+        net.fprop_batch(&[&xs, &shifted], &[&ys, &ys]).unwrap();
+        net.zero_grad();
+        net.bprop_batch();
+        net.sgd_step(0.025);
+    }
+    assert!(net.fprop_batch(&[&xs, &shifted], &[&ys, &ys]).unwrap() < before);
+    let outs = net.run_batch(&[&xs[..3], &shifted[..3]]).unwrap();
+    assert_eq!((outs.steps(), outs.rows()), (3, 2));
     net.run(&xs[..1]).unwrap();
     for x in &xs[1..] {
         let out = net.run_continued(std::slice::from_ref(x)).unwrap();
