@@ -105,7 +105,7 @@ pub use bpnet_runtime::{
 
 /// The runtime's kernels, for reading and for hand-written modules.
 pub mod kernels {
-    pub use bpnet_runtime::{add, approx, euclidean, linear, pool, tanh};
+    pub use bpnet_runtime::{add, approx, euclidean, gemm, linear, pool, tanh};
 }
 
 /// What a program that declares and trains networks usually needs.

@@ -218,3 +218,56 @@ fn input_gradients_off_leave_batch_parameter_gradients_bit_identical() {
     batch_params_either_way!(Mixed, 3, 4, f64, 6);
     batch_params_either_way!(Wide, 40, 3, f32, 7);
 }
+
+network! {
+    /// Wide enough that its minibatch products (a million multiply-adds or more) are split
+    /// across threads when asked to.
+    pub struct Wider {
+        input  x: 300;
+        target y: 10;
+        a      = l1: linear(x -> 200);
+        h      = t1: tanh(a);
+        b      = l2: linear(h -> 10);
+        out    = t2: tanh(b);
+        energy = euclidean(out, y);
+    }
+}
+
+/// The products split across 2 and 3 threads give the energy, outputs, parameter gradients and
+/// input gradients of one thread, bit for bit, over several training steps; the threads survive
+/// `reserve_batch`.
+#[test]
+fn threads_change_no_bit_of_a_training_step() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let xs: Vec<[f32; 300]> = rows::<300>(40, &mut rng)
+        .iter()
+        .map(|r| r.map(|v| v as f32))
+        .collect();
+    let ys: Vec<[f32; 10]> = rows::<10>(40, &mut rng)
+        .iter()
+        .map(|r| r.map(|v| v as f32))
+        .collect();
+    let train = |threads: usize| {
+        let mut net = Wider::new(&mut StdRng::seed_from_u64(12));
+        net.set_input_grads(true);
+        net.set_batch_threads(threads);
+        net.reserve_batch(40);
+        assert_eq!(net.batch_threads(), threads);
+        let mut seen = Vec::new();
+        for n in [40, 33, 40] {
+            let e = net.fprop_batch(&xs[..n], &ys[..n]).unwrap();
+            net.zero_grad();
+            net.bprop_batch();
+            seen.push(e.to_bits());
+            seen.extend(net.grads().iter().map(|g| g.to_bits()));
+            seen.extend(net.batch().x.dx[..n].iter().flatten().map(|d| d.to_bits()));
+            net.sgd_step(0.01);
+            let out = net.run_batch(&xs[..n]).unwrap();
+            seen.extend(out.iter().flatten().map(|o| o.to_bits()));
+        }
+        seen
+    };
+    let one = train(1);
+    assert_eq!(train(2), one);
+    assert_eq!(train(3), one);
+}

@@ -6,11 +6,13 @@
 use bpnet::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+/// Every thread counts (for the helper threads of split matrix products).
+static EVERYONE: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// Only the test's own thread counts: the test harness's threads allocate when they like.
@@ -18,7 +20,7 @@ thread_local! {
 }
 
 fn count() {
-    if COUNTING.with(Cell::get) {
+    if EVERYONE.load(Ordering::SeqCst) || COUNTING.with(Cell::get) {
         ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -75,6 +77,19 @@ network! {
         }
         initial h = learned;
         energy = sum(e);
+    }
+}
+
+network! {
+    /// Wide enough that its minibatch products are split across threads.
+    pub struct Wide {
+        input  x: 300;
+        target y: 10;
+        s1     = l1: linear(x -> 200);
+        h      = t1: tanh(s1);
+        s2     = l2: linear(h -> 10);
+        out    = t2: tanh(s2);
+        energy = euclidean(out, y);
     }
 }
 
@@ -148,6 +163,32 @@ fn training_and_inference_do_not_allocate() {
     }
     let after = ALLOCATIONS.load(Ordering::SeqCst);
     assert_eq!(after - before, 0, "allocations during training");
+
+    // Minibatch products split across two threads: nothing allocates on either thread (the
+    // helper is started by `set_batch_threads`, before counting). The harness's own threads
+    // are idle while this, the only test of the binary, runs.
+    let mut wide = Wide::new(&mut StdRng::seed_from_u64(3));
+    wide.reserve_batch(40);
+    wide.set_batch_threads(2);
+    assert_eq!(wide.batch_threads(), 2);
+    let wx = vec![[0.1f32; 300]; 40];
+    let wy = vec![[0.2f32; 10]; 40];
+    EVERYONE.store(true, Ordering::SeqCst);
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..20 {
+        wide.fprop_batch(&wx, &wy).unwrap();
+        wide.zero_grad();
+        wide.bprop_batch();
+        wide.sgd_step(0.001);
+        wide.run_batch(&wx[..30]).unwrap();
+    }
+    let threaded = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    EVERYONE.store(false, Ordering::SeqCst);
+    assert_eq!(
+        threaded, 0,
+        "allocations during threaded minibatch training"
+    );
+    let after = ALLOCATIONS.load(Ordering::SeqCst);
     // The counter does count: building a network allocates its pools.
     let _other = Net::new(&mut StdRng::seed_from_u64(2));
     assert!(ALLOCATIONS.load(Ordering::SeqCst) > after);

@@ -694,8 +694,31 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
     let methods = quote!(
         #[doc = #reserve_doc]
         pub fn reserve_batch(&mut self, capacity: usize) {
-            self.__batch = #bname::__new(capacity);
+            let mut batch = #bname::__new(capacity);
+            batch.__gemm.take_threads(&mut self.__batch.__gemm);
+            self.__batch = batch;
             self.__batch_rows = 0;
+        }
+
+        /// Splits the minibatch's large matrix products (a million multiply-adds or more)
+        /// across `threads` threads: this one and `threads - 1` helpers started now, kept
+        /// across [`Self::reserve_batch`] and stopped with the network. The gradients are the
+        /// same, bit for bit, as on one thread (each thread computes its own rows of a product).
+        /// One thread by default; at most `bpnet::kernels::gemm::MAX_THREADS`.
+        ///
+        /// A helper spins for about 50 µs after each product before it sleeps, so that the
+        /// next product of the same step finds it awake: turn this on for training loops that
+        /// keep the cores for themselves.
+        ///
+        /// # Panics
+        /// If the system cannot start a thread.
+        pub fn set_batch_threads(&mut self, threads: usize) {
+            self.__batch.__gemm.set_threads(threads);
+        }
+
+        /// The threads the minibatch's large products use (see [`Self::set_batch_threads`]).
+        pub fn batch_threads(&self) -> usize {
+            self.__batch.__gemm.threads()
         }
 
         #[doc = #batch_doc]

@@ -7,6 +7,8 @@
 //! plain Rust.
 
 use crate::Float;
+use crate::workers::Workers;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 const KC: usize = 256;
 const MC: usize = 64;
@@ -14,19 +16,50 @@ const NC: usize = 2048;
 const MAX_MR: usize = 8;
 const MAX_NR: usize = 32;
 
-/// Packing buffers for the products of a minibatch, reserved with it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct GemmScratch<F> {
+/// One thread's packing buffers.
+#[derive(Debug, Default)]
+struct Buffers<F> {
     a: Vec<F>,
     b: Vec<F>,
 }
 
+impl<F: Float> Buffers<F> {
+    fn reserve(&mut self, (a, b): (usize, usize)) {
+        if self.a.len() < a {
+            self.a.resize(a, F::ZERO);
+        }
+        if self.b.len() < b {
+            self.b.resize(b, F::ZERO);
+        }
+    }
+}
+
+/// Most threads a product is split across.
+pub const MAX_THREADS: usize = 16;
+
+/// Products with at least this many multiply-adds are split across the threads (below, waking a
+/// helper costs more than it saves).
+const PARALLEL_MIN: usize = 1 << 20;
+
+/// Packing buffers for the products of a minibatch, reserved with it, and the helper threads
+/// that share large products (none unless [`GemmScratch::set_threads`] asks for them).
+#[derive(Debug, Default)]
+pub struct GemmScratch<F> {
+    /// One per thread, the caller's first; a lock each so that every thread can reach its own
+    /// (never contended).
+    buffers: Vec<Mutex<Buffers<F>>>,
+    /// The largest sizes reserved so far, for buffers added later.
+    sizes: (usize, usize),
+    workers: Workers,
+}
+
 impl<F: Float> GemmScratch<F> {
-    /// Empty buffers (they grow on first use unless reserved).
+    /// Empty buffers (they grow on first use unless reserved), one thread.
     pub fn new() -> Self {
         Self {
-            a: Vec::new(),
-            b: Vec::new(),
+            buffers: vec![Mutex::default()],
+            sizes: (0, 0),
+            workers: Workers::default(),
         }
     }
 
@@ -37,14 +70,65 @@ impl<F: Float> GemmScratch<F> {
         let nc = n.clamp(1, NC).div_ceil(MAX_NR) * MAX_NR;
         // Room to start both buffers on a cache line (see `aligned`).
         let (a, b) = (MC.div_ceil(MAX_MR) * MAX_MR * kc + ALIGN, kc * nc + ALIGN);
-        if self.a.len() < a {
-            self.a.resize(a, F::ZERO);
+        self.sizes = (self.sizes.0.max(a), self.sizes.1.max(b));
+        if self.buffers.is_empty() {
+            self.buffers.push(Mutex::default());
         }
-        if self.b.len() < b {
-            self.b.resize(b, F::ZERO);
+        for buf in &mut self.buffers {
+            lock(buf).reserve(self.sizes);
+        }
+    }
+
+    /// Splits products of at least a million multiply-adds across `threads` threads (clamped
+    /// to `1..=MAX_THREADS`): this one and `threads - 1` helpers started now, parked between
+    /// products and stopped when the scratch space is dropped. Each thread computes a block of
+    /// rows of the product with its own packing buffers, so the result is the same, bit for bit,
+    /// with any number of threads.
+    ///
+    /// # Panics
+    /// If the system cannot start a thread.
+    pub fn set_threads(&mut self, threads: usize) {
+        let threads = threads.clamp(1, MAX_THREADS);
+        if threads != self.workers.threads() {
+            self.workers = Workers::new(threads);
+        }
+        self.buffers.resize_with(threads, Mutex::default);
+        let sizes = self.sizes;
+        for buf in &mut self.buffers {
+            lock(buf).reserve(sizes);
+        }
+    }
+
+    /// The threads a large product uses (1 unless [`Self::set_threads`] said otherwise).
+    pub fn threads(&self) -> usize {
+        self.workers.threads()
+    }
+
+    /// Hands `other`'s threads over to this scratch space (for a batch that replaces another).
+    pub fn take_threads(&mut self, other: &mut Self) {
+        let threads = other.threads();
+        self.workers = std::mem::take(&mut other.workers);
+        self.buffers.resize_with(threads.max(1), Mutex::default);
+        let sizes = self.sizes;
+        for buf in &mut self.buffers {
+            lock(buf).reserve(sizes);
         }
     }
 }
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing is left half-written in a buffer by a panic that matters: it is repacked on use.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A pointer to `C` for the threads of a product, each of which makes its own disjoint block of
+/// rows from it.
+#[derive(Clone, Copy)]
+struct RowsPtr<F>(*mut F);
+// SAFETY: every thread writes only its own rows (see `gemm`), and the product waits for all.
+unsafe impl<F: Send> Send for RowsPtr<F> {}
+// SAFETY: as above.
+unsafe impl<F: Send> Sync for RowsPtr<F> {}
 
 /// Values a buffer may need to skip to start on a 64-byte cache line.
 const ALIGN: usize = 16;
@@ -350,10 +434,64 @@ macro_rules! gemm_impl {
                     "gemm: B is too short"
                 );
                 scratch.reserve(k, n);
-                let (apack, bpack) = (
-                    super::aligned(&mut scratch.a),
-                    super::aligned(&mut scratch.b),
-                );
+                let GemmScratch {
+                    buffers, workers, ..
+                } = scratch;
+                let threads = workers.threads().min(buffers.len());
+                if threads > 1
+                    && m >= 2 * MR
+                    && m.saturating_mul(n).saturating_mul(k) >= super::PARALLEL_MIN
+                {
+                    // Blocks of rows, a whole number of tiles tall, one per thread.
+                    let per = m.div_ceil(threads).div_ceil(MR) * MR;
+                    let c = super::RowsPtr(c.as_mut_ptr());
+                    let buffers = &buffers[..];
+                    workers.run(&|t: usize| {
+                        let r0 = (t * per).min(m);
+                        let rows = per.min(m - r0);
+                        if rows == 0 {
+                            return;
+                        }
+                        // SAFETY: rows r0..r0 + rows of the m × n values of C, which no other
+                        // thread touches (r0 = t·per), and `run` returns only when all are done.
+                        let c = unsafe {
+                            ::core::slice::from_raw_parts_mut({ c }.0.add(r0 * n), rows * n)
+                        };
+                        let mut buf = super::lock(&buffers[t]);
+                        serial(
+                            rows,
+                            k,
+                            n,
+                            &a[r0 * rsa..],
+                            (rsa, csa),
+                            b,
+                            (rsb, csb),
+                            beta,
+                            c,
+                            &mut buf,
+                        );
+                    });
+                } else {
+                    let mut buf = super::lock(&buffers[0]);
+                    serial(m, k, n, a, (rsa, csa), b, (rsb, csb), beta, c, &mut buf);
+                }
+            }
+
+            /// The product on one thread, `C` exactly `m × n`, with the buffers reserved.
+            #[allow(clippy::too_many_arguments)]
+            fn serial(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[$t],
+                (rsa, csa): (usize, usize),
+                b: &[$t],
+                (rsb, csb): (usize, usize),
+                beta: $t,
+                c: &mut [$t],
+                buf: &mut super::Buffers<$t>,
+            ) {
+                let (apack, bpack) = (super::aligned(&mut buf.a), super::aligned(&mut buf.b));
                 for jc in (0..n).step_by(NC) {
                     let nc = NC.min(n - jc);
                     for pc in (0..k).step_by(KC) {
@@ -465,6 +603,47 @@ mod tests {
             }
         }
         c
+    }
+
+    /// Split across threads (row blocks, each with its own buffers), a product gives the same
+    /// bits as on one thread, for row counts on and off the block boundaries.
+    #[test]
+    fn threads_give_the_same_bits() {
+        for &(m, k, n) in &[(64, 784, 40), (67, 300, 70), (16, 4100, 17), (200, 64, 130)] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0)
+                .collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) / 4.0)
+                .collect();
+            for (sa, sb) in [((k, 1), (n, 1)), ((1, m), (1, k))] {
+                for beta in [0.0, 1.0] {
+                    let mut want = vec![0.5f32; m * n];
+                    let mut one = GemmScratch::new();
+                    super::f32::gemm(m, k, n, &a, sa, &b, sb, beta, &mut want, &mut one);
+                    for threads in [2, 3] {
+                        let mut s = GemmScratch::new();
+                        s.set_threads(threads);
+                        assert_eq!(s.threads(), threads);
+                        let mut c = vec![0.5f32; m * n + 3];
+                        super::f32::gemm(m, k, n, &a, sa, &b, sb, beta, &mut c, &mut s);
+                        assert!(
+                            c[..m * n]
+                                .iter()
+                                .zip(&want)
+                                .all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "{m}x{k}x{n}, {threads} threads"
+                        );
+                        assert_eq!(c[m * n..], [0.5; 3], "past C");
+                    }
+                }
+            }
+        }
+        // Handed over to a new scratch space, the threads keep working.
+        let (mut old, mut new) = (GemmScratch::<f64>::new(), GemmScratch::<f64>::new());
+        old.set_threads(2);
+        new.take_threads(&mut old);
+        assert_eq!((new.threads(), old.threads()), (2, 1));
     }
 
     /// Shapes on and off the tile sizes, transposed operands, β = 0 and 1, both float types.

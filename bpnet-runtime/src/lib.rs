@@ -27,6 +27,7 @@ pub mod tanh;
 mod testing;
 #[doc(hidden)]
 pub mod user;
+pub mod workers;
 
 pub use batch::{Batch, batch_len};
 pub use batch_steps::{BatchSteps, StepRows, batch_seq_len, continue_rows};
