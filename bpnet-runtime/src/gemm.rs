@@ -130,6 +130,14 @@ unsafe impl<F: Send> Send for RowsPtr<F> {}
 // SAFETY: as above.
 unsafe impl<F: Send> Sync for RowsPtr<F> {}
 
+/// The values a `rows × cols` matrix with strides `rs`, `cs` spans, `(rows−1)·rs + (cols−1)·cs + 1`
+/// for non-empty shapes; `None` if that overflows.
+fn span(rows: usize, rs: usize, cols: usize, cs: usize) -> Option<usize> {
+    (rows.checked_sub(1)?.checked_mul(rs)?)
+        .checked_add(cols.checked_sub(1)?.checked_mul(cs)?)?
+        .checked_add(1)
+}
+
 /// Values a buffer may need to skip to start on a 64-byte cache line.
 const ALIGN: usize = 16;
 
@@ -193,10 +201,17 @@ unsafe fn tile_f32_avx512(
             let (mut v0, mut v1) = (row[0], row[1]);
             if !overwrite {
                 v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, p));
-                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, p.add(16)));
             }
             _mm512_mask_storeu_ps(p, m0, v0);
-            _mm512_mask_storeu_ps(p.add(16), m1, v1);
+            // Only a tile wider than 16 columns has a second half (`p + 16` may even lie past
+            // the end of `c` otherwise).
+            if cols > 16 {
+                let p = p.add(16);
+                if !overwrite {
+                    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, p));
+                }
+                _mm512_mask_storeu_ps(p, m1, v1);
+            }
         }
     }
 }
@@ -269,8 +284,8 @@ fn fast_pack_f32(src: &[f32], cs: usize, kc: usize, cols: usize, dst: &mut [f32]
     let fits = kc > 0
         && cols > 0
         && cols <= width
-        && dst.len() == kc * width
-        && src.len() >= (cols - 1) * cs + kc;
+        && kc.checked_mul(width) == Some(dst.len())
+        && span(cols, cs, kc, 1).is_some_and(|need| src.len() >= need);
     if fits && std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: the CPU has AVX and the lengths are the ones the packing reads and writes.
         unsafe { pack_columns_f32_avx(src.as_ptr(), cs, kc, cols, dst.as_mut_ptr(), width) };
@@ -400,7 +415,8 @@ macro_rules! gemm_impl {
             /// `β` is 0 (overwrite) or 1 (accumulate).
             ///
             /// # Panics
-            /// If an operand is too short for its shape and strides.
+            /// If an operand is too short for its shape and strides (or their span overflows
+            /// `usize`), or `β` is neither 0 nor 1.
             #[allow(clippy::too_many_arguments)]
             pub fn gemm(
                 m: usize,
@@ -414,11 +430,13 @@ macro_rules! gemm_impl {
                 c: &mut [$t],
                 scratch: &mut GemmScratch<$t>,
             ) {
+                assert!(beta == 0.0 || beta == 1.0, "gemm: β must be 0 or 1");
                 if m == 0 || n == 0 {
                     return;
                 }
-                assert!(c.len() >= m * n, "gemm: C is too short");
-                let c = &mut c[..m * n];
+                let mn = m.checked_mul(n).expect("gemm: m × n overflows");
+                assert!(c.len() >= mn, "gemm: C is too short");
+                let c = &mut c[..mn];
                 if k == 0 {
                     if beta == 0.0 {
                         c.fill(0.0);
@@ -426,11 +444,11 @@ macro_rules! gemm_impl {
                     return;
                 }
                 assert!(
-                    a.len() > (m - 1) * rsa + (k - 1) * csa,
+                    super::span(m, rsa, k, csa).is_some_and(|need| a.len() >= need),
                     "gemm: A is too short"
                 );
                 assert!(
-                    b.len() > (k - 1) * rsb + (n - 1) * csb,
+                    super::span(k, rsb, n, csb).is_some_and(|need| b.len() >= need),
                     "gemm: B is too short"
                 );
                 scratch.reserve(k, n);
@@ -543,11 +561,11 @@ fn fast_f32(
     (rows, cols): (usize, usize),
     overwrite: bool,
 ) -> bool {
-    let fits = a.len() >= kc * 8
-        && b.len() >= kc * 32
+    let fits = kc.checked_mul(8).is_some_and(|need| a.len() >= need)
+        && kc.checked_mul(32).is_some_and(|need| b.len() >= need)
         && (1..=8).contains(&rows)
         && (1..=32).contains(&cols)
-        && c.len() >= (rows - 1) * ldc + cols;
+        && span(rows, ldc, cols, 1).is_some_and(|need| c.len() >= need);
     if fits && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F, the strips have the lengths the tile reads, and `c` holds
         // the `rows × cols` values (stride `ldc`) it writes.
@@ -669,11 +687,19 @@ mod tests {
                 a.iter().map(|&v| v as f32).collect(),
                 b.iter().map(|&v| v as f32).collect(),
             );
-            for (sa, sb) in [((k, 1), (n, 1)), ((1, m), (1, k))] {
+            // Row-major and transposed A and B, in all four combinations.
+            let layouts = [
+                ((k, 1), (n, 1)),
+                ((1, m), (1, k)),
+                ((k, 1), (1, k)),
+                ((1, m), (n, 1)),
+            ];
+            for (sa, sb) in layouts {
                 let want = naive(m, k, n, &a, sa, &b, sb);
-                let mut c = vec![9.0; m * n];
+                // C longer than m × n: what lies past it must stay.
+                let mut c = vec![9.0; m * n + 5];
                 super::f64::gemm(m, k, n, &a, sa, &b, sb, 0.0, &mut c, &mut s64);
-                let mut c32 = vec![9.0f32; m * n];
+                let mut c32 = vec![9.0f32; m * n + 5];
                 super::f32::gemm(m, k, n, &a32, sa, &b32, sb, 0.0, &mut c32, &mut s32);
                 for ((x, x32), y) in c.iter().zip(&c32).zip(&want) {
                     assert!((x - y).abs() < 1e-9, "{m}x{k}x{n}: {x} vs {y}");
@@ -682,11 +708,81 @@ mod tests {
                         "f32 {m}x{k}x{n}"
                     );
                 }
+                assert_eq!(c[m * n..], [9.0; 5]);
+                assert_eq!(c32[m * n..], [9.0; 5]);
+                // β = 1 onto what is there (f32: onto a C that is not the product).
                 super::f64::gemm(m, k, n, &a, sa, &b, sb, 1.0, &mut c, &mut s64);
                 for (x, y) in c.iter().zip(&want) {
                     assert!((x - 2.0 * y).abs() < 1e-9);
                 }
+                let mut c32: Vec<f32> = (0..m * n + 5).map(|i| (i % 7) as f32 - 3.0).collect();
+                super::f32::gemm(m, k, n, &a32, sa, &b32, sb, 1.0, &mut c32, &mut s32);
+                for (i, (x, y)) in c32.iter().zip(&want).enumerate() {
+                    let y = y + ((i % 7) as f64 - 3.0);
+                    assert!((*x as f64 - y).abs() < 1e-3 * y.abs().max(1.0), "f32 β = 1");
+                }
+                for (i, x) in c32.iter().enumerate().skip(m * n) {
+                    assert_eq!(*x, (i % 7) as f32 - 3.0, "past C");
+                }
             }
         }
+    }
+
+    /// Strides whose span overflows `usize` are refused, not wrapped (they once passed the
+    /// length checks in release builds and sent the vector code out of bounds).
+    #[test]
+    #[should_panic(expected = "B is too short")]
+    fn an_overflowing_stride_is_refused() {
+        let mut s = GemmScratch::new();
+        let mut c = [0.0f32; 4];
+        super::f32::gemm(
+            1,
+            4,
+            4,
+            &[1.0; 8],
+            (4, 1),
+            &[1.0; 16],
+            (1, 0x5555_5555_5555_5556),
+            0.0,
+            &mut c,
+            &mut s,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "overflows")]
+    fn an_overflowing_shape_is_refused() {
+        let mut s = GemmScratch::new();
+        let mut c = [0.0f32; 40];
+        super::f32::gemm(
+            56,
+            1,
+            2_635_249_153_387_078_803,
+            &[1.0; 64],
+            (1, 1),
+            &[1.0],
+            (1, 0),
+            0.0,
+            &mut c,
+            &mut s,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "β must be 0 or 1")]
+    fn other_betas_are_refused() {
+        let mut s = GemmScratch::new();
+        super::f32::gemm(
+            1,
+            1,
+            1,
+            &[2.0],
+            (1, 1),
+            &[3.0],
+            (1, 1),
+            0.5,
+            &mut [10.0],
+            &mut s,
+        );
     }
 }
