@@ -6,7 +6,7 @@ use bpnet::prelude::*;
 
 mod common;
 
-use common::{Square, close, rows};
+use common::{Square, bits, close, rows};
 
 network! {
     #[bpnet(float = f64)]
@@ -182,7 +182,6 @@ macro_rules! batch_params_either_way {
         let cast_y = |rows: Vec<[f64; $wy]>| -> Vec<[$float; $wy]> {
             rows.iter().map(|r| r.map(|v| v as $float)).collect()
         };
-        let bits = |v: &[$float]| v.iter().map(|g| g.to_bits()).collect::<Vec<_>>();
         let mut last_dx: Option<Vec<[$float; $wx]>> = None;
         for (round, n) in [17, 5, 17, 1].into_iter().enumerate() {
             let (xs, ys) = (
@@ -258,12 +257,12 @@ fn threads_change_no_bit_of_a_training_step() {
             let e = net.fprop_batch(&xs[..n], &ys[..n]).unwrap();
             net.zero_grad();
             net.bprop_batch();
-            seen.push(e.to_bits());
-            seen.extend(net.grads().iter().map(|g| g.to_bits()));
-            seen.extend(net.batch().x.dx[..n].iter().flatten().map(|d| d.to_bits()));
+            seen.extend(bits(&[e]));
+            seen.extend(bits(net.grads()));
+            seen.extend(bits(net.batch().x.dx[..n].as_flattened()));
             net.sgd_step(0.01);
             let out = net.run_batch(&xs[..n]).unwrap();
-            seen.extend(out.iter().flatten().map(|o| o.to_bits()));
+            seen.extend(bits(out.as_flattened()));
         }
         seen
     };

@@ -9,7 +9,7 @@ use bpnet::rand::RngExt;
 
 mod common;
 
-use common::{TOL, assert_close, numeric};
+use common::{TOL, assert_close, bits, numeric};
 
 network! {
     /// The lecture's nn-layer as a module: linear then tanh.
@@ -306,11 +306,6 @@ fn modules_checked_on_their_own() {
     assert!(layer.passes(TOL), "{layer}");
     let names: Vec<_> = layer.modules.iter().map(|m| m.name).collect();
     assert_eq!(names, ["linear", "sigmoid", "input"]);
-}
-
-/// The bits of a gradient pool, so that `assert_eq!` compares bit for bit (`-0.0 != 0.0`).
-fn bits(v: &[f64]) -> Vec<u64> {
-    v.iter().map(|g| g.to_bits()).collect()
 }
 
 /// With input gradients off (the default) bprop skips dE/d(input) and dE/d(target), and the

@@ -6,7 +6,7 @@ use bpnet::prelude::*;
 
 mod common;
 
-use common::{Square, TOL, assert_close, numeric, rows as seq};
+use common::{Square, TOL, assert_close, bits, numeric, rows as seq};
 
 network! {
     /// The Elman network: the hidden state at t reads the hidden state at t − 1.
@@ -203,13 +203,102 @@ network! {
     }
 }
 
+network! {
+    /// A linear module reading its own output one step back, `h[t] = W h[t − 1]`, from a given
+    /// initial value, beside the input's path.
+    #[bpnet(float = f64)]
+    pub struct SelfLinear {
+        unfold 5 {
+            input  x: 2;
+            target y: 3;
+            h      = wh: linear(h[t - 1] -> 3);
+            s      = wx: linear(x -> 3);
+            a      = add(s, h);
+            o      = th: tanh(a);
+            e      = euclidean(o, y);
+        }
+        initial h = [0.5, -0.4, 0.3];
+        energy = sum(e);
+    }
+}
+
+network! {
+    /// Tanh modules reading their own output one step back (a learned initial value) and two
+    /// steps back (given initial values), the latter also read three steps back by another
+    /// module.
+    #[bpnet(float = f64)]
+    pub struct SelfTanh {
+        unfold 6 {
+            input  x: 2;
+            target y: 3;
+            h: 3   = th: tanh(h[t - 1]);
+            g: 3   = tg: tanh(g[t - 2]);
+            s      = wx: linear(x -> 3);
+            a      = add(s, h, g, g[t - 3]);
+            e      = euclidean(a, y);
+        }
+        initial h = learned;
+        initial g = [0.6, -0.2, 0.1];
+        energy = sum(e);
+    }
+}
+
+network! {
+    /// An add module reading its own output one and two steps back: a running sum of the input's
+    /// path, `h[t] = s[t] + h[t − 1] + h[t − 2]`; its output is what `run` returns.
+    #[bpnet(float = f64)]
+    pub struct SelfAdd {
+        unfold 5 {
+            input  x: 2;
+            target y: 2;
+            s      = wx: linear(x -> 2);
+            h      = add(s, h[t - 1], h[t - 2]);
+            output o = th: tanh(h);
+            e      = euclidean(o, y);
+        }
+        initial h = learned;
+        energy = sum(e);
+    }
+}
+
+network! {
+    /// A user module reading its own output two steps back, a nested network one step back, and
+    /// a Euclidean module one step back (`d[t] = ½ (d[t − 1] − z[t])²`).
+    #[bpnet(float = f64)]
+    pub struct SelfModules {
+        unfold 5 {
+            input  x: 2;
+            target y: 4;
+            s      = wx: linear(x -> 4);
+            q: 4   = square: Square(q[t - 2]);
+            c: 4   = rec: Layer(c[t - 1]);
+            a      = add(s, q, c);
+            z      = wz: linear(a -> 1);
+            d      = euclidean(d[t - 1], z);
+            e      = euclidean(a, y);
+        }
+        initial q = [0.9, -0.8, 0.7, 0.6];
+        initial c = learned;
+        initial d = [0.25];
+        fit    = sum(e);
+        drift  = sum(d);
+        energy = add(fit, drift);
+    }
+}
+
 /// Parameters by `check_gradients` (input gradients off, the default), and dE/dx of every input at
 /// every step by finite differences (input gradients on), for full-length and shorter sequences
-/// in turn on one network.
+/// in turn on one network. With a last argument `spread`, every parameter (learned initial values
+/// included) is first drawn from `[−spread, spread)`.
 macro_rules! check_seq {
-    ($net:ty, $wx:literal, $wy:literal, $seed:expr) => {{
+    ($net:ty, $wx:literal, $wy:literal, $seed:expr $(, $spread:expr)?) => {{
         let mut rng = StdRng::seed_from_u64($seed);
         let mut net = <$net>::new(&mut rng);
+        $(
+            for p in net.params_mut() {
+                *p = rng.random_range(-$spread..$spread);
+            }
+        )?
         for len in [<$net>::STEPS, 2, <$net>::STEPS, 1] {
             let xs = seq::<$wx>(len, &mut rng);
             let ys = seq::<$wy>(len, &mut rng);
@@ -349,6 +438,83 @@ fn energy_on_the_last_step_only() {
         net.bprop();
         let dx: Vec<f64> = (0..len).flat_map(|t| net.x[t].dx).collect();
         assert_close("LastStep dE/dx", &dx, &ndx);
+    }
+}
+
+/// Modules reading their own output at an earlier step (`h = …(h[t − k])`: linear, tanh, add, a
+/// user module, a nested network, Euclidean; delays 1 and 2): back-propagation through time
+/// against central differences (f64, relative tolerance `TOL` = 1e-6), from the networks' own
+/// initial parameters and from random ones (learned initial values away from zero).
+#[test]
+fn modules_reading_their_own_earlier_output() {
+    check_seq!(SelfLinear, 2, 3, 40);
+    check_seq!(SelfLinear, 2, 3, 41, 0.8);
+    check_seq!(SelfTanh, 2, 3, 42);
+    check_seq!(SelfTanh, 2, 3, 43, 0.8);
+    check_seq!(SelfAdd, 2, 2, 44);
+    check_seq!(SelfAdd, 2, 2, 45, 0.5);
+    check_seq!(SelfModules, 2, 4, 46);
+    check_seq!(SelfModules, 2, 4, 47, 0.5);
+}
+
+/// What a module reading its own earlier output computes, step by step, and `run` (whole, in
+/// chunks, step by step) agreeing with `fprop`.
+#[test]
+fn a_module_reading_its_own_earlier_output_computes_the_recurrence() {
+    let mut rng = StdRng::seed_from_u64(48);
+    let mut net = SelfAdd::new(&mut rng);
+    for p in net.params_mut() {
+        *p = rng.random_range(-0.5..0.5);
+    }
+    let (xs, ys) = (seq::<2>(5, &mut rng), seq::<2>(5, &mut rng));
+    net.fprop(&xs, &ys).unwrap();
+    let h0 = net.h_initial_params().to_vec();
+    for t in 0..5 {
+        let back = |k: usize| {
+            if t >= k {
+                net.h[t - k].x.to_vec()
+            } else {
+                h0.clone()
+            }
+        };
+        let (one, two) = (back(1), back(2));
+        for j in 0..2 {
+            let want = net.s[t].x[j] + one[j] + two[j];
+            assert!((net.h[t].x[j] - want).abs() < 1e-12, "h[{t}][{j}]");
+        }
+    }
+    let fprop_out: Vec<[f64; 2]> = (0..5).map(|t| net.o[t].x).collect();
+    let whole: Vec<[f64; 2]> = net.run(&xs).unwrap().iter().map(|s| s.x).collect();
+    assert_eq!(whole, fprop_out);
+    let mut parts: Vec<[f64; 2]> = net.run(&xs[..3]).unwrap().iter().map(|s| s.x).collect();
+    parts.extend(net.run_continued(&xs[3..]).unwrap().iter().map(|s| s.x));
+    assert_eq!(parts, whole);
+    net.reset();
+    let stepped: Vec<[f64; 2]> = xs
+        .iter()
+        .map(|x| net.run_continued(std::slice::from_ref(x)).unwrap()[0].x)
+        .collect();
+    assert_eq!(stepped, whole);
+
+    let mut net = SelfLinear::new(&mut rng);
+    let (xs, ys) = (seq::<2>(5, &mut rng), seq::<3>(5, &mut rng));
+    net.fprop(&xs, &ys).unwrap();
+    let w = net.wh_params().to_vec();
+    let mut h = [0.5, -0.4, 0.3];
+    for t in 0..5 {
+        h = std::array::from_fn(|i| (0..3).map(|j| w[3 * i + j] * h[j]).sum());
+        for (j, (got, want)) in net.h[t].x.iter().zip(h).enumerate() {
+            assert!((got - want).abs() < 1e-12, "h[{t}][{j}]");
+        }
+    }
+
+    let mut net = SelfModules::new(&mut rng);
+    let (xs, ys) = (seq::<2>(5, &mut rng), seq::<4>(5, &mut rng));
+    net.fprop(&xs, &ys).unwrap();
+    let mut d = 0.25;
+    for t in 0..5 {
+        d = 0.5 * (d - net.z[t].x[0]).powi(2);
+        assert!((net.d[t].x[0] - d).abs() < 1e-12, "d[{t}]");
     }
 }
 
@@ -528,11 +694,6 @@ fn states_are_reachable_by_name_and_step() {
     assert!(DelayTwo::DOT.contains("\"s_h\" -> \"m_w2\" [style=dashed, label=\"t-2\"];"));
 }
 
-/// The bits of a gradient pool, so that `assert_eq!` compares bit for bit (`-0.0 != 0.0`).
-fn bits(v: &[f64]) -> Vec<u64> {
-    v.iter().map(|g| g.to_bits()).collect()
-}
-
 /// Back-propagation through time with input gradients off (the default) and on, from the same
 /// fprop: the parameter gradients must be bit for bit the same. `fprop(net, len, continued, rng)`
 /// runs a random sequence of `len` steps, continuing the previous call if `continued`.
@@ -590,6 +751,10 @@ fn input_gradients_off_leave_gradients_through_time_bit_identical() {
     same_params_through_time!(DelayedInput, 2, 1, 33);
     same_params_through_time!(WithModules, 2, 4, 34);
     same_params_through_time!(LearnedInput, 2, 1, 35);
+    same_params_through_time!(SelfLinear, 2, 3, 39);
+    same_params_through_time!(SelfTanh, 2, 3, 40);
+    same_params_through_time!(SelfAdd, 2, 2, 41);
+    same_params_through_time!(SelfModules, 2, 4, 42);
     // A target given once per sequence.
     let mut rng = StdRng::seed_from_u64(36);
     let mut net = LastStep::new(&mut rng);

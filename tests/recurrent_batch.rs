@@ -9,7 +9,7 @@ use bpnet::prelude::*;
 
 mod common;
 
-use common::{Square, close, rows as seq};
+use common::{Square, bits, close, rows as seq};
 
 network! {
     /// The Elman network, with an output squashed by a tanh (the output `run` returns).
@@ -206,6 +206,89 @@ network! {
 }
 
 network! {
+    /// A linear module reading its own output one step back, `h[t] = W h[t − 1]`, from a given
+    /// initial value, beside the input's path.
+    #[bpnet(float = f64)]
+    pub struct SelfLinear {
+        unfold 5 {
+            input  x: 2;
+            target y: 3;
+            h      = wh: linear(h[t - 1] -> 3);
+            s      = wx: linear(x -> 3);
+            a      = add(s, h);
+            o      = th: tanh(a);
+            e      = euclidean(o, y);
+        }
+        initial h = [0.5, -0.4, 0.3];
+        energy = sum(e);
+    }
+}
+
+network! {
+    /// Tanh modules reading their own output one step back (a learned initial value) and two
+    /// steps back (given initial values), the latter also read three steps back by another
+    /// module.
+    #[bpnet(float = f64)]
+    pub struct SelfTanh {
+        unfold 6 {
+            input  x: 2;
+            target y: 3;
+            h: 3   = th: tanh(h[t - 1]);
+            g: 3   = tg: tanh(g[t - 2]);
+            s      = wx: linear(x -> 3);
+            a      = add(s, h, g, g[t - 3]);
+            e      = euclidean(a, y);
+        }
+        initial h = learned;
+        initial g = [0.6, -0.2, 0.1];
+        energy = sum(e);
+    }
+}
+
+network! {
+    /// An add module reading its own output one and two steps back: a running sum of the input's
+    /// path, `h[t] = s[t] + h[t − 1] + h[t − 2]`; its output is what `run` returns.
+    #[bpnet(float = f64)]
+    pub struct SelfAdd {
+        unfold 5 {
+            input  x: 2;
+            target y: 2;
+            s      = wx: linear(x -> 2);
+            h      = add(s, h[t - 1], h[t - 2]);
+            output o = th: tanh(h);
+            e      = euclidean(o, y);
+        }
+        initial h = learned;
+        energy = sum(e);
+    }
+}
+
+network! {
+    /// A user module reading its own output two steps back, a nested network one step back, and
+    /// a Euclidean module one step back (`d[t] = ½ (d[t − 1] − z[t])²`).
+    #[bpnet(float = f64)]
+    pub struct SelfModules {
+        unfold 5 {
+            input  x: 2;
+            target y: 4;
+            s      = wx: linear(x -> 4);
+            q: 4   = square: Square(q[t - 2]);
+            c: 4   = rec: Layer(c[t - 1]);
+            a      = add(s, q, c);
+            z      = wz: linear(a -> 1);
+            d      = euclidean(d[t - 1], z);
+            e      = euclidean(a, y);
+        }
+        initial q = [0.9, -0.8, 0.7, 0.6];
+        initial c = learned;
+        initial d = [0.25];
+        fit    = sum(e);
+        drift  = sum(d);
+        energy = add(fit, drift);
+    }
+}
+
+network! {
     /// f32, and wide enough (40 inputs, 48 hidden units) for the packed matrix product's blocking
     /// and, where there is one, its AVX-512 tile.
     pub struct Wide {
@@ -334,6 +417,38 @@ fn energy_on_chosen_steps_in_a_batch() {
 fn delayed_inputs_in_a_batch() {
     check_batch!(DelayedInput, 2, 1, 7);
     check_batch!(LearnedInput, 2, 1, 8);
+}
+
+/// Modules reading their own output at an earlier step (`h = …(h[t − k])`: linear, tanh, add, a
+/// user module, a nested network, Euclidean; delays 1 and 2): the batch against the sequences
+/// one by one (f64, relative 1e-10); continued batches in
+/// `continued_batches_truncate_back_propagation_through_time`.
+#[test]
+fn modules_reading_their_own_earlier_output_in_a_batch() {
+    check_batch!(SelfLinear, 2, 3, 50);
+    check_batch!(SelfTanh, 2, 3, 51);
+    check_batch!(SelfAdd, 2, 2, 52);
+    check_batch!(SelfModules, 2, 4, 53);
+    // run_batch: every sequence's outputs are those of run.
+    let mut rng = StdRng::seed_from_u64(58);
+    let mut net = SelfAdd::new(&mut rng);
+    for p in net.params_mut() {
+        *p = rng.random_range(-0.5..0.5);
+    }
+    net.reserve_batch(3);
+    let xs = seqs::<2>(3, 5, &mut rng);
+    let each: Vec<Vec<[f64; 2]>> = xs
+        .iter()
+        .map(|x| net.run(x).unwrap().iter().map(|s| s.x).collect())
+        .collect();
+    let out = net.run_batch(&xs).unwrap();
+    for (i, want) in each.iter().enumerate() {
+        let got: Vec<[f64; 2]> = out.sequence(i).copied().collect();
+        assert!(
+            close(got.as_flattened(), want.as_flattened()),
+            "sequence {i}"
+        );
+    }
 }
 
 /// A label once per sequence (one row per sequence) and a classifier reading `last(h)`.
@@ -592,6 +707,11 @@ fn continued_batches_truncate_back_propagation_through_time() {
     check_continued!(DelayTwo, 1, 1, 32);
     check_continued!(DelayedInput, 2, 1, 33);
     check_continued!(WithModules, 2, 4, 34);
+    // Modules reading their own earlier output.
+    check_continued!(SelfLinear, 2, 3, 54);
+    check_continued!(SelfTanh, 2, 3, 55);
+    check_continued!(SelfAdd, 2, 2, 56);
+    check_continued!(SelfModules, 2, 4, 57);
 }
 
 /// A batch run in chunks, or step by step, gives the outputs of one run over the whole
@@ -665,11 +785,6 @@ fn continued_batches_run_in_chunks() {
     assert_eq!(net.fprop_batch_continued(&one, &ys).unwrap(), fresh);
 }
 
-/// The bits of a gradient pool, so that `assert_eq!` compares bit for bit.
-fn bits(v: &[f64]) -> Vec<u64> {
-    v.iter().map(|g| g.to_bits()).collect()
-}
-
 /// Input gradients off (the default) and on, from the same fprop_batch: the parameter gradients
 /// are bit for bit the same; off, the input's and target's `dx` are not written (as last
 /// computed).
@@ -710,6 +825,10 @@ fn input_gradients_off_leave_batch_gradients_through_time_bit_identical() {
     batch_params_either_way!(DelayedInput, 2, 1, 22);
     batch_params_either_way!(WithModules, 2, 4, 23);
     batch_params_either_way!(LearnedInput, 2, 1, 24);
+    batch_params_either_way!(SelfLinear, 2, 3, 59);
+    batch_params_either_way!(SelfTanh, 2, 3, 60);
+    batch_params_either_way!(SelfAdd, 2, 2, 61);
+    batch_params_either_way!(SelfModules, 2, 4, 62);
 }
 
 /// Off, a per-step input's `dx` is left as it was at every step; on, it is written.
@@ -779,11 +898,11 @@ fn wide_f32_batch_through_the_matrix_product() {
         net.bprop_batch();
         assert!(near(&[e], &[energy]), "{e} vs {energy}");
         assert!(near(net.grads(), &summed), "rows {rows} len {len}");
-        let off: Vec<u32> = net.grads().iter().map(|g| g.to_bits()).collect();
+        let off = bits(net.grads());
         net.set_input_grads(true);
         net.zero_grad();
         net.bprop_batch();
-        let on: Vec<u32> = net.grads().iter().map(|g| g.to_bits()).collect();
+        let on = bits(net.grads());
         assert_eq!(on, off);
         net.set_input_grads(false);
     }

@@ -5,25 +5,13 @@
 
 use crate::check::{InitialM, Kind, Model, StateRole, float_tokens};
 use crate::expand::{
-    full_or_params, offset_tokens, plain, range, rt, sum_steps, unless_skipped, user_module,
-    user_ty,
+    full_or_params, offset_tokens, place, plain, range, rt, split_slots, sum_steps, unless_skipped,
+    user_module, user_ty,
 };
 use crate::lower::Schedule;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-
-/// Where state `s` of the batch lives when a module reads it `delay` steps back: a static state is
-/// a `Batch` field, a per-step state a slot of its `BatchSteps`, indexed from the loop's `t`.
-fn place(model: &Model, sched: &Schedule, s: usize, delay: usize) -> TokenStream {
-    let n = &model.states[s].name;
-    if model.states[s].step {
-        let base = proc_macro2::Literal::usize_unsuffixed(sched.history[s] - delay);
-        quote!(self.#n.__slots[#base + t])
-    } else {
-        quote!(self.#n)
-    }
-}
 
 /// The first `rows` rows of a place's values or derivatives, as one row-major slice.
 fn x(p: &TokenStream) -> TokenStream {
@@ -56,8 +44,10 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
     let f = float_tokens(model.float);
     let m = &model.modules[i];
     let r = range(model, sched, i);
-    let s = |k: usize| place(model, sched, m.args[k], m.delays[k]);
-    let o = place(model, sched, m.out, 0);
+    // Where the states are: a per-step state of the batch is a slot of its `BatchSteps`,
+    // indexed as a slot of a `Steps` is (the same tokens).
+    let s = |k: usize| place(model, sched, i, m.args[k], m.delays[k]);
+    let o = place(model, sched, i, m.out, 0);
     let a = m.args[0];
     match &m.kind {
         Kind::Linear { out } => {
@@ -119,8 +109,8 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
     let f = float_tokens(model.float);
     let m = &model.modules[i];
     let r = range(model, sched, i);
-    let s = |k: usize| place(model, sched, m.args[k], m.delays[k]);
-    let o = place(model, sched, m.out, 0);
+    let s = |k: usize| place(model, sched, i, m.args[k], m.delays[k]);
+    let o = place(model, sched, i, m.out, 0);
     let a = m.args[0];
     let variant = |k: usize| {
         if acc[k] {
@@ -316,12 +306,17 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
 
     // The schedules: before the steps, one loop over the steps, after the steps.
     let fsteps = |ids: &[usize]| -> Vec<TokenStream> {
-        ids.iter().map(|&i| fprop_step(model, sched, i)).collect()
+        ids.iter()
+            .map(|&i| split_slots(model, sched, i, fprop_step(model, sched, i)))
+            .collect()
     };
     let bsteps = |part: &crate::lower::Part| -> Vec<TokenStream> {
         part.bprop
             .iter()
-            .map(|b| bprop_step(model, sched, b.module, &b.accumulate))
+            .map(|b| {
+                let calls = bprop_step(model, sched, b.module, &b.accumulate);
+                split_slots(model, sched, b.module, calls)
+            })
             .collect()
     };
     let looped = |body: Vec<TokenStream>, rev: bool| -> TokenStream {

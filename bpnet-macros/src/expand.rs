@@ -139,13 +139,64 @@ fn module_len(model: &Model, i: usize) -> TokenStream {
     }
 }
 
-/// Where state `s` lives when a module reads it `delay` steps back: a static state is a field, a
-/// per-step state a slot of its `Steps`, indexed from the loop's `t`.
-fn place(model: &Model, sched: &Schedule, s: usize, delay: usize) -> TokenStream {
+/// Whether module `i` reads its own output at an earlier step (`h = …(h[t - k])`): its call then
+/// borrows two slots of one state's storage, the one it writes at `t` and the one it reads at
+/// `t − k`, which the borrow checker cannot tell apart by index (see [`split_slots`]).
+pub(crate) fn reads_own_output(model: &Model, i: usize) -> bool {
+    let m = &model.modules[i];
+    m.step
+        && m.args
+            .iter()
+            .zip(&m.delays)
+            .any(|(&a, &d)| a == m.out && d > 0)
+}
+
+/// Wraps the calls of module `i` when it reads its own output at an earlier step: the output
+/// state's slots (`__slots` of its `Steps`, or of its `BatchSteps` on a minibatch) are split at
+/// the slot step `t` writes, so that the earlier steps it reads (`__head`, at the same indices)
+/// and the step it writes (`__tail[0]`) are borrowed disjointly. They are always different slots,
+/// as the delay is at least 1. Other modules' calls are left as they are.
+pub(crate) fn split_slots(
+    model: &Model,
+    sched: &Schedule,
+    i: usize,
+    calls: TokenStream,
+) -> TokenStream {
+    if !reads_own_output(model, i) {
+        return calls;
+    }
+    let out = model.modules[i].out;
+    let n = &model.states[out].name;
+    let k = proc_macro2::Literal::usize_unsuffixed(sched.history[out]);
+    quote!({
+        let (__head, __tail) = self.#n.__slots.split_at_mut(#k + t);
+        #calls
+    })
+}
+
+/// Where state `s` lives when module `i` reads it `delay` steps back (or writes it, at delay 0): a
+/// static state is a field, a per-step state a slot of its `Steps` (of its `BatchSteps` on a
+/// minibatch: the same tokens), indexed from the loop's `t`. Inside [`split_slots`], the output
+/// state of a module that reads its own earlier steps is in `__head` (earlier steps) and
+/// `__tail[0]` (step `t`).
+pub(crate) fn place(
+    model: &Model,
+    sched: &Schedule,
+    i: usize,
+    s: usize,
+    delay: usize,
+) -> TokenStream {
     let n = &model.states[s].name;
     if model.states[s].step {
         let base = proc_macro2::Literal::usize_unsuffixed(sched.history[s] - delay);
-        quote!(self.#n.__slots[#base + t])
+        match (
+            s == model.modules[i].out && reads_own_output(model, i),
+            delay,
+        ) {
+            (false, _) => quote!(self.#n.__slots[#base + t]),
+            (true, 0) => quote!(__tail[0]),
+            (true, _) => quote!(__head[#base + t]),
+        }
     } else {
         quote!(self.#n)
     }
@@ -176,8 +227,8 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
     let rt = rt();
     let f = float_tokens(model.float);
     let m = &model.modules[i];
-    let s = |k: usize| place(model, sched, m.args[k], m.delays[k]);
-    let o = place(model, sched, m.out, 0);
+    let s = |k: usize| place(model, sched, i, m.args[k], m.delays[k]);
+    let o = place(model, sched, i, m.out, 0);
     let r = range(model, sched, i);
     match &m.kind {
         Kind::Linear { .. } => {
@@ -273,8 +324,8 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
     let rt = rt();
     let f = float_tokens(model.float);
     let m = &model.modules[i];
-    let s = |k: usize| place(model, sched, m.args[k], m.delays[k]);
-    let o = place(model, sched, m.out, 0);
+    let s = |k: usize| place(model, sched, i, m.args[k], m.delays[k]);
+    let o = place(model, sched, i, m.out, 0);
     let r = range(model, sched, i);
     let variant = |k: usize| {
         if acc[k] {
@@ -614,12 +665,17 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
 
     // The schedules.
     let fsteps = |ids: &[usize]| -> Vec<TokenStream> {
-        ids.iter().map(|&i| fprop_step(model, sched, i)).collect()
+        ids.iter()
+            .map(|&i| split_slots(model, sched, i, fprop_step(model, sched, i)))
+            .collect()
     };
     let bsteps = |part: &crate::lower::Part| -> Vec<TokenStream> {
         part.bprop
             .iter()
-            .map(|b| bprop_step(model, sched, b.module, &b.accumulate))
+            .map(|b| {
+                let calls = bprop_step(model, sched, b.module, &b.accumulate);
+                split_slots(model, sched, b.module, calls)
+            })
             .collect()
     };
     let looped = |body: Vec<TokenStream>, rev: bool| -> TokenStream {

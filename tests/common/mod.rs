@@ -41,6 +41,12 @@ pub fn close(a: &[f64], b: &[f64]) -> bool {
             .all(|(x, y)| (x - y).abs() <= 1e-10 * x.abs().max(y.abs()).max(1.0))
 }
 
+/// The bits of a gradient pool, so that `assert_eq!` compares bit for bit (`-0.0 != 0.0`). An
+/// `f32` pool too: every `f32` is exactly one `f64`, so equal bits here are equal `f32` bits.
+pub fn bits<F: Copy + Into<f64>>(v: &[F]) -> Vec<u64> {
+    v.iter().map(|&g| g.into().to_bits()).collect()
+}
+
 /// `n` random rows of `W` values in [−1, 1).
 pub fn rows<const W: usize>(n: usize, rng: &mut StdRng) -> Vec<[f64; W]> {
     (0..n)
