@@ -416,31 +416,38 @@ fn digits_data() -> Vec<DigitsSample> {
         .collect()
 }
 
-/// A minibatch: `reference::BATCH` inputs and their targets, one row per sample.
+/// A minibatch: inputs and their targets, one row per sample, and the learning rate for its
+/// size (the gradient of a batch is the sum over its samples: a per-sample rate divided by the
+/// batch).
 struct Batch {
     xs: Vec<[f32; reference::IN]>,
     ys: Vec<[f32; reference::OUT]>,
+    lr: f32,
 }
 
 /// 512 synthetic 28×28 "images" in 8 batches of 64, made as the digits: ten random prototypes,
 /// each sample a prototype with noise, values in [0, 1]; targets 0.8 for the class and −0.8 for
 /// the others.
-fn minibatch_data() -> Vec<Batch> {
+fn minibatch_data(batch: usize) -> Vec<Batch> {
     let mut rng = StdRng::seed_from_u64(784);
     let prototypes: Vec<[f32; reference::IN]> = (0..10)
         .map(|_| std::array::from_fn(|_| if rng.random_bool(0.25) { 1.0 } else { 0.0 }))
         .collect();
-    (0..512 / reference::BATCH)
+    (0..512 / batch)
         .map(|_| {
             let (mut xs, mut ys) = (Vec::new(), Vec::new());
-            for _ in 0..reference::BATCH {
+            for _ in 0..batch {
                 let class = rng.random_range(0..10);
                 xs.push(std::array::from_fn(|j| {
                     (prototypes[class][j] + rng.random_range(-0.4f32..0.4)).clamp(0.0, 1.0)
                 }));
                 ys.push(std::array::from_fn(|k| if k == class { 0.8 } else { -0.8 }));
             }
-            Batch { xs, ys }
+            Batch {
+                xs,
+                ys,
+                lr: 0.01 / batch as f32,
+            }
         })
         .collect()
 }
@@ -560,7 +567,16 @@ macro_rules! pooled_reference {
     )*};
 }
 
-pooled_reference!(Xor, Digits, Minibatch, Elman);
+pooled_reference!(Xor, Digits, Elman);
+
+impl<F: reference::Tanh> Pooled for reference::Minibatch<F> {
+    fn load(&mut self, pool: &[f32]) {
+        *self = Self::from_pool(pool, self.batch());
+    }
+    fn pool(&self) -> Vec<f32> {
+        self.to_pool()
+    }
+}
 
 const GENERATED: &str = "generated";
 const HAND_SAME: &str = "hand-written, same tanh";
@@ -604,9 +620,6 @@ impl<F: reference::Tanh> Step<DigitsSample> for reference::Digits<F> {
     }
 }
 
-/// The gradient of a batch is the sum over its samples: a per-sample rate divided by the batch.
-const MINIBATCH_LR: f32 = 0.01 / reference::BATCH as f32;
-
 impl Step<Batch> for MinibatchNet {
     fn train_on(&mut self, b: &Batch) -> f32 {
         let e = self
@@ -614,14 +627,14 @@ impl Step<Batch> for MinibatchNet {
             .expect("a batch within the reserved capacity");
         self.zero_grad();
         self.bprop_batch();
-        self.sgd_step(MINIBATCH_LR);
+        self.sgd_step(b.lr);
         e
     }
 }
 
 impl<F: reference::Tanh> Step<Batch> for reference::Minibatch<F> {
     fn train_on(&mut self, b: &Batch) -> f32 {
-        self.step(&b.xs, &b.ys, MINIBATCH_LR)
+        self.step(&b.xs, &b.ys, b.lr)
     }
 }
 
@@ -735,37 +748,40 @@ fn gemm_flops(m: usize, k: usize, n: usize) -> f64 {
     2.0 * (m * k * n) as f64
 }
 
-/// The minibatch workload; the generated network splits its large products across `threads`
-/// threads (`set_batch_threads`), the references stay on one.
-fn minibatch(cfg: &Config, threads: usize) -> Row {
-    use reference::{BATCH, HID, IN, OUT};
-    let data = minibatch_data();
+/// The minibatch workload on batches of `batch`; the generated network splits its large
+/// products across `threads` threads (`set_batch_threads`), the references stay on one.
+fn minibatch(cfg: &Config, batch: usize, threads: usize) -> Row {
+    use reference::{HID, IN, OUT};
+    let data = minibatch_data(batch);
     let mut net = MinibatchNet::new(&mut StdRng::seed_from_u64(4));
-    net.reserve_batch(BATCH);
+    net.reserve_batch(batch);
     net.set_batch_threads(threads);
     let init = net.params().to_vec();
-    let name = if threads == 1 {
-        "minibatch 784-256-10, B=64".to_string()
-    } else {
-        format!("minibatch B=64, {threads} threads")
+    let name = match (batch, threads) {
+        (reference::BATCH, 1) => "minibatch 784-256-10, B=64".to_string(),
+        (_, 1) => format!("minibatch B={batch}"),
+        _ => format!("minibatch B={batch}, {threads} threads"),
     };
     let mut row = run(
         cfg,
         &name,
-        cfg.steps(640, 64),
+        cfg.steps(
+            640 * reference::BATCH / batch,
+            64 * reference::BATCH / batch,
+        ),
         data.len(),
         &[MINIBATCH_TOLERANCE, LIBM_TOLERANCE],
         &mut [
             &mut Variant::new(GENERATED, net, &init, &data),
             &mut Variant::new(
                 HAND_SAME,
-                reference::Minibatch::<SameTanh>::from_pool(&init),
+                reference::Minibatch::<SameTanh>::from_pool(&init, batch),
                 &init,
                 &data,
             ),
             &mut Variant::new(
                 HAND_LIBM,
-                reference::Minibatch::<LibmTanh>::from_pool(&init),
+                reference::Minibatch::<LibmTanh>::from_pool(&init, batch),
                 &init,
                 &data,
             ),
@@ -774,8 +790,8 @@ fn minibatch(cfg: &Config, threads: usize) -> Row {
     // The matrix products of a step, the same for every variant (none computes dE/d(input)); the
     // elementwise work, bias, tanh, energy and update, is not counted. Forward: X·W1ᵀ and H·W2ᵀ.
     // Backward: dW = Gᵀ·X of both layers (as much as the forward), and dH = G2·W2.
-    let forward = gemm_flops(BATCH, IN, HID) + gemm_flops(BATCH, HID, OUT);
-    let flops = 2.0 * forward + gemm_flops(BATCH, OUT, HID);
+    let forward = gemm_flops(batch, IN, HID) + gemm_flops(batch, HID, OUT);
+    let flops = 2.0 * forward + gemm_flops(batch, OUT, HID);
     row.flops_per_step = Some(flops);
     row
 }
@@ -891,9 +907,12 @@ fn main() {
         rows.push(digits(&cfg));
     }
     if cfg.wants("minibatch") {
-        rows.push(minibatch(&cfg, 1));
-        if std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) {
-            rows.push(minibatch(&cfg, 2));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for batch in [reference::BATCH, 4 * reference::BATCH] {
+            rows.push(minibatch(&cfg, batch, 1));
+            if cores >= 2 {
+                rows.push(minibatch(&cfg, batch, 2));
+            }
         }
     }
     if cfg.wants("elman") {

@@ -390,7 +390,7 @@ impl<F: Tanh> Elman<F> {
     }
 }
 
-/// Samples of a minibatch.
+/// Samples of a minibatch, as the issue sets the workload (a larger one is run too).
 pub const BATCH: usize = 64;
 /// Inputs of the minibatch net.
 pub const IN: usize = 784;
@@ -444,7 +444,7 @@ fn matmul((m, k, n): (usize, usize, usize), a: Operand, b: Operand, c: &mut [f32
     }
 }
 
-/// The 784-256-10 tanh net trained on minibatches of [`BATCH`] samples: the straightforward
+/// The 784-256-10 tanh net trained on minibatches of `batch` samples: the straightforward
 /// version that calls `matrixmultiply::sgemm` on buffers allocated once. Rows are samples, so a
 /// layer is `S = X·Wᵀ` (`W` row-major `out × in`, read transposed through its strides), then the
 /// bias and the tanh in a loop; the gradients are the sums over the batch (as the generated
@@ -462,21 +462,24 @@ pub struct Minibatch<F: Tanh> {
     gb1: Vec<f32>,
     gw2: Vec<f32>,
     gb2: Vec<f32>,
-    /// Hidden layer, `BATCH × HID`: pre-activations, then `tanh`.
+    /// Samples per batch.
+    batch: usize,
+    /// Hidden layer, `batch × HID`: pre-activations, then `tanh`.
     h: Vec<f32>,
-    /// Output layer, `BATCH × OUT`.
+    /// Output layer, `batch × OUT`.
     out: Vec<f32>,
-    /// dE/d(output pre-activation), `BATCH × OUT`.
+    /// dE/d(output pre-activation), `batch × OUT`.
     g2: Vec<f32>,
-    /// dE/dh, then dE/d(hidden pre-activation), `BATCH × HID`.
+    /// dE/dh, then dE/d(hidden pre-activation), `batch × HID`.
     g1: Vec<f32>,
     /// The tanh (a type, no data).
     tanh: PhantomData<F>,
 }
 
 impl<F: Tanh> Minibatch<F> {
-    /// From a pool laid out as the generated net's: `W1 (HID × IN), b1, W2 (OUT × HID), b2`.
-    pub fn from_pool(p: &[f32]) -> Self {
+    /// From a pool laid out as the generated net's: `W1 (HID × IN), b1, W2 (OUT × HID), b2`, for
+    /// batches of `batch` samples.
+    pub fn from_pool(p: &[f32], batch: usize) -> Self {
         assert_eq!(
             p.len(),
             HID * IN + HID + OUT * HID + OUT,
@@ -494,12 +497,18 @@ impl<F: Tanh> Minibatch<F> {
             gb1: vec![0.0; HID],
             gw2: vec![0.0; OUT * HID],
             gb2: vec![0.0; OUT],
-            h: vec![0.0; BATCH * HID],
-            out: vec![0.0; BATCH * OUT],
-            g2: vec![0.0; BATCH * OUT],
-            g1: vec![0.0; BATCH * HID],
+            batch,
+            h: vec![0.0; batch * HID],
+            out: vec![0.0; batch * OUT],
+            g2: vec![0.0; batch * OUT],
+            g1: vec![0.0; batch * HID],
             tanh: PhantomData,
         }
+    }
+
+    /// Samples per batch.
+    pub fn batch(&self) -> usize {
+        self.batch
     }
 
     /// The parameters as a pool, in the generated net's layout.
@@ -511,24 +520,25 @@ impl<F: Tanh> Minibatch<F> {
             .collect()
     }
 
-    /// One training step on a batch of [`BATCH`] samples; returns the batch's energy (the sum of
+    /// One training step on a batch of `batch` samples; returns the batch's energy (the sum of
     /// the samples') before the update.
     pub fn step(&mut self, xs: &[[f32; IN]], ys: &[[f32; OUT]], lr: f32) -> f32 {
+        let batch = self.batch;
         assert!(
-            xs.len() == BATCH && ys.len() == BATCH,
-            "minibatch: {BATCH} samples"
+            xs.len() == batch && ys.len() == batch,
+            "minibatch: {batch} samples"
         );
         let x = xs.as_flattened();
 
         // Forward: H = tanh(X·W1ᵀ + b1), O = tanh(H·W2ᵀ + b2).
-        matmul((BATCH, IN, HID), (x, IN, 1), (&self.w1, 1, IN), &mut self.h);
+        matmul((batch, IN, HID), (x, IN, 1), (&self.w1, 1, IN), &mut self.h);
         for row in self.h.chunks_exact_mut(HID) {
             for (v, b) in row.iter_mut().zip(&self.b1) {
                 *v = F::tanh(*v + b);
             }
         }
         matmul(
-            (BATCH, HID, OUT),
+            (batch, HID, OUT),
             (&self.h, HID, 1),
             (&self.w2, 1, HID),
             &mut self.out,
@@ -560,13 +570,13 @@ impl<F: Tanh> Minibatch<F> {
 
         // Layer 2: dW2 = G2ᵀ·H, dH = G2·W2.
         matmul(
-            (OUT, BATCH, HID),
+            (OUT, batch, HID),
             (&self.g2, 1, OUT),
             (&self.h, HID, 1),
             &mut self.gw2,
         );
         matmul(
-            (BATCH, OUT, HID),
+            (batch, OUT, HID),
             (&self.g2, OUT, 1),
             (&self.w2, HID, 1),
             &mut self.g1,
@@ -583,7 +593,7 @@ impl<F: Tanh> Minibatch<F> {
 
         // Layer 1: dW1 = G1ᵀ·X (no dX: nothing reads it).
         matmul(
-            (HID, BATCH, IN),
+            (HID, batch, IN),
             (&self.g1, 1, HID),
             (x, IN, 1),
             &mut self.gw1,
