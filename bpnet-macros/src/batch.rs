@@ -701,11 +701,11 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         /// same, bit for bit, as on one thread (each thread computes its own rows of a product).
         /// One thread by default; at most `bpnet::kernels::gemm::MAX_THREADS`.
         ///
-        /// It pays when the products are large against the data they move between cores:
-        /// measured on a 2-core machine, a 784-256-10 net's training step took 1.40× less
-        /// time on 2 threads with batches of 256, and no less with batches of 64 (the products
-        /// ran 1.3–1.7× faster, but the update then read gradients the other core had
-        /// written). Helpers sleep between products after a brief spin.
+        /// It pays when the products are large against the data they move between cores: by
+        /// `cargo bench --bench speed` on a 2-core machine, a 784-256-10 net's training step
+        /// took 1.2× less time on 2 threads with batches of 256, and no less with batches of 64
+        /// (the update then reads the gradients the other core wrote). Helpers sleep between
+        /// products after a brief spin.
         ///
         /// # Panics
         /// If the system cannot start a thread.
