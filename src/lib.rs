@@ -103,6 +103,13 @@ pub use bpnet_runtime::{
     ndarray, rand,
 };
 
+pub mod data;
+pub mod io;
+pub mod optim;
+pub mod plot;
+pub mod progress;
+pub mod train;
+
 /// The runtime's kernels, for reading and for hand-written modules.
 pub mod kernels {
     pub use bpnet_runtime::{add, approx, euclidean, gemm, linear, pool, tanh};
