@@ -1,0 +1,316 @@
+//! Data sets: IDX (MNIST) and CSV files into [`ndarray`](crate::ndarray) arrays, the shipped
+//! handwritten digits, seeded train/test splits, and input normalisation that is saved with the
+//! model.
+//!
+//! - [`read_idx`] / [`read_idx_as`] / [`write_idx`]: IDX files, the format of LeCun's MNIST
+//!   distribution, gzip'd or raw; [`load_mnist`] pairs an images file with a labels file into a
+//!   [`Dataset`].
+//! - [`read_csv`]: CSV files of numbers, gzip'd or raw, with an optional header and label column.
+//! - [`digits`]: 1797 handwritten digits of 8×8 pixels (UCI, CC BY 4.0), built into the library;
+//!   [`load_digits`] reads a file of the same layout.
+//! - [`Dataset::split`] / [`split_indices`]: a stratified split that depends only on the seed.
+//! - [`Normalizer`]: per-feature mean and scale, fitted on the training inputs, exported as named
+//!   tensors ([`Normalizer::tensors`]) to be saved beside the parameters.
+//!
+//! Files are told to be gzip'd by their first two bytes (`1f 8b`), not by their names. A file's
+//! contents never make these functions panic: every problem is a [`DataError`] naming the file
+//! and what is wrong (and for CSV, the line and column).
+//!
+//! ```
+//! use bpnet::data::{Normalizer, Targets, digits};
+//!
+//! let data = digits();                              // 1797 × 64 pixels in 0..=16, labels 0..=9
+//! let (mut train, mut test) = data.split(0.25, 7);  // stratified, seeded
+//! let norm = Normalizer::fit(&train.inputs);        // fitted on the training inputs only
+//! norm.apply(&mut train.inputs);
+//! norm.apply(&mut test.inputs);
+//! let targets = train.targets(Targets::PlusMinusOne); // one row of ±1 per sample
+//! assert_eq!(targets.shape(), &[train.len(), 10]);
+//! assert_eq!(train.len() + test.len(), 1797);
+//! let saved = norm.tensors();                       // ("normalize.mean", …), ("normalize.scale", …)
+//! assert_eq!(Normalizer::from_tensors(&saved).unwrap(), norm);
+//! ```
+
+mod digits;
+mod error;
+mod idx;
+mod mnist;
+mod normalize;
+mod split;
+mod table;
+
+pub use digits::{DIGITS_CLASSES, DIGITS_PIXELS, digits, load_digits};
+pub use error::DataError;
+pub use idx::{IdxData, IdxElement, IdxType, read_idx, read_idx_as, write_idx};
+pub use mnist::{PixelScale, load_mnist};
+pub use normalize::Normalizer;
+pub use split::split_indices;
+pub use table::{Column, CsvData, CsvOptions, read_csv, read_csv_from};
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use crate::ndarray::{Array2, ArrayBase, Axis, Data, Ix2};
+use flate2::read::MultiGzDecoder;
+
+use crate::Float;
+
+/// The first two bytes of a gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Samples for classification: one row of inputs per sample and its class.
+///
+/// The fields are public so that inputs can be normalised in place and rows read directly
+/// (`data.inputs.row(i)` is an [`Input`](crate::Input) for `try_fprop`). Keep
+/// `inputs.nrows() == labels.len()` and every label below `classes`: the methods panic otherwise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset<F = f32> {
+    /// One row per sample.
+    pub inputs: Array2<F>,
+    /// The class of each sample, in `0..classes`.
+    pub labels: Vec<usize>,
+    /// The number of classes.
+    pub classes: usize,
+}
+
+/// How [`Dataset::targets`] and [`encode_labels`] turn a class into a target row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Targets {
+    /// 1 for the sample's class, 0 elsewhere.
+    OneHot,
+    /// +1 for the sample's class, −1 elsewhere: for tanh outputs (LeCun's scaled tanh
+    /// `1.7159 tanh(2x/3)` reaches ±1 in its linear range).
+    PlusMinusOne,
+    /// `on` for the sample's class, `off` elsewhere.
+    Custom {
+        /// The value for the sample's class.
+        on: f64,
+        /// The value for the other classes.
+        off: f64,
+    },
+}
+
+impl Targets {
+    fn values(self) -> (f64, f64) {
+        match self {
+            Targets::OneHot => (1.0, 0.0),
+            Targets::PlusMinusOne => (1.0, -1.0),
+            Targets::Custom { on, off } => (on, off),
+        }
+    }
+}
+
+/// One target row per label: `classes` columns, `on` in the label's column and `off` elsewhere.
+///
+/// # Panics
+///
+/// If a label is `classes` or more.
+///
+/// ```
+/// use bpnet::data::{Targets, encode_labels};
+/// use bpnet::ndarray::array;
+///
+/// let t = encode_labels::<f32>(&[2, 0], 3, Targets::PlusMinusOne);
+/// assert_eq!(t, array![[-1.0, -1.0, 1.0], [1.0, -1.0, -1.0]]);
+/// ```
+pub fn encode_labels<F: Float>(labels: &[usize], classes: usize, targets: Targets) -> Array2<F> {
+    let (on, off) = targets.values();
+    let mut out = Array2::from_elem((labels.len(), classes), F::from_f64(off));
+    for (i, &label) in labels.iter().enumerate() {
+        assert!(
+            label < classes,
+            "label {label} of sample {i} is not below the {classes} classes"
+        );
+        out[[i, label]] = F::from_f64(on);
+    }
+    out
+}
+
+/// The rows of a standard-layout two-dimensional array as fixed-size arrays, the form
+/// `fprop_batch` and `run_batch` take; `None` if the array has not `N` columns (or `N` is 0) or
+/// is not in standard layout (use `as_standard_layout()` first).
+///
+/// ```
+/// use bpnet::data::as_rows;
+/// use bpnet::ndarray::array;
+///
+/// let xs = array![[1.0f32, 2.0], [3.0, 4.0], [5.0, 6.0]];
+/// let rows: &[[f32; 2]] = as_rows(&xs).unwrap();
+/// assert_eq!(rows, &[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]);
+/// assert!(as_rows::<f32, _, 3>(&xs).is_none());
+/// ```
+pub fn as_rows<F, S, const N: usize>(array: &ArrayBase<S, Ix2>) -> Option<&[[F; N]]>
+where
+    S: Data<Elem = F>,
+{
+    if N == 0 || array.ncols() != N {
+        return None;
+    }
+    let (rows, rest) = array.as_slice()?.as_chunks::<N>();
+    rest.is_empty().then_some(rows)
+}
+
+impl<F: Float> Dataset<F> {
+    /// A data set from its parts.
+    ///
+    /// # Panics
+    ///
+    /// If `inputs` has not one row per label, or a label is `classes` or more.
+    pub fn new(inputs: Array2<F>, labels: Vec<usize>, classes: usize) -> Self {
+        assert_eq!(
+            inputs.nrows(),
+            labels.len(),
+            "a data set needs one row of inputs per label"
+        );
+        if let Some(i) = labels.iter().position(|&l| l >= classes) {
+            panic!(
+                "label {} of sample {i} is not below the {classes} classes",
+                labels[i]
+            );
+        }
+        Dataset {
+            inputs,
+            labels,
+            classes,
+        }
+    }
+
+    /// The number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// `true` if there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The number of inputs per sample (the columns of `inputs`).
+    pub fn width(&self) -> usize {
+        self.inputs.ncols()
+    }
+
+    /// The number of samples of each class.
+    pub fn class_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.classes];
+        for &l in &self.labels {
+            counts[l] += 1;
+        }
+        counts
+    }
+
+    /// One target row per sample (see [`encode_labels`]).
+    pub fn targets(&self, targets: Targets) -> Array2<F> {
+        encode_labels(&self.labels, self.classes, targets)
+    }
+
+    /// The samples at `indices`, in that order.
+    ///
+    /// # Panics
+    ///
+    /// If an index is out of bounds.
+    pub fn select(&self, indices: &[usize]) -> Dataset<F> {
+        Dataset {
+            inputs: self.inputs.select(Axis(0), indices),
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            classes: self.classes,
+        }
+    }
+
+    /// Splits into `(train, test)` with [`split_indices`]: stratified by class, the test part
+    /// holding `test_fraction` of the samples (rounded to nearest), each part in the original
+    /// order. The same seed gives the same split, with any version of `rand`.
+    ///
+    /// # Panics
+    ///
+    /// If `test_fraction` is not in `[0, 1]`.
+    pub fn split(&self, test_fraction: f64, seed: u64) -> (Dataset<F>, Dataset<F>) {
+        let (train, test) = split_indices(&self.labels, test_fraction, seed);
+        (self.select(&train), self.select(&test))
+    }
+
+    /// The same data set with `f32` or `f64` inputs.
+    pub fn cast<G: Float>(&self) -> Dataset<G> {
+        Dataset {
+            inputs: self.inputs.mapv(|v| G::from_f64(v.to_f64())),
+            labels: self.labels.clone(),
+            classes: self.classes,
+        }
+    }
+}
+
+/// Opens `path`, decompressing it on the fly if it starts with the gzip magic bytes.
+pub(crate) fn open_maybe_gzip(path: &Path) -> Result<(Box<dyn Read>, bool), DataError> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    maybe_gzip(file).map_err(|e| DataError::io(path, e))
+}
+
+/// `reader`, decompressed on the fly if it starts with the gzip magic bytes; `true` if it does.
+pub(crate) fn maybe_gzip<'r, R: Read + 'r>(
+    mut reader: R,
+) -> io::Result<(Box<dyn Read + 'r>, bool)> {
+    let mut head = Vec::with_capacity(2);
+    (&mut reader).take(2).read_to_end(&mut head)?;
+    let gzip = head == GZIP_MAGIC;
+    let whole = io::Cursor::new(head).chain(reader);
+    Ok(if gzip {
+        (Box::new(MultiGzDecoder::new(whole)), true)
+    } else {
+        (Box::new(whole), false)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ndarray::array;
+
+    #[test]
+    fn targets_put_on_in_the_label_column() {
+        let t = encode_labels::<f64>(&[1, 0, 1], 2, Targets::Custom { on: 0.9, off: 0.1 });
+        assert_eq!(t, array![[0.1, 0.9], [0.9, 0.1], [0.1, 0.9]]);
+        let d = Dataset::new(array![[1.0f32], [2.0]], vec![0, 2], 3);
+        assert_eq!(
+            d.targets(Targets::OneHot),
+            array![[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+        );
+        assert_eq!(d.class_counts(), [1, 0, 1]);
+    }
+
+    #[test]
+    #[should_panic(expected = "label 3 of sample 1")]
+    fn labels_must_be_below_classes() {
+        Dataset::new(array![[1.0f32], [2.0]], vec![0, 3], 3);
+    }
+
+    #[test]
+    fn as_rows_needs_standard_layout() {
+        let xs = array![[1.0f32, 2.0], [3.0, 4.0]];
+        assert!(as_rows::<f32, _, 2>(&xs.t()).is_none());
+        assert_eq!(
+            as_rows::<f32, _, 2>(&xs.t().as_standard_layout()),
+            Some(&[[1.0, 3.0], [2.0, 4.0]][..])
+        );
+    }
+
+    #[test]
+    fn gzip_is_told_by_its_magic_bytes() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"1,2\n").unwrap();
+        let gz = enc.finish().unwrap();
+        let mut out = String::new();
+        let (mut r, gzip) = maybe_gzip(&gz[..]).unwrap();
+        r.read_to_string(&mut out).unwrap();
+        assert!(gzip);
+        assert_eq!(out, "1,2\n");
+        for raw in [&b"1,2\n"[..], b"\x1f", b""] {
+            let mut out = Vec::new();
+            let (mut r, gzip) = maybe_gzip(raw).unwrap();
+            r.read_to_end(&mut out).unwrap();
+            assert!(!gzip);
+            assert_eq!(out, raw);
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Per-feature input normalisation, saved with the model.
+
+use crate::ndarray::{Array2, ArrayBase, Data, DataMut, Ix2};
+
+use super::DataError;
+use crate::Float;
+
+/// The prefix of the tensor names of [`Normalizer::tensors`] and [`Normalizer::from_tensors`].
+const DEFAULT_PREFIX: &str = "normalize";
+
+/// Per-feature normalisation `x ↦ (x − mean) / scale`, fitted on the training inputs.
+///
+/// [`Normalizer::fit`] takes each column's mean and standard deviation, so the training inputs
+/// come out with mean 0 and standard deviation 1 in every column; a constant column keeps scale
+/// 1 (it comes out as 0s, never as a division by zero). Apply the same normaliser to the test
+/// inputs and to every input the trained network sees later: save it with the model through
+/// [`Normalizer::tensors`] (named tensors `normalize.mean` and `normalize.scale`, to store beside
+/// the parameters) and restore it with [`Normalizer::from_tensors`].
+///
+/// ```
+/// use bpnet::data::Normalizer;
+/// use bpnet::ndarray::array;
+///
+/// let mut train = array![[1.0f32, 10.0, 5.0], [3.0, 30.0, 5.0]];
+/// let norm = Normalizer::fit(&train);
+/// assert_eq!(norm.mean(), &[2.0, 20.0, 5.0]);
+/// assert_eq!(norm.scale(), &[1.0, 10.0, 1.0]);   // the constant column: scale 1
+/// norm.apply(&mut train);
+/// assert_eq!(train, array![[-1.0, -1.0, 0.0], [1.0, 1.0, 0.0]]);
+///
+/// let mut x = [4.0f32, 20.0, 6.0];                // one new input, in place
+/// norm.apply_row(&mut x);
+/// assert_eq!(x, [2.0, 0.0, 1.0]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Normalizer<F = f32> {
+    mean: Vec<F>,
+    scale: Vec<F>,
+}
+
+impl<F: Float> Normalizer<F> {
+    /// A normaliser with the given per-feature means and scales (divisors).
+    ///
+    /// Fails with [`DataError::Tensor`] if the lengths differ, a value is not finite or a scale
+    /// is not positive.
+    ///
+    /// ```
+    /// use bpnet::data::Normalizer;
+    /// // Pixels 0..=16 to [-1, 1]:
+    /// let norm = Normalizer::new(vec![8.0f32; 64], vec![8.0; 64]).unwrap();
+    /// assert!(Normalizer::new(vec![0.0f32], vec![0.0]).is_err());
+    /// # let _ = norm;
+    /// ```
+    pub fn new(mean: Vec<F>, scale: Vec<F>) -> Result<Self, DataError> {
+        Self::checked(mean, scale, "mean", "scale")
+    }
+
+    fn checked(
+        mean: Vec<F>,
+        scale: Vec<F>,
+        mean_name: &str,
+        scale_name: &str,
+    ) -> Result<Self, DataError> {
+        let bad = |name: &str, problem: String| DataError::Tensor {
+            name: name.to_string(),
+            problem,
+        };
+        if mean.len() != scale.len() {
+            return Err(bad(
+                scale_name,
+                format!(
+                    "has {} values but `{mean_name}` has {}",
+                    scale.len(),
+                    mean.len()
+                ),
+            ));
+        }
+        if let Some(i) = mean.iter().position(|v| !v.is_finite()) {
+            return Err(bad(mean_name, format!("value {i} is {}", mean[i])));
+        }
+        if let Some(i) = scale.iter().position(|&v| !(v.is_finite() && v > F::ZERO)) {
+            return Err(bad(
+                scale_name,
+                format!("value {i} is {}, not a positive finite number", scale[i]),
+            ));
+        }
+        Ok(Normalizer { mean, scale })
+    }
+
+    /// Fits each column's mean and standard deviation (over the rows: one row per sample).
+    ///
+    /// Statistics are computed in `f64`. A column whose values are all equal gets that value as
+    /// its mean and scale 1; so does a column whose standard deviation is not a positive normal
+    /// number. With no rows, every mean is 0 and every scale 1.
+    pub fn fit<S: Data<Elem = F>>(data: &ArrayBase<S, Ix2>) -> Self {
+        let n = data.nrows() as f64;
+        let mut mean = Vec::with_capacity(data.ncols());
+        let mut scale = Vec::with_capacity(data.ncols());
+        for column in data.columns() {
+            let first = column.iter().next().map_or(0.0, |v| v.to_f64());
+            if column.iter().all(|v| v.to_f64() == first) {
+                mean.push(F::from_f64(first));
+                scale.push(F::ONE);
+                continue;
+            }
+            let m = column.iter().map(|v| v.to_f64()).sum::<f64>() / n;
+            let var = column.iter().map(|v| (v.to_f64() - m).powi(2)).sum::<f64>() / n;
+            let sd = F::from_f64(var.sqrt());
+            mean.push(F::from_f64(m));
+            scale.push(if sd.to_f64().is_normal() { sd } else { F::ONE });
+        }
+        Normalizer { mean, scale }
+    }
+
+    /// The number of features.
+    pub fn width(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// The per-feature means.
+    pub fn mean(&self) -> &[F] {
+        &self.mean
+    }
+
+    /// The per-feature scales (the divisors).
+    pub fn scale(&self) -> &[F] {
+        &self.scale
+    }
+
+    /// Normalises every row of `data` in place.
+    ///
+    /// # Panics
+    ///
+    /// If `data` has not [`Normalizer::width`] columns.
+    pub fn apply<S: DataMut<Elem = F>>(&self, data: &mut ArrayBase<S, Ix2>) {
+        self.check_width(data.ncols());
+        for mut row in data.rows_mut() {
+            for ((x, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+                *x = (*x - m) / s;
+            }
+        }
+    }
+
+    /// A normalised copy of `data`.
+    ///
+    /// # Panics
+    ///
+    /// If `data` has not [`Normalizer::width`] columns.
+    pub fn transform<S: Data<Elem = F>>(&self, data: &ArrayBase<S, Ix2>) -> Array2<F> {
+        let mut out = data.to_owned();
+        self.apply(&mut out);
+        out
+    }
+
+    /// Normalises one sample in place.
+    ///
+    /// # Panics
+    ///
+    /// If `row` has not [`Normalizer::width`] values.
+    pub fn apply_row(&self, row: &mut [F]) {
+        self.check_width(row.len());
+        for ((x, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+            *x = (*x - m) / s;
+        }
+    }
+
+    /// Undoes the normalisation of every row of `data` in place: `x ↦ x × scale + mean` (to
+    /// read a network's outputs when the normaliser was fitted on targets).
+    ///
+    /// # Panics
+    ///
+    /// If `data` has not [`Normalizer::width`] columns.
+    pub fn invert<S: DataMut<Elem = F>>(&self, data: &mut ArrayBase<S, Ix2>) {
+        self.check_width(data.ncols());
+        for mut row in data.rows_mut() {
+            for ((x, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+                *x = *x * s + m;
+            }
+        }
+    }
+
+    /// Undoes the normalisation of one sample in place.
+    ///
+    /// # Panics
+    ///
+    /// If `row` has not [`Normalizer::width`] values.
+    pub fn invert_row(&self, row: &mut [F]) {
+        self.check_width(row.len());
+        for ((x, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+            *x = *x * s + m;
+        }
+    }
+
+    fn check_width(&self, width: usize) {
+        assert_eq!(
+            width,
+            self.width(),
+            "the normaliser was fitted on {} features, the data has {width}",
+            self.width()
+        );
+    }
+
+    /// The mean and scale as named tensors, to be saved beside the parameters:
+    /// `("normalize.mean", mean)` and `("normalize.scale", scale)`.
+    pub fn tensors(&self) -> Vec<(String, Vec<F>)> {
+        self.tensors_with_prefix(DEFAULT_PREFIX)
+    }
+
+    /// The mean and scale as tensors named `"{prefix}.mean"` and `"{prefix}.scale"` (for a
+    /// second normaliser in the same file, of the targets say).
+    pub fn tensors_with_prefix(&self, prefix: &str) -> Vec<(String, Vec<F>)> {
+        vec![
+            (format!("{prefix}.mean"), self.mean.clone()),
+            (format!("{prefix}.scale"), self.scale.clone()),
+        ]
+    }
+
+    /// The normaliser saved by [`Normalizer::tensors`], found by name among `tensors` (other
+    /// tensors, the parameters say, are ignored).
+    ///
+    /// Fails with [`DataError::Tensor`] if a tensor is missing or given twice, the lengths
+    /// differ, a value is not finite or a scale is not positive.
+    ///
+    /// ```
+    /// use bpnet::data::Normalizer;
+    /// use bpnet::ndarray::array;
+    ///
+    /// let norm = Normalizer::fit(&array![[0.0f32, 1.0], [2.0, 5.0]]);
+    /// let mut saved = vec![("linear1.W".to_string(), vec![0.5f32; 4])];
+    /// saved.extend(norm.tensors());
+    /// assert_eq!(Normalizer::from_tensors(&saved).unwrap(), norm);
+    /// assert!(Normalizer::<f32>::from_tensors(&saved[..2]).is_err()); // no scale
+    /// ```
+    pub fn from_tensors<N: AsRef<str>, V: AsRef<[F]>>(
+        tensors: &[(N, V)],
+    ) -> Result<Self, DataError> {
+        Self::from_tensors_with_prefix(DEFAULT_PREFIX, tensors)
+    }
+
+    /// The normaliser saved by [`Normalizer::tensors_with_prefix`] with this prefix.
+    pub fn from_tensors_with_prefix<N: AsRef<str>, V: AsRef<[F]>>(
+        prefix: &str,
+        tensors: &[(N, V)],
+    ) -> Result<Self, DataError> {
+        let find = |name: &str| -> Result<Vec<F>, DataError> {
+            let mut found = tensors.iter().filter(|(n, _)| n.as_ref() == name);
+            match (found.next(), found.next()) {
+                (Some((_, v)), None) => Ok(v.as_ref().to_vec()),
+                (None, _) => Err(DataError::Tensor {
+                    name: name.to_string(),
+                    problem: "missing".to_string(),
+                }),
+                (Some(_), Some(_)) => Err(DataError::Tensor {
+                    name: name.to_string(),
+                    problem: "given more than once".to_string(),
+                }),
+            }
+        };
+        let (mean_name, scale_name) = (format!("{prefix}.mean"), format!("{prefix}.scale"));
+        Self::checked(
+            find(&mean_name)?,
+            find(&scale_name)?,
+            &mean_name,
+            &scale_name,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ndarray::array;
+
+    #[test]
+    fn constant_columns_keep_scale_one_even_when_the_mean_rounds() {
+        // 0.1 three times: the mean computed as a sum / 3 is not exactly 0.1, and an ulp of
+        // "deviation" must not be blown up into ±1.
+        let mut data = array![[0.1f64, 1.0], [0.1, 2.0], [0.1, 4.0]];
+        let norm = Normalizer::fit(&data);
+        assert_eq!(norm.scale()[0], 1.0);
+        assert_eq!(norm.mean()[0], 0.1);
+        norm.apply(&mut data);
+        assert_eq!(data.column(0).to_vec(), [0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn invert_undoes_apply() {
+        let data = array![[1.0f64, -7.0], [2.5, 3.0], [4.0, 11.0]];
+        let norm = Normalizer::fit(&data);
+        let mut t = norm.transform(&data);
+        norm.invert(&mut t);
+        for (a, b) in t.iter().zip(data.iter()) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+        let mut row = [2.5, 3.0];
+        norm.apply_row(&mut row);
+        norm.invert_row(&mut row);
+        assert!((row[0] - 2.5f64).abs() < 1e-12 && (row[1] - 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn no_rows_is_the_identity() {
+        let norm = Normalizer::<f32>::fit(&Array2::zeros((0, 3)));
+        assert_eq!((norm.mean(), norm.scale()), (&[0.0; 3][..], &[1.0; 3][..]));
+    }
+
+    #[test]
+    #[should_panic(expected = "fitted on 2 features, the data has 3")]
+    fn width_is_checked() {
+        Normalizer::fit(&array![[1.0f32, 2.0]]).apply_row(&mut [1.0, 2.0, 3.0]);
+    }
+}
