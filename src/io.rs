@@ -1,1 +1,1216 @@
-//! (in progress: issue 5)
+//! Saving and loading a network's parameters as [safetensors], so that the file also opens in
+//! PyTorch (`safetensors.torch.load_file`), NumPy or any other safetensors reader.
+//!
+//! # The file
+//!
+//! One tensor per module that has parameters, keyed by the module's path in the declaration:
+//!
+//! | module | key | shape |
+//! | --- | --- | --- |
+//! | `linear1: linear(x -> 4)`, `x: 2` | `linear1.weight` | `[4, 2]`: `[out, in]`, the pool's row-major `W` (PyTorch's `nn.Linear` layout) |
+//! | `sigmoid1: tanh(sum1)`, width 4 (any activation with biases) | `sigmoid1.bias` | `[4]` |
+//! | `initial h = learned`, width 3 | `h_initial.value` | `[3]` |
+//! | a nested network `layer1: NnLayer(x)` | `layer1.linear.weight`, `layer1.sigmoid.bias`, … | as above, one level down |
+//! | any other module with parameters (a user module) | `scale.params` | `[Scale::PARAMS]`, flat |
+//!
+//! Modules without parameters (`add`, `euclidean`, `sum`, `last`) have no tensor. The element type
+//! is `F32` or `F64`, the network's float, little-endian as the format requires. Names and shapes
+//! come from the network's [`ModuleInfo`]s and [`StateInfo`]s ([`param_tensors`] lists them): a
+//! linear module's widths are its states' widths, and inside a nested network (whose states the
+//! outer network does not list) they are worked out from the graph; a linear weight whose widths
+//! cannot be worked out is stored flat, `[len]`, under the same key.
+//!
+//! Besides the parameters a file can hold *extras*: named 1-D tensors given by the caller (an
+//! input normaliser's `normalize.mean` and `normalize.scale`, say), stored under exactly those
+//! names, and string metadata. Every file records `format = pt` (what PyTorch tooling expects),
+//! `bpnet.version`, `bpnet.float` (`f32` or `f64`), `bpnet.extras` (the extras' names, comma
+//! separated, when there are any) and, when saved through [`save`], `bpnet.network` (the type's
+//! name).
+//!
+//! # Guarantees
+//!
+//! - **Atomic writes.** The file is written to a temporary file in the target's directory, flushed
+//!   to disk (`sync_all`), then renamed over the target (and, on Unix, the directory is synced):
+//!   a crash or an error never leaves a half-written model, and never destroys the previous file.
+//! - **Strict loads.** Every tensor of the network must be in the file with the network's dtype
+//!   and exactly its shape; every other tensor must be a listed extra. Truncated, corrupted and
+//!   foreign files are reported as a [`LoadError`], never a panic, and the network is changed only
+//!   when the whole file has been checked.
+//! - **Finite values only.** Both [`save`] and [`load`] refuse a NaN or an infinity in a parameter
+//!   or an extra ([`SaveError::NonFinite`], [`LoadError::NonFinite`]): a diverged training run
+//!   cannot overwrite the last good model, and a damaged file cannot put a NaN into a network.
+//!
+//! ```
+//! use bpnet::prelude::*;
+//!
+//! network! {
+//!     pub struct TwoLayer {
+//!         input  x: 2;
+//!         target y: 1;
+//!         sum1   = linear1: linear(x -> 4);
+//!         hidden = sigmoid1: tanh(sum1);
+//!         sum2   = linear2: linear(hidden -> 1);
+//!         out    = sigmoid2: tanh(sum2);
+//!         energy = euclidean(out, y);
+//!     }
+//! }
+//!
+//! let path = std::env::temp_dir().join(format!("bpnet-doc-io-{}.safetensors", std::process::id()));
+//! let net = TwoLayer::new(&mut StdRng::seed_from_u64(0));
+//! let mean = [0.5_f32, -0.25];
+//! bpnet::io::save(&path, &net, &[("normalize.mean", &mean)], &[("epochs", "100")])?;
+//!
+//! let mut copy = TwoLayer::new(&mut StdRng::seed_from_u64(1));
+//! let loaded = bpnet::io::load(&path, &mut copy)?;
+//! assert_eq!(copy.params(), net.params());
+//! assert_eq!(loaded.extra("normalize.mean"), Some(&mean[..]));
+//! assert_eq!(loaded.metadata["epochs"], "100");
+//! assert_eq!(loaded.metadata["bpnet.network"], "TwoLayer");
+//!
+//! // The keys and shapes any safetensors reader sees:
+//! let names: Vec<_> = bpnet::io::param_tensors(TwoLayer::MODULES, TwoLayer::STATES)
+//!     .into_iter()
+//!     .map(|t| (t.name, t.shape))
+//!     .collect();
+//! assert_eq!(names[0], ("linear1.weight".to_string(), vec![4, 2]));
+//! assert_eq!(names[1], ("sigmoid1.bias".to_string(), vec![4]));
+//! # std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A network without an energy (a module network, or one with only an `output`) does not
+//! implement [`Network`]; its inherent `MODULES`, `STATES`, `params()` and `params_mut()` go to
+//! [`save_params`] and [`load_params`].
+//!
+//! [safetensors]: https://huggingface.co/docs/safetensors
+
+use core::fmt;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bpnet_runtime::{Float, ModuleInfo, Network, StateInfo};
+use safetensors::tensor::{Metadata, TensorView};
+use safetensors::{Dtype, SafeTensorError, SafeTensors};
+
+/// The metadata key under which the extras' names are listed.
+const EXTRAS_KEY: &str = "bpnet.extras";
+/// The metadata key of the network's name.
+const NETWORK_KEY: &str = "bpnet.network";
+/// Metadata keys that [`save_params`] writes itself.
+const RESERVED_KEYS: [&str; 4] = ["format", "bpnet.version", "bpnet.float", EXTRAS_KEY];
+/// The largest header the safetensors format allows (as its reference implementation).
+const MAX_HEADER: u64 = 100_000_000;
+
+/// One tensor of a network's parameters in a saved file: its key, where its values start in the
+/// pool, and its shape (its values are the `shape.iter().product()` values from `offset` on, in
+/// row-major order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorSpec {
+    /// The key, by module path: `linear1.weight`, `layer1.sigmoid.bias`, `scale.params`.
+    pub name: String,
+    /// Offset of its first value in the pool.
+    pub offset: usize,
+    /// Its shape: `[out, in]` for a linear weight, `[n]` otherwise.
+    pub shape: Vec<usize>,
+}
+
+impl TensorSpec {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether it has no values (never the case for a tensor listed by [`param_tensors`]).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Its range in the pool.
+    pub fn range(&self) -> core::ops::Range<usize> {
+        self.offset..self.offset + self.len()
+    }
+}
+
+/// The tensors a network's parameters are saved as, in the order of its modules: names and shapes
+/// from its `MODULES` and `STATES` (see the [module documentation](self) for the naming rules).
+///
+/// Modules without parameters have no tensor. The list describes the pool only if the modules tile
+/// it, which [`save_params`] and [`load_params`] check (every network `network!` generates does).
+pub fn param_tensors(modules: &[ModuleInfo], states: &[StateInfo]) -> Vec<TensorSpec> {
+    let mut widths: HashMap<&str, usize> = states.iter().map(|s| (s.name, s.width)).collect();
+    let mut out = Vec::new();
+    describe(modules, &mut widths, "", 0, &mut out);
+    out
+}
+
+/// Appends the tensors of one network level (offsets relative to `base`) to `out`.
+fn describe<'a>(
+    modules: &'a [ModuleInfo],
+    widths: &mut HashMap<&'a str, usize>,
+    prefix: &str,
+    base: usize,
+    out: &mut Vec<TensorSpec>,
+) {
+    infer_widths(modules, widths);
+    for m in modules {
+        if m.len == 0 {
+            continue;
+        }
+        let offset = base.saturating_add(m.offset);
+        let key = |param: &str| format!("{prefix}{}.{param}", m.name);
+        let flat = |param: &str| TensorSpec {
+            name: key(param),
+            offset,
+            shape: vec![m.len],
+        };
+        match m.kind {
+            "linear" => {
+                let dims = match (m.inputs, widths.get(m.output)) {
+                    (&[input], Some(&o)) => widths.get(input).map(|&i| (o, i)),
+                    _ => None,
+                };
+                out.push(match dims {
+                    Some((o, i)) if o.checked_mul(i) == Some(m.len) => TensorSpec {
+                        name: key("weight"),
+                        offset,
+                        shape: vec![o, i],
+                    },
+                    _ => flat("weight"),
+                });
+            }
+            "tanh" | "sigmoid" | "scaled_tanh" => out.push(flat("bias")),
+            "initial" => out.push(flat("value")),
+            _ if !m.children.is_empty() => {
+                let mut inner = HashMap::new();
+                // A nested network reads one state no module of its own writes (its input), and
+                // writes one state none of its modules reads (its output).
+                let written: HashSet<&str> = m.children.iter().map(|c| c.output).collect();
+                let read: HashSet<&str> = m
+                    .children
+                    .iter()
+                    .flat_map(|c| c.inputs.iter().copied())
+                    .collect();
+                let only = |set: Vec<&'a str>| (set.len() == 1).then(|| set[0]);
+                let input = only(read.difference(&written).copied().collect());
+                let output = only(written.difference(&read).copied().collect());
+                if let (Some(inner_in), &[outer_in]) = (input, m.inputs)
+                    && let Some(&w) = widths.get(outer_in)
+                {
+                    inner.insert(inner_in, w);
+                }
+                if let (Some(inner_out), Some(&w)) = (output, widths.get(m.output)) {
+                    inner.insert(inner_out, w);
+                }
+                let mut children = Vec::new();
+                describe(
+                    m.children,
+                    &mut inner,
+                    &format!("{prefix}{}.", m.name),
+                    offset,
+                    &mut children,
+                );
+                if tiles(&children, offset, offset.saturating_add(m.len)).is_ok() {
+                    out.extend(children);
+                } else {
+                    out.push(flat("params"));
+                }
+            }
+            _ => out.push(flat("params")),
+        }
+    }
+}
+
+/// Works out the widths of one level's states from those already known, by the kernels' rules.
+fn infer_widths<'a>(modules: &'a [ModuleInfo], widths: &mut HashMap<&'a str, usize>) {
+    loop {
+        let mut changed = false;
+        let mut set = |widths: &mut HashMap<&'a str, usize>, state: &'a str, w: usize| {
+            if !widths.contains_key(state) {
+                widths.insert(state, w);
+                changed = true;
+            }
+        };
+        for m in modules {
+            let known = |widths: &HashMap<&'a str, usize>| {
+                m.inputs
+                    .iter()
+                    .chain([&m.output])
+                    .find_map(|s| widths.get(s).copied())
+            };
+            match (m.kind, m.inputs) {
+                // Activations with biases: one per component, same width in and out.
+                ("tanh" | "sigmoid" | "scaled_tanh", &[input]) => {
+                    set(widths, input, m.len);
+                    set(widths, m.output, m.len);
+                }
+                ("initial", _) => set(widths, m.output, m.len),
+                ("add" | "sum" | "last", _) => {
+                    if let Some(w) = known(widths) {
+                        for &s in m.inputs.iter().chain([&m.output]) {
+                            set(widths, s, w);
+                        }
+                    }
+                }
+                ("euclidean", _) => {
+                    set(widths, m.output, 1);
+                    if let Some(w) = m.inputs.iter().find_map(|s| widths.get(s).copied()) {
+                        for &s in m.inputs {
+                            set(widths, s, w);
+                        }
+                    }
+                }
+                // len = out × in.
+                ("linear", &[input]) => {
+                    let (i, o) = (widths.get(input).copied(), widths.get(m.output).copied());
+                    match (i, o) {
+                        (Some(i), None) if i > 0 && m.len % i == 0 => {
+                            set(widths, m.output, m.len / i)
+                        }
+                        (None, Some(o)) if o > 0 && m.len % o == 0 => set(widths, input, m.len / o),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+/// Whether `tensors` cover `start..end` exactly once; otherwise why not.
+fn tiles(tensors: &[TensorSpec], start: usize, end: usize) -> Result<(), String> {
+    let mut sorted: Vec<&TensorSpec> = tensors.iter().collect();
+    sorted.sort_by_key(|t| t.offset);
+    let mut at = start;
+    for t in sorted {
+        if t.offset != at {
+            return Err(format!(
+                "`{}` starts at {} in the pool, where {at} was expected",
+                t.name, t.offset
+            ));
+        }
+        at = t
+            .offset
+            .checked_add(t.len())
+            .ok_or_else(|| format!("`{}` ends past the largest index", t.name))?;
+    }
+    if at != end {
+        return Err(format!(
+            "the modules describe {} parameters, but the pool has {}",
+            at - start,
+            end - start
+        ));
+    }
+    Ok(())
+}
+
+/// The checked tensors of a pool of `len` values.
+fn layout(
+    modules: &[ModuleInfo],
+    states: &[StateInfo],
+    len: usize,
+) -> Result<Vec<TensorSpec>, String> {
+    let tensors = param_tensors(modules, states);
+    tiles(&tensors, 0, len)?;
+    let mut names = HashSet::new();
+    if let Some(t) = tensors.iter().find(|t| !names.insert(t.name.as_str())) {
+        return Err(format!("two tensors are named `{}`", t.name));
+    }
+    Ok(tensors)
+}
+
+/// Why a network could not be saved. The target file, if it existed, is unchanged.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SaveError {
+    /// Writing failed: the directory does not exist, a component of the path is a file, the disk
+    /// is full, permission was denied, …
+    Io {
+        /// The file being saved.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The modules given do not describe the parameters (their tensors do not cover the pool
+    /// exactly once). Never the case for a network's own `MODULES` and `params()`.
+    Layout {
+        /// What does not match.
+        reason: String,
+    },
+    /// An extra's name or a metadata key cannot be used: empty, a duplicate, a parameter's key,
+    /// a key the file format or bpnet reserves, or (for an extra) a name containing a comma.
+    Name {
+        /// The offending name.
+        name: String,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+    /// A parameter or an extra is NaN or infinite (a diverged training run, say).
+    NonFinite {
+        /// The tensor's key.
+        name: String,
+        /// The position of the first non-finite value in that tensor (row-major).
+        index: usize,
+    },
+}
+
+impl fmt::Display for SaveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SaveError::Io { path, source } => {
+                write!(f, "cannot save to `{}`: {source}", path.display())
+            }
+            SaveError::Layout { reason } => {
+                write!(f, "the modules do not describe the parameters: {reason}")
+            }
+            SaveError::Name { name, reason } => write!(f, "cannot store `{name}`: {reason}"),
+            SaveError::NonFinite { name, index } => write!(
+                f,
+                "tensor `{name}` is not finite at index {index}; nothing was saved"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SaveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SaveError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Why a file could not be loaded into a network. The network is unchanged.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// Reading failed: no such file, permission denied, …
+    Io {
+        /// The file being loaded.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The file does not begin like a safetensors file (an 8-byte header length, then a JSON
+    /// object): it is some other kind of file.
+    NotSafetensors {
+        /// What was found instead.
+        reason: String,
+    },
+    /// The file begins like a safetensors file but its header is damaged: not UTF-8 or not
+    /// valid JSON, a number out of range, tensor offsets that are not contiguous or that disagree
+    /// with the tensor's shape, or bytes after the last tensor.
+    Corrupted {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file ends before the length its header announces (or before its header does).
+    Truncated {
+        /// The length the file needs, at least (its whole length when the header could be read).
+        expected: u64,
+        /// Its length.
+        found: u64,
+    },
+    /// A tensor of the network (or an extra the header lists) is not in the file.
+    Missing {
+        /// Its key.
+        name: String,
+    },
+    /// The file has a tensor that is neither one of the network's nor a listed extra (a file
+    /// saved from another network, say).
+    Unexpected {
+        /// Its key.
+        name: String,
+    },
+    /// A tensor's shape differs from the network's.
+    Shape {
+        /// Its key.
+        name: String,
+        /// The network's shape.
+        expected: Vec<usize>,
+        /// The file's.
+        found: Vec<usize>,
+    },
+    /// A tensor's element type differs from the network's float (`F32` for `f32`, `F64` for
+    /// `f64`; no conversion is made).
+    Dtype {
+        /// Its key.
+        name: String,
+        /// The network's dtype: `F32` or `F64`.
+        expected: &'static str,
+        /// The file's, as safetensors names it (`F32`, `BF16`, `I64`, …).
+        found: String,
+    },
+    /// A tensor holds a NaN or an infinity.
+    NonFinite {
+        /// Its key.
+        name: String,
+        /// The position of the first non-finite value (row-major).
+        index: usize,
+    },
+    /// The modules given do not describe the parameters (their tensors do not cover the pool
+    /// exactly once). Never the case for a network's own `MODULES` and `params_mut()`.
+    Layout {
+        /// What does not match.
+        reason: String,
+    },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Io { path, source } => {
+                write!(f, "cannot read `{}`: {source}", path.display())
+            }
+            LoadError::NotSafetensors { reason } => {
+                write!(f, "not a safetensors file: {reason}")
+            }
+            LoadError::Corrupted { reason } => write!(f, "corrupted safetensors file: {reason}"),
+            LoadError::Truncated { expected, found } => write!(
+                f,
+                "truncated safetensors file: {found} bytes, but it needs at least {expected}"
+            ),
+            LoadError::Missing { name } => {
+                write!(f, "tensor `{name}` of the network is not in the file")
+            }
+            LoadError::Unexpected { name } => write!(
+                f,
+                "the file has a tensor `{name}` the network does not (saved from another network?)"
+            ),
+            LoadError::Shape {
+                name,
+                expected,
+                found,
+            } => write!(
+                f,
+                "tensor `{name}` has shape {found:?} in the file, but the network's is {expected:?}"
+            ),
+            LoadError::Dtype {
+                name,
+                expected,
+                found,
+            } => write!(
+                f,
+                "tensor `{name}` is {found} in the file, but the network's float is {expected}"
+            ),
+            LoadError::NonFinite { name, index } => {
+                write!(f, "tensor `{name}` is not finite at index {index}")
+            }
+            LoadError::Layout { reason } => {
+                write!(f, "the modules do not describe the parameters: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// What a loaded file holds besides the parameters (which went into the network).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded<F> {
+    /// The extras, by name, in the order they were given to [`save`].
+    pub extras: Vec<(String, Vec<F>)>,
+    /// The file's string metadata: the caller's, and `format`, `bpnet.version`, `bpnet.float`,
+    /// `bpnet.extras`, `bpnet.network` where they were written.
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl<F> Loaded<F> {
+    /// The extra named `name`, if the file has it.
+    pub fn extra(&self, name: &str) -> Option<&[F]> {
+        self.extras
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The extra named `name`, or [`LoadError::Missing`] (for an extra a caller cannot do without,
+    /// as an input normaliser's mean).
+    pub fn require(&self, name: &str) -> Result<&[F], LoadError> {
+        self.extra(name).ok_or_else(|| LoadError::Missing {
+            name: name.to_string(),
+        })
+    }
+}
+
+/// Saves a network's parameters to `path`, atomically, with the caller's `extras` (named 1-D
+/// tensors in the network's float) and `metadata` (string pairs), and `bpnet.network` set to the
+/// type's name unless `metadata` sets it.
+///
+/// See the [module documentation](self) for the keys, and [`save_params`] for the rules on names
+/// and values.
+pub fn save<N: Network>(
+    path: impl AsRef<Path>,
+    net: &N,
+    extras: &[(&str, &[N::Float])],
+    metadata: &[(&str, &str)],
+) -> Result<(), SaveError> {
+    let full = std::any::type_name::<N>();
+    let name = full.rsplit("::").next().unwrap_or(full);
+    let mut all = metadata.to_vec();
+    if !metadata.iter().any(|&(k, _)| k == NETWORK_KEY) {
+        all.push((NETWORK_KEY, name));
+    }
+    save_params(path, N::MODULES, N::STATES, net.params(), extras, &all)
+}
+
+/// Loads a file written by [`save`] (or [`save_params`] with the same layout) into `net`'s
+/// parameters, and returns its extras and metadata.
+///
+/// Every name, dtype and shape is checked against the network first; on any error `net` is
+/// unchanged. See [`load_params`].
+pub fn load<N: Network>(
+    path: impl AsRef<Path>,
+    net: &mut N,
+) -> Result<Loaded<N::Float>, LoadError> {
+    load_params(path, N::MODULES, N::STATES, net.params_mut())
+}
+
+/// Saves a pool of parameters described by `modules` and `states` (a network's `MODULES` and
+/// `STATES`) to `path`, atomically, with `extras` and `metadata`.
+///
+/// Extras are stored under their own names as 1-D tensors; a name must be non-empty, contain no
+/// comma, not start with `__`, and differ from the parameters' keys and from the other extras.
+/// Metadata keys must be unique and must not be `format`, `bpnet.version`, `bpnet.float` or
+/// `bpnet.extras`, which are written here. Nothing is written if a name is refused
+/// ([`SaveError::Name`]), the modules do not tile `params` ([`SaveError::Layout`]), or a value is
+/// NaN or infinite ([`SaveError::NonFinite`]).
+///
+/// The file is first written in full to a temporary file next to `path` and synced to disk, then
+/// renamed over `path`, then (on Unix) the directory is synced. On an error before the rename,
+/// the temporary file is removed and `path` is untouched. An error syncing the directory after
+/// the rename is reported too: the new file is then in place but may not survive a power cut.
+/// A symbolic link at `path` is replaced by the file, not followed.
+///
+/// ```
+/// use bpnet::prelude::*;
+///
+/// network! {
+///     /// A module network: no energy, so no `Network` impl; its inherent items do the job.
+///     pub struct Layer {
+///         input  x: 3;
+///         s      = lin: linear(x -> 2);
+///         output o = act: tanh(s);
+///     }
+/// }
+///
+/// let path = std::env::temp_dir().join(format!("bpnet-doc-io-layer-{}.safetensors", std::process::id()));
+/// let net = Layer::new(&mut StdRng::seed_from_u64(0));
+/// bpnet::io::save_params(&path, Layer::MODULES, Layer::STATES, net.params(), &[], &[])?;
+/// let mut copy = Layer::new(&mut StdRng::seed_from_u64(1));
+/// bpnet::io::load_params(&path, Layer::MODULES, Layer::STATES, copy.params_mut())?;
+/// assert_eq!(copy.params(), net.params());
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn save_params<F: Float>(
+    path: impl AsRef<Path>,
+    modules: &[ModuleInfo],
+    states: &[StateInfo],
+    params: &[F],
+    extras: &[(&str, &[F])],
+    metadata: &[(&str, &str)],
+) -> Result<(), SaveError> {
+    let path = path.as_ref();
+    let tensors =
+        layout(modules, states, params.len()).map_err(|reason| SaveError::Layout { reason })?;
+
+    let refuse = |name: &str, reason| {
+        Err(SaveError::Name {
+            name: name.to_string(),
+            reason,
+        })
+    };
+    let mut names: HashSet<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+    for &(name, _) in extras {
+        if name.is_empty() {
+            return refuse(name, "an extra needs a name");
+        }
+        if name.contains(',') {
+            return refuse(name, "an extra's name cannot contain a comma");
+        }
+        if name.starts_with("__") {
+            return refuse(name, "names starting with `__` are reserved by safetensors");
+        }
+        if tensors.iter().any(|t| t.name == name) {
+            return refuse(name, "a parameter of the network has this key");
+        }
+        if !names.insert(name) {
+            return refuse(name, "two extras have this name");
+        }
+    }
+    let mut keys = HashSet::new();
+    for &(key, _) in metadata {
+        if RESERVED_KEYS.contains(&key) {
+            return refuse(key, "this metadata key is written by bpnet");
+        }
+        if !keys.insert(key) {
+            return refuse(key, "two metadata entries have this key");
+        }
+    }
+
+    let check = |name: &str, values: &[F]| match values.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(SaveError::NonFinite {
+            name: name.to_string(),
+            index,
+        }),
+        None => Ok(()),
+    };
+    let dtype = dtype_of::<F>();
+    let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for t in &tensors {
+        let values = &params[t.range()];
+        check(&t.name, values)?;
+        data.push((t.name.clone(), t.shape.clone(), encode(values)));
+    }
+    for &(name, values) in extras {
+        check(name, values)?;
+        data.push((name.to_string(), vec![values.len()], encode(values)));
+    }
+
+    let mut info: HashMap<String, String> = metadata
+        .iter()
+        .map(|&(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    info.insert("format".into(), "pt".into());
+    info.insert("bpnet.version".into(), env!("CARGO_PKG_VERSION").into());
+    info.insert("bpnet.float".into(), F::NAME.into());
+    if !extras.is_empty() {
+        let list: Vec<&str> = extras.iter().map(|&(n, _)| n).collect();
+        info.insert(EXTRAS_KEY.into(), list.join(","));
+    }
+
+    let views = data
+        .iter()
+        .map(|(name, shape, bytes)| {
+            Ok((name.as_str(), TensorView::new(dtype, shape.clone(), bytes)?))
+        })
+        .collect::<Result<Vec<_>, SafeTensorError>>()
+        .and_then(|views| safetensors::serialize(views, Some(info)));
+    let bytes = views.map_err(|e| SaveError::Layout {
+        reason: format!("safetensors refused the tensors: {e}"),
+    })?;
+    write_atomic(path, &bytes)
+}
+
+/// Loads a file into a pool of parameters described by `modules` and `states` (a network's
+/// `MODULES` and `STATES`, and its `params_mut()`), and returns the file's extras and metadata.
+///
+/// The whole file is read and checked before `params` is touched:
+///
+/// - it must be a complete, well-formed safetensors file ([`LoadError::NotSafetensors`],
+///   [`LoadError::Corrupted`], [`LoadError::Truncated`]);
+/// - every tensor of [`param_tensors`] must be there ([`LoadError::Missing`]) with the float's
+///   dtype ([`LoadError::Dtype`]) and exactly its shape ([`LoadError::Shape`]), and so must every
+///   extra the file's `bpnet.extras` lists (1-D, same dtype);
+/// - the file must have no other tensor ([`LoadError::Unexpected`]);
+/// - every value must be finite ([`LoadError::NonFinite`]).
+///
+/// Checks go in the order of the parameters, then the extras, then the unexpected tensors (by
+/// name), and the first failure is reported. On any error `params` is unchanged.
+pub fn load_params<F: Float>(
+    path: impl AsRef<Path>,
+    modules: &[ModuleInfo],
+    states: &[StateInfo],
+    params: &mut [F],
+) -> Result<Loaded<F>, LoadError> {
+    let path = path.as_ref();
+    let tensors =
+        layout(modules, states, params.len()).map_err(|reason| LoadError::Layout { reason })?;
+    let bytes = fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file = parse(&bytes)?;
+
+    let mut scratch = vec![F::ZERO; params.len()];
+    for t in &tensors {
+        let view = file.tensor(&t.name)?;
+        view.check::<F>(&t.shape)?;
+        view.decode_into(&mut scratch[t.range()])?;
+    }
+
+    let metadata = file.metadata();
+    let listed: Vec<String> = match metadata.get(EXTRAS_KEY) {
+        Some(list) if !list.is_empty() => list.split(',').map(str::to_string).collect(),
+        _ => Vec::new(),
+    };
+    let mut extras = Vec::with_capacity(listed.len());
+    for name in &listed {
+        if tensors.iter().any(|t| &t.name == name) {
+            return Err(LoadError::Corrupted {
+                reason: format!("`{name}` is listed as an extra but is a parameter of the network"),
+            });
+        }
+        let view = file.tensor(name)?;
+        let n = view.shape.iter().product();
+        view.check::<F>(&[n])?;
+        let mut values = vec![F::ZERO; n];
+        view.decode_into(&mut values)?;
+        extras.push((name.clone(), values));
+    }
+
+    let known: HashSet<&str> = tensors
+        .iter()
+        .map(|t| t.name.as_str())
+        .chain(listed.iter().map(String::as_str))
+        .collect();
+    let mut names: Vec<String> = file.header.offset_keys();
+    names.sort_unstable();
+    if let Some(name) = names.into_iter().find(|n| !known.contains(n.as_str())) {
+        return Err(LoadError::Unexpected { name });
+    }
+
+    params.copy_from_slice(&scratch);
+    Ok(Loaded { extras, metadata })
+}
+
+/// The safetensors dtype of a float.
+fn dtype_of<F: Float>() -> Dtype {
+    if size_of::<F>() == 8 {
+        Dtype::F64
+    } else {
+        Dtype::F32
+    }
+}
+
+/// Little-endian bytes of `values` (`f32` values as `f32`: the round trip through `f64` is exact).
+fn encode<F: Float>(values: &[F]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size_of_val(values));
+    for v in values {
+        if size_of::<F>() == 8 {
+            out.extend_from_slice(&v.to_f64().to_le_bytes());
+        } else {
+            out.extend_from_slice(&(v.to_f64() as f32).to_le_bytes());
+        }
+    }
+    out
+}
+
+/// A parsed, validated file: its header and its data section (which the header's offsets cover
+/// exactly).
+struct Parsed<'a> {
+    header: Metadata,
+    data: &'a [u8],
+}
+
+/// One tensor of a parsed file.
+struct View<'a> {
+    name: &'a str,
+    dtype: Dtype,
+    shape: &'a [usize],
+    data: &'a [u8],
+}
+
+impl Parsed<'_> {
+    fn tensor<'s>(&'s self, name: &'s str) -> Result<View<'s>, LoadError> {
+        let missing = || LoadError::Missing {
+            name: name.to_string(),
+        };
+        let info = self.header.info(name).ok_or_else(missing)?;
+        let (start, end) = info.data_offsets;
+        let data = self
+            .data
+            .get(start..end)
+            .ok_or_else(|| LoadError::Corrupted {
+                reason: format!("tensor `{name}` lies outside the data section"),
+            })?;
+        Ok(View {
+            name,
+            dtype: info.dtype,
+            shape: &info.shape,
+            data,
+        })
+    }
+
+    fn metadata(&self) -> BTreeMap<String, String> {
+        self.header
+            .metadata()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+impl View<'_> {
+    /// Checks the dtype against `F`'s and the shape against `shape`.
+    fn check<F: Float>(&self, shape: &[usize]) -> Result<(), LoadError> {
+        let expected = dtype_of::<F>();
+        if self.dtype != expected {
+            return Err(LoadError::Dtype {
+                name: self.name.to_string(),
+                expected: if expected == Dtype::F64 { "F64" } else { "F32" },
+                found: self.dtype.to_string(),
+            });
+        }
+        if self.shape != shape {
+            return Err(LoadError::Shape {
+                name: self.name.to_string(),
+                expected: shape.to_vec(),
+                found: self.shape.to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Decodes the (checked) data into `out`, refusing non-finite values.
+    fn decode_into<F: Float>(&self, out: &mut [F]) -> Result<(), LoadError> {
+        let size = size_of::<F>();
+        if self.data.len() != size_of_val(out) {
+            return Err(LoadError::Corrupted {
+                reason: format!(
+                    "tensor `{}` has {} bytes of data",
+                    self.name,
+                    self.data.len()
+                ),
+            });
+        }
+        for (index, (o, b)) in out.iter_mut().zip(self.data.chunks_exact(size)).enumerate() {
+            let v = if size == 8 {
+                f64::from_le_bytes(b.try_into().expect("chunks of 8"))
+            } else {
+                f64::from(f32::from_le_bytes(b.try_into().expect("chunks of 4")))
+            };
+            if !v.is_finite() {
+                return Err(LoadError::NonFinite {
+                    name: self.name.to_string(),
+                    index,
+                });
+            }
+            // Exact: an `f32` read as `f64` converts back to the same `f32`.
+            *o = F::from_f64(v);
+        }
+        Ok(())
+    }
+}
+
+/// Parses a whole file, classifying every failure.
+fn parse(bytes: &[u8]) -> Result<Parsed<'_>, LoadError> {
+    let found = bytes.len() as u64;
+    let Some(prefix) = bytes.get(..8) else {
+        return Err(LoadError::Truncated { expected: 8, found });
+    };
+    let n = u64::from_le_bytes(prefix.try_into().expect("8 bytes"));
+    let not = |reason: String| Err(LoadError::NotSafetensors { reason });
+    if n > MAX_HEADER {
+        return not(format!(
+            "its first 8 bytes announce a header of {n} bytes (safetensors allows {MAX_HEADER})"
+        ));
+    }
+    if n < 2 {
+        return not(format!(
+            "its header is {n} bytes long, too short for a JSON object"
+        ));
+    }
+    if let Some(&first) = bytes.get(8)
+        && first != b'{'
+    {
+        return not(format!(
+            "its header starts with byte {first:#04x}, not `{{`"
+        ));
+    }
+    let header_end = 8 + n;
+    if found < header_end {
+        return Err(LoadError::Truncated {
+            expected: header_end,
+            found,
+        });
+    }
+    let corrupted = |reason: String| Err(LoadError::Corrupted { reason });
+    let Ok(text) = core::str::from_utf8(&bytes[8..header_end as usize]) else {
+        return corrupted("its header is not UTF-8".into());
+    };
+    // The largest integer of the JSON structure: the end of the data section when the header is
+    // valid. Checked before the safetensors crate adds it to the header's length, which overflows
+    // (and panics in debug builds) on a crafted number near `usize::MAX`.
+    let largest = match largest_integer(text) {
+        Some(m) if usize::try_from(m).is_ok_and(|m| m <= usize::MAX / 4) => m,
+        _ => return corrupted("its header holds a number too large for any file".into()),
+    };
+    let data_len = found - header_end;
+    match SafeTensors::read_metadata(bytes) {
+        Ok((_, header)) => Ok(Parsed {
+            header,
+            data: &bytes[header_end as usize..],
+        }),
+        Err(SafeTensorError::MetadataIncompleteBuffer) if largest > data_len => {
+            Err(LoadError::Truncated {
+                expected: header_end + largest,
+                found,
+            })
+        }
+        Err(SafeTensorError::MetadataIncompleteBuffer) => corrupted(format!(
+            "its data section has {data_len} bytes, more than its tensors use"
+        )),
+        Err(SafeTensorError::InvalidHeaderDeserialization(e)) => {
+            corrupted(format!("its header is not a valid safetensors header: {e}"))
+        }
+        Err(e) => corrupted(format!("{e}")),
+    }
+}
+
+/// The largest run of digits outside JSON strings in `text` (`Some(0)` if none), or `None` if one
+/// does not fit a `u64`.
+fn largest_integer(text: &str) -> Option<u64> {
+    let mut largest = 0u64;
+    let mut chars = text.bytes();
+    let mut current: Option<u64> = None;
+    while let Some(c) = chars.next() {
+        match c {
+            b'"' => {
+                // Skip the string, escapes included.
+                while let Some(c) = chars.next() {
+                    match c {
+                        b'\\' => {
+                            chars.next();
+                        }
+                        b'"' => break,
+                        _ => {}
+                    }
+                }
+                current = None;
+            }
+            b'0'..=b'9' => {
+                let v = current
+                    .unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(u64::from(c - b'0'))?;
+                largest = largest.max(v);
+                current = Some(v);
+            }
+            _ => current = None,
+        }
+    }
+    Some(largest)
+}
+
+/// Numbers the temporary files of this process apart.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to `path` through a synced temporary file in the same directory and a rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SaveError> {
+    let fail = |source| SaveError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let Some(file_name) = path.file_name() else {
+        return Err(fail(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path does not name a file",
+        )));
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let (tmp, mut file) = create_temp(dir, &file_name.to_string_lossy()).map_err(fail)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.flush())
+        .and_then(|()| file.sync_all());
+    drop(file);
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    sync_dir(dir).map_err(fail)
+}
+
+/// Creates a new temporary file in `dir` whose name starts with `.{name}.`, never an existing one.
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    let mut attempts = 0;
+    loop {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => attempts += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Makes a rename in `dir` durable, where the platform can sync a directory.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Makes a rename in `dir` durable, where the platform can sync a directory.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bpnet_runtime::Role;
+
+    const fn module(
+        name: &'static str,
+        kind: &'static str,
+        offset: usize,
+        len: usize,
+        inputs: &'static [&'static str],
+        output: &'static str,
+        children: &'static [ModuleInfo],
+    ) -> ModuleInfo {
+        ModuleInfo {
+            name,
+            kind,
+            offset,
+            len,
+            inputs,
+            output,
+            children,
+        }
+    }
+
+    const fn state(name: &'static str, width: usize, role: Role) -> StateInfo {
+        StateInfo { name, width, role }
+    }
+
+    fn shapes(t: &[TensorSpec]) -> Vec<(&str, usize, &[usize])> {
+        t.iter()
+            .map(|t| (t.name.as_str(), t.offset, t.shape.as_slice()))
+            .collect()
+    }
+
+    #[test]
+    fn largest_integer_skips_strings() {
+        assert_eq!(largest_integer(r#"{"a":[1,22,3]}"#), Some(22));
+        assert_eq!(
+            largest_integer(r#"{"a999":"12345 \"678910\" 2","b":[7]}"#),
+            Some(7)
+        );
+        assert_eq!(largest_integer("{}"), Some(0));
+        assert_eq!(largest_integer("[18446744073709551615]"), Some(u64::MAX));
+        assert_eq!(largest_integer("[18446744073709551616]"), None);
+    }
+
+    #[test]
+    fn linear_shapes_come_from_states_or_the_graph() {
+        // x -> linear(3 -> 2) -> y, with only x's width known: y's comes from the module's size.
+        const M: &[ModuleInfo] = &[module("l", "linear", 0, 6, &["x"], "y", &[])];
+        let known = param_tensors(M, &[state("x", 3, Role::Input)]);
+        assert_eq!(shapes(&known), [("l.weight", 0, &[2, 3][..])]);
+        let by_output = param_tensors(M, &[state("y", 2, Role::Output)]);
+        assert_eq!(shapes(&by_output), [("l.weight", 0, &[2, 3][..])]);
+        // Neither known: stored flat, under the same key.
+        assert_eq!(shapes(&param_tensors(M, &[])), [("l.weight", 0, &[6][..])]);
+        // Widths that contradict the size: flat, never a wrong matrix.
+        let wrong = [state("x", 4, Role::Input), state("y", 2, Role::Output)];
+        assert_eq!(
+            shapes(&param_tensors(M, &wrong)),
+            [("l.weight", 0, &[6][..])]
+        );
+    }
+
+    #[test]
+    fn widths_flow_through_tanh_add_and_euclidean() {
+        // a = l1(x); b = tanh(a) (width 4); c = add(b, d); e = euclidean(c, y); d = l2(z).
+        const M: &[ModuleInfo] = &[
+            module("l1", "linear", 0, 8, &["x"], "a", &[]),
+            module("t", "tanh", 8, 4, &["a"], "b", &[]),
+            module("add", "add", 12, 0, &["b", "d"], "c", &[]),
+            module("l2", "linear", 12, 20, &["z"], "d", &[]),
+            module("e", "euclidean", 32, 0, &["c", "y"], "e", &[]),
+        ];
+        assert_eq!(
+            shapes(&param_tensors(M, &[])),
+            [
+                ("l1.weight", 0, &[4, 2][..]),
+                ("t.bias", 8, &[4][..]),
+                ("l2.weight", 12, &[4, 5][..]),
+            ]
+        );
+    }
+
+    #[test]
+    fn children_that_do_not_tile_their_module_are_stored_flat() {
+        const GAP: &[ModuleInfo] = &[module("inner", "linear", 1, 2, &["i"], "o", &[])];
+        const M: &[ModuleInfo] = &[module("u", "User", 0, 4, &["x"], "y", GAP)];
+        assert_eq!(shapes(&param_tensors(M, &[])), [("u.params", 0, &[4][..])]);
+
+        const TILE: &[ModuleInfo] = &[
+            module("a", "linear", 0, 2, &["i"], "h", &[]),
+            module("b", "tanh", 2, 2, &["h"], "o", &[]),
+        ];
+        const N: &[ModuleInfo] = &[module("u", "User", 3, 4, &["x"], "y", TILE)];
+        assert_eq!(
+            shapes(&param_tensors(N, &[state("x", 1, Role::Input)])),
+            [("u.a.weight", 3, &[2, 1][..]), ("u.b.bias", 5, &[2][..])]
+        );
+    }
+
+    #[test]
+    fn layout_must_tile_the_pool_once() {
+        const OK: &[ModuleInfo] = &[
+            module("a", "tanh", 0, 2, &["x"], "y", &[]),
+            module("b", "tanh", 2, 2, &["y"], "z", &[]),
+        ];
+        assert!(layout(OK, &[], 4).is_ok());
+        assert!(layout(OK, &[], 5).is_err());
+        const GAP: &[ModuleInfo] = &[
+            module("a", "tanh", 0, 2, &["x"], "y", &[]),
+            module("b", "tanh", 3, 2, &["y"], "z", &[]),
+        ];
+        assert!(layout(GAP, &[], 5).is_err());
+        const OVERLAP: &[ModuleInfo] = &[
+            module("a", "tanh", 0, 2, &["x"], "y", &[]),
+            module("b", "tanh", 1, 3, &["y"], "z", &[]),
+        ];
+        assert!(layout(OVERLAP, &[], 4).is_err());
+        const TWICE: &[ModuleInfo] = &[
+            module("a", "tanh", 0, 2, &["x"], "y", &[]),
+            module("a", "tanh", 2, 2, &["y"], "z", &[]),
+        ];
+        assert!(layout(TWICE, &[], 4).unwrap_err().contains("two tensors"));
+        const HUGE: &[ModuleInfo] = &[module("a", "User", usize::MAX, 2, &["x"], "y", &[])];
+        assert!(layout(HUGE, &[], 2).is_err());
+    }
+
+    #[test]
+    fn encoding_round_trips_f32_through_f64() {
+        let v = [f32::MIN_POSITIVE / 7.0, -0.0, 1.0 / 3.0, f32::MAX];
+        let bytes = encode(&v);
+        assert_eq!(bytes.len(), 16);
+        let back: Vec<u32> = bytes
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(back, v.map(f32::to_bits));
+    }
+
+    #[test]
+    fn temporary_files_get_fresh_names() {
+        let dir = std::env::temp_dir();
+        let (a, fa) = create_temp(&dir, "bpnet-io-unit").unwrap();
+        let (b, fb) = create_temp(&dir, "bpnet-io-unit").unwrap();
+        drop((fa, fb));
+        assert_ne!(a, b);
+        assert!(
+            a.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".bpnet-io-unit.")
+        );
+        fs::remove_file(a).unwrap();
+        fs::remove_file(b).unwrap();
+    }
+}
