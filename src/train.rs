@@ -1,1 +1,1032 @@
-//! (in progress: issue 5)
+//! A small trainer: epochs of shuffled samples or minibatches, validation, early stopping, and
+//! the history of it all.
+//!
+//! The trainer runs the lecture's training cycle — fprop, zero the gradients, bprop, update the
+//! whole pool — over a data set of samples of any type `S`, with a closure for the fprop (each
+//! network takes its own inputs: `|net, (x, y)| net.fprop(x, y)`) and an [`Optimizer`]:
+//!
+//! ```
+//! use bpnet::prelude::*;
+//! use bpnet::optim::Sgd;
+//! use bpnet::train::Trainer;
+//!
+//! network! {
+//!     #[bpnet(float = f64)]
+//!     pub struct Xor {
+//!         input  x: 2;
+//!         target y: 1;
+//!         sum1   = linear1: linear(x -> 4);
+//!         hidden = sigmoid1: tanh(sum1);
+//!         sum2   = linear2: linear(hidden -> 1);
+//!         out    = sigmoid2: tanh(sum2);
+//!         energy = euclidean(out, y);
+//!     }
+//! }
+//!
+//! let xor: [([f64; 2], [f64; 1]); 4] =
+//!     [([-1.0, -1.0], [-0.8]), ([-1.0, 1.0], [0.8]), ([1.0, -1.0], [0.8]), ([1.0, 1.0], [-0.8])];
+//! let mut net = Xor::new(&mut StdRng::seed_from_u64(1));
+//! let mut opt = Sgd::new(0.1).momentum(0.5);
+//! let history = Trainer::new(&mut net, &mut opt, &xor)
+//!     .epochs(300)
+//!     .seed(1)                                              // the shuffling's seed
+//!     .validation(&xor)                                     // here the same four patterns
+//!     .accuracy(|net, (x, y)| net.run(x)[0].signum() == y[0].signum())
+//!     .early_stopping(20)                                   // patience, in epochs
+//!     .fit(|net, (x, y)| net.fprop(x, y))?;
+//!
+//! let last = history.last().unwrap();
+//! assert!(last.val_loss.unwrap() < 0.01, "{history:?}");
+//! assert_eq!(last.val_accuracy, Some(1.0));
+//! println!("stopped after {} epochs: {:?}", history.epochs.len(), history.stop);
+//! # Ok::<(), bpnet::train::TrainError>(())
+//! ```
+//!
+//! Minibatches go through [`Trainer::fit_batches`], with the batch fprop and the batch bprop
+//! (see its example). The trainer is a convenience, not a cage: the cycle it runs is the four
+//! lines `net.fprop(x, y); net.zero_grad(); net.bprop(); opt.step(&mut net);`, which a program
+//! can write itself with the same optimizers.
+//!
+//! # What the trainer checks
+//!
+//! A NaN or infinite energy, or gradient, stops training with a [`TrainError`] that says at which
+//! epoch, update and sample it happened. The energy is checked after the fprop and the gradients
+//! after the bprop, both before the update, so the parameters (and the optimizer's state) are
+//! left as they were before that step: the weights are never corrupted by it. Errors from the
+//! network (a minibatch larger than reserved, say) stop training the same way. Each
+//! [`TrainError`] carries the [`History`] of the epochs completed before it.
+
+use crate::optim::Optimizer;
+use crate::{Error, Float, Network};
+use bpnet_runtime::rand::SeedableRng;
+use bpnet_runtime::rand::rngs::StdRng;
+use bpnet_runtime::rand::seq::SliceRandom;
+use core::fmt;
+
+/// What an fprop closure returns: an energy (`net.fprop(x, y)` of a feed-forward network), or a
+/// `Result` of one (`fprop_batch`, `try_fprop`, and the entry points of unfolded networks).
+pub trait IntoEnergy<F: Float> {
+    /// The energy, or the network's error.
+    fn into_energy(self) -> Result<F, Error>;
+}
+
+impl IntoEnergy<f32> for f32 {
+    fn into_energy(self) -> Result<f32, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoEnergy<f64> for f64 {
+    fn into_energy(self) -> Result<f64, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoEnergy<f32> for Result<f32, Error> {
+    fn into_energy(self) -> Result<f32, Error> {
+        self
+    }
+}
+
+impl IntoEnergy<f64> for Result<f64, Error> {
+    fn into_energy(self) -> Result<f64, Error> {
+        self
+    }
+}
+
+/// Whether training goes on after an epoch: what an [epoch callback](Trainer::on_epoch) returns.
+/// A callback that returns `()` means [`Control::Continue`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Control {
+    /// Go on to the next epoch.
+    #[default]
+    Continue,
+    /// Stop after this epoch ([`StopReason::Callback`]).
+    Stop,
+}
+
+impl From<()> for Control {
+    fn from((): ()) -> Self {
+        Control::Continue
+    }
+}
+
+/// Why training stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// Every epoch asked for was run.
+    Completed,
+    /// The monitored loss did not improve for `patience` epochs in a row.
+    EarlyStopping,
+    /// The epoch callback returned [`Control::Stop`].
+    Callback,
+    /// A [`TrainError`] stopped it (the history inside the error says this).
+    Failed,
+}
+
+/// What one epoch did: a row of the [`History`], and what the [epoch callback](Trainer::on_epoch)
+/// sees.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Epoch {
+    /// The epoch's number, from 1.
+    pub epoch: usize,
+    /// The mean energy per training sample, each sample's energy taken by the fprop of its own
+    /// update, so while the parameters changed during the epoch (the "running" loss).
+    pub train_loss: f64,
+    /// The fraction of training samples the [accuracy closure](Trainer::accuracy) finds correct,
+    /// measured after the epoch on the whole training set (`None` without an accuracy closure,
+    /// or when [`Trainer::train_accuracy`] turned it off).
+    pub train_accuracy: Option<f64>,
+    /// The mean energy per validation sample after the epoch (`None` without validation data).
+    pub val_loss: Option<f64>,
+    /// The fraction of validation samples found correct after the epoch.
+    pub val_accuracy: Option<f64>,
+    /// The learning rate of the epoch's last update.
+    pub learning_rate: f64,
+    /// The number of updates made since training started, this epoch's included.
+    pub steps: u64,
+    /// Whether the monitored loss (validation if there is validation data, training otherwise)
+    /// is the best so far, by more than the [minimum improvement](Trainer::min_delta).
+    pub improved: bool,
+}
+
+impl Epoch {
+    /// The loss early stopping watches: the validation loss if there is one, else the training
+    /// loss.
+    pub fn monitored_loss(&self) -> f64 {
+        self.val_loss.unwrap_or(self.train_loss)
+    }
+}
+
+/// What a training run did, epoch by epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct History {
+    /// One row per completed epoch, in order.
+    pub epochs: Vec<Epoch>,
+    /// The epoch (from 1) with the lowest monitored loss ([`Epoch::monitored_loss`]), the first
+    /// of equals; `None` before the first epoch completes.
+    pub best_epoch: Option<usize>,
+    /// Why training stopped.
+    pub stop: StopReason,
+    /// Whether the network's parameters were set back to those at the end of the best epoch
+    /// ([`Trainer::restore_best`]); `false` also when the last epoch was the best.
+    pub restored_best: bool,
+}
+
+impl History {
+    /// The best epoch's row.
+    pub fn best(&self) -> Option<&Epoch> {
+        self.best_epoch.map(|e| &self.epochs[e - 1])
+    }
+
+    /// The last epoch's row.
+    pub fn last(&self) -> Option<&Epoch> {
+        self.epochs.last()
+    }
+
+    /// The training loss of every epoch.
+    pub fn train_losses(&self) -> Vec<f64> {
+        self.epochs.iter().map(|e| e.train_loss).collect()
+    }
+
+    /// The validation loss of every epoch (empty without validation data).
+    pub fn val_losses(&self) -> Vec<f64> {
+        self.epochs.iter().filter_map(|e| e.val_loss).collect()
+    }
+}
+
+/// Where training was when it failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// An update on the training data.
+    Training,
+    /// The validation pass after an epoch (no update was made).
+    Validation,
+}
+
+/// What went wrong, in a [`TrainError`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The energy returned by the fprop closure is NaN or infinite.
+    NonFiniteEnergy {
+        /// The energy (of the whole minibatch, with [`Trainer::fit_batches`]).
+        energy: f64,
+    },
+    /// A gradient in the pool is NaN or infinite after the bprop.
+    NonFiniteGradient {
+        /// The position in the pool of the first one.
+        index: usize,
+        /// The name of the module (of the network's [`Network::MODULES`]) it belongs to.
+        module: Option<&'static str>,
+        /// Its value.
+        value: f64,
+    },
+    /// The network refused the data (an error returned by the fprop closure).
+    Network(Error),
+    /// The training data, or the validation data given, has no samples.
+    NoSamples,
+}
+
+/// Training stopped on a NaN or infinite energy or gradient, or an error of the network: where
+/// and why. The parameters and the optimizer's state are those before the step that failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainError {
+    /// The epoch (from 1) it happened in.
+    pub epoch: usize,
+    /// For [`Phase::Training`], the number (from 1, counted over the whole run) of the update
+    /// that was refused; `None` in the passes after an epoch.
+    pub step: Option<u64>,
+    /// The index, in its data set (training or validation, by `phase`), of the sample that gave
+    /// the non-finite value or the error. With minibatches the trainer finds it by running the
+    /// batch's samples one by one; `None` if none of them fails alone (a sum that overflows, a
+    /// batch larger than the network has room for), if every one of them fails alone with a
+    /// network error (no room reserved), or if the data set is empty.
+    pub sample: Option<usize>,
+    /// What was running.
+    pub phase: Phase,
+    /// What went wrong.
+    pub failure: Failure,
+    /// The epochs completed before it (with [`StopReason::Failed`]).
+    pub history: Box<History>,
+}
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "training stopped in epoch {}", self.epoch)?;
+        if let Some(step) = self.step {
+            write!(f, ", step {step}")?;
+        }
+        let set = match self.phase {
+            Phase::Training => "training sample",
+            Phase::Validation => "validation sample",
+        };
+        match self.sample {
+            Some(i) => write!(f, ", {set} {i}: ")?,
+            None if self.phase == Phase::Validation => write!(f, ", validation: ")?,
+            None => write!(f, ": ")?,
+        }
+        match &self.failure {
+            Failure::NonFiniteEnergy { energy } => write!(f, "the energy is {energy}")?,
+            Failure::NonFiniteGradient {
+                index,
+                module,
+                value,
+            } => {
+                write!(f, "the gradient of parameter {index}")?;
+                if let Some(m) = module {
+                    write!(f, " (module `{m}`)")?;
+                }
+                write!(f, " is {value}")?;
+            }
+            Failure::Network(e) => write!(f, "{e}")?,
+            Failure::NoSamples => {
+                return write!(f, "the data set has no samples");
+            }
+        }
+        if self.phase == Phase::Training {
+            write!(f, "; the parameters are those before this step")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TrainError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.failure {
+            Failure::Network(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// What the [step callback](Trainer::on_step) sees after each update: enough for a progress bar
+/// with the live loss.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepReport {
+    /// The current epoch, from 1.
+    pub epoch: usize,
+    /// The number of epochs asked for.
+    pub epochs: usize,
+    /// The number of updates made so far, this one included.
+    pub step: u64,
+    /// Training samples used so far in this epoch.
+    pub samples: usize,
+    /// Training samples per epoch.
+    pub total: usize,
+    /// The mean energy per sample so far in this epoch.
+    pub loss: f64,
+}
+
+/// The fraction of `data` that `correct` finds correctly predicted (NaN for no data).
+///
+/// ```
+/// # use bpnet::prelude::*;
+/// # network! {
+/// #     pub struct Net {
+/// #         input  x: 2;
+/// #         target y: 1;
+/// #         h      = l: linear(x -> 1);
+/// #         out    = t: tanh(h);
+/// #         energy = euclidean(out, y);
+/// #     }
+/// # }
+/// let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+/// let data = [([1.0, 0.0], [1.0]), ([0.0, 1.0], [-1.0])];
+/// let acc = bpnet::train::accuracy(&mut net, &data, |net, (x, y)| net.run(x)[0] * y[0] > 0.0);
+/// assert!((0.0..=1.0).contains(&acc));
+/// ```
+pub fn accuracy<N, S>(net: &mut N, data: &[S], mut correct: impl FnMut(&mut N, &S) -> bool) -> f64 {
+    let right = data.iter().filter(|s| correct(net, s)).count();
+    right as f64 / data.len() as f64
+}
+
+/// The mean energy per sample of `data`, without training (NaN for no data); a non-finite energy
+/// is returned as it is.
+///
+/// ```
+/// # use bpnet::prelude::*;
+/// # network! {
+/// #     pub struct Net {
+/// #         input  x: 2;
+/// #         target y: 1;
+/// #         h      = l: linear(x -> 1);
+/// #         out    = t: tanh(h);
+/// #         energy = euclidean(out, y);
+/// #     }
+/// # }
+/// let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+/// let data = [([1.0, 0.0], [1.0]), ([0.0, 1.0], [-1.0])];
+/// let loss = bpnet::train::mean_energy(&mut net, &data, |net, (x, y)| net.fprop(x, y))?;
+/// assert!(loss > 0.0);
+/// # Ok::<(), bpnet::Error>(())
+/// ```
+pub fn mean_energy<N: Network, S, R: IntoEnergy<N::Float>>(
+    net: &mut N,
+    data: &[S],
+    mut fprop: impl FnMut(&mut N, &S) -> R,
+) -> Result<f64, Error> {
+    let mut total = 0.0;
+    for s in data {
+        total += fprop(net, s).into_energy()?.to_f64();
+    }
+    Ok(total / data.len() as f64)
+}
+
+/// Splits a minibatch of `(input, target)` pairs into a slice of inputs and a slice of targets,
+/// the arguments of `fprop_batch`, in two buffers kept between batches (so allocated once).
+///
+/// ```
+/// use bpnet::train::Columns;
+///
+/// let mut columns = Columns::new();
+/// let batch = [([1.0, 2.0], [0.5]), ([3.0, 4.0], [-0.5])];
+/// let (xs, ys) = columns.split(&batch);
+/// assert_eq!((xs, ys), (&[[1.0, 2.0], [3.0, 4.0]][..], &[[0.5], [-0.5]][..]));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Columns<X, Y> {
+    xs: Vec<X>,
+    ys: Vec<Y>,
+}
+
+impl<X: Clone, Y: Clone> Columns<X, Y> {
+    /// Empty buffers.
+    pub fn new() -> Self {
+        Columns {
+            xs: Vec::new(),
+            ys: Vec::new(),
+        }
+    }
+
+    /// The inputs and the targets of `batch`, in its order.
+    pub fn split(&mut self, batch: &[(X, Y)]) -> (&[X], &[Y]) {
+        self.xs.clear();
+        self.ys.clear();
+        self.xs.extend(batch.iter().map(|s| s.0.clone()));
+        self.ys.extend(batch.iter().map(|s| s.1.clone()));
+        (&self.xs, &self.ys)
+    }
+}
+
+type Correct<'a, N, S> = Box<dyn FnMut(&mut N, &S) -> bool + 'a>;
+type OnEpoch<'a, N> = Box<dyn FnMut(&Epoch, &N) -> Control + 'a>;
+type OnStep<'a> = Box<dyn FnMut(&StepReport) + 'a>;
+
+/// Trains a network on a data set: built with [`Trainer::new`] and the settings below, run with
+/// [`Trainer::fit`] (one sample per update) or [`Trainer::fit_batches`] (minibatches).
+///
+/// Every epoch:
+///
+/// 1. The order of the training samples is shuffled, unless [`Trainer::shuffle`] turned that
+///    off: an `StdRng::seed_from_u64(seed)` is made once when training starts, and before every
+///    epoch `order.shuffle(&mut rng)` permutes the order of the epoch before (at first
+///    `0, 1, …, n−1`). The same seed gives the same orders.
+/// 2. The samples (or minibatches of consecutive samples in that order) each make one update:
+///    the fprop closure; a check that its energy is finite; `zero_grad`; the bprop; a check that
+///    every gradient is finite; the optimizer's update of the whole pool. A failed check stops
+///    training with a [`TrainError`] before the update.
+/// 3. The accuracy on the training data, if an [accuracy closure](Trainer::accuracy) was given;
+///    the loss and accuracy on the [validation data](Trainer::validation), if any, in its order
+///    (and in minibatches of the same size with [`Trainer::fit_batches`]).
+/// 4. The epoch's row goes into the [`History`]; the [epoch callback](Trainer::on_epoch) may stop
+///    training; so may [early stopping](Trainer::early_stopping).
+///
+/// At the end, with [`Trainer::restore_best`], the parameters of the best epoch are put back.
+pub struct Trainer<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> {
+    net: &'a mut N,
+    opt: &'a mut O,
+    train: &'a [S],
+    validation: Option<&'a [S]>,
+    epochs: usize,
+    seed: u64,
+    shuffle: bool,
+    patience: Option<usize>,
+    min_delta: f64,
+    restore_best: bool,
+    mean_gradient: bool,
+    train_accuracy: bool,
+    correct: Option<Correct<'a, N, S>>,
+    on_epoch: Option<OnEpoch<'a, N>>,
+    on_step: Option<OnStep<'a>>,
+}
+
+impl<N: Network, O: Optimizer<N::Float> + ?Sized, S> fmt::Debug for Trainer<'_, N, O, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Trainer")
+            .field("samples", &self.train.len())
+            .field("validation", &self.validation.map(<[S]>::len))
+            .field("epochs", &self.epochs)
+            .field("seed", &self.seed)
+            .field("shuffle", &self.shuffle)
+            .field("patience", &self.patience)
+            .field("min_delta", &self.min_delta)
+            .field("restore_best", &self.restore_best)
+            .field("mean_gradient", &self.mean_gradient)
+            .field("accuracy", &self.correct.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
+    /// A trainer of `net` with `opt` on the samples `train`: one epoch, seed 0, shuffled, no
+    /// validation, no early stopping.
+    pub fn new(net: &'a mut N, opt: &'a mut O, train: &'a [S]) -> Self {
+        Trainer {
+            net,
+            opt,
+            train,
+            validation: None,
+            epochs: 1,
+            seed: 0,
+            shuffle: true,
+            patience: None,
+            min_delta: 0.0,
+            restore_best: false,
+            mean_gradient: true,
+            train_accuracy: true,
+            correct: None,
+            on_epoch: None,
+            on_step: None,
+        }
+    }
+
+    /// The number of epochs to run (at most: early stopping or the callback may stop sooner).
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// The seed of the shuffling's `StdRng`.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Whether to shuffle the training samples every epoch (on by default); off, every epoch
+    /// takes them in their order.
+    pub fn shuffle(mut self, on: bool) -> Self {
+        self.shuffle = on;
+        self
+    }
+
+    /// Validation samples, evaluated (not trained on) after every epoch with the same fprop
+    /// closure; their loss is the one early stopping watches.
+    pub fn validation(mut self, data: &'a [S]) -> Self {
+        self.validation = Some(data);
+        self
+    }
+
+    /// Stops when the monitored loss (validation if given, else training) has not improved on
+    /// the best so far by more than the [minimum improvement](Trainer::min_delta) for `patience`
+    /// epochs in a row.
+    pub fn early_stopping(mut self, patience: usize) -> Self {
+        self.patience = Some(patience);
+        self
+    }
+
+    /// The minimum improvement (0 by default): an epoch improves when its monitored loss is below
+    /// `best − min_delta`.
+    pub fn min_delta(mut self, min_delta: f64) -> Self {
+        self.min_delta = min_delta;
+        self
+    }
+
+    /// At the end of training, sets the parameters back to those at the end of the best epoch
+    /// (off by default). This keeps a copy of the pool, updated at each improvement.
+    pub fn restore_best(mut self, on: bool) -> Self {
+        self.restore_best = on;
+        self
+    }
+
+    /// With [`Trainer::fit_batches`]: whether the update follows the mean of the minibatch's
+    /// gradients (on by default: the gradient pool, a sum over the batch, is scaled by `1/n`, so
+    /// the learning rate does not depend on the batch size) or their sum.
+    pub fn mean_gradient(mut self, on: bool) -> Self {
+        self.mean_gradient = on;
+        self
+    }
+
+    /// A closure that says whether the network predicts a sample correctly (e.g. by comparing
+    /// `net.run(x)` with the target): the history then has the accuracy on the training and
+    /// validation data after each epoch. It is called between updates, so it may run the
+    /// network freely.
+    pub fn accuracy(mut self, correct: impl FnMut(&mut N, &S) -> bool + 'a) -> Self {
+        self.correct = Some(Box::new(correct));
+        self
+    }
+
+    /// Whether the accuracy is also measured on the training data (on by default; it costs one
+    /// pass of the accuracy closure over the training data per epoch).
+    pub fn train_accuracy(mut self, on: bool) -> Self {
+        self.train_accuracy = on;
+        self
+    }
+
+    /// A closure called after every epoch with its row of the history and the network; it
+    /// returns `()` or a [`Control`] (`Control::Stop` stops training). For a progress display,
+    /// a checkpoint, or a stopping rule of one's own.
+    pub fn on_epoch<R: Into<Control>>(
+        mut self,
+        mut callback: impl FnMut(&Epoch, &N) -> R + 'a,
+    ) -> Self {
+        self.on_epoch = Some(Box::new(move |e, n| callback(e, n).into()));
+        self
+    }
+
+    /// A closure called after every update, with the running loss of the epoch (for a progress
+    /// bar).
+    pub fn on_step(mut self, callback: impl FnMut(&StepReport) + 'a) -> Self {
+        self.on_step = Some(Box::new(callback));
+        self
+    }
+
+    /// Trains one sample per update. `fprop` runs the network on one sample and returns its
+    /// energy (or a `Result` of it); the trainer then calls [`Network::zero_grad`],
+    /// [`Network::bprop`] and the optimizer.
+    ///
+    /// # Errors
+    /// A [`TrainError`] on a non-finite energy or gradient, an error of the network, or empty
+    /// data; see the [module documentation](self).
+    pub fn fit<R: IntoEnergy<N::Float>>(
+        self,
+        mut fprop: impl FnMut(&mut N, &S) -> R,
+    ) -> Result<History, TrainError> {
+        self.run(
+            1,
+            |net, data, rows| fprop(net, &data[rows[0]]).into_energy(),
+            |net| net.bprop(),
+        )
+    }
+
+    /// Trains one minibatch of up to `batch` samples per update (the last batch of an epoch may
+    /// be smaller). `fprop` runs the network on a batch and returns its energy, the sum of the
+    /// samples' energies (`fprop_batch`), and `bprop` back-propagates it (`bprop_batch`); the
+    /// trainer calls `zero_grad` between them. The samples of each batch are copied (cloned) into
+    /// a buffer kept between batches; [`Columns`] splits a batch of pairs into the two slices
+    /// `fprop_batch` takes. The network needs room for `batch` rows (`reserve_batch`).
+    ///
+    /// The losses in the history are per sample, and by default the update follows the mean
+    /// gradient of the batch ([`Trainer::mean_gradient`]).
+    ///
+    /// ```
+    /// use bpnet::prelude::*;
+    /// use bpnet::optim::Adam;
+    /// use bpnet::train::{Columns, Trainer};
+    ///
+    /// network! {
+    ///     #[bpnet(float = f64)]
+    ///     pub struct Fit {
+    ///         input  x: 1;
+    ///         target y: 1;
+    ///         h      = l1: linear(x -> 8);
+    ///         a      = t1: tanh(h);
+    ///         o      = l2: linear(a -> 1);
+    ///         energy = euclidean(o, y);
+    ///     }
+    /// }
+    ///
+    /// // y = sin(3x) on [-1, 1]; every fourth point held out for validation.
+    /// let points: Vec<([f64; 1], [f64; 1])> =
+    ///     (0..80).map(|i| { let x = i as f64 / 40.0 - 1.0; ([x], [(3.0 * x).sin()]) }).collect();
+    /// let (val, train): (Vec<_>, Vec<_>) = points.iter().enumerate().partition(|(i, _)| i % 4 == 0);
+    /// let val: Vec<_> = val.into_iter().map(|(_, s)| *s).collect();
+    /// let train: Vec<_> = train.into_iter().map(|(_, s)| *s).collect();
+    ///
+    /// let mut net = Fit::new(&mut StdRng::seed_from_u64(0));
+    /// net.reserve_batch(16);
+    /// let mut opt = Adam::new(0.02);
+    /// let mut columns = Columns::new();
+    /// let history = Trainer::new(&mut net, &mut opt, &train)
+    ///     .epochs(400)
+    ///     .validation(&val)
+    ///     .fit_batches(
+    ///         16,
+    ///         |net, batch| {
+    ///             let (xs, ys) = columns.split(batch);
+    ///             net.fprop_batch(xs, ys)
+    ///         },
+    ///         |net| net.bprop_batch(),
+    ///     )?;
+    /// assert!(history.last().unwrap().val_loss.unwrap() < 1e-2, "{:?}", history.last());
+    /// # Ok::<(), bpnet::train::TrainError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`].
+    ///
+    /// # Panics
+    /// If `batch` is 0.
+    pub fn fit_batches<R: IntoEnergy<N::Float>>(
+        self,
+        batch: usize,
+        mut fprop: impl FnMut(&mut N, &[S]) -> R,
+        bprop: impl FnMut(&mut N),
+    ) -> Result<History, TrainError>
+    where
+        S: Clone,
+    {
+        assert!(
+            batch > 0,
+            "fit_batches: a minibatch has at least one sample"
+        );
+        let mut rows: Vec<S> = Vec::with_capacity(batch);
+        self.run(
+            batch,
+            |net, data, idx| {
+                rows.clear();
+                rows.extend(idx.iter().map(|&i| data[i].clone()));
+                fprop(net, &rows).into_energy()
+            },
+            bprop,
+        )
+    }
+
+    /// The training loop, for samples (`batch = 1`) and minibatches alike: `forward` runs the
+    /// network on the samples `idx` of `data`.
+    fn run(
+        self,
+        batch: usize,
+        mut forward: impl FnMut(&mut N, &[S], &[usize]) -> Result<N::Float, Error>,
+        mut backward: impl FnMut(&mut N),
+    ) -> Result<History, TrainError> {
+        let Trainer {
+            net,
+            opt,
+            train,
+            validation,
+            epochs,
+            seed,
+            shuffle,
+            patience,
+            min_delta,
+            restore_best,
+            mean_gradient,
+            train_accuracy,
+            mut correct,
+            mut on_epoch,
+            mut on_step,
+        } = self;
+        let mut history = History {
+            epochs: Vec::new(),
+            best_epoch: None,
+            stop: StopReason::Completed,
+            restored_best: false,
+        };
+        if train.is_empty() {
+            let at = (1, None, None, Phase::Training);
+            return Err(stopped(&history, at, Failure::NoSamples));
+        }
+        if validation.is_some_and(<[S]>::is_empty) {
+            let at = (1, None, None, Phase::Validation);
+            return Err(stopped(&history, at, Failure::NoSamples));
+        }
+
+        let n = train.len();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut order: Vec<usize> = (0..n).collect();
+        let val_order: Vec<usize> = (0..validation.map_or(0, <[S]>::len)).collect();
+        let mut grads: Vec<N::Float> = Vec::with_capacity(net.params().len());
+        let mut best_params: Vec<N::Float> = Vec::new();
+        let mut best_loss = f64::INFINITY;
+        let mut since_best = 0;
+        let mut step = 0u64;
+
+        for epoch in 1..=epochs {
+            if shuffle {
+                order.shuffle(&mut rng);
+            }
+            let (mut total, mut seen, mut lr) = (0.0, 0, opt.learning_rate().to_f64());
+            for idx in order.chunks(batch) {
+                let here = step + 1;
+                let failed = |sample, failure| {
+                    let at = (epoch, Some(here), sample, Phase::Training);
+                    Err(stopped(&history, at, failure))
+                };
+                let energy = match forward(net, train, idx) {
+                    Ok(e) => e.to_f64(),
+                    Err(e) => {
+                        let sample = locate_error(net, train, idx, &mut forward);
+                        return failed(sample, Failure::Network(e));
+                    }
+                };
+                if !energy.is_finite() {
+                    let sample = locate_energy(net, train, idx, &mut forward);
+                    return failed(sample, Failure::NonFiniteEnergy { energy });
+                }
+                net.zero_grad();
+                backward(net);
+                grads.clear();
+                grads.extend_from_slice(net.grads());
+                if let Some(index) = grads.iter().position(|g| !g.is_finite()) {
+                    let failure = Failure::NonFiniteGradient {
+                        index,
+                        module: module_at::<N>(index),
+                        value: grads[index].to_f64(),
+                    };
+                    let sample = locate_gradient(net, train, idx, &mut forward, &mut backward);
+                    return failed(sample, failure);
+                }
+                let scale = if mean_gradient {
+                    N::Float::from_f64(1.0 / idx.len() as f64)
+                } else {
+                    N::Float::ONE
+                };
+                lr = opt.learning_rate().to_f64();
+                opt.update_scaled(net.params_mut(), &grads, scale);
+                step = here;
+                total += energy;
+                seen += idx.len();
+                if let Some(callback) = on_step.as_mut() {
+                    callback(&StepReport {
+                        epoch,
+                        epochs,
+                        step,
+                        samples: seen,
+                        total: n,
+                        loss: total / seen as f64,
+                    });
+                }
+            }
+
+            let mut train_acc = None;
+            if let (Some(correct), true) = (correct.as_mut(), train_accuracy) {
+                train_acc = Some(accuracy(net, train, correct));
+            }
+            let (mut val_loss, mut val_acc) = (None, None);
+            if let Some(val) = validation {
+                let mut sum = 0.0;
+                for idx in val_order.chunks(batch) {
+                    let failed = |sample, failure| {
+                        let at = (epoch, None, sample, Phase::Validation);
+                        Err(stopped(&history, at, failure))
+                    };
+                    match forward(net, val, idx) {
+                        Ok(e) if e.is_finite() => sum += e.to_f64(),
+                        Ok(e) => {
+                            let sample = locate_energy(net, val, idx, &mut forward);
+                            let energy = e.to_f64();
+                            return failed(sample, Failure::NonFiniteEnergy { energy });
+                        }
+                        Err(e) => {
+                            let sample = locate_error(net, val, idx, &mut forward);
+                            return failed(sample, Failure::Network(e));
+                        }
+                    }
+                }
+                val_loss = Some(sum / val.len() as f64);
+                if let Some(correct) = correct.as_mut() {
+                    val_acc = Some(accuracy(net, val, correct));
+                }
+            }
+
+            let train_loss = total / seen as f64;
+            let monitored = val_loss.unwrap_or(train_loss);
+            let improved = history.best_epoch.is_none() || monitored < best_loss - min_delta;
+            if improved {
+                best_loss = monitored;
+                history.best_epoch = Some(epoch);
+                since_best = 0;
+                if restore_best {
+                    best_params.clear();
+                    best_params.extend_from_slice(net.params());
+                }
+            } else {
+                since_best += 1;
+            }
+            history.epochs.push(Epoch {
+                epoch,
+                train_loss,
+                train_accuracy: train_acc,
+                val_loss,
+                val_accuracy: val_acc,
+                learning_rate: lr,
+                steps: step,
+                improved,
+            });
+            if let Some(callback) = on_epoch.as_mut()
+                && callback(history.epochs.last().expect("just pushed"), net) == Control::Stop
+            {
+                history.stop = StopReason::Callback;
+                break;
+            }
+            if patience.is_some_and(|p| since_best >= p) {
+                history.stop = StopReason::EarlyStopping;
+                break;
+            }
+        }
+
+        if restore_best && history.best_epoch.is_some_and(|b| b < history.epochs.len()) {
+            net.params_mut().copy_from_slice(&best_params);
+            history.restored_best = true;
+        }
+        Ok(history)
+    }
+}
+
+/// The error for a failure at `(epoch, step, sample, phase)`, with the history so far.
+fn stopped(
+    history: &History,
+    (epoch, step, sample, phase): (usize, Option<u64>, Option<usize>, Phase),
+    failure: Failure,
+) -> TrainError {
+    let mut history = Box::new(history.clone());
+    history.stop = StopReason::Failed;
+    TrainError {
+        epoch,
+        step,
+        sample,
+        phase,
+        failure,
+        history,
+    }
+}
+
+/// The module (of `N::MODULES`, top level) whose parameters include pool position `index`.
+fn module_at<N: Network>(index: usize) -> Option<&'static str> {
+    N::MODULES
+        .iter()
+        .find(|m| m.range().contains(&index))
+        .map(|m| m.name)
+}
+
+/// The first sample of a minibatch whose own fprop fails (for a batch of one, that sample); `None`
+/// if none fails alone, or every one does (the batch as a whole is at fault, e.g. larger than
+/// the network reserved room for, or no room reserved at all).
+fn locate_error<N, S>(
+    net: &mut N,
+    data: &[S],
+    idx: &[usize],
+    forward: &mut impl FnMut(&mut N, &[S], &[usize]) -> Result<N::Float, Error>,
+) -> Option<usize>
+where
+    N: Network,
+{
+    if let [only] = idx {
+        return Some(*only);
+    }
+    let failing: Vec<usize> = idx
+        .iter()
+        .copied()
+        .filter(|&i| forward(net, data, &[i]).is_err())
+        .collect();
+    match failing.first() {
+        Some(&first) if failing.len() < idx.len() => Some(first),
+        _ => None,
+    }
+}
+
+/// The first sample of a minibatch whose own energy is not finite.
+fn locate_energy<N, S>(
+    net: &mut N,
+    data: &[S],
+    idx: &[usize],
+    forward: &mut impl FnMut(&mut N, &[S], &[usize]) -> Result<N::Float, Error>,
+) -> Option<usize>
+where
+    N: Network,
+{
+    if let [only] = idx {
+        return Some(*only);
+    }
+    idx.iter()
+        .find(|&&i| forward(net, data, &[i]).is_ok_and(|e| !e.is_finite()))
+        .copied()
+}
+
+/// The first sample of a minibatch whose own gradient is not finite (the gradient pool is
+/// overwritten; the parameters are not touched).
+fn locate_gradient<N, S>(
+    net: &mut N,
+    data: &[S],
+    idx: &[usize],
+    forward: &mut impl FnMut(&mut N, &[S], &[usize]) -> Result<N::Float, Error>,
+    backward: &mut impl FnMut(&mut N),
+) -> Option<usize>
+where
+    N: Network,
+{
+    if let [only] = idx {
+        return Some(*only);
+    }
+    idx.iter()
+        .find(|&&i| {
+            if forward(net, data, &[i]).is_err() {
+                return false;
+            }
+            net.zero_grad();
+            backward(net);
+            net.grads().iter().any(|g| !g.is_finite())
+        })
+        .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(phase: Phase, step: Option<u64>, sample: Option<usize>, failure: Failure) -> String {
+        TrainError {
+            epoch: 3,
+            step,
+            sample,
+            phase,
+            failure,
+            history: Box::new(History {
+                epochs: Vec::new(),
+                best_epoch: None,
+                stop: StopReason::Failed,
+                restored_best: false,
+            }),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn errors_say_where_and_what() {
+        let nan = Failure::NonFiniteEnergy { energy: f64::NAN };
+        assert_eq!(
+            error(Phase::Training, Some(17), Some(5), nan.clone()),
+            "training stopped in epoch 3, step 17, training sample 5: the energy is NaN; the \
+             parameters are those before this step"
+        );
+        assert_eq!(
+            error(Phase::Validation, None, Some(2), nan),
+            "training stopped in epoch 3, validation sample 2: the energy is NaN"
+        );
+        let grad = Failure::NonFiniteGradient {
+            index: 9,
+            module: Some("linear2"),
+            value: f64::INFINITY,
+        };
+        assert_eq!(
+            error(Phase::Training, Some(4), None, grad),
+            "training stopped in epoch 3, step 4: the gradient of parameter 9 (module `linear2`) \
+             is inf; the parameters are those before this step"
+        );
+        let network = Failure::Network(Error::NonFinite {
+            input: "x",
+            index: 1,
+        });
+        let e = error(Phase::Training, Some(1), Some(0), network);
+        assert!(e.ends_with("training sample 0: input `x` is not finite at component 1; the parameters are those before this step"), "{e}");
+        assert_eq!(
+            error(Phase::Training, None, None, Failure::NoSamples),
+            "training stopped in epoch 3: the data set has no samples"
+        );
+    }
+
+    #[test]
+    fn columns_split_pairs_in_order() {
+        let mut c = Columns::new();
+        let (xs, ys) = c.split(&[(1, 'a'), (2, 'b'), (3, 'c')]);
+        assert_eq!((xs, ys), (&[1, 2, 3][..], &['a', 'b', 'c'][..]));
+        let (xs, ys) = c.split(&[(4, 'd')]);
+        assert_eq!((xs, ys), (&[4][..], &['d'][..]));
+    }
+
+    #[test]
+    fn control_from_unit_continues() {
+        assert_eq!(Control::from(()), Control::Continue);
+    }
+}
