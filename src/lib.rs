@@ -112,7 +112,9 @@ pub mod train;
 
 /// The runtime's kernels, for reading and for hand-written modules.
 pub mod kernels {
-    pub use bpnet_runtime::{add, approx, euclidean, gemm, linear, pool, tanh};
+    pub use bpnet_runtime::{
+        add, approx, euclidean, gemm, linear, loss, pool, scaled_tanh, sigmoid, tanh,
+    };
 }
 
 /// What a program that declares and trains networks usually needs.
@@ -130,7 +132,8 @@ pub mod __private {
     pub use bpnet_runtime::rand::Rng;
     pub use bpnet_runtime::user::{Message, SameFloat, cast, cast_mut};
     pub use bpnet_runtime::{
-        add, batch_len, batch_seq_len, continue_rows, euclidean, linear, load, pool, seq_len, tanh,
+        add, batch_len, batch_seq_len, continue_rows, euclidean, linear, load, loss, pool,
+        scaled_tanh, seq_len, sigmoid, tanh,
     };
     pub use core::result::Result;
     pub use std::vec::Vec;

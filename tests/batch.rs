@@ -63,6 +63,42 @@ network! {
     }
 }
 
+network! {
+    /// Every new module and loss in one minibatch: a sigmoid and a scaled tanh reading the input
+    /// (their dx skipped with input gradients off), the four losses on shared energies and one
+    /// target (fan-out into every accumulating kernel), added into the energy.
+    #[bpnet(float = f64)]
+    pub struct Classes {
+        input  x: 3;
+        target y: 4;
+        g      = s0: sigmoid(x);
+        u      = t0: scaled_tanh(x);
+        a      = l1: linear(g -> 4);
+        b      = l2: linear(u -> 4);
+        out    = add(a, b);
+        h      = s1: sigmoid(out);
+        z      = t1: scaled_tanh(out);
+        n      = nll(out, y, beta = 2.0);
+        m      = hinge(h, y, margin = 0.5);
+        c      = cross_entropy(z, y);
+        k      = energy_loss(h, y);
+        energy = add(n, m, c, k);
+    }
+}
+
+network! {
+    /// f32 and wide: the sigmoids over a minibatch go through the widest vectors the CPU has.
+    pub struct WideClasses {
+        input  x: 40;
+        target y: 10;
+        a      = l1: linear(x -> 24);
+        h      = t1: scaled_tanh(a);
+        g      = s1: sigmoid(h);
+        out    = l2: linear(g -> 10);
+        energy = cross_entropy(out, y);
+    }
+}
+
 /// The batch's energy and gradient against the sums over its samples, for batch sizes up to the
 /// capacity (and again, so nothing from a larger batch lingers).
 macro_rules! check_batch {
@@ -120,6 +156,36 @@ fn the_batch_gradient_is_the_sum_of_the_samples() {
 #[test]
 fn the_same_with_fan_out_nested_and_user_modules() {
     check_batch!(Mixed, 3, 4, 2);
+}
+
+#[test]
+fn the_same_with_the_sigmoids_and_the_losses() {
+    check_batch!(Classes, 3, 4, 8);
+}
+
+/// The output of a classifier is its scores (here logits): one row per sample, as per sample up
+/// to f32 rounding (the minibatch's matrix product adds in another order).
+#[test]
+fn run_batch_gives_every_sample_its_scores() {
+    use bpnet::kernels::loss::argmax;
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut net = WideClasses::new(&mut rng);
+    net.reserve_batch(6);
+    let xs: Vec<[f32; 40]> = rows::<40>(6, &mut rng)
+        .iter()
+        .map(|r| r.map(|v| v as f32))
+        .collect();
+    let outs = net.run_batch(&xs).unwrap().to_vec();
+    for (x, out) in xs.iter().zip(&outs) {
+        let one = net.run(x);
+        for (a, b) in one.iter().zip(out) {
+            assert!(
+                (a - b).abs() <= 1e-5 * a.abs().max(1.0),
+                "{one:?} vs {out:?}"
+            );
+        }
+        assert_eq!(argmax(one), argmax(out));
+    }
 }
 
 #[test]
@@ -216,6 +282,8 @@ fn input_gradients_off_leave_batch_parameter_gradients_bit_identical() {
     batch_params_either_way!(TwoLayer, 3, 2, f64, 5);
     batch_params_either_way!(Mixed, 3, 4, f64, 6);
     batch_params_either_way!(Wide, 40, 3, f32, 7);
+    batch_params_either_way!(Classes, 3, 4, f64, 10);
+    batch_params_either_way!(WideClasses, 40, 10, f32, 11);
 }
 
 network! {

@@ -398,3 +398,285 @@ fn a_nested_network_gives_its_dinput_with_input_gradients_off() {
     let layer = check_module_gradients::<NnLayer, _>(&mut rng, &x3);
     assert!(layer.passes(TOL), "{layer}");
 }
+
+// The logistic sigmoid, LeCun's scaled tanh and the classification losses.
+
+network! {
+    /// The lecture's other sigmoid: logistic units with trainable biases.
+    #[bpnet(float = f64)]
+    pub struct SigmoidNet {
+        input  x: 3;
+        target y: 2;
+        a      = l1: linear(x -> 5);
+        h      = s1: sigmoid(a);
+        b      = l2: linear(h -> 2);
+        out    = s2: sigmoid(b);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// LeCun's scaled tanh, for ±1 targets.
+    #[bpnet(float = f64)]
+    pub struct ScaledTanhNet {
+        input  x: 3;
+        target y: 2;
+        a      = l1: linear(x -> 5);
+        h      = t1: scaled_tanh(a);
+        b      = l2: linear(h -> 2);
+        out    = t2: scaled_tanh(b);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// Both reading the input itself (their dx is skipped with input gradients off), one of them
+    /// fanning out.
+    #[bpnet(float = f64)]
+    pub struct ActivationsFirst {
+        input  x: 3;
+        target y: 3;
+        h      = s: sigmoid(x);
+        g      = t: scaled_tanh(x);
+        a      = l: linear(h -> 3);
+        b      = add(a, g, h);
+        out    = t2: sigmoid(b);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// A classifier trained with the energy loss (the energy of the correct class).
+    #[bpnet(float = f64)]
+    pub struct EnergyLoss {
+        input  x: 4;
+        target y: 3;
+        a      = l1: linear(x -> 5);
+        h      = t1: tanh(a);
+        e      = l2: linear(h -> 3);
+        energy = energy_loss(e, y);
+    }
+}
+
+network! {
+    /// The negative log-likelihood, β = 1.
+    #[bpnet(float = f64)]
+    pub struct Nll {
+        input  x: 4;
+        target y: 3;
+        a      = l1: linear(x -> 5);
+        h      = t1: sigmoid(a);
+        e      = l2: linear(h -> 3);
+        energy = nll(e, y);
+    }
+}
+
+network! {
+    /// The negative log-likelihood with a declared β.
+    #[bpnet(float = f64)]
+    pub struct NllBeta {
+        input  x: 4;
+        target y: 3;
+        a      = l1: linear(x -> 5);
+        h      = t1: tanh(a);
+        e      = l2: linear(h -> 3);
+        energy = nll(e, y, beta = 2.5);
+    }
+}
+
+network! {
+    /// The hinge loss with a declared margin.
+    #[bpnet(float = f64)]
+    pub struct Hinge {
+        input  x: 4;
+        target y: 3;
+        a      = l1: linear(x -> 5);
+        h      = t1: scaled_tanh(a);
+        e      = l2: linear(h -> 3);
+        energy = hinge(e, y, margin = 0.5);
+    }
+}
+
+network! {
+    /// Softmax and cross-entropy over logits.
+    #[bpnet(float = f64)]
+    pub struct CrossEntropy {
+        input  x: 4;
+        target y: 3;
+        a      = l1: linear(x -> 5);
+        h      = t1: tanh(a);
+        z      = l2: linear(h -> 3);
+        energy = cross_entropy(z, y);
+    }
+}
+
+network! {
+    /// Every loss on the same energies and target, added: the energies' and the target's `dx`
+    /// gather four contributions.
+    #[bpnet(float = f64)]
+    pub struct AllLosses {
+        input  x: 4;
+        target y: 3;
+        a      = l1: linear(x -> 5);
+        h      = t1: tanh(a);
+        e      = l2: linear(h -> 3);
+        n      = nll(e, y, beta = 0.5);
+        m      = hinge(e, y);
+        c      = cross_entropy(e, y);
+        k      = energy_loss(e, y);
+        energy = add(n, m, c, k);
+    }
+}
+
+#[test]
+fn sigmoid_and_scaled_tanh_networks() {
+    check_net!(SigmoidNet, 3, 2, 31);
+    check_net!(ScaledTanhNet, 3, 2, 32);
+    check_net!(ActivationsFirst, 3, 3, 33);
+}
+
+/// Random targets: the losses are defined for any target (linear in it but for the hinge loss,
+/// which reads its largest component), so the target's derivative is checked too.
+#[test]
+fn classification_losses_with_any_target() {
+    check_net!(EnergyLoss, 4, 3, 34);
+    check_net!(Nll, 4, 3, 35);
+    check_net!(NllBeta, 4, 3, 36);
+    check_net!(Hinge, 4, 3, 37);
+    check_net!(CrossEntropy, 4, 3, 38);
+    check_net!(AllLosses, 4, 3, 39);
+}
+
+fn one_hot(k: usize, rng: &mut StdRng) -> Vec<f64> {
+    let c = rng.random_range(0..k);
+    (0..k).map(|j| if j == c { 1.0 } else { 0.0 }).collect()
+}
+
+/// The same with one-hot targets, as classification uses them; the loss is the textbook one of
+/// the energies `run` gives.
+macro_rules! check_classifier {
+    ($net:ty, $seed:expr, $loss:expr) => {{
+        let mut rng = StdRng::seed_from_u64($seed);
+        let mut net = <$net>::new(&mut rng);
+        for round in 0..5 {
+            let (x, y) = (sample(4, &mut rng), one_hot(3, &mut rng));
+            let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
+            assert!(
+                report.passes(TOL),
+                "{} round {round}:\n{report}",
+                stringify!($net)
+            );
+            let loss = net.try_fprop(&x, &y).unwrap();
+            let scores = *net.try_run(&x).unwrap();
+            let class = y.iter().position(|&v| v == 1.0).unwrap();
+            let want: f64 = $loss(&scores, class);
+            assert!(
+                (loss - want).abs() < 1e-12,
+                "{} round {round}: {loss} vs {want}",
+                stringify!($net)
+            );
+            let ndx = numeric(&mut |v| net.try_fprop(v, &y).unwrap(), &x);
+            net.set_input_grads(true);
+            net.try_fprop(&x, &y).unwrap();
+            net.bprop();
+            net.set_input_grads(false);
+            assert_close(concat!(stringify!($net), " dE/dx"), &net.x.dx, &ndx);
+        }
+    }};
+}
+
+fn log_sum_exp(v: impl Iterator<Item = f64>) -> f64 {
+    v.map(f64::exp).sum::<f64>().ln()
+}
+
+#[test]
+fn classification_losses_with_one_hot_targets() {
+    check_classifier!(EnergyLoss, 41, |e: &[f64; 3], c: usize| e[c]);
+    check_classifier!(Nll, 42, |e: &[f64; 3], c: usize| e[c]
+        + log_sum_exp(e.iter().map(|v| -v)));
+    check_classifier!(NllBeta, 43, |e: &[f64; 3], c: usize| e[c]
+        + log_sum_exp(e.iter().map(|v| -2.5 * v)) / 2.5);
+    check_classifier!(Hinge, 44, |e: &[f64; 3], c: usize| {
+        let runner_up = (0..3)
+            .filter(|&j| j != c)
+            .map(|j| e[j])
+            .fold(f64::INFINITY, f64::min);
+        (0.5 + e[c] - runner_up).max(0.0)
+    });
+    check_classifier!(CrossEntropy, 45, |z: &[f64; 3], c: usize| -z[c]
+        + log_sum_exp(z.iter().copied()));
+}
+
+#[test]
+fn input_gradients_off_with_the_new_modules_and_losses() {
+    same_params_either_way!(ActivationsFirst, 3, 3, 46);
+    same_params_either_way!(SigmoidNet, 3, 2, 47);
+    same_params_either_way!(AllLosses, 4, 3, 48);
+}
+
+/// The declaration's numbers reach the kernels, the energies are what `run` returns, and the
+/// runtime's helpers read the predicted class and the probabilities from them.
+#[test]
+fn classifiers_learn_and_predict() {
+    use bpnet::kernels::loss::{argmax, argmin, softmax, softmin};
+    // Three clusters around corners of the cube.
+    let centres = [
+        [1.0, 1.0, -1.0, 0.0],
+        [-1.0, 1.0, 1.0, 0.0],
+        [0.0, -1.0, 0.0, 1.0],
+    ];
+    let mut rng = StdRng::seed_from_u64(49);
+    let data: Vec<([f64; 4], [f64; 3])> = (0..60)
+        .map(|i| {
+            let c = i % 3;
+            let x = centres[c].map(|v| v + rng.random_range(-0.3..0.3));
+            let mut y = [0.0; 3];
+            y[c] = 1.0;
+            (x, y)
+        })
+        .collect();
+    let mut nll = NllBeta::new(&mut rng);
+    let mut ce = CrossEntropy::new(&mut rng);
+    let mut hinge = Hinge::new(&mut rng);
+    for _ in 0..200 {
+        for (x, y) in &data {
+            nll.fprop(x, y);
+            nll.zero_grad();
+            nll.bprop();
+            nll.sgd_step(0.05);
+            ce.fprop(x, y);
+            ce.zero_grad();
+            ce.bprop();
+            ce.sgd_step(0.05);
+            hinge.fprop(x, y);
+            hinge.zero_grad();
+            hinge.bprop();
+            hinge.sgd_step(0.05);
+        }
+    }
+    for (x, y) in &data {
+        let class = argmax(y);
+        assert_eq!(argmin(nll.run(x)), class);
+        assert_eq!(argmax(ce.run(x)), class);
+        assert_eq!(argmin(hinge.run(x)), class);
+        // The margin is met once trained: no loss left.
+        assert_eq!(hinge.fprop(x, y), 0.0);
+        let p = softmin(nll.run(x), 2.5);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(p[class] > 0.9, "{p:?}");
+        // The loss is −(1/β) log of the correct class's probability.
+        assert!((nll.fprop(x, y) + p[class].ln() / 2.5).abs() < 1e-9);
+        let q = softmax(ce.run(x));
+        assert!((ce.fprop(x, y) + q[class].ln()).abs() < 1e-9);
+    }
+    assert_eq!(
+        NllBeta::MODULES
+            .iter()
+            .find(|m| m.name == "energy")
+            .unwrap()
+            .kind,
+        "nll"
+    );
+    assert!(NllBeta::DOT.contains("nll β=2.5"), "{}", NllBeta::DOT);
+    assert_eq!(Hinge::PARAMS, 4 * 5 + 5 + 5 * 3);
+}

@@ -810,3 +810,162 @@ fn a_learned_initial_input_with_input_gradients_off() {
         assert!(net.x_initial_grads().iter().any(|g| *g != 0.0));
     }
 }
+
+network! {
+    /// Per-step classification: a scaled-tanh recurrent layer, logistic units reading their own
+    /// output one step back, and the negative log-likelihood at every step, summed.
+    #[bpnet(float = f64)]
+    pub struct StepClasses {
+        unfold 5 {
+            input  x: 2;
+            target y: 3;
+            s      = wx: linear(x -> 3);
+            c      = wh: linear(h[t - 1] -> 3);
+            a      = add(s, c);
+            h      = th: scaled_tanh(a);
+            g: 3   = sg: sigmoid(g[t - 1]);
+            b      = add(h, g);
+            e      = wo: linear(b -> 3);
+            l      = nll(e, y, beta = 1.5);
+        }
+        initial g = [0.3, -0.2, 0.1];
+        energy = sum(l);
+    }
+}
+
+network! {
+    /// A sequence classifier: logistic units through time, and the hinge loss once, after the
+    /// steps, against a class given once per sequence.
+    #[bpnet(float = f64)]
+    pub struct SequenceLabel {
+        target label: 3;
+        unfold 4 {
+            input  x: 2;
+            s      = wx: linear(x -> 3);
+            c      = wh: linear(h[t - 1] -> 3);
+            a      = add(s, c);
+            h      = th: sigmoid(a);
+        }
+        z      = last(h);
+        e      = wo: linear(z -> 3);
+        energy = hinge(e, label, margin = 0.5);
+    }
+}
+
+/// The sigmoid, the scaled tanh and a loss inside `unfold`: back-propagation through time against
+/// central differences (f64, relative tolerance `TOL` = 1e-6), and the per-step energies `run`
+/// returns.
+#[test]
+fn classification_through_time() {
+    check_seq!(StepClasses, 2, 3, 60);
+    check_seq!(StepClasses, 2, 3, 61, 0.8);
+    let mut rng = StdRng::seed_from_u64(62);
+    let mut net = StepClasses::new(&mut rng);
+    let xs = seq::<2>(5, &mut rng);
+    let ys: Vec<[f64; 3]> = (0..5)
+        .map(|t| std::array::from_fn(|j| (j == t % 3) as u8 as f64))
+        .collect();
+    let e = net.fprop(&xs, &ys).unwrap();
+    let per_step: f64 = (0..5).map(|t| net.l[t].x[0]).sum();
+    assert!((e - per_step).abs() < 1e-12);
+    let energies: Vec<[f64; 3]> = net.run(&xs).unwrap().iter().map(|s| s.x).collect();
+    for (t, scores) in energies.iter().enumerate() {
+        let z: f64 = scores.iter().map(|v| (-1.5 * v).exp()).sum();
+        let want = scores[t % 3] + z.ln() / 1.5;
+        assert!((net.l[t].x[0] - want).abs() < 1e-12, "step {t}");
+    }
+}
+
+#[test]
+fn a_sequence_classifier_with_the_hinge_loss() {
+    let mut rng = StdRng::seed_from_u64(63);
+    let mut net = SequenceLabel::new(&mut rng);
+    for (len, class) in [(4, 0), (2, 2), (1, 1)] {
+        let xs = seq::<2>(len, &mut rng);
+        let label: [f64; 3] = std::array::from_fn(|j| (j == class) as u8 as f64);
+        net.set_input_grads(false);
+        let report = check_gradients(&mut net, |n| n.fprop(&label, &xs).unwrap());
+        assert!(report.passes(TOL), "len {len}:\n{report}");
+        assert!(
+            net.fprop(&label, &xs).unwrap() > 0.0,
+            "the margin is not met yet"
+        );
+        let flat: Vec<f64> = xs.iter().flatten().copied().collect();
+        let ndx = numeric(
+            &mut |v| {
+                let xs: Vec<[f64; 2]> = v.chunks(2).map(|c| c.try_into().unwrap()).collect();
+                net.fprop(&label, &xs).unwrap()
+            },
+            &flat,
+        );
+        net.set_input_grads(true);
+        net.fprop(&label, &xs).unwrap();
+        net.bprop();
+        let dx: Vec<f64> = (0..len).flat_map(|t| net.x[t].dx).collect();
+        assert_close("SequenceLabel dE/dx", &dx, &ndx);
+        // The class is read from the target, never differentiated.
+        assert_eq!(net.label.dx, [0.0; 3]);
+    }
+}
+
+/// The same networks on minibatches of sequences: the batch's energy, parameter gradients and
+/// dE/dx against the sums over its sequences (f64, 1e-10 relative).
+#[test]
+fn classification_through_time_in_a_batch() {
+    use common::close;
+    let mut rng = StdRng::seed_from_u64(64);
+    let mut net = StepClasses::new(&mut rng);
+    for p in net.params_mut() {
+        *p = rng.random_range(-0.8..0.8);
+    }
+    net.set_input_grads(true);
+    net.reserve_batch(4);
+    for (rows, len) in [(4, 5), (2, 3), (4, 1)] {
+        let xs: Vec<Vec<[f64; 2]>> = (0..rows).map(|_| seq::<2>(len, &mut rng)).collect();
+        let ys: Vec<Vec<[f64; 3]>> = (0..rows).map(|_| seq::<3>(len, &mut rng)).collect();
+        net.zero_grad();
+        let (mut energy, mut dxs) = (0.0, Vec::new());
+        for (x, y) in xs.iter().zip(&ys) {
+            energy += net.fprop(x, y).unwrap();
+            net.bprop();
+            dxs.push((0..len).map(|t| net.x[t].dx).collect::<Vec<_>>());
+        }
+        let summed = net.grads().to_vec();
+        net.zero_grad();
+        let e = net.fprop_batch(&xs, &ys).unwrap();
+        net.bprop_batch();
+        assert!(
+            close(&[e], &[energy]),
+            "rows {rows} len {len}: {e} vs {energy}"
+        );
+        assert!(close(net.grads(), &summed), "rows {rows} len {len}");
+        for (i, dx) in dxs.iter().enumerate() {
+            for (t, d) in dx.iter().enumerate() {
+                assert!(close(&net.batch().x[t].dx[i], d), "dE/dx row {i} step {t}");
+            }
+        }
+    }
+
+    let mut net = SequenceLabel::new(&mut rng);
+    net.reserve_batch(3);
+    for len in [4, 2] {
+        let xs: Vec<Vec<[f64; 2]>> = (0..3).map(|_| seq::<2>(len, &mut rng)).collect();
+        let labels = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]];
+        net.zero_grad();
+        let mut energy = 0.0;
+        for (x, label) in xs.iter().zip(&labels) {
+            energy += net.fprop(label, x).unwrap();
+            net.bprop();
+        }
+        let summed = net.grads().to_vec();
+        net.zero_grad();
+        let e = net.fprop_batch(&labels, &xs).unwrap();
+        net.bprop_batch();
+        assert!(close(&[e], &[energy]), "len {len}: {e} vs {energy}");
+        assert!(close(net.grads(), &summed), "len {len}");
+        let scores = net.run_batch(&xs).unwrap().to_vec();
+        for (x, s) in xs.iter().zip(&scores) {
+            assert!(close(s, net.run(x).unwrap()));
+        }
+    }
+}

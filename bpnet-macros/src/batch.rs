@@ -5,8 +5,8 @@
 
 use crate::check::{InitialM, Kind, Model, StateRole, float_tokens};
 use crate::expand::{
-    full_or_params, offset_tokens, place, plain, range, rt, split_slots, sum_steps, unless_skipped,
-    user_module, user_ty,
+    full_or_params, loss_param, offset_tokens, place, plain, range, rt, split_slots, sum_steps,
+    unless_skipped, user_module, user_ty,
 };
 use crate::lower::Schedule;
 use proc_macro2::TokenStream;
@@ -55,9 +55,18 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
             let (xa, xo) = (x(&s(0)), x_mut(&o));
             quote!(#rt::linear::#f::fprop_batch(&params[#r], #xa, #xo, #n_in, #out, rows, &mut self.__gemm);)
         }
-        Kind::Tanh => {
-            let (xa, xo) = (x(&s(0)), x_mut(&o));
-            quote!(#rt::tanh::#f::fprop_batch(&params[#r], #xa, #xo, rows);)
+        Kind::Act(act) => {
+            let (xa, xo, k) = (x(&s(0)), x_mut(&o), format_ident!("{}", act.name()));
+            quote!(#rt::#k::#f::fprop_batch(&params[#r], #xa, #xo, rows);)
+        }
+        Kind::Loss(loss) => {
+            let w = model.states[a].width;
+            let (xe, xy, xo) = (x(&s(0)), x(&s(1)), x_mut(&o));
+            let (k, p) = (
+                format_ident!("{}", loss.kernels()),
+                loss_param(model, *loss),
+            );
+            quote!(#rt::loss::#k::#f::fprop_batch(#xe, #xy, #xo, #w, rows #p);)
         }
         Kind::Euclidean => {
             let w = model.states[a].width;
@@ -132,16 +141,44 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
                 quote!(#rt::linear::#f::bprop_batch_params(#xa, #dxo, &mut grads[#r], #n_in, #out, rows, &mut self.__gemm);),
             )
         }
-        Kind::Tanh => {
-            let v = variant(0);
+        Kind::Act(act) => {
+            let (v, k) = (variant(0), format_ident!("{}", act.name()));
             let (xo, dxo, dxa) = (x(&o), dx(&o), dx_mut(&s(0)));
             full_or_params(
                 model,
                 sched,
                 i,
-                quote!(#rt::tanh::#f::#v(#xo, #dxo, #dxa, &mut grads[#r], rows);),
-                quote!(#rt::tanh::#f::bprop_batch_params(#xo, #dxo, &mut grads[#r], rows);),
+                quote!(#rt::#k::#f::#v(#xo, #dxo, #dxa, &mut grads[#r], rows);),
+                quote!(#rt::#k::#f::bprop_batch_params(#xo, #dxo, &mut grads[#r], rows);),
             )
+        }
+        // dL/dE into the energies (every class), dL/dy into the target.
+        Kind::Loss(loss) => {
+            let w = model.states[a].width;
+            let (k, p) = (
+                format_ident!("{}", loss.kernels()),
+                loss_param(model, *loss),
+            );
+            let (ve, vy) = (
+                variant(0),
+                if acc[1] {
+                    format_ident!("bprop_target_batch_acc")
+                } else {
+                    format_ident!("bprop_target_batch")
+                },
+            );
+            let (se, sy) = (s(0), s(1));
+            let (xe, xy, dxo) = (x(&se), x(&sy), dx(&o));
+            let (dxe, dxy) = (dx_mut(&se), dx_mut(&sy));
+            let calls = [
+                quote!(#rt::loss::#k::#f::#ve(#xe, #xy, #dxo, #dxe, #w, rows #p);),
+                quote!(#rt::loss::#k::#f::#vy(#xe, #xy, #dxo, #dxy, #w, rows #p);),
+            ];
+            let calls = calls
+                .into_iter()
+                .enumerate()
+                .map(|(k, call)| unless_skipped(model, sched, i, k, call));
+            quote!(#(#calls)*)
         }
         Kind::Euclidean => {
             let w = model.states[a].width;

@@ -40,12 +40,81 @@ pub enum StateRole {
     Computed,
 }
 
+/// The sigmoid modules with trainable biases, `y = f(x + b)`: one runtime module each, with the
+/// same kernels.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Tanh,
+    Sigmoid,
+    ScaledTanh,
+}
+
+impl Act {
+    /// The kind as written, which is also the runtime module of its kernels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Act::Tanh => "tanh",
+            Act::Sigmoid => "sigmoid",
+            Act::ScaledTanh => "scaled_tanh",
+        }
+    }
+}
+
+/// The classification losses: from a state of energies (or logits) and a one-hot target, a scalar.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Loss {
+    Energy,
+    Nll { beta: f64 },
+    Hinge { margin: f64 },
+    CrossEntropy,
+}
+
+impl Loss {
+    /// The kind as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Energy => "energy_loss",
+            Loss::Nll { .. } => "nll",
+            Loss::Hinge { .. } => "hinge",
+            Loss::CrossEntropy => "cross_entropy",
+        }
+    }
+
+    /// The runtime module of its kernels (`bpnet_runtime::loss::…`).
+    pub fn kernels(self) -> &'static str {
+        match self {
+            Loss::Energy => "energy",
+            other => other.name(),
+        }
+    }
+
+    /// The number it is declared with, passed to every kernel: β or the margin.
+    pub fn param(self) -> Option<f64> {
+        match self {
+            Loss::Nll { beta } => Some(beta),
+            Loss::Hinge { margin } => Some(margin),
+            Loss::Energy | Loss::CrossEntropy => None,
+        }
+    }
+
+    /// What the first argument holds.
+    fn scores(self) -> &'static str {
+        match self {
+            Loss::CrossEntropy => "logits",
+            _ => "energies",
+        }
+    }
+}
+
 /// The kinds of module.
 pub enum Kind {
     Linear {
         out: usize,
     },
-    Tanh,
+    /// `tanh`, `sigmoid` or `scaled_tanh`.
+    Act(Act),
+    /// `energy_loss`, `nll`, `hinge` or `cross_entropy`.
+    Loss(Loss),
     Add,
     Euclidean,
     /// A type implementing `bpnet::Module` (a user module or a nested network).
@@ -66,7 +135,8 @@ impl Kind {
     pub fn label(&self) -> String {
         match self {
             Kind::Linear { .. } => "linear".into(),
-            Kind::Tanh => "tanh".into(),
+            Kind::Act(a) => a.name().into(),
+            Kind::Loss(l) => l.name().into(),
             Kind::Add => "add".into(),
             Kind::Euclidean => "euclidean".into(),
             Kind::User { path, .. } => path_string(path),
@@ -139,8 +209,8 @@ impl Model {
     pub fn builtin_params(&self, m: &ModuleM) -> Option<usize> {
         match &m.kind {
             Kind::Linear { out } => Some(out * self.states[m.args[0]].width),
-            Kind::Tanh => Some(self.states[m.out].width),
-            Kind::Add | Kind::Euclidean | Kind::Sum | Kind::Last => Some(0),
+            Kind::Act(_) => Some(self.states[m.out].width),
+            Kind::Add | Kind::Euclidean | Kind::Loss(_) | Kind::Sum | Kind::Last => Some(0),
             Kind::User { .. } | Kind::Broken => None,
         }
     }
@@ -396,9 +466,16 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                 Some((_, w)) if w.value > 0 => Kind::Linear { out: w.value },
                 _ => Kind::Broken,
             }),
-            "tanh" => Some(Kind::Tanh),
+            "tanh" => Some(Kind::Act(Act::Tanh)),
+            "sigmoid" => Some(Kind::Act(Act::Sigmoid)),
+            "scaled_tanh" => Some(Kind::Act(Act::ScaledTanh)),
             "add" => Some(Kind::Add),
             "euclidean" => Some(Kind::Euclidean),
+            // The options (β, the margin) are read below, once the module has a name.
+            "energy_loss" => Some(Kind::Loss(Loss::Energy)),
+            "nll" => Some(Kind::Loss(Loss::Nll { beta: 1.0 })),
+            "hinge" => Some(Kind::Loss(Loss::Hinge { margin: 1.0 })),
+            "cross_entropy" => Some(Kind::Loss(Loss::CrossEntropy)),
             "sum" | "last" if step => {
                 incomplete = true;
                 errs.spanned(
@@ -419,8 +496,9 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                     &call.kind,
                     format!(
                         "unknown module `{kind_name}`: the built-in modules are `linear`, `tanh`, \
-                         `add`, `euclidean`, and `sum` and `last` after an `unfold` block; a user \
-                         module is a type that implements `bpnet::Module`"
+                         `sigmoid`, `scaled_tanh`, `add`, `euclidean`, the losses `energy_loss`, \
+                         `nll`, `hinge` and `cross_entropy`, and `sum` and `last` after an \
+                         `unfold` block; a user module is a type that implements `bpnet::Module`"
                     ),
                 );
                 None
@@ -443,7 +521,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                 }
             },
         };
-        let kind = kind.unwrap_or(Kind::Broken);
+        let mut kind = kind.unwrap_or(Kind::Broken);
 
         // The module's name: given, or (for built-ins) the state's.
         let name = match (&a.module, &kind) {
@@ -491,16 +569,23 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             }
         }
 
+        // Options: a loss's β or margin.
+        check_options(&mut kind, &call.options, &key, &mut errs);
+
         // Arity and the output width arrow.
         let (want, form) = match kind {
-            Kind::Linear { .. } => (Arity::Exactly(1), "`linear(x -> N)`"),
-            Kind::Broken => (Arity::AtLeast(0), ""),
-            Kind::Tanh => (Arity::Exactly(1), "`tanh(x)`"),
-            Kind::User { .. } => (Arity::Exactly(1), "`Type(x)`"),
-            Kind::Euclidean => (Arity::Exactly(2), "`euclidean(x, y)`"),
-            Kind::Add => (Arity::AtLeast(2), "`add(a, b, …)`"),
-            Kind::Sum => (Arity::Exactly(1), "`sum(e)`"),
-            Kind::Last => (Arity::Exactly(1), "`last(h)`"),
+            Kind::Linear { .. } => (Arity::Exactly(1), "`linear(x -> N)`".to_string()),
+            Kind::Broken => (Arity::AtLeast(0), String::new()),
+            Kind::Act(a) => (Arity::Exactly(1), format!("`{}(x)`", a.name())),
+            Kind::User { .. } => (Arity::Exactly(1), "`Type(x)`".to_string()),
+            Kind::Euclidean => (Arity::Exactly(2), "`euclidean(x, y)`".to_string()),
+            Kind::Loss(Loss::CrossEntropy) => {
+                (Arity::Exactly(2), "`cross_entropy(logits, y)`".to_string())
+            }
+            Kind::Loss(l) => (Arity::Exactly(2), format!("`{}(energies, y)`", l.name())),
+            Kind::Add => (Arity::AtLeast(2), "`add(a, b, …)`".to_string()),
+            Kind::Sum => (Arity::Exactly(1), "`sum(e)`".to_string()),
+            Kind::Last => (Arity::Exactly(1), "`last(h)`".to_string()),
         };
         let n = call.args.len();
         let arity_ok = match want {
@@ -542,6 +627,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                     match other {
                         Kind::User { .. } => "gets it from its state's declared width",
                         Kind::Euclidean => "makes the scalar energy",
+                        Kind::Loss(_) => "makes the scalar loss",
                         _ => "keeps the width of its input",
                     }
                 ),
@@ -688,6 +774,44 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         }
     }
 
+    // A loss is lowered: it becomes the energy, alone or added to others, and nothing computes
+    // with it. (Losses added, or gathered over the steps, are losses too.)
+    let mut lossy = vec![false; states.len()];
+    loop {
+        let mut changed = false;
+        for m in &modules {
+            let l = matches!(m.kind, Kind::Loss(_))
+                || (matches!(m.kind, Kind::Add | Kind::Sum | Kind::Last)
+                    && m.args.iter().any(|&a| lossy[a]));
+            if l && !lossy[m.out] {
+                lossy[m.out] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for m in &modules {
+        if matches!(m.kind, Kind::Add | Kind::Sum | Kind::Last | Kind::Broken) {
+            continue;
+        }
+        for (&a, ident) in m.args.iter().zip(&m.arg_idents) {
+            if lossy[a] && energy.is_none_or(|(e, _)| e != a) {
+                errs.at(
+                    ident.span(),
+                    format!(
+                        "`{ident}` is a loss, to be lowered, not a state to compute with: it \
+                         becomes the energy, alone or added to others (`add`, `sum`, `last`), \
+                         and {} module `{}` cannot read it",
+                        m.kind.label(),
+                        m.name
+                    ),
+                );
+            }
+        }
+    }
+
     // Time: what runs at every step, what runs once, and how they meet.
     for m in &modules {
         match (&m.kind, m.step) {
@@ -787,9 +911,9 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
             Kind::Broken => None,
             Kind::Linear { out } => Some(*out),
             Kind::User { out, .. } => Some(out.value),
-            Kind::Euclidean => Some(1),
+            Kind::Euclidean | Kind::Loss(_) => Some(1),
             Kind::Add => known(),
-            Kind::Tanh | Kind::Sum | Kind::Last => states[m.args[0]].width,
+            Kind::Act(_) | Kind::Sum | Kind::Last => states[m.args[0]].width,
         }
     };
     loop {
@@ -831,6 +955,9 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
                     }
                 }
             }
+        }
+        if let Kind::Loss(loss) = m.kind {
+            check_loss(m, loss, &states, &modules, &arg_text, &mut errs);
         }
         let st = &states[m.out];
         if let (Some(w), Some(d)) = (made_by(m, &states), st.declared)
@@ -974,6 +1101,10 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         if matches!(m.kind, Kind::Sum | Kind::Last) {
             m = &modules[states[m.args[0]].producer?];
         }
+        // A loss's energies (or logits): run gives the scores to classify by.
+        if matches!(m.kind, Kind::Loss(_)) {
+            return (states[m.args[0]].role != StateRole::Target).then_some(m.args[0]);
+        }
         if !matches!(m.kind, Kind::Euclidean) {
             return None;
         }
@@ -1086,6 +1217,134 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
 enum Arity {
     Exactly(usize),
     AtLeast(usize),
+}
+
+/// A call's `name = value` options: `beta` for `nll` (> 0), `margin` for `hinge` (≥ 0), none for
+/// the other kinds. Sets the loss's number; a wrong option is reported and the default kept.
+fn check_options(
+    kind: &mut Kind,
+    options: &[crate::parse::CallOption],
+    key: &str,
+    errs: &mut Errors,
+) {
+    let mut given = false;
+    for opt in options {
+        let name = opt.name.unraw().to_string();
+        let label = kind.label();
+        match kind {
+            Kind::Broken => {}
+            Kind::Loss(Loss::Nll { beta }) if name == "beta" => {
+                if std::mem::replace(&mut given, true) {
+                    errs.spanned(
+                        &opt.tokens,
+                        format!("`beta` is given twice to nll module `{key}`"),
+                    );
+                } else if opt.value > 0.0 && opt.value.is_finite() {
+                    *beta = opt.value;
+                } else {
+                    errs.spanned(
+                        &opt.tokens,
+                        format!(
+                            "β, the inverse temperature of nll module `{key}`, is a positive \
+                             number (1 by default): a smaller `beta` makes its probabilities \
+                             flatter, a larger one sharper"
+                        ),
+                    );
+                }
+            }
+            Kind::Loss(Loss::Hinge { margin }) if name == "margin" => {
+                if std::mem::replace(&mut given, true) {
+                    errs.spanned(
+                        &opt.tokens,
+                        format!("`margin` is given twice to hinge module `{key}`"),
+                    );
+                } else if opt.value >= 0.0 && opt.value.is_finite() {
+                    *margin = opt.value;
+                } else {
+                    errs.spanned(
+                        &opt.tokens,
+                        format!(
+                            "the margin of hinge module `{key}` is zero or more (1 by default): \
+                             how much lower than every other class's the correct class's energy \
+                             must be"
+                        ),
+                    );
+                }
+            }
+            Kind::Loss(Loss::Nll { .. }) => errs.spanned(
+                &opt.name,
+                format!("nll module `{key}` takes one option, `beta = …`, not `{name}`"),
+            ),
+            Kind::Loss(Loss::Hinge { .. }) => errs.spanned(
+                &opt.name,
+                format!("hinge module `{key}` takes one option, `margin = …`, not `{name}`"),
+            ),
+            _ => errs.spanned(
+                &opt.name,
+                format!(
+                    "{label} module `{key}` takes no option `{name} = …`: only the losses `nll` \
+                     (`beta = …`) and `hinge` (`margin = …`) are declared with a number"
+                ),
+            ),
+        }
+    }
+}
+
+/// The rules of a loss `kind(energies, y)`: `y` is a target, one-hot over the classes, so of the
+/// energies' width, which is at least 2.
+fn check_loss(
+    m: &ModuleM,
+    loss: Loss,
+    states: &[Pending],
+    modules: &[ModuleM],
+    arg_text: &dyn Fn(&ModuleM, usize) -> String,
+    errs: &mut Errors,
+) {
+    let (e, y) = (m.args[0], m.args[1]);
+    let (name, scores) = (loss.name(), loss.scores());
+    if states[y].role != StateRole::Target {
+        let what = match (states[y].role, states[y].producer) {
+            (StateRole::Input, _) => "an input".to_string(),
+            (_, Some(p)) => format!(
+                "computed by {} module `{}`",
+                modules[p].kind.label(),
+                modules[p].name
+            ),
+            _ => "not a target".to_string(),
+        };
+        errs.at(
+            m.arg_idents[1].span(),
+            format!(
+                "the second argument of {name} module `{}` is the correct answer, a `target` \
+                 (one-hot over the classes), but `{}` is {what}",
+                m.name,
+                arg_text(m, 1)
+            ),
+        );
+    }
+    match (states[e].width, states[y].width) {
+        (Some(k), _) if k < 2 => errs.at(
+            m.arg_idents[0].span(),
+            format!(
+                "{name} module `{}` chooses among the classes of `{}`, but it has width {k}: a \
+                 classification loss needs {scores} for at least 2 classes, one per class",
+                m.name,
+                arg_text(m, 0)
+            ),
+        ),
+        (Some(k), Some(w)) if k != w && states[y].role == StateRole::Target => errs.at(
+            m.arg_idents[1].span(),
+            format!(
+                "{name} module `{}` reads {k} {scores} from `{}`, one per class, but target `{}` \
+                 has width {w}: a one-hot target has one value per class, `target {}: {k}`",
+                m.name,
+                arg_text(m, 0),
+                arg_text(m, 1),
+                states[y].name
+            ),
+        ),
+        _ => {}
+    }
 }
 
 /// Kahn's algorithm over "module reads a state computed by another module". Modules on a cycle

@@ -1,8 +1,9 @@
 //! Code generation only: the checked model and its schedule become a struct, its constants and a
 //! flat schedule of calls into the runtime's concrete kernels. No rule is checked here.
 
-use crate::check::{Kind, Model, StateRole, float_tokens, path_string};
+use crate::check::{Kind, Loss, Model, StateRole, float_tokens, path_string};
 use crate::lower::{Offset, Schedule};
+use crate::parse::FloatTy;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -214,6 +215,21 @@ fn user_value(model: &Model, i: usize) -> TokenStream {
     }
 }
 
+/// `, β` or `, margin` as a literal of the network's float: the last argument of a loss's kernels
+/// (nothing for the losses without a number).
+pub(crate) fn loss_param(model: &Model, loss: Loss) -> TokenStream {
+    match loss.param() {
+        None => quote!(),
+        Some(v) => {
+            let lit = match model.float {
+                FloatTy::F32 => proc_macro2::Literal::f32_suffixed(v as f32),
+                FloatTy::F64 => proc_macro2::Literal::f64_suffixed(v),
+            };
+            quote!(, #lit)
+        }
+    }
+}
+
 /// The steps `sum` gathers: all those run, or `a..b` of them.
 pub(crate) fn sum_steps(m: &crate::check::ModuleM) -> TokenStream {
     match m.range {
@@ -235,9 +251,17 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
             let a = s(0);
             quote!(#rt::linear::#f::fprop(&params[#r], &#a.x, &mut #o.x);)
         }
-        Kind::Tanh => {
-            let a = s(0);
-            quote!(#rt::tanh::#f::fprop(&params[#r], &#a.x, &mut #o.x);)
+        Kind::Act(act) => {
+            let (a, k) = (s(0), format_ident!("{}", act.name()));
+            quote!(#rt::#k::#f::fprop(&params[#r], &#a.x, &mut #o.x);)
+        }
+        Kind::Loss(loss) => {
+            let (e, y) = (s(0), s(1));
+            let (k, p) = (
+                format_ident!("{}", loss.kernels()),
+                loss_param(model, *loss),
+            );
+            quote!(#rt::loss::#k::#f::fprop(&#e.x, &#y.x, &mut #o.x #p);)
         }
         Kind::Euclidean => {
             let (a, b) = (s(0), s(1));
@@ -345,15 +369,40 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
                 quote!(#rt::linear::#f::bprop_params(&#a.x, &#o.dx, &mut grads[#r]);),
             )
         }
-        Kind::Tanh => {
-            let (a, v) = (s(0), variant(0));
+        Kind::Act(act) => {
+            let (a, v, k) = (s(0), variant(0), format_ident!("{}", act.name()));
             full_or_params(
                 model,
                 sched,
                 i,
-                quote!(#rt::tanh::#f::#v(&#o.x, &#o.dx, &mut #a.dx, &mut grads[#r]);),
-                quote!(#rt::tanh::#f::bprop_params(&#o.x, &#o.dx, &mut grads[#r]);),
+                quote!(#rt::#k::#f::#v(&#o.x, &#o.dx, &mut #a.dx, &mut grads[#r]);),
+                quote!(#rt::#k::#f::bprop_params(&#o.x, &#o.dx, &mut grads[#r]);),
             )
+        }
+        // dL/dE into the energies (every class), dL/dy into the target.
+        Kind::Loss(loss) => {
+            let (e, y) = (s(0), s(1));
+            let (k, p) = (
+                format_ident!("{}", loss.kernels()),
+                loss_param(model, *loss),
+            );
+            let (ve, vy) = (
+                variant(0),
+                if acc[1] {
+                    format_ident!("bprop_target_acc")
+                } else {
+                    format_ident!("bprop_target")
+                },
+            );
+            let calls = [
+                quote!(#rt::loss::#k::#f::#ve(&#e.x, &#y.x, &#o.dx, &mut #e.dx #p);),
+                quote!(#rt::loss::#k::#f::#vy(&#e.x, &#y.x, &#o.dx, &mut #y.dx #p);),
+            ];
+            let calls = calls
+                .into_iter()
+                .enumerate()
+                .map(|(k, call)| unless_skipped(model, sched, i, k, call));
+            quote!(#(#calls)*)
         }
         Kind::Euclidean => {
             let (a, b) = (s(0), s(1));
@@ -482,6 +531,8 @@ fn dot(model: &Model) -> String {
             Kind::Linear { out } => {
                 format!("linear {}→{out}", model.states[m.args[0]].width)
             }
+            Kind::Loss(l @ Loss::Nll { beta }) => format!("{} β={beta}", l.name()),
+            Kind::Loss(l @ Loss::Hinge { margin }) => format!("{} m={margin}", l.name()),
             other => other.label(),
         };
         let n = plain(&m.name);
@@ -521,7 +572,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         quote!(#[doc = #doc] pub const #c: usize = #w;)
     });
     let place_consts = model.modules.iter().enumerate().filter(|(_, m)| {
-        !matches!(m.kind, Kind::Add | Kind::Euclidean)
+        !matches!(m.kind, Kind::Add | Kind::Euclidean | Kind::Loss(_))
     }).map(|(i, m)| {
         let n = plain(&m.name);
         let (co, cl) = (
@@ -800,7 +851,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         .modules
         .iter()
         .enumerate()
-        .filter(|(_, m)| !matches!(m.kind, Kind::Add | Kind::Euclidean))
+        .filter(|(_, m)| !matches!(m.kind, Kind::Add | Kind::Euclidean | Kind::Loss(_)))
         .map(|(i, m)| {
             let r = range(model, sched, i);
             let (p, pm, g, gm) = (
@@ -814,7 +865,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                     "the weight matrix W, {out} × {} row-major",
                     model.states[m.args[0]].width
                 ),
-                Kind::Tanh => "the biases B".to_string(),
+                Kind::Act(_) => "the biases B".to_string(),
                 _ => "its parameters".to_string(),
             };
             let d1 = format!("Module `{}`'s slice of the pool: {shape}.", m.name);

@@ -86,15 +86,54 @@ pub struct Assign {
     pub call: Call,
 }
 
-/// `kind(a, b -> n)`
+/// `kind(a, b -> n)`, or `kind(a, b, name = value)` for a loss's options.
 pub struct Call {
     pub kind: Path,
     pub args: Vec<Ident>,
     /// Per argument, the step it is read at when written `h[t - k]`.
     pub delays: Vec<Option<Delay>>,
     pub out_width: Option<(Token![->], Width)>,
+    /// `name = value` after the arguments (`nll(e, y, beta = 2.0)`).
+    pub options: Vec<CallOption>,
     /// The span of the closing parenthesis.
     pub paren_span: Span,
+}
+
+/// `name = value` in a call: a number a module is declared with (`beta = 2.0`, `margin = 0.5`).
+pub struct CallOption {
+    pub name: Ident,
+    pub value: f64,
+    /// The tokens `name = value`, for errors.
+    pub tokens: TokenStream,
+}
+
+impl Parse for CallOption {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let name: Ident = input.parse()?;
+        let eq: Token![=] = input.parse()?;
+        let minus = input.parse::<Option<Token![-]>>()?;
+        let (v, lit) = if input.peek(syn::LitFloat) {
+            let l = input.parse::<syn::LitFloat>()?;
+            (l.base10_parse::<f64>()?, l.token())
+        } else if input.peek(LitInt) {
+            let l = input.parse::<LitInt>()?;
+            (l.base10_parse::<f64>()?, l.token())
+        } else {
+            return Err(input.error(format!(
+                "expected a number after `{name} =`, as in `{name} = 0.5`"
+            )));
+        };
+        let mut tokens = TokenStream::new();
+        tokens.extend([TokenTree::Ident(name.clone())]);
+        tokens.extend(quote::ToTokens::to_token_stream(&eq));
+        tokens.extend(minus.map(|m| quote::ToTokens::to_token_stream(&m)));
+        tokens.extend([TokenTree::Literal(lit)]);
+        Ok(CallOption {
+            name,
+            value: if minus.is_some() { -v } else { v },
+            tokens,
+        })
+    }
 }
 
 impl Parse for Width {
@@ -121,7 +160,33 @@ impl Parse for Call {
         let mut args = Vec::new();
         let mut delays = Vec::new();
         let mut out_width = None;
+        let mut options: Vec<CallOption> = Vec::new();
         while !content.is_empty() {
+            if content.peek(Ident)
+                && content.peek2(Token![=])
+                && !content.peek2(Token![==])
+                && !content.peek2(Token![=>])
+            {
+                options.push(content.parse()?);
+                if content.is_empty() {
+                    break;
+                }
+                if !content.peek(Token![,]) {
+                    return Err(content.error("expected `,` before the next option, or `)`"));
+                }
+                content.parse::<Token![,]>()?;
+                continue;
+            }
+            if let Some(last) = options.last() {
+                return Err(syn::Error::new(
+                    content.span(),
+                    format!(
+                        "expected another option `name = value`, or `)`: the input states come \
+                         before the options (here `{}`)",
+                        last.name
+                    ),
+                ));
+            }
             if content.peek(Token![->]) {
                 let arrow: Token![->] = content.parse()?;
                 out_width = Some((arrow, content.parse()?));
@@ -156,6 +221,7 @@ impl Parse for Call {
             args,
             delays,
             out_width,
+            options,
             paren_span: paren.span.close(),
         })
     }

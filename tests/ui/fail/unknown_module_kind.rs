@@ -5,7 +5,7 @@ network! {
         input  x: 2;
         target y: 3;
         sum    = l: linear(x -> 3);
-        out    = s: sigmoid(sum);
+        out    = s: softplus(sum);
         energy = euclidean(out, y);
     }
 }

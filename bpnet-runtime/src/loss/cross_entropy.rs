@@ -1,0 +1,90 @@
+//! Softmax and cross-entropy over logits, for those who think in those terms: `L = −Σ_j y_j z_j +
+//! log Σ_j e^(z_j) = −log softmax(z)_Y` for a one-hot target of class `Y`. It is the negative
+//! log-likelihood ([`super::nll`]) of the energies `E = −z` at `β = 1`: the same loss, the same
+//! gradient with the sign turned.
+//!
+//! `∂L/∂z_j = p_j − y_j` with `p = softmax(z)`, and `∂L/∂y_j = −z_j`. Computed stably: the largest
+//! logit `M` is subtracted before the exponentials, `L = Σ_j y_j (M − z_j) + (1 − Σ_j y_j) M +
+//! log Σ_j e^(z_j − M)`.
+
+use super::{Real, loss_kernels, put, shifted_sum};
+
+#[inline(always)]
+fn value<T: Real>(z: &[T], y: &[T]) -> T {
+    let (big, s) = shifted_sum(z, -T::ONE);
+    let (mut fit, mut mass) = (T::ZERO, T::ZERO);
+    for (&zj, &yj) in z.iter().zip(y) {
+        fit += yj * (big - zj);
+        mass += yj;
+    }
+    fit + (T::ONE - mass) * big + s.ln()
+}
+
+#[inline(always)]
+fn grad<T: Real>(z: &[T], y: &[T], g: T, dz: &mut [T], accumulate: bool) {
+    let (big, s) = shifted_sum(z, -T::ONE);
+    for ((d, &zj), &yj) in dz.iter_mut().zip(z).zip(y) {
+        let p = (zj - big).exp() / s;
+        put(d, (p - yj) * g, accumulate);
+    }
+}
+
+#[inline(always)]
+fn grad_target<T: Real>(z: &[T], _y: &[T], g: T, dy: &mut [T], accumulate: bool) {
+    for (d, &zj) in dy.iter_mut().zip(z) {
+        put(d, -zj * g, accumulate);
+    }
+}
+
+loss_kernels!(
+    f32,
+    "cross_entropy",
+    [],
+    " The first argument holds logits (higher is better), not energies."
+);
+loss_kernels!(
+    f64,
+    "cross_entropy",
+    [],
+    " The first argument holds logits (higher is better), not energies."
+);
+
+#[cfg(test)]
+mod tests {
+    use crate::loss::tests::check_loss;
+
+    #[test]
+    fn is_the_nll_of_minus_the_logits() {
+        let z = [0.5, -1.0, 2.0, 0.25];
+        let e: Vec<f64> = z.iter().map(|v| -v).collect();
+        for y in [[0.0, 0.0, 1.0, 0.0], [0.1, 0.2, 0.3, 0.4]] {
+            let (mut a, mut b) = ([0.0], [0.0]);
+            super::f64::fprop(&z, &y, &mut a);
+            crate::loss::nll::f64::fprop(&e, &y, &mut b, 1.0);
+            assert!((a[0] - b[0]).abs() < 1e-15, "{a:?} {b:?}");
+            let (mut dz, mut de) = ([0.0; 4], [0.0; 4]);
+            super::f64::bprop(&z, &y, &[1.0], &mut dz);
+            crate::loss::nll::f64::bprop(&e, &y, &[1.0], &mut de, 1.0);
+            for (p, q) in dz.iter().zip(&de) {
+                assert!((p + q).abs() < 1e-15);
+            }
+        }
+        let mut l = [0.0f32];
+        super::f32::fprop(&[1000.0, -1000.0], &[0.0, 1.0], &mut l);
+        assert_eq!(l, [2000.0]);
+    }
+
+    #[test]
+    fn bprop_matches_finite_differences() {
+        check_loss!(
+            crate::loss::cross_entropy,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 1.0, 0.0, 0.0]
+        );
+        check_loss!(
+            crate::loss::cross_entropy,
+            [0.3, -1.2, 0.8],
+            [0.2, 0.5, 0.3]
+        );
+    }
+}

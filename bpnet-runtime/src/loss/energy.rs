@@ -1,0 +1,59 @@
+//! The energy loss, the lecture's `L_energy(W, Yⁱ, Xⁱ) = E(W, Yⁱ, Xⁱ)`: the energy of the correct
+//! answer, `L = Σ_j y_j E_j = E_Y` for a one-hot target `y` of class `Y`.
+//!
+//! `∂L/∂E_j = y_j` (only the correct answer's energy is pushed down) and `∂L/∂y_j = E_j`.
+//!
+//! It has no term that pulls the other answers' energies up: it suits architectures whose energies
+//! cannot all go down together (distances to fixed class codes, bounded outputs); with energies
+//! free to fall, training makes every answer's energy low and the machine collapses. The
+//! negative log-likelihood ([`super::nll`]) and the hinge loss ([`super::hinge`]) add that term.
+
+use super::{Real, loss_kernels, put};
+
+#[inline(always)]
+fn value<T: Real>(e: &[T], y: &[T]) -> T {
+    e.iter().zip(y).map(|(&ej, &yj)| yj * ej).sum()
+}
+
+#[inline(always)]
+fn grad<T: Real>(_e: &[T], y: &[T], g: T, de: &mut [T], accumulate: bool) {
+    for (d, &yj) in de.iter_mut().zip(y) {
+        put(d, yj * g, accumulate);
+    }
+}
+
+#[inline(always)]
+fn grad_target<T: Real>(e: &[T], _y: &[T], g: T, dy: &mut [T], accumulate: bool) {
+    for (d, &ej) in dy.iter_mut().zip(e) {
+        put(d, ej * g, accumulate);
+    }
+}
+
+loss_kernels!(f32, "energy", [], "");
+loss_kernels!(f64, "energy", [], "");
+
+#[cfg(test)]
+mod tests {
+    use crate::loss::tests::check_loss;
+
+    #[test]
+    fn the_energy_of_the_correct_answer() {
+        let mut l = [0.0];
+        super::f64::fprop(&[0.5, -2.0, 3.0], &[0.0, 0.0, 1.0], &mut l);
+        assert_eq!(l, [3.0]);
+        let mut l = [0.0f32];
+        super::f32::fprop(&[0.5, -2.0, 3.0], &[0.0, 1.0, 0.0], &mut l);
+        assert_eq!(l, [-2.0]);
+    }
+
+    #[test]
+    fn bprop_matches_finite_differences() {
+        check_loss!(
+            crate::loss::energy,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 1.0, 0.0, 0.0]
+        );
+        // Soft labels.
+        check_loss!(crate::loss::energy, [0.3, -1.2, 0.8], [0.2, 0.5, 0.3]);
+    }
+}

@@ -1,0 +1,127 @@
+//! The margin (hinge) loss: `L = max(0, m + E_Y − min_{j≠Y} E_j)`, with `Y` the class of the
+//! one-hot target (its largest component, the first of equal ones). The correct answer's energy
+//! must be lower than every other answer's by the margin `m` (1 unless declared: `hinge(e, y,
+//! margin = 0.5)`); until it is, it is pushed down and the most offending other answer's (the
+//! lowest, the first of equal ones) pulled up.
+//!
+//! `∂L/∂E_Y = 1`, `∂L/∂E_J = −1` at that runner-up `J`, 0 elsewhere, while `L > 0`; every
+//! derivative is 0 once the margin is met. **At the kink** (`m + E_Y − E_J = 0` exactly) the
+//! subgradient taken is 0, the derivative on the side where the margin is met; where two other
+//! answers tie for the lowest energy, the first one's. `∂L/∂y = 0`: the target picks a class.
+//!
+//! A NaN energy or target gives a NaN loss (and no gradient), so training stops on it rather than
+//! reading the loss as met.
+
+use super::{Real, loss_kernels};
+use crate::loss::argmax;
+
+/// The correct class and the runner-up when the loss is positive.
+#[inline(always)]
+fn active<T: Real>(e: &[T], y: &[T], margin: T) -> Option<(usize, usize)> {
+    assert!(e.len() >= 2, "hinge: needs at least two classes");
+    let c = argmax(y);
+    let mut j = if c == 0 { 1 } else { 0 };
+    for (i, &ei) in e.iter().enumerate() {
+        if i != c && ei < e[j] {
+            j = i;
+        }
+    }
+    (margin + e[c] - e[j] > T::ZERO).then_some((c, j))
+}
+
+#[inline(always)]
+fn value<T: Real>(e: &[T], y: &[T], margin: T) -> T {
+    if e.iter().chain(y).any(|v| v.is_nan()) {
+        return T::from_f64(f64::NAN);
+    }
+    match active(e, y, margin) {
+        Some((c, j)) => margin + e[c] - e[j],
+        None => T::ZERO,
+    }
+}
+
+#[inline(always)]
+fn grad<T: Real>(e: &[T], y: &[T], g: T, de: &mut [T], accumulate: bool, margin: T) {
+    if !accumulate {
+        de.fill(T::ZERO);
+    }
+    if let Some((c, j)) = active(e, y, margin) {
+        de[c] += g;
+        de[j] -= g;
+    }
+}
+
+#[inline(always)]
+fn grad_target<T: Real>(e: &[T], _y: &[T], _g: T, dy: &mut [T], accumulate: bool, _m: T) {
+    assert!(e.len() >= 2, "hinge: needs at least two classes");
+    if !accumulate {
+        dy.fill(T::ZERO);
+    }
+}
+
+loss_kernels!(
+    f32,
+    "hinge",
+    [margin],
+    " Every function takes the margin `margin` (≥ 0) last. Needs at least two classes."
+);
+loss_kernels!(
+    f64,
+    "hinge",
+    [margin],
+    " Every function takes the margin `margin` (≥ 0) last. Needs at least two classes."
+);
+
+#[cfg(test)]
+mod tests {
+    use crate::loss::tests::check_loss;
+
+    fn hinge(e: &[f64], y: &[f64], m: f64) -> f64 {
+        let mut l = [0.0];
+        super::f64::fprop(e, y, &mut l, m);
+        l[0]
+    }
+
+    #[test]
+    fn margin_against_the_lowest_other_energy() {
+        let y = [0.0, 1.0, 0.0];
+        assert_eq!(hinge(&[0.5, 0.0, 2.0], &y, 1.0), 0.5);
+        assert_eq!(hinge(&[1.5, 0.0, 2.0], &y, 1.0), 0.0);
+        assert_eq!(hinge(&[1.5, 0.0, 2.0], &y, 2.0), 0.5);
+        assert_eq!(hinge(&[-1.0, 0.0, 2.0], &y, 0.0), 1.0);
+        assert!(hinge(&[f64::NAN, 0.0, 2.0], &y, 1.0).is_nan());
+        // At the kink the subgradient is 0; just past it, +1 and −1.
+        let mut de = [5.0; 3];
+        super::f64::bprop(&[1.0, 0.0, 2.0], &y, &[1.0], &mut de, 1.0);
+        assert_eq!(de, [0.0; 3]);
+        super::f64::bprop(&[0.999, 0.0, 2.0], &y, &[1.0], &mut de, 1.0);
+        assert_eq!(de, [-1.0, 1.0, 0.0]);
+        // Two runners-up tie: the first.
+        super::f64::bprop(&[0.5, 0.0, 0.5], &y, &[1.0], &mut de, 1.0);
+        assert_eq!(de, [-1.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "at least two classes")]
+    fn one_class_is_refused() {
+        hinge(&[1.0], &[1.0], 1.0);
+    }
+
+    #[test]
+    fn bprop_matches_finite_differences() {
+        // Away from the kink: the margin is violated, then met.
+        check_loss!(
+            crate::loss::hinge,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 0.0, 1.0, 0.0],
+            1.0
+        );
+        check_loss!(
+            crate::loss::hinge,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 1.0, 0.0, 0.0],
+            0.5
+        );
+        check_loss!(crate::loss::hinge, [0.3, -1.2], [1.0, 0.0], 0.25);
+    }
+}

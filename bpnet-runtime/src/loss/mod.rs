@@ -1,0 +1,524 @@
+//! Losses for classification, from the lecture's slide *gradient of the loss, gradient of the
+//! energy*: the loss of a sample may depend on the energies of every possible answer,
+//! `L(Yⁱ, E(W, 0, Xⁱ), …, E(W, k−1, Xⁱ))`, and its gradient reaches `W` through every one of them,
+//! `∂L/∂W = Σ_Y ∂L/∂E(W, Y, Xⁱ) · ∂E(W, Y, Xⁱ)/∂W`. Each loss kernel computes `L` from a state of
+//! `k` energies `e` (one per class, lower is better) and a target `y`, and its bprop gives
+//! `∂L/∂E` for every class at once: the rest of the network back-propagates it as usual.
+//!
+//! The target is **one-hot**: `k` values, 1 at the correct class and 0 elsewhere. The losses are
+//! written so that a one-hot target gives exactly the textbook formula with `Y` its class:
+//!
+//! | kernel | loss | `∂L/∂E_j` | `∂L/∂y_j` |
+//! | --- | --- | --- | --- |
+//! | [`energy`] | `Σ_j y_j E_j` (`= E_Y`) | `y_j` | `E_j` |
+//! | [`nll`] | `Σ_j y_j E_j + (1/β) log Σ_j e^(−β E_j)` | `y_j − p_j` | `E_j` |
+//! | [`hinge`] | `max(0, m + E_Y − min_{j≠Y} E_j)`, `Y` the largest `y_j` | `+1` at `Y`, `−1` at the runner-up, if `L > 0` | 0 |
+//! | [`cross_entropy`] | `−Σ_j y_j z_j + log Σ_j e^(z_j)`: [`nll`] of `E = −z`, `β = 1` | `p_j − y_j` | `−z_j` |
+//!
+//! with `p = softmax(−β E)` (or `softmax(z)`), the probabilities the negative log-likelihood gives
+//! the classes. A target that is a probability vector instead (soft labels, label smoothing) gives
+//! the expected energy loss and the cross-entropy with those labels; the hinge loss always reads
+//! the class of the largest component (the first of equal ones).
+//!
+//! Every kernel exists for `f32` and `f64` (`loss::nll::f32::fprop`, …), per sample and per
+//! minibatch (one row of `k` values per sample), with `dE` overwritten (`bprop`) or accumulated
+//! (`bprop_acc`), and `dy` likewise (`bprop_target`, `bprop_target_acc`), which generated networks
+//! call only when input gradients are on. The log-sum-exp terms subtract the extreme energy first,
+//! so no exponential overflows.
+//!
+//! After `run`, the network's output holds the energies (or logits): [`argmin`] (or [`argmax`])
+//! is the predicted class, [`softmin`] (or [`softmax`]) the class probabilities.
+
+pub mod cross_entropy;
+pub mod energy;
+pub mod hinge;
+pub mod nll;
+
+use crate::Float;
+
+/// What the loss kernels need beyond [`Float`], for `f32` and `f64`.
+pub(crate) trait Real: Float {
+    fn exp(self) -> Self;
+    fn ln(self) -> Self;
+    fn is_nan(self) -> bool;
+}
+
+macro_rules! impl_real {
+    ($t:ident) => {
+        impl Real for $t {
+            #[inline(always)]
+            fn exp(self) -> Self {
+                $t::exp(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> Self {
+                $t::ln(self)
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                $t::is_nan(self)
+            }
+        }
+    };
+}
+impl_real!(f32);
+impl_real!(f64);
+
+/// The value `v_m` with the largest `−β v_m` and `Σ_j e^(−β (v_j − v_m))` (each term in
+/// `(0, 1]`, one of them 1): for `β > 0` the lowest value, for `β = −1` the highest and
+/// `Σ_j e^(v_j − max)`.
+#[inline(always)]
+pub(crate) fn shifted_sum<T: Real>(v: &[T], beta: T) -> (T, T) {
+    let mut extreme = v[0];
+    for &x in &v[1..] {
+        if beta * x < beta * extreme {
+            extreme = x;
+        }
+    }
+    let s = v.iter().map(|&x| (-beta * (x - extreme)).exp()).sum();
+    (extreme, s)
+}
+
+/// The per-type public kernels of one loss, from its generic row functions in the parent module:
+/// `value(e, y, params…) -> L`, `grad(e, y, dl, de, accumulate, params…)` (dL/dE) and
+/// `grad_target(e, y, dl, dy, accumulate, params…)` (dL/dy).
+macro_rules! loss_kernels {
+    ($t:ident, $name:literal, [$($p:ident),*], $pdoc:literal) => {
+        #[doc = concat!("The ", $name, " kernels for `", stringify!($t), "`.", $pdoc)]
+        pub mod $t {
+            #[inline(always)]
+            fn widths(e: &[$t], y: &[$t], out: &[$t]) {
+                assert!(
+                    e.len() == y.len() && e.len() == out.len(),
+                    concat!($name, ": widths differ")
+                );
+                assert!(!e.is_empty(), concat!($name, ": no class"));
+            }
+
+            #[doc = concat!(
+                "fprop: `l[0]` = the ", $name, " loss of the energies `e` and the target `y`."
+            )]
+            ///
+            /// # Panics
+            /// If `e` and `y` differ in length or are empty, or `l` is not one component.
+            #[inline]
+            pub fn fprop(e: &[$t], y: &[$t], l: &mut [$t] $(, $p: $t)*) {
+                widths(e, y, y);
+                assert_eq!(l.len(), 1, concat!($name, ": the loss is a scalar"));
+                l[0] = super::value(e, y $(, $p)*);
+            }
+
+            /// bprop to the energies: `de = dL/dE · dl[0]`, for every class (overwritten).
+            ///
+            /// # Panics
+            /// If the lengths differ or `dl` is not one component.
+            #[inline]
+            pub fn bprop(e: &[$t], y: &[$t], dl: &[$t], de: &mut [$t] $(, $p: $t)*) {
+                widths(e, y, de);
+                assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::grad(e, y, dl[0], de, false $(, $p)*)
+            }
+
+            /// As [`bprop`], but `de += dL/dE · dl[0]`.
+            ///
+            /// # Panics
+            /// If the lengths differ or `dl` is not one component.
+            #[inline]
+            pub fn bprop_acc(e: &[$t], y: &[$t], dl: &[$t], de: &mut [$t] $(, $p: $t)*) {
+                widths(e, y, de);
+                assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::grad(e, y, dl[0], de, true $(, $p)*)
+            }
+
+            /// bprop to the target: `dy = dL/dy · dl[0]` (overwritten).
+            ///
+            /// # Panics
+            /// If the lengths differ or `dl` is not one component.
+            #[inline]
+            pub fn bprop_target(e: &[$t], y: &[$t], dl: &[$t], dy: &mut [$t] $(, $p: $t)*) {
+                widths(e, y, dy);
+                assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::grad_target(e, y, dl[0], dy, false $(, $p)*)
+            }
+
+            /// As [`bprop_target`], but `dy += dL/dy · dl[0]`.
+            ///
+            /// # Panics
+            /// If the lengths differ or `dl` is not one component.
+            #[inline]
+            pub fn bprop_target_acc(e: &[$t], y: &[$t], dl: &[$t], dy: &mut [$t] $(, $p: $t)*) {
+                widths(e, y, dy);
+                assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::grad_target(e, y, dl[0], dy, true $(, $p)*)
+            }
+
+            #[inline(always)]
+            fn rows_of(e: &[$t], y: &[$t], out: &[$t], l: &[$t], k: usize, rows: usize) {
+                assert!(k > 0, concat!($name, ": no class"));
+                assert!(
+                    e.len() >= rows * k
+                        && y.len() >= rows * k
+                        && out.len() >= rows * k
+                        && l.len() >= rows,
+                    concat!($name, ": fewer than `rows` rows")
+                );
+            }
+
+            /// fprop for a minibatch: `l[r]` = the loss of row `r` of `e` and `y` (`rows` rows of
+            /// `k` values).
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            pub fn fprop_batch(
+                e: &[$t],
+                y: &[$t],
+                l: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                rows_of(e, y, y, l, k, rows);
+                for ((er, yr), lr) in e
+                    .chunks_exact(k)
+                    .zip(y.chunks_exact(k))
+                    .zip(l.iter_mut())
+                    .take(rows)
+                {
+                    *lr = super::value(er, yr $(, $p)*);
+                }
+            }
+
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn batch_impl(
+                e: &[$t],
+                y: &[$t],
+                dl: &[$t],
+                d: &mut [$t],
+                k: usize,
+                rows: usize,
+                accumulate: bool,
+                target: bool
+                $(, $p: $t)*
+            ) {
+                rows_of(e, y, d, dl, k, rows);
+                for (((er, yr), g), dr) in e
+                    .chunks_exact(k)
+                    .zip(y.chunks_exact(k))
+                    .zip(dl)
+                    .zip(d.chunks_exact_mut(k))
+                    .take(rows)
+                {
+                    if target {
+                        super::grad_target(er, yr, *g, dr, accumulate $(, $p)*);
+                    } else {
+                        super::grad(er, yr, *g, dr, accumulate $(, $p)*);
+                    }
+                }
+            }
+
+            /// bprop to the energies for a minibatch, row by row with each row's `dl`; `de`
+            /// overwritten.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bprop_batch(
+                e: &[$t],
+                y: &[$t],
+                dl: &[$t],
+                de: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, dl, de, k, rows, false, false $(, $p)*)
+            }
+
+            /// As [`bprop_batch`], but `de` accumulated.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bprop_batch_acc(
+                e: &[$t],
+                y: &[$t],
+                dl: &[$t],
+                de: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, dl, de, k, rows, true, false $(, $p)*)
+            }
+
+            /// bprop to the target for a minibatch; `dy` overwritten.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bprop_target_batch(
+                e: &[$t],
+                y: &[$t],
+                dl: &[$t],
+                dy: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, dl, dy, k, rows, false, true $(, $p)*)
+            }
+
+            /// As [`bprop_target_batch`], but `dy` accumulated.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bprop_target_batch_acc(
+                e: &[$t],
+                y: &[$t],
+                dl: &[$t],
+                dy: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, dl, dy, k, rows, true, true $(, $p)*)
+            }
+        }
+    };
+}
+
+pub(crate) use loss_kernels;
+
+/// Writes `v` into `d`, or adds it.
+#[inline(always)]
+pub(crate) fn put<T: Real>(d: &mut T, v: T, accumulate: bool) {
+    if accumulate {
+        *d += v;
+    } else {
+        *d = v;
+    }
+}
+
+/// The index of the lowest value (the first of equal ones): the predicted class of a state of
+/// energies. NaN is never chosen, unless every value is NaN (then 0).
+///
+/// ```
+/// use bpnet_runtime::loss::argmin;
+/// assert_eq!(argmin(&[0.7f32, -1.5, 2.0, -1.5]), 1);
+/// ```
+///
+/// # Panics
+/// If `v` is empty.
+pub fn argmin<F: Float>(v: &[F]) -> usize {
+    assert!(!v.is_empty(), "argmin of no values");
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        // `!(best <= best)` holds only for NaN: any number replaces a NaN.
+        #[allow(clippy::eq_op)]
+        if x < v[best] || (x == x && v[best] != v[best]) {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The index of the highest value (the first of equal ones): the predicted class of a state of
+/// logits. NaN is never chosen, unless every value is NaN (then 0).
+///
+/// ```
+/// use bpnet_runtime::loss::argmax;
+/// assert_eq!(argmax(&[0.7f64, 2.5, -2.0, 2.5]), 1);
+/// ```
+///
+/// # Panics
+/// If `v` is empty.
+pub fn argmax<F: Float>(v: &[F]) -> usize {
+    assert!(!v.is_empty(), "argmax of no values");
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        #[allow(clippy::eq_op)]
+        if x > v[best] || (x == x && v[best] != v[best]) {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The class probabilities of logits `z`: `p_j = e^(z_j) / Σ_i e^(z_i)` (computed in `f64`, the
+/// largest logit subtracted first), those [`cross_entropy`] trains.
+///
+/// ```
+/// use bpnet_runtime::loss::softmax;
+/// let p = softmax(&[1.0f32, 1.0, 1000.0]);
+/// assert_eq!(p, [0.0, 0.0, 1.0]);
+/// ```
+pub fn softmax<F: Float, const K: usize>(logits: &[F; K]) -> [F; K] {
+    gibbs(logits, -1.0)
+}
+
+/// The class probabilities of energies `E` at inverse temperature `β`: `p_j = e^(−β E_j) /
+/// Σ_i e^(−β E_i)` (computed in `f64`, the lowest energy subtracted first), those the negative
+/// log-likelihood [`nll`] trains, declared with the same `β`.
+///
+/// ```
+/// use bpnet_runtime::loss::softmin;
+/// let p = softmin(&[0.0f64, 2.0_f64.ln()], 1.0);
+/// assert!((p[0] - 2.0 / 3.0).abs() < 1e-15 && (p[1] - 1.0 / 3.0).abs() < 1e-15);
+/// ```
+pub fn softmin<F: Float, const K: usize>(energies: &[F; K], beta: F) -> [F; K] {
+    gibbs(energies, beta.to_f64())
+}
+
+fn gibbs<F: Float, const K: usize>(v: &[F; K], beta: f64) -> [F; K] {
+    if K == 0 {
+        return [F::ZERO; K];
+    }
+    let v64 = v.map(|x| x.to_f64());
+    let (extreme, s) = shifted_sum(&v64, beta);
+    v64.map(|x| F::from_f64((-beta * (x - extreme)).exp() / s))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::testing::{numeric_grad, rel_err};
+
+    /// Relative tolerance of the finite-difference checks (central differences, f64, step 1e-5).
+    pub const TOL: f64 = 1e-6;
+
+    /// Checks a loss's f64 kernels on one sample: bprop to the energies and to the target
+    /// against central differences of fprop, the accumulating forms, and a minibatch of the
+    /// sample and two variants against the per-sample kernels.
+    #[allow(clippy::type_complexity)]
+    pub fn check_kernels(
+        e: &[f64],
+        y: &[f64],
+        fprop: &dyn Fn(&[f64], &[f64], &mut [f64]),
+        bprop: [&dyn Fn(&[f64], &[f64], &[f64], &mut [f64]); 4],
+        batch: (
+            &dyn Fn(&[f64], &[f64], &mut [f64], usize, usize),
+            [&dyn Fn(&[f64], &[f64], &[f64], &mut [f64], usize, usize); 4],
+        ),
+    ) {
+        let k = e.len();
+        let loss = |e: &[f64], y: &[f64]| {
+            let mut l = [0.0];
+            fprop(e, y, &mut l);
+            l[0]
+        };
+        let dl = [1.7];
+        let [de_k, de_acc, dy_k, dy_acc] = bprop;
+        let (mut de, mut dy) = (vec![9.0; k], vec![9.0; k]);
+        de_k(e, y, &dl, &mut de);
+        dy_k(e, y, &dl, &mut dy);
+        let nde: Vec<f64> = numeric_grad(e, |e| loss(e, y))
+            .iter()
+            .map(|g| g * 1.7)
+            .collect();
+        let ndy: Vec<f64> = numeric_grad(y, |y| loss(e, y))
+            .iter()
+            .map(|g| g * 1.7)
+            .collect();
+        assert!(rel_err(&de, &nde) < TOL, "dE: {de:?} vs {nde:?}");
+        assert!(rel_err(&dy, &ndy) < TOL, "dy: {dy:?} vs {ndy:?}");
+        de_acc(e, y, &dl, &mut de);
+        dy_acc(e, y, &dl, &mut dy);
+        let twice = |v: &[f64]| v.iter().map(|g| 2.0 * g).collect::<Vec<_>>();
+        assert!(rel_err(&de, &twice(&nde)) < TOL);
+        assert!(rel_err(&dy, &twice(&ndy)) < TOL);
+
+        // A minibatch: the sample, its energies shifted and scaled, and reversed.
+        let (fb, [de_b, de_b_acc, dy_b, dy_b_acc]) = batch;
+        let mut es = e.to_vec();
+        es.extend(e.iter().map(|v| 0.5 * v - 0.25));
+        es.extend(e.iter().rev());
+        let ys: Vec<f64> = y.iter().chain(y).chain(y).copied().collect();
+        let mut ls = [0.0; 3];
+        fb(&es, &ys, &mut ls, k, 3);
+        let dls = [1.0, -0.5, 2.0];
+        let (mut des, mut dys) = (vec![3.0; 3 * k], vec![3.0; 3 * k]);
+        de_b(&es, &ys, &dls, &mut des, k, 3);
+        dy_b(&es, &ys, &dls, &mut dys, k, 3);
+        for r in 0..3 {
+            let s = r * k..(r + 1) * k;
+            assert_eq!(ls[r], loss(&es[s.clone()], y), "row {r}");
+            let (mut der, mut dyr) = (vec![0.0; k], vec![0.0; k]);
+            de_k(&es[s.clone()], y, &dls[r..r + 1], &mut der);
+            dy_k(&es[s.clone()], y, &dls[r..r + 1], &mut dyr);
+            assert_eq!(der, des[s.clone()], "dE of row {r}");
+            assert_eq!(dyr, dys[s], "dy of row {r}");
+        }
+        let (d1, d2) = (des.clone(), dys.clone());
+        de_b_acc(&es, &ys, &dls, &mut des, k, 3);
+        dy_b_acc(&es, &ys, &dls, &mut dys, k, 3);
+        assert_eq!(des, d1.iter().map(|v| 2.0 * v).collect::<Vec<_>>());
+        assert_eq!(dys, d2.iter().map(|v| 2.0 * v).collect::<Vec<_>>());
+    }
+
+    /// `check_kernels` with the f64 kernels of module `$m`, parameters `$p…` appended.
+    macro_rules! check_loss {
+        ($m:path, $e:expr, $y:expr $(, $p:expr)*) => {{
+            use $m as k;
+            $crate::loss::tests::check_kernels(
+                &$e,
+                &$y,
+                &|e, y, l| k::f64::fprop(e, y, l $(, $p)*),
+                [
+                    &|e, y, dl, d| k::f64::bprop(e, y, dl, d $(, $p)*),
+                    &|e, y, dl, d| k::f64::bprop_acc(e, y, dl, d $(, $p)*),
+                    &|e, y, dl, d| k::f64::bprop_target(e, y, dl, d $(, $p)*),
+                    &|e, y, dl, d| k::f64::bprop_target_acc(e, y, dl, d $(, $p)*),
+                ],
+                (
+                    &|e, y, l, n, r| k::f64::fprop_batch(e, y, l, n, r $(, $p)*),
+                    [
+                        &|e, y, dl, d, n, r| k::f64::bprop_batch(e, y, dl, d, n, r $(, $p)*),
+                        &|e, y, dl, d, n, r| k::f64::bprop_batch_acc(e, y, dl, d, n, r $(, $p)*),
+                        &|e, y, dl, d, n, r| k::f64::bprop_target_batch(e, y, dl, d, n, r $(, $p)*),
+                        &|e, y, dl, d, n, r| {
+                            k::f64::bprop_target_batch_acc(e, y, dl, d, n, r $(, $p)*)
+                        },
+                    ],
+                ),
+            )
+        }};
+    }
+    pub(crate) use check_loss;
+
+    #[test]
+    fn argmin_argmax_and_nan() {
+        assert_eq!(argmin(&[3.0f32]), 0);
+        assert_eq!(argmin(&[f64::NAN, 2.0, 1.0]), 2);
+        assert_eq!(argmax(&[f64::NAN, 2.0, 1.0, f64::NAN]), 1);
+        assert_eq!(argmin(&[f32::NAN, f32::NAN]), 0);
+        assert_eq!(argmax(&[-1.0f32, f32::NEG_INFINITY]), 0);
+    }
+
+    #[test]
+    fn probabilities() {
+        let p = softmax(&[0.5f64, -1.0, 2.0]);
+        let z: f64 = [0.5f64, -1.0, 2.0].iter().map(|v| v.exp()).sum();
+        assert!(
+            rel_err(
+                &p,
+                &[0.5f64.exp() / z, (-1.0f64).exp() / z, 2.0f64.exp() / z]
+            ) < 1e-15
+        );
+        // softmin at β is softmax of −βE, and no overflow far from zero.
+        let q = softmin(&[-0.25f64, 0.5, -1.0], 2.0);
+        assert!(rel_err(&q, &p) < 1e-15);
+        let big = softmin(&[1e4f32, 1e4 + 1.0], 1.0);
+        assert!(
+            (big[0] - 1.0 / (1.0 + (-1.0f32).exp())).abs() < 1e-6,
+            "{big:?}"
+        );
+        assert_eq!(softmax::<f32, 0>(&[]), []);
+    }
+}

@@ -1,0 +1,16 @@
+use bpnet::prelude::*;
+
+network! {
+    pub struct Net {
+        input  x: 4;
+        target y: 1;
+        e      = l1: linear(x -> 1);
+        energy = hinge(e, y);
+    }
+}
+
+fn main() {
+    let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+    net.fprop(&[0.5, -0.5, 0.1, 0.2], &[1.0]);
+    net.bprop();
+}

@@ -1,0 +1,18 @@
+use bpnet::prelude::*;
+
+network! {
+    pub struct Net {
+        input  x: 4;
+        target y: 3;
+        a      = l1: linear(x -> 8);
+        h      = t1: tanh(a);
+        e      = l2: linear(h -> 10);
+        energy = nll(e, y);
+    }
+}
+
+fn main() {
+    let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+    net.fprop(&[0.5, -0.5, 0.1, 0.2], &[0.0, 1.0, 0.0]);
+    net.bprop();
+}
