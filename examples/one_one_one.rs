@@ -6,8 +6,15 @@
 //! valleys — then runs gradient descent on `L` from the saddle, from near it, and from a good
 //! start, to show how long a net can sit on a plateau.
 //!
-//! Run it with `cargo run --release --example one_one_one`.
+//! It also draws the landscape as a PNG heat map, the descents' loss curves as a PNG chart and
+//! the net's graph as a Graphviz DOT file, into the directory given as its argument (by default
+//! `target/one_one_one/`), and says where they went.
+//!
+//! Run it with `cargo run --release --example one_one_one [DIR]`.
 
+use std::path::PathBuf;
+
+use bpnet::plot::{self, CurveOptions, HeatMapOptions};
 use bpnet::prelude::*;
 
 network! {
@@ -54,7 +61,12 @@ fn loss_and_gradient(net: &mut OneOneOne) -> f64 {
     loss
 }
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out_dir = match std::env::args_os().nth(1) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/one_one_one"),
+    };
+
     // The heat map: W0 across (step 0.2), W1 down (step 0.4); darker = higher loss.
     let shades = [' ', '.', ':', '-', '=', '+', '*', '#', '%', '@'];
     let bound = |i: usize| 2.25 * (i as f64 / 10.0).powi(2);
@@ -92,6 +104,23 @@ fn main() {
          the other two corners."
     );
 
+    // The same landscape as a PNG, finer: 160 × 160 cells, each sampled at its centre, row 0 at
+    // W1 = -4 (the bottom).
+    let cells = 160;
+    let centre = |i: usize| -4.0 + 8.0 * (i as f64 + 0.5) / cells as f64;
+    let landscape: Vec<f64> = (0..cells)
+        .flat_map(|row| (0..cells).map(move |col| (centre(col), centre(row))))
+        .map(|(w0, w1)| loss_and_gradient(&mut net_with(w0, w1)))
+        .collect();
+    std::fs::create_dir_all(&out_dir)?;
+    let heat_map_path = out_dir.join("one_one_one_landscape.png");
+    let options = HeatMapOptions::new()
+        .title("Loss of the 1-1-1 net, y = tanh(W1 tanh(W0 x))")
+        .x_axis("W0", -4.0, 4.0)
+        .y_axis("W1", -4.0, 4.0)
+        .value_label("L(W0, W1)");
+    plot::heat_map(&heat_map_path, &landscape, cells, &options)?;
+
     // Gradient descent on L (both samples per update) from four starting points.
     let starts = [0.0, 0.01, 0.1, 1.0];
     let mut nets: Vec<OneOneOne> = starts.iter().map(|&w| net_with(w, w)).collect();
@@ -99,8 +128,12 @@ fn main() {
     print!("epoch");
     starts.iter().for_each(|w| print!("{w:>14}"));
     println!();
+    let mut histories = vec![Vec::new(); starts.len()];
     for epoch in 0..=200 {
         let losses: Vec<f64> = nets.iter_mut().map(loss_and_gradient).collect();
+        for (history, &loss) in histories.iter_mut().zip(&losses) {
+            history.push(loss);
+        }
         if epoch % 10 == 0 && (epoch <= 100 || epoch % 50 == 0) {
             print!("{epoch:>5}");
             losses.iter().for_each(|l| print!("{l:>14.6}"));
@@ -124,4 +157,30 @@ fn main() {
          the closer the start to the saddle, the longer the crawl. Started in a valley, it is\n\
          done at once. Small initial weights are a trap: deep supervised learning is hard."
     );
+
+    // The descents as loss curves, on a log scale, and the net's graph.
+    let names: Vec<String> = starts.iter().map(|w| format!("W0 = W1 = {w}")).collect();
+    let series: Vec<(&str, &[f64])> = names
+        .iter()
+        .zip(&histories)
+        .map(|(name, history)| (name.as_str(), history.as_slice()))
+        .collect();
+    let curves_path = out_dir.join("one_one_one_descent.png");
+    let options = CurveOptions::new()
+        .title(format!("Gradient descent on L, learning rate {LR}"))
+        .y_label("L")
+        .log_scale(true)
+        .x_axis(0.0, 1.0);
+    plot::loss_curves(&curves_path, &series, &options)?;
+    let dot_path = out_dir.join("one_one_one.dot");
+    plot::write_dot(&dot_path, OneOneOne::DOT)?;
+    println!("\nWritten:");
+    println!("  the landscape as a heat map  {}", heat_map_path.display());
+    println!("  the descents' loss curves    {}", curves_path.display());
+    println!("  the net's graph (Graphviz)   {}", dot_path.display());
+    println!(
+        "    draw it with `dot -Tpng {} -o net.png`",
+        dot_path.display()
+    );
+    Ok(())
 }
