@@ -58,8 +58,11 @@ extern crate self as bpnet;
 /// networks' entry points (`fprop` over sequences, `fprop_continued`, `run_continued`, and
 /// `fprop_batch` over minibatches of sequences).
 ///
-/// `KIND` is `linear(x -> N)`, `tanh(x)`, `add(a, b, …)`, `euclidean(a, b)`, or any type that
-/// implements [`Module`] (a user module, or a network without an energy: networks nest). A user
+/// `KIND` is `linear(x -> N)`, `tanh(x)`, `sigmoid(x)`, `scaled_tanh(x)`, `add(a, b, …)`,
+/// `euclidean(a, b)`, a classification loss over the energies of every answer
+/// (`energy_loss(e, y)`, `nll(e, y[, beta = β])`, `hinge(e, y[, margin = m])`,
+/// `cross_entropy(scores, y)`, with a one-hot target `y`), or any type that implements
+/// [`Module`] (a user module, or a network without an energy: networks nest). A user
 /// module's output state declares its width (`h: 4 = layer1: NnLayer(x)`) and the module a name,
 /// which becomes its field. Widths are literals: every width, arity, name and graph rule is checked
 /// while the crate compiles, and each mistake is reported at its tokens.
@@ -119,6 +122,9 @@ pub mod kernels {
 
 /// What a program that declares and trains networks usually needs.
 pub mod prelude {
+    pub use crate::optim::{Adam, Optimizer, Schedule, Sgd};
+    pub use crate::progress::Progress;
+    pub use crate::train::Trainer;
     pub use crate::{
         Error, Input, Module, Network, State, check_gradients, check_module_gradients, network,
     };
