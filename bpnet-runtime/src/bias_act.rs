@@ -1,8 +1,8 @@
 //! The kernels of a sigmoid module with trainable biases, `(X_out)_i = f((X_in)_i + B_i)`, for an
 //! `f` whose derivative is a function of its output (`f'(z) = slope(f(z))`), so that bprop needs
-//! nothing but the saved output. [`crate::sigmoid`] and [`crate::scaled_tanh`] are made with it;
-//! their API is the one of [`crate::tanh`] (same functions, same arguments, same accumulation
-//! rules), so generated code calls them the same way.
+//! nothing but the saved output. [`crate::tanh`], [`crate::sigmoid`] and [`crate::scaled_tanh`]
+//! are made with it, with one API (same functions, same arguments, same accumulation rules), so
+//! generated code calls them the same way.
 
 /// `bias_activation_kernels!(float, "name", f, slope, wide)`: a module `float` with `fprop`,
 /// `bprop`, `bprop_acc`, `bprop_params` and their minibatch forms. `f` and `slope` are paths to

@@ -6,183 +6,17 @@
 //! 3.6e-7 of the exact value; libm's scalar `tanhf` took most of a training step's time), `f64`
 //! with libm's `tanh`.
 
-macro_rules! tanh_kernels {
-    ($t:ident, $tanh:path, $wide:expr) => {
-        #[doc = concat!("Tanh kernels for `", stringify!($t), "`.")]
-        pub mod $t {
-            #[doc = concat!("fprop: `y = tanh(x + b)`, tanh by [`", stringify!($tanh), "`].")]
-            ///
-            /// # Panics
-            /// If `b`, `x` and `y` differ in length.
-            #[inline]
-            pub fn fprop(b: &[$t], x: &[$t], y: &mut [$t]) {
-                assert!(
-                    b.len() == x.len() && x.len() == y.len(),
-                    "tanh: widths differ"
-                );
-                for ((yi, xi), bi) in y.iter_mut().zip(x).zip(b) {
-                    *yi = xi + bi;
-                }
-                // In place, in a loop of its own: one slice, nothing that may alias, so the
-                // compiler vectorises the tanh wherever the kernel is inlined (over three slices
-                // it stayed scalar there).
-                for v in y.iter_mut() {
-                    *v = $tanh(*v);
-                }
-            }
+use crate::bias_act::bias_activation_kernels;
 
-            #[inline(always)]
-            fn bprop_impl(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t], accumulate: bool) {
-                assert!(
-                    y.len() == dy.len() && y.len() == dx.len() && y.len() == db.len(),
-                    "tanh: widths differ"
-                );
-                for (((yi, gi), dxi), dbi) in y.iter().zip(dy).zip(dx.iter_mut()).zip(db.iter_mut())
-                {
-                    let g = gi * (1.0 - yi * yi);
-                    if accumulate {
-                        *dxi += g;
-                    } else {
-                        *dxi = g;
-                    }
-                    *dbi += g;
-                }
-            }
+/// `tanh'(z) = 1 − tanh(z)²`, from the output.
+#[inline(always)]
+fn slope_f32(y: f32) -> f32 {
+    1.0 - y * y
+}
 
-            /// bprop from the saved output `y`: `dx = dy ∘ (1 − y²)` (overwritten),
-            /// `dB += dy ∘ (1 − y²)` (accumulated).
-            ///
-            /// # Panics
-            /// If the slices differ in length.
-            #[inline]
-            pub fn bprop(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t]) {
-                bprop_impl(y, dy, dx, db, false)
-            }
-
-            /// bprop of the biases alone: `dB += dy ∘ (1 − y²)`, and no `dx`. For a module
-            /// reading a network input whose derivative is not wanted; adds into `dB` exactly what
-            /// [`bprop`] adds.
-            ///
-            /// # Panics
-            /// If the slices differ in length.
-            #[inline]
-            pub fn bprop_params(y: &[$t], dy: &[$t], db: &mut [$t]) {
-                assert!(
-                    y.len() == dy.len() && y.len() == db.len(),
-                    "tanh: widths differ"
-                );
-                for ((yi, gi), dbi) in y.iter().zip(dy).zip(db.iter_mut()) {
-                    *dbi += gi * (1.0 - yi * yi);
-                }
-            }
-
-            /// fprop for a minibatch of `rows` rows of `b.len()` values each.
-            ///
-            /// # Panics
-            /// If `x` or `y` holds fewer than `rows` rows.
-            #[inline]
-            pub fn fprop_batch(b: &[$t], x: &[$t], y: &mut [$t], rows: usize) {
-                let w = b.len();
-                assert!(
-                    x.len() >= rows * w && y.len() >= rows * w,
-                    "tanh: fewer than `rows` rows"
-                );
-                if w == 0 {
-                    return;
-                }
-                for (xr, yr) in x.chunks_exact(w).zip(y.chunks_exact_mut(w)).take(rows) {
-                    for ((yi, xi), bi) in yr.iter_mut().zip(xr).zip(b) {
-                        *yi = xi + bi;
-                    }
-                }
-                // The whole batch at once, with the CPU's widest vectors where there is a
-                // version for them (the same operations, so the same bits as `fprop`).
-                let y = &mut y[..rows * w];
-                let wide: Option<fn(&mut [$t]) -> bool> = $wide;
-                if let Some(f) = wide
-                    && f(y)
-                {
-                    return;
-                }
-                for v in y.iter_mut() {
-                    *v = $tanh(*v);
-                }
-            }
-
-            #[inline(always)]
-            fn bprop_batch_impl(
-                y: &[$t],
-                dy: &[$t],
-                dx: &mut [$t],
-                db: &mut [$t],
-                rows: usize,
-                accumulate: bool,
-            ) {
-                let w = db.len();
-                assert!(
-                    y.len() >= rows * w && dy.len() >= rows * w && dx.len() >= rows * w,
-                    "tanh: fewer than `rows` rows"
-                );
-                if w == 0 {
-                    return;
-                }
-                for ((yr, dyr), dxr) in y
-                    .chunks_exact(w)
-                    .zip(dy.chunks_exact(w))
-                    .zip(dx.chunks_exact_mut(w))
-                    .take(rows)
-                {
-                    bprop_impl(yr, dyr, dxr, db, accumulate);
-                }
-            }
-
-            /// bprop for a minibatch (`db` gathers the sum over the rows); `dx` overwritten.
-            ///
-            /// # Panics
-            /// If a slice holds fewer than `rows` rows of `db.len()` values.
-            #[inline]
-            pub fn bprop_batch(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t], rows: usize) {
-                bprop_batch_impl(y, dy, dx, db, rows, false)
-            }
-
-            /// [`bprop_params`] for a minibatch: `dB` gathers the sum over the rows; no `dx`.
-            ///
-            /// # Panics
-            /// If a slice holds fewer than `rows` rows of `db.len()` values.
-            #[inline]
-            pub fn bprop_batch_params(y: &[$t], dy: &[$t], db: &mut [$t], rows: usize) {
-                let w = db.len();
-                assert!(
-                    y.len() >= rows * w && dy.len() >= rows * w,
-                    "tanh: fewer than `rows` rows"
-                );
-                if w == 0 {
-                    return;
-                }
-                for (yr, dyr) in y.chunks_exact(w).zip(dy.chunks_exact(w)).take(rows) {
-                    bprop_params(yr, dyr, db);
-                }
-            }
-
-            /// As [`bprop_batch`], but `dx` accumulated.
-            ///
-            /// # Panics
-            /// If a slice holds fewer than `rows` rows of `db.len()` values.
-            #[inline]
-            pub fn bprop_batch_acc(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t], rows: usize) {
-                bprop_batch_impl(y, dy, dx, db, rows, true)
-            }
-
-            /// As [`bprop`], but `dx += dy ∘ (1 − y²)`, for a state that feeds several modules.
-            ///
-            /// # Panics
-            /// If the slices differ in length.
-            #[inline]
-            pub fn bprop_acc(y: &[$t], dy: &[$t], dx: &mut [$t], db: &mut [$t]) {
-                bprop_impl(y, dy, dx, db, true)
-            }
-        }
-    };
+#[inline(always)]
+fn slope_f64(y: f64) -> f64 {
+    1.0 - y * y
 }
 
 /// [`crate::approx::tanh`] in place, compiled for AVX-512 (16 lanes instead of SSE's 4).
@@ -206,10 +40,16 @@ fn wide_f32(y: &mut [f32]) -> bool {
 }
 
 #[cfg(target_arch = "x86_64")]
-tanh_kernels!(f32, crate::approx::tanh, Some(super::wide_f32));
+bias_activation_kernels!(
+    f32,
+    "tanh",
+    crate::approx::tanh,
+    super::slope_f32,
+    Some(super::wide_f32)
+);
 #[cfg(not(target_arch = "x86_64"))]
-tanh_kernels!(f32, crate::approx::tanh, None);
-tanh_kernels!(f64, f64::tanh, None);
+bias_activation_kernels!(f32, "tanh", crate::approx::tanh, super::slope_f32, None);
+bias_activation_kernels!(f64, "tanh", f64::tanh, super::slope_f64, None);
 
 #[cfg(test)]
 mod tests {
