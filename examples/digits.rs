@@ -1,6 +1,6 @@
 //! A handwritten-digit classifier, from declaration to saved model: the 1797 8×8 digits shipped
 //! with bpnet (`data/digits.csv.gz`, UCI "Optical Recognition of Handwritten Digits", CC BY 4.0),
-//! a held-out test split, a two-layer tanh network trained with momentum and early stopping,
+//! a held-out test split, a two-layer tanh network trained with Adam and early stopping,
 //! the test accuracy, the model saved to safetensors with its input normalisation, reloaded, and
 //! checked to give the same predictions.
 //!
