@@ -55,6 +55,15 @@ pub const MIN_SIZE: (u32, u32) = (320, 240);
 /// The largest width or height of a chart, in pixels (a chart that size takes 200 MB to draw).
 pub const MAX_SIDE: u32 = 8192;
 
+/// The smallest value drawn on a logarithmic scale: smaller ones (subnormal and near-subnormal
+/// numbers) are skipped like zero, since the drawing library cannot place ticks that low.
+pub const MIN_LOG_VALUE: f64 = 1e-300;
+
+/// The most powers of ten the values drawn on a logarithmic scale may span (largest over
+/// smallest at most `1e305`); wider spans are [`PlotErrorKind::Invalid`], as the drawing library
+/// hangs on them.
+pub const MAX_LOG_DECADES: i32 = 305;
+
 /// An error writing a picture: which file, and what went wrong.
 #[derive(Debug)]
 pub struct PlotError {
@@ -70,7 +79,7 @@ pub enum PlotErrorKind {
     /// path names a directory, the disk is full, …).
     Io(io::Error),
     /// Nothing to draw: no series, or no value that can be drawn (every value is NaN or
-    /// infinite, or not positive on a logarithmic scale).
+    /// infinite, or below [`MIN_LOG_VALUE`] on a logarithmic scale).
     NoData,
     /// The grid of a heat map is empty (no value or zero columns), or its number of values
     /// `len` is not a multiple of its number of columns `cols`.
@@ -89,7 +98,7 @@ pub enum PlotErrorKind {
     },
     /// An option or the data cannot be drawn, for the reason given: an axis range that is empty,
     /// reversed or not finite, a step that is not positive, values spanning more than `f64`
-    /// can represent.
+    /// can represent, or more than [`MAX_LOG_DECADES`] decades on a logarithmic scale.
     Invalid(String),
     /// The drawing library failed, with its message.
     Draw(String),
@@ -222,7 +231,8 @@ impl CurveOptions {
     }
 
     /// A logarithmic y axis: losses that fall by orders of magnitude stay readable. Values that
-    /// are zero or negative cannot be drawn on it and are skipped like NaN.
+    /// are zero, negative or below [`MIN_LOG_VALUE`] cannot be drawn on it and are skipped like
+    /// NaN; the values drawn may span at most [`MAX_LOG_DECADES`] powers of ten.
     pub fn log_scale(mut self, log: bool) -> Self {
         self.log_scale = log;
         self
@@ -240,15 +250,17 @@ impl CurveOptions {
 /// `x = start + i · step` (see [`CurveOptions::x_axis`]), with a legend of the series' names
 /// (a series with an empty name has no legend entry).
 ///
-/// Values that cannot be drawn (NaN, infinite, and on a logarithmic scale zero or negative) are
-/// skipped: the line breaks there, and a value between two skipped ones is drawn as a dot. Empty
+/// Values that cannot be drawn (NaN, infinite, and on a logarithmic scale zero, negative or
+/// below [`MIN_LOG_VALUE`]) are skipped: the line breaks there, and a value between two skipped
+/// ones is drawn as a dot. Empty
 /// series are allowed. The axes span the values that are drawn.
 ///
 /// # Errors
 ///
 /// [`PlotErrorKind::NoData`] if there is no series or no value to draw; [`PlotErrorKind::Size`]
 /// for a size outside [`MIN_SIZE`]..=[`MAX_SIDE`]; [`PlotErrorKind::Invalid`] for a step that is
-/// not positive or an x axis beyond `f64`; [`PlotErrorKind::Io`] if the file cannot be written.
+/// not positive, an x axis beyond `f64`, or on a logarithmic scale values spanning more than
+/// [`MAX_LOG_DECADES`] powers of ten; [`PlotErrorKind::Io`] if the file cannot be written.
 /// Bad input is found before any file is touched; on any error `path` is left as it was.
 ///
 /// ```
@@ -275,7 +287,7 @@ pub fn loss_curves(
             o.x_start, o.x_step
         ))));
     }
-    let drawable = |v: f64| v.is_finite() && (!o.log_scale || v > 0.0);
+    let drawable = |v: f64| v.is_finite() && (!o.log_scale || v >= MIN_LOG_VALUE);
     let mut ys = series
         .iter()
         .flat_map(|(_, values)| values.iter().copied())
@@ -296,6 +308,14 @@ pub fn loss_curves(
         )))
     })?;
     let y_range = if o.log_scale {
+        // Wider spans hang plotters 0.3.7 (its tick search loops when the ratio of the axis
+        // ends overflows). An infinite `hi / lo` is caught here too.
+        if hi / lo > 10f64.powi(MAX_LOG_DECADES) {
+            return Err(fail(PlotErrorKind::Invalid(format!(
+                "values from {lo} to {hi} span more than {MAX_LOG_DECADES} powers of ten, \
+                 too many for a logarithmic axis"
+            ))));
+        }
         log_range(lo, hi)
     } else {
         pad_linear(lo, hi)

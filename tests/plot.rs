@@ -415,3 +415,67 @@ fn dot_files_round_trip() {
     assert_eq!(fs::read_to_string(&path).unwrap(), unicode);
     assert_eq!(dir.names(), ["two_layer.dot"]);
 }
+
+/// Runs `f` on its own thread and fails if it takes more than 20 seconds, so that a hang in the
+/// drawing library fails the test instead of stalling CI.
+fn within_20s<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+        Ok(v) => v,
+        Err(e) => panic!("{what}: no answer within 20 s ({e}); the plot hangs"),
+    }
+}
+
+#[test]
+fn log_scales_of_tiny_values_or_too_many_decades_do_not_hang() {
+    let dir = TempDir::new("log-extremes");
+    let log = CurveOptions::new().log_scale(true);
+    // Values below MIN_LOG_VALUE are skipped like zero: the rest is drawn.
+    let (path, o) = (dir.join("tiny.png"), log.clone());
+    within_20s("[1e-308, 2.0]", move || {
+        plot::loss_curves(&path, &[("train", &[1e-308, 2.0])], &o)
+    })
+    .unwrap();
+    let (path, o) = (dir.join("subnormal.png"), log.clone());
+    within_20s("[5e-324, 1e-310, 0.5]", move || {
+        plot::loss_curves(&path, &[("train", &[5e-324, 1e-310, 0.5])], &o)
+    })
+    .unwrap();
+    // Only tiny values: nothing to draw.
+    let (path, o) = (dir.join("never.png"), log.clone());
+    let err = within_20s("[1e-308]", move || {
+        plot::loss_curves(&path, &[("train", &[1e-308, 1e-320])], &o)
+    })
+    .unwrap_err();
+    assert!(matches!(err.kind(), PlotErrorKind::NoData), "{err}");
+    // More than MAX_LOG_DECADES powers of ten: an error, not a hang.
+    for (i, values) in [[1e-300, 1e10], [1e-300, 1e6], [1e-200, f64::MAX]]
+        .into_iter()
+        .enumerate()
+    {
+        let (path, o) = (dir.join(&format!("never-{i}.png")), log.clone());
+        let err = within_20s(&format!("{values:?}"), move || {
+            plot::loss_curves(&path, &[("train", &values)], &o)
+        })
+        .unwrap_err();
+        assert!(matches!(err.kind(), PlotErrorKind::Invalid(_)), "{err}");
+        assert!(err.to_string().contains("powers of ten"), "{err}");
+    }
+    // Wide spans up to the limit still draw.
+    for (i, values) in [[1e-300, 10.0], [1e-20, 1e20], [1e-300, 1e5], [1e3, 1e300]]
+        .into_iter()
+        .enumerate()
+    {
+        let (path, o) = (dir.join(&format!("wide-{i}.png")), log.clone());
+        within_20s(&format!("{values:?}"), move || {
+            plot::loss_curves(&path, &[("train", &values)], &o)
+        })
+        .unwrap_or_else(|e| panic!("{values:?}: {e}"));
+    }
+    let names = dir.names();
+    assert!(!names.iter().any(|n| n.contains("never")), "{names:?}");
+    assert_eq!(names.len(), 6, "{names:?}");
+}

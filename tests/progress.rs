@@ -124,10 +124,10 @@ fn on_a_terminal_the_bar_shows_the_loss() {
         .env(CHILD, "1")
         .stdin(Stdio::null())
         .output();
-    let Ok(out) = out else {
-        eprintln!("skipped: `script` (util-linux) is not installed");
-        return;
-    };
+    // Never pass without running: a missing `script` is a failure, not a skip.
+    let out = out.unwrap_or_else(|e| {
+        panic!("cannot run `script` (util-linux), which this test needs for a terminal: {e}")
+    });
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "child failed: {text}");
     assert!(text.contains("1 passed"), "{text}");
