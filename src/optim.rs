@@ -222,6 +222,36 @@ impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
     }
 }
 
+/// Panics unless `lr` is a valid learning rate: finite and `≥ 0`.
+#[track_caller]
+fn check_lr<F: Float>(what: &str, lr: F) {
+    let v = lr.to_f64();
+    assert!(
+        v.is_finite() && v >= 0.0,
+        "{what}: the learning rate must be finite and >= 0, got {v}"
+    );
+}
+
+/// Panics unless `v` is finite and `≥ 0` (a weight decay).
+#[track_caller]
+fn check_weight_decay<F: Float>(what: &str, wd: F) {
+    let v = wd.to_f64();
+    assert!(
+        v.is_finite() && v >= 0.0,
+        "{what}: the weight decay must be finite and >= 0, got {v}"
+    );
+}
+
+/// Panics unless `v` is in `[0, 1)` (a momentum or a moment's decay rate).
+#[track_caller]
+fn check_unit<F: Float>(what: &str, name: &str, v: F) {
+    let v = v.to_f64();
+    assert!(
+        (0.0..1.0).contains(&v),
+        "{what}: {name} must be in [0, 1), got {v}"
+    );
+}
+
 /// Checks the pool lengths and makes `state` the pool's length if it is empty (a first update).
 #[track_caller]
 fn fit_state<F: Float>(what: &str, params: usize, grads: usize, state: &mut Vec<F>) {
@@ -287,7 +317,12 @@ pub struct Sgd<F: Float> {
 
 impl<F: Float> Sgd<F> {
     /// Plain SGD with base learning rate `lr`: no momentum, no weight decay, a constant rate.
+    ///
+    /// # Panics
+    /// If `lr` is negative, NaN or infinite.
+    #[track_caller]
     pub fn new(lr: F) -> Self {
+        check_lr("Sgd", lr);
         Sgd {
             lr,
             momentum: F::ZERO,
@@ -301,7 +336,12 @@ impl<F: Float> Sgd<F> {
     }
 
     /// Momentum `μ` (typically 0.9); 0 turns it off.
+    ///
+    /// # Panics
+    /// If `momentum` is not in `[0, 1)` (NaN included).
+    #[track_caller]
     pub fn momentum(mut self, momentum: F) -> Self {
+        check_unit("Sgd", "the momentum", momentum);
         self.momentum = momentum;
         self
     }
@@ -313,7 +353,12 @@ impl<F: Float> Sgd<F> {
     }
 
     /// L2 weight decay `λ`: adds `λ·w` to each gradient (the gradient of `½λ‖w‖²`).
+    ///
+    /// # Panics
+    /// If `weight_decay` is negative, NaN or infinite.
+    #[track_caller]
     pub fn weight_decay(mut self, weight_decay: F) -> Self {
+        check_weight_decay("Sgd", weight_decay);
         self.weight_decay = weight_decay;
         self
     }
@@ -325,7 +370,12 @@ impl<F: Float> Sgd<F> {
     }
 
     /// Sets the base learning rate (the schedule still multiplies it).
+    ///
+    /// # Panics
+    /// If `lr` is negative, NaN or infinite.
+    #[track_caller]
     pub fn set_learning_rate(&mut self, lr: F) {
+        check_lr("Sgd", lr);
         self.lr = lr;
     }
 
@@ -441,7 +491,12 @@ pub struct Adam<F: Float> {
 impl<F: Float> Adam<F> {
     /// Adam with base learning rate `lr` (`1e-3` is the usual start) and the default `β₁ = 0.9`,
     /// `β₂ = 0.999`, `ε = 1e-8`, no weight decay, a constant rate.
+    ///
+    /// # Panics
+    /// If `lr` is negative, NaN or infinite.
+    #[track_caller]
     pub fn new(lr: F) -> Self {
+        check_lr("Adam", lr);
         Adam {
             lr,
             beta1: F::from_f64(0.9),
@@ -458,26 +513,52 @@ impl<F: Float> Adam<F> {
     }
 
     /// AdamW: Adam with decoupled weight decay `λ` (PyTorch's `AdamW` default is `0.01`).
+    ///
+    /// # Panics
+    /// If `lr` or `weight_decay` is negative, NaN or infinite.
+    #[track_caller]
     pub fn adamw(lr: F, weight_decay: F) -> Self {
         Self::new(lr).decoupled_weight_decay(weight_decay)
     }
 
     /// The moments' decay rates `β₁` and `β₂`, each in `[0, 1)`.
+    ///
+    /// # Panics
+    /// If `beta1` or `beta2` is not in `[0, 1)` (NaN included): `β₂ = 1` would divide by
+    /// `√(1 − β₂ᵗ) = 0`.
+    #[track_caller]
     pub fn betas(mut self, beta1: F, beta2: F) -> Self {
+        check_unit("Adam", "beta1", beta1);
+        check_unit("Adam", "beta2", beta2);
         self.beta1 = beta1;
         self.beta2 = beta2;
         self
     }
 
     /// The `ε` added to the denominator.
+    ///
+    /// # Panics
+    /// Unless `eps` is finite and `> 0` (with `ε = 0`, a parameter whose gradient has always
+    /// been 0 would be updated by `0/0`, NaN).
+    #[track_caller]
     pub fn eps(mut self, eps: F) -> Self {
+        let v = eps.to_f64();
+        assert!(
+            v.is_finite() && v > 0.0,
+            "Adam: eps must be finite and > 0, got {v}"
+        );
         self.eps = eps;
         self
     }
 
     /// L2 weight decay `λ`, added to the gradient as `λ·w` before the moments (PyTorch's `Adam`
     /// `weight_decay`). Replaces a decoupled weight decay.
+    ///
+    /// # Panics
+    /// If `weight_decay` is negative, NaN or infinite.
+    #[track_caller]
     pub fn weight_decay(mut self, weight_decay: F) -> Self {
+        check_weight_decay("Adam", weight_decay);
         self.weight_decay = weight_decay;
         self.decoupled = false;
         self
@@ -485,7 +566,12 @@ impl<F: Float> Adam<F> {
 
     /// Decoupled weight decay `λ`: every update first shrinks `w` by the factor `1 − η·λ`,
     /// outside the moments (AdamW, Loshchilov & Hutter). Replaces an L2 weight decay.
+    ///
+    /// # Panics
+    /// If `weight_decay` is negative, NaN or infinite.
+    #[track_caller]
     pub fn decoupled_weight_decay(mut self, weight_decay: F) -> Self {
+        check_weight_decay("Adam", weight_decay);
         self.weight_decay = weight_decay;
         self.decoupled = true;
         self
@@ -498,7 +584,12 @@ impl<F: Float> Adam<F> {
     }
 
     /// Sets the base learning rate (the schedule still multiplies it).
+    ///
+    /// # Panics
+    /// If `lr` is negative, NaN or infinite.
+    #[track_caller]
     pub fn set_learning_rate(&mut self, lr: F) {
+        check_lr("Adam", lr);
         self.lr = lr;
     }
 

@@ -52,8 +52,12 @@
 //! A NaN or infinite energy, or gradient, stops training with a [`TrainError`] that says at which
 //! epoch, update and sample it happened. The energy is checked after the fprop and the gradients
 //! after the bprop, both before the update, so the parameters (and the optimizer's state) are
-//! left as they were before that step: the weights are never corrupted by it. Errors from the
-//! network (a minibatch larger than reserved, say) stop training the same way. Each
+//! left as they were before that step: the weights are never corrupted by it. The parameters are
+//! also checked after the update (against a copy taken before it, in a buffer allocated once): an
+//! update that makes one NaN or infinite is undone and stops training with
+//! [`Failure::NonFiniteUpdate`]; the optimizer's state keeps that update, since the trainer cannot
+//! copy it. Errors from the network (a minibatch larger than reserved, say) stop training the
+//! same way. Each
 //! [`TrainError`] carries the [`History`] of the epochs completed before it.
 
 use crate::optim::Optimizer;
@@ -163,8 +167,11 @@ impl Epoch {
 pub struct History {
     /// One row per completed epoch, in order.
     pub epochs: Vec<Epoch>,
-    /// The epoch (from 1) with the lowest monitored loss ([`Epoch::monitored_loss`]), the first
-    /// of equals; `None` before the first epoch completes.
+    /// The last epoch (from 1) that [improved](Epoch::improved) on the best before it by more
+    /// than the [minimum improvement](Trainer::min_delta) (the first epoch always does); with
+    /// `min_delta = 0` it is the epoch with the lowest monitored loss ([`Epoch::monitored_loss`]),
+    /// the first of equals, but with `min_delta > 0` a later epoch may have a lower loss that did
+    /// not count as an improvement. `None` before the first epoch completes.
     pub best_epoch: Option<usize>,
     /// Why training stopped.
     pub stop: StopReason,
@@ -226,10 +233,26 @@ pub enum Failure {
     Network(Error),
     /// The training data, or the validation data given, has no samples.
     NoSamples,
+    /// The optimizer's update made a parameter NaN or infinite, from a finite energy and finite
+    /// gradients (e.g. a learning rate or a schedule's factor so large that a parameter
+    /// overflows). The parameters are set back to those before the update; the optimizer's state
+    /// (moments, velocity, update count) is **not**: it has taken the update in.
+    NonFiniteUpdate {
+        /// The position in the pool of the first parameter that became non-finite.
+        index: usize,
+        /// The name of the module (of the network's [`Network::MODULES`]) it belongs to.
+        module: Option<&'static str>,
+        /// The value the update gave it.
+        value: f64,
+    },
+    /// [`Trainer::fit_batches`] was given a minibatch size of 0.
+    BadBatchSize,
 }
 
-/// Training stopped on a NaN or infinite energy or gradient, or an error of the network: where
-/// and why. The parameters and the optimizer's state are those before the step that failed.
+/// Training stopped on a NaN or infinite energy, gradient or updated parameter, or an error of the
+/// network: where and why. The parameters are those before the step that failed; so is the
+/// optimizer's state, except after a [`Failure::NonFiniteUpdate`] (the trainer cannot copy an
+/// optimizer's state, so that update stays counted in it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainError {
     /// The epoch (from 1) it happened in.
@@ -241,7 +264,8 @@ pub struct TrainError {
     /// the non-finite value or the error. With minibatches the trainer finds it by running the
     /// batch's samples one by one; `None` if none of them fails alone (a sum that overflows, a
     /// batch larger than the network has room for), if every one of them fails alone with a
-    /// network error (no room reserved), or if the data set is empty.
+    /// network error (no room reserved), or if the data set is empty. For a
+    /// [`Failure::NonFiniteUpdate`] it is the sample of a batch of one, `None` for a minibatch.
     pub sample: Option<usize>,
     /// What was running.
     pub phase: Phase,
@@ -279,9 +303,23 @@ impl fmt::Display for TrainError {
                 }
                 write!(f, " is {value}")?;
             }
+            Failure::NonFiniteUpdate {
+                index,
+                module,
+                value,
+            } => {
+                write!(f, "the update made parameter {index}")?;
+                if let Some(m) = module {
+                    write!(f, " (module `{m}`)")?;
+                }
+                write!(f, " {value}")?;
+            }
             Failure::Network(e) => write!(f, "{e}")?,
             Failure::NoSamples => {
                 return write!(f, "the data set has no samples");
+            }
+            Failure::BadBatchSize => {
+                return write!(f, "the minibatch size is 0");
             }
         }
         if self.phase == Phase::Training {
@@ -519,7 +557,8 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
 
     /// Stops when the monitored loss (validation if given, else training) has not improved on
     /// the best so far by more than the [minimum improvement](Trainer::min_delta) for `patience`
-    /// epochs in a row.
+    /// epochs in a row, checked after each epoch that did not improve (as Keras): `patience = 0`
+    /// stops at the first epoch without improvement, never at one that improved.
     pub fn early_stopping(mut self, patience: usize) -> Self {
         self.patience = Some(patience);
         self
@@ -653,10 +692,8 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
     /// ```
     ///
     /// # Errors
-    /// As [`Trainer::fit`].
-    ///
-    /// # Panics
-    /// If `batch` is 0.
+    /// As [`Trainer::fit`]; also [`Failure::BadBatchSize`] if `batch` is 0 (in epoch 1, before
+    /// any update).
     pub fn fit_batches<R: IntoEnergy<N::Float>>(
         self,
         batch: usize,
@@ -666,10 +703,16 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
     where
         S: Clone,
     {
-        assert!(
-            batch > 0,
-            "fit_batches: a minibatch has at least one sample"
-        );
+        if batch == 0 {
+            let history = History {
+                epochs: Vec::new(),
+                best_epoch: None,
+                stop: StopReason::Completed,
+                restored_best: false,
+            };
+            let at = (1, None, None, Phase::Training);
+            return Err(stopped(&history, at, Failure::BadBatchSize));
+        }
         let mut rows: Vec<S> = Vec::with_capacity(batch);
         self.run(
             batch,
@@ -728,6 +771,8 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
         let val_order: Vec<usize> = (0..validation.map_or(0, <[S]>::len)).collect();
         let mut grads: Vec<N::Float> = Vec::with_capacity(net.params().len());
         let mut best_params: Vec<N::Float> = Vec::new();
+        // The parameters before each update, to undo one that makes them non-finite.
+        let mut before: Vec<N::Float> = Vec::with_capacity(net.params().len());
         let mut best_loss = f64::INFINITY;
         let mut since_best = 0;
         let mut step = 0u64;
@@ -773,7 +818,19 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
                     N::Float::ONE
                 };
                 lr = opt.learning_rate().to_f64();
+                before.clear();
+                before.extend_from_slice(net.params());
                 opt.update_scaled(net.params_mut(), &grads, scale);
+                if let Some(index) = net.params().iter().position(|w| !w.is_finite()) {
+                    let failure = Failure::NonFiniteUpdate {
+                        index,
+                        module: module_at::<N>(index),
+                        value: net.params()[index].to_f64(),
+                    };
+                    net.params_mut().copy_from_slice(&before);
+                    let sample = (idx.len() == 1).then(|| idx[0]);
+                    return failed(sample, failure);
+                }
                 step = here;
                 total += energy;
                 seen += idx.len();
@@ -850,7 +907,7 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
                 history.stop = StopReason::Callback;
                 break;
             }
-            if patience.is_some_and(|p| since_best >= p) {
+            if !improved && patience.is_some_and(|p| since_best >= p) {
                 history.stop = StopReason::EarlyStopping;
                 break;
             }

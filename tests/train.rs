@@ -188,8 +188,9 @@ fn sgd_weight_decay_adds_lambda_w_to_the_gradient() {
 
 #[test]
 fn adam_moments_and_bias_correction_as_computed_by_hand() {
-    // β₁ = 0.5, β₂ = 0.75, ε = 0, η = 0.1; parameter a sees 2, −1, 4, parameter b −3 three times.
-    let mut opt = Adam::new(0.1).betas(0.5, 0.75).eps(0.0);
+    // β₁ = 0.5, β₂ = 0.75, ε ≈ 0 (the smallest normal: below every ulp here), η = 0.1;
+    // parameter a sees 2, −1, 4, parameter b −3 three times.
+    let mut opt = Adam::new(0.1).betas(0.5, 0.75).eps(f64::MIN_POSITIVE);
     let mut w = [1.0, -2.0];
     // t = 1: m = [1, −1.5], v = [1, 2.25]; m̂ = [2, −3], v̂ = [4, 9]: each moves by η against g.
     opt.update(&mut w, &[2.0, -3.0]);
@@ -1366,4 +1367,173 @@ fn empty_data_is_an_error_not_a_nan_history() {
         (Failure::NoSamples, Phase::Validation)
     );
     assert_eq!(opt.steps(), 0);
+}
+
+#[test]
+fn a_non_finite_update_is_undone_bit_for_bit() {
+    // The first update is ordinary; the second, at an infinite rate, overflows the parameters.
+    let train = samples(1..3);
+    let mut net = Toy::new();
+    let mut opt =
+        Sgd::new(0.1).schedule(Schedule::Custom(
+            |t| {
+                if t == 0 { 1.0 } else { f64::INFINITY }
+            },
+        ));
+    let err = Trainer::new(&mut net, &mut opt, &train)
+        .shuffle(false)
+        .epochs(3)
+        .fit(|net, s| net.fprop(s))
+        .unwrap_err();
+    // After sample 1 (target [1, −1]): g = w − t = [−0.5, 0.5], w −= 0.1·g.
+    let want = [0.5 - 0.1 * -0.5, -0.5 - 0.1 * 0.5];
+    assert_eq!(bits(net.params()), bits(&want));
+    assert!(matches!(
+        err.failure,
+        Failure::NonFiniteUpdate { index: 0, module: Some("a"), value } if value == f64::INFINITY
+    ));
+    assert_eq!(
+        (err.epoch, err.step, err.sample, err.phase),
+        (1, Some(2), Some(1), Phase::Training)
+    );
+    assert!(err.history.epochs.is_empty());
+    assert_eq!(err.history.stop, StopReason::Failed);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("the update made parameter 0 (module `a`) inf"),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with("the parameters are those before this step"),
+        "{msg}"
+    );
+    // The optimizer's state is documented to keep the refused update.
+    assert_eq!(opt.steps(), 2);
+}
+
+#[test]
+fn a_non_finite_update_of_a_minibatch_is_undone_too() {
+    let train = samples(1..5);
+    let mut net = Toy::new();
+    let mut opt = Sgd::new(0.1).schedule(Schedule::Custom(|_| f64::INFINITY));
+    let err = Trainer::new(&mut net, &mut opt, &train)
+        .fit_batches(
+            2,
+            |net, b| b.iter().map(|s| net.fprop(s)).sum::<f64>(),
+            |net| net.bprop(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err.failure, Failure::NonFiniteUpdate { .. }),
+        "{err}"
+    );
+    assert_eq!((err.step, err.sample), (Some(1), None));
+    assert_eq!(bits(net.params()), bits(&[0.5, -0.5]));
+}
+
+#[test]
+#[should_panic(expected = "Adam: eps must be finite and > 0, got 0")]
+fn adam_refuses_a_zero_eps() {
+    let _ = Adam::new(0.1f64).eps(0.0);
+}
+
+#[test]
+#[should_panic(expected = "Adam: beta2 must be in [0, 1), got 1")]
+fn adam_refuses_a_beta_of_one() {
+    let _ = Adam::new(0.1f64).betas(0.9, 1.0);
+}
+
+#[test]
+#[should_panic(expected = "Adam: beta1 must be in [0, 1), got NaN")]
+fn adam_refuses_a_nan_beta() {
+    let _ = Adam::new(0.1f64).betas(f64::NAN, 0.999);
+}
+
+#[test]
+#[should_panic(expected = "Adam: the learning rate must be finite and >= 0, got -0.1")]
+fn adam_refuses_a_negative_learning_rate() {
+    let _ = Adam::new(-0.1f64);
+}
+
+#[test]
+#[should_panic(expected = "Adam: the weight decay must be finite and >= 0, got inf")]
+fn adamw_refuses_an_infinite_weight_decay() {
+    let _ = Adam::adamw(0.1f64, f64::INFINITY);
+}
+
+#[test]
+#[should_panic(expected = "Sgd: the momentum must be in [0, 1), got 1")]
+fn sgd_refuses_a_momentum_of_one() {
+    let _ = Sgd::new(0.1f64).momentum(1.0);
+}
+
+#[test]
+#[should_panic(expected = "Sgd: the weight decay must be finite and >= 0, got -1")]
+fn sgd_refuses_a_negative_weight_decay() {
+    let _ = Sgd::new(0.1f64).weight_decay(-1.0);
+}
+
+#[test]
+#[should_panic(expected = "Sgd: the learning rate must be finite and >= 0, got NaN")]
+fn sgd_refuses_a_nan_learning_rate() {
+    Sgd::new(0.1f64).set_learning_rate(f64::NAN);
+}
+
+#[test]
+fn patience_zero_stops_at_the_first_epoch_without_improvement() {
+    let val_loss = [3.0, 2.0, 1.0, 1.5, 0.5];
+    let (train, val) = (samples(0..2), samples(100..101));
+    let (mut net, mut opt, epoch) = (Toy::new(), Sgd::new(0.1), Cell::new(0));
+    let history = Trainer::new(&mut net, &mut opt, &train)
+        .epochs(5)
+        .validation(&val)
+        .early_stopping(0)
+        .fit(scripted(&[1.0; 5], &val_loss, &epoch))
+        .unwrap();
+    assert_eq!(
+        (history.epochs.len(), history.best_epoch, history.stop),
+        (4, Some(3), StopReason::EarlyStopping)
+    );
+    // Improving every epoch, patience 0 never stops.
+    let (mut net, mut opt, epoch) = (Toy::new(), Sgd::new(0.1), Cell::new(0));
+    let history = Trainer::new(&mut net, &mut opt, &train)
+        .epochs(3)
+        .validation(&val)
+        .early_stopping(0)
+        .fit(scripted(&[1.0; 5], &val_loss, &epoch))
+        .unwrap();
+    assert_eq!(
+        (history.epochs.len(), history.stop),
+        (3, StopReason::Completed)
+    );
+}
+
+#[test]
+fn a_minibatch_of_zero_samples_is_an_error() {
+    let train = samples(0..4);
+    let (mut net, mut opt) = (Toy::new(), Sgd::new(0.1));
+    let err = Trainer::new(&mut net, &mut opt, &train)
+        .fit_batches(
+            0,
+            |net, b| b.iter().map(|s| net.fprop(s)).sum::<f64>(),
+            |net| net.bprop(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (
+            err.failure.clone(),
+            err.phase,
+            err.epoch,
+            err.step,
+            err.sample
+        ),
+        (Failure::BadBatchSize, Phase::Training, 1, None, None)
+    );
+    assert_eq!(err.history.stop, StopReason::Failed);
+    assert_eq!(
+        err.to_string(),
+        "training stopped in epoch 1: the minibatch size is 0"
+    );
+    assert_eq!(opt.steps(), 0);
+    assert_eq!(bits(net.params()), bits(&[0.5, -0.5]));
 }
