@@ -356,6 +356,33 @@ fn idx_arrays_the_format_cannot_hold_are_refused() {
     assert_eq!(read_idx(&p).unwrap().shape(), &[1; 255]);
 }
 
+#[test]
+fn idx_writes_replace_whole_and_a_failed_write_leaves_the_old_file() {
+    let dir = TempDir::new("atomic");
+    let p = dir.path("a.idx");
+    write_idx(&p, &array![1u8, 2, 3], false).unwrap();
+    write_idx(&p, &array![4u8, 5], false).unwrap();
+    let before = fs::read(&p).unwrap();
+    assert_eq!(before, idx_bytes(0x08, &[2], &[4, 5]));
+    // A write that fails after its temporary file is made: the target is a non-empty directory.
+    let blocked = dir.path("blocked.idx");
+    fs::create_dir(&blocked).unwrap();
+    fs::write(blocked.join("keep"), b"x").unwrap();
+    assert!(matches!(
+        write_idx(&blocked, &array![7u8, 8], false),
+        Err(DataError::Io { .. })
+    ));
+    assert_eq!(fs::read(blocked.join("keep")).unwrap(), b"x");
+    // The existing file is untouched and no temporary file is left behind.
+    assert_eq!(fs::read(&p).unwrap(), before);
+    let mut names: Vec<_> = fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.idx", "blocked.idx"]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // MNIST
 
@@ -409,6 +436,30 @@ fn mnist_pairs_images_with_labels_scaled_as_asked() {
             }
         }
     }
+}
+
+#[test]
+fn mnist_images_wider_than_the_limit_are_refused_and_fit_survives_no_rows() {
+    let dir = TempDir::new("mnist-wide");
+    let ip = dir.write("images", &idx_bytes(0x08, &[0, 1 << 31, 1 << 31], &[]));
+    let lp = dir.write("labels", &idx_bytes(0x08, &[0], &[]));
+    assert!(matches!(
+        load_mnist::<f32>(&ip, &lp, PixelScale::Unit),
+        Err(DataError::Unexpected { .. })
+    ));
+    let ip = dir.write("images", &idx_bytes(0x08, &[0, 4097, 4096], &[]));
+    assert!(matches!(
+        load_mnist::<f32>(&ip, &lp, PixelScale::Unit),
+        Err(DataError::Unexpected { .. })
+    ));
+    let ip = dir.write("images", &idx_bytes(0x08, &[0, 4096, 4096], &[]));
+    let data = load_mnist::<f32>(&ip, &lp, PixelScale::Unit).unwrap();
+    assert_eq!(data.inputs.dim(), (0, 1 << 24));
+    // No rows: fitting allocates nothing up front for the width.
+    let norm = Normalizer::fit(&Array2::<f32>::zeros((0, 1000)));
+    assert_eq!(norm.width(), 1000);
+    assert!(norm.mean().iter().all(|&m| m == 0.0));
+    assert!(norm.scale().iter().all(|&s| s == 1.0));
 }
 
 #[test]

@@ -91,6 +91,8 @@ pub fn load_mnist<F: Float>(
     };
 
     let pixels = read_idx(images)?;
+    /// The most values one image may hold (2^24: a 4096×4096 picture).
+    const MAX_IMAGE_VALUES: usize = 1 << 24;
     const IMAGES: &str = "u8 images of two or more dimensions (count, rows, columns)";
     if pixels.shape().len() < 2 {
         return Err(unexpected(images, IMAGES, &pixels));
@@ -117,7 +119,16 @@ pub fn load_mnist<F: Float>(
             label_count: classes.len(),
         });
     }
-    let width = pixels.shape()[1..].iter().product::<usize>();
+    // The reader bounds the total size, not one image's: with no images, any width passes it.
+    let width = pixels.shape()[1..]
+        .iter()
+        .try_fold(1usize, |w, &d| w.checked_mul(d))
+        .filter(|&w| w <= MAX_IMAGE_VALUES)
+        .ok_or_else(|| DataError::Unexpected {
+            path: images.to_path_buf(),
+            expected: format!("{IMAGES}, at most 2^24 values per image"),
+            found: format!("an image shape of {:?}", &pixels.shape()[1..]),
+        })?;
     let values: Vec<F> = pixels.iter().map(|&v| F::from_f64(scale.map(v))).collect();
     // Cannot fail (the reader checked the sizes), but file contents never panic.
     let inputs =

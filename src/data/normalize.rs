@@ -94,8 +94,10 @@ impl<F: Float> Normalizer<F> {
     /// number. With no rows, every mean is 0 and every scale 1.
     pub fn fit<S: Data<Elem = F>>(data: &ArrayBase<S, Ix2>) -> Self {
         let n = data.nrows() as f64;
-        let mut mean = Vec::with_capacity(data.ncols());
-        let mut scale = Vec::with_capacity(data.ncols());
+        // With no rows the width alone is unchecked by any allocation: grow as we go.
+        let cap = if data.nrows() == 0 { 0 } else { data.ncols() };
+        let mut mean = Vec::with_capacity(cap);
+        let mut scale = Vec::with_capacity(cap);
         for column in data.columns() {
             let first = column.iter().next().map_or(0.0, |v| v.to_f64());
             if column.iter().all(|v| v.to_f64() == first) {
