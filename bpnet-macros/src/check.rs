@@ -570,7 +570,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         }
 
         // Options: a loss's β or margin.
-        check_options(&mut kind, &call.options, &key, &mut errs);
+        check_options(&mut kind, &call.options, &key, def.float, &mut errs);
 
         // Arity and the output width arrow.
         let (want, form) = match kind {
@@ -1225,8 +1225,24 @@ fn check_options(
     kind: &mut Kind,
     options: &[crate::parse::CallOption],
     key: &str,
+    float: FloatTy,
     errs: &mut Errors,
 ) {
+    // The value as the network's float will hold it, and that float's name and largest value.
+    let (as_float, ty, min, max): (fn(f64) -> f64, _, _, _) = match float {
+        FloatTy::F32 => (
+            |v| f64::from(v as f32),
+            "f32",
+            format!("{:e}", f32::from_bits(1)),
+            format!("{:e}", f32::MAX),
+        ),
+        FloatTy::F64 => (
+            |v| v,
+            "f64",
+            format!("{:e}", f64::from_bits(1)),
+            format!("{:e}", f64::MAX),
+        ),
+    };
     let mut given = false;
     for opt in options {
         let name = opt.name.unraw().to_string();
@@ -1240,7 +1256,19 @@ fn check_options(
                         format!("`beta` is given twice to nll module `{key}`"),
                     );
                 } else if opt.value > 0.0 && opt.value.is_finite() {
-                    *beta = opt.value;
+                    let v = as_float(opt.value);
+                    if v.is_finite() && v > 0.0 {
+                        *beta = opt.value;
+                    } else {
+                        errs.spanned(
+                            &opt.tokens,
+                            format!(
+                                "β of nll module `{key}` is {} as {ty}: `beta` must lie between \
+                                 {min} and {max}, the smallest positive and the largest {ty}",
+                                if v.is_finite() { "zero" } else { "infinite" },
+                            ),
+                        );
+                    }
                 } else {
                     errs.spanned(
                         &opt.tokens,
@@ -1259,7 +1287,17 @@ fn check_options(
                         format!("`margin` is given twice to hinge module `{key}`"),
                     );
                 } else if opt.value >= 0.0 && opt.value.is_finite() {
-                    *margin = opt.value;
+                    if as_float(opt.value).is_finite() {
+                        *margin = opt.value;
+                    } else {
+                        errs.spanned(
+                            &opt.tokens,
+                            format!(
+                                "the margin of hinge module `{key}` is infinite as {ty}: \
+                                 `margin` must be at most {max}, the largest {ty}"
+                            ),
+                        );
+                    }
                 } else {
                     errs.spanned(
                         &opt.tokens,
