@@ -86,10 +86,9 @@
 
 use core::fmt;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bpnet_runtime::{Float, ModuleInfo, Network, StateInfo};
 use safetensors::tensor::{Metadata, TensorView};
@@ -998,62 +997,12 @@ fn largest_integer(text: &str) -> Option<u64> {
     Some(largest)
 }
 
-/// Numbers the temporary files of this process apart.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `bytes` to `path` through a synced temporary file in the same directory and a rename.
+/// Writes `bytes` to `path` atomically (see [`crate::fsutil`]).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SaveError> {
-    let fail = |source| SaveError::Io {
+    crate::fsutil::write_atomic(path, bytes).map_err(|source| SaveError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let Some(file_name) = path.file_name() else {
-        return Err(fail(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path does not name a file",
-        )));
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let (tmp, mut file) = create_temp(dir, &file_name.to_string_lossy()).map_err(fail)?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.flush())
-        .and_then(|()| file.sync_all());
-    drop(file);
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(fail(e));
-    }
-    sync_dir(dir).map_err(fail)
-}
-
-/// Creates a new temporary file in `dir` whose name starts with `.{name}.`, never an existing one.
-fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
-    let mut attempts = 0;
-    loop {
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-            Ok(file) => return Ok((tmp, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => attempts += 1,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Makes a rename in `dir` durable, where the platform can sync a directory.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Makes a rename in `dir` durable, where the platform can sync a directory.
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -1195,22 +1144,5 @@ mod tests {
             .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
             .collect();
         assert_eq!(back, v.map(f32::to_bits));
-    }
-
-    #[test]
-    fn temporary_files_get_fresh_names() {
-        let dir = std::env::temp_dir();
-        let (a, fa) = create_temp(&dir, "bpnet-io-unit").unwrap();
-        let (b, fb) = create_temp(&dir, "bpnet-io-unit").unwrap();
-        drop((fa, fb));
-        assert_ne!(a, b);
-        assert!(
-            a.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(".bpnet-io-unit.")
-        );
-        fs::remove_file(a).unwrap();
-        fs::remove_file(b).unwrap();
     }
 }

@@ -107,6 +107,7 @@ pub use bpnet_runtime::{
 };
 
 pub mod data;
+mod fsutil;
 pub mod io;
 pub mod optim;
 pub mod plot;

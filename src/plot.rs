@@ -41,7 +41,6 @@ use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
@@ -547,52 +546,24 @@ pub fn write_dot(path: impl AsRef<Path>, dot: &str) -> Result<(), PlotError> {
 // ---------------------------------------------------------------------------------------------
 // Files
 
-/// Writes `path` through a temporary file beside it: `write` fills the temporary file, which is
-/// then synced and renamed over `path`. On any error the temporary file is removed and `path` is
-/// untouched.
+/// Writes `path` atomically (see [`crate::fsutil`]): `write` fills the temporary file beside it.
+/// The temporary file's name ends in `.{extension}`, for the encoders that go by it.
 fn write_atomically(
     path: &Path,
     extension: &str,
     write: impl FnOnce(&Path) -> Result<(), PlotErrorKind>,
 ) -> Result<(), PlotError> {
-    let fail = |kind| PlotError::new(path, kind);
-    let name = path.file_name().ok_or_else(|| {
-        fail(PlotErrorKind::Io(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path does not name a file",
-        )))
-    })?;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    // Unique per process and call; the name is cut so that the temporary one stays short.
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name: String = name.to_string_lossy().chars().take(64).collect();
-    let tmp = dir.join(format!(
-        ".{name}.{}-{}.tmp.{extension}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = write(&tmp)
-        .and_then(|()| {
-            fs::File::open(&tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(PlotErrorKind::Io)
-        })
-        .and_then(|()| fs::rename(&tmp, path).map_err(PlotErrorKind::Io));
-    match result {
-        Ok(()) => {
-            // Make the rename itself durable; a failure here loses nothing that was written.
-            #[cfg(unix)]
-            let _ = fs::File::open(dir).and_then(|d| d.sync_all());
-            Ok(())
+    crate::fsutil::write_atomic_with(path, PlotErrorKind::Io, |tmp| {
+        // plotters picks the image format by the extension: write under one, then move.
+        let named = tmp.with_extension(format!("tmp.{extension}"));
+        let result =
+            write(&named).and_then(|()| fs::rename(&named, tmp).map_err(PlotErrorKind::Io));
+        if result.is_err() {
+            let _ = fs::remove_file(&named);
         }
-        Err(kind) => {
-            let _ = fs::remove_file(&tmp);
-            Err(fail(kind))
-        }
-    }
+        result
+    })
+    .map_err(|kind| PlotError::new(path, kind))
 }
 
 /// Draws with `draw` on a bitmap of `width × height` and writes it to `path` as a PNG, atomically.

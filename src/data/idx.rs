@@ -10,7 +10,6 @@
 //! | 4 × `n` | the size of each dimension, as a `u32` |
 //! | size of one value × the product of the sizes | the values, last dimension fastest |
 
-use std::fs;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
@@ -315,49 +314,7 @@ where
             .map_err(|e| DataError::io(path, e))?;
         bytes = encoder.finish().map_err(|e| DataError::io(path, e))?;
     }
-    write_atomic(path, &bytes).map_err(|e| DataError::io(path, e))
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, synced then renamed
-/// over it: an existing file is either left whole or replaced whole. The temporary file is
-/// removed on failure.
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let Some(name) = path.file_name() else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path does not name a file",
-        ));
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut attempts = 0;
-    let (tmp, mut file) = loop {
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dir.join(format!(
-            ".{}.{}-{n}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(file) => break (tmp, file),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => attempts += 1,
-            Err(e) => return Err(e),
-        }
-    };
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
-    drop(file);
-    written
-        .and_then(|()| fs::rename(&tmp, path))
-        .inspect_err(|_| {
-            let _ = fs::remove_file(&tmp);
-        })
+    crate::fsutil::write_atomic(path, &bytes).map_err(|e| DataError::io(path, e))
 }
 
 /// Decodes an IDX file from `reader` (decompressed already if `gzip`); `path` names it in
