@@ -5,8 +5,8 @@
 
 use crate::check::{InitialM, Kind, Model, StateRole, float_tokens};
 use crate::expand::{
-    full_or_params, loss_param, offset_tokens, place, plain, range, rt, split_slots, sum_steps,
-    unless_skipped, user_module, user_ty,
+    full_or_params, loss_param, offset_tokens, place, plain, range, rt, sum_steps, unless_skipped,
+    user_module, user_ty,
 };
 use crate::lower::Schedule;
 use proc_macro2::TokenStream;
@@ -342,42 +342,11 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         .collect();
 
     // The schedules: before the steps, one loop over the steps, after the steps.
-    let fsteps = |ids: &[usize]| -> Vec<TokenStream> {
-        ids.iter()
-            .map(|&i| split_slots(model, sched, i, fprop_step(model, sched, i)))
-            .collect()
-    };
-    let bsteps = |part: &crate::lower::Part| -> Vec<TokenStream> {
-        part.bprop
-            .iter()
-            .map(|b| {
-                let calls = bprop_step(model, sched, b.module, &b.accumulate);
-                split_slots(model, sched, b.module, calls)
-            })
-            .collect()
-    };
-    let looped = |body: Vec<TokenStream>, rev: bool| -> TokenStream {
-        match (body.is_empty(), rev) {
-            (true, _) => quote!(),
-            (false, false) => quote!(for t in 0..len { #(#body)* }),
-            (false, true) => quote!(for t in (0..len).rev() { #(#body)* }),
-        }
-    };
-    let (pre_f, step_f, post_f) = (
-        fsteps(&sched.pre.fprop),
-        looped(fsteps(&sched.step.fprop), false),
-        fsteps(&sched.post.fprop),
-    );
-    let (pre_r, step_r, post_r) = (
-        fsteps(&sched.pre.run),
-        looped(fsteps(&sched.step.run), false),
-        fsteps(&sched.post.run),
-    );
-    let (post_b, step_b, pre_b) = (
-        bsteps(&sched.post),
-        looped(bsteps(&sched.step), true),
-        bsteps(&sched.pre),
-    );
+    let crate::expand::Sweeps {
+        fprop: sweep_f,
+        run: sweep_r,
+        bprop: sweep_b,
+    } = crate::expand::sweeps(model, sched, fprop_step, bprop_step);
     let clears = model
         .states
         .iter()
@@ -482,19 +451,19 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
 
             #[allow(unused_variables)]
             fn __fprop(&mut self, params: &[#f], rows: usize #len_param) {
-                #(#pre_f)* #step_f #(#post_f)*
+                #sweep_f
             }
 
             #[allow(unused_variables)]
             fn __run(&mut self, params: &[#f], rows: usize #len_param) {
-                #(#pre_r)* #step_r #(#post_r)*
+                #sweep_r
             }
 
             #[allow(unused_variables)]
             fn __bprop(&mut self, params: &[#f], grads: &mut [#f], rows: usize, inputs: bool #len_param) {
                 #seed
                 #(#clears)*
-                #(#post_b)* #step_b #(#pre_b)*
+                #sweep_b
                 #(#learned_grads)*
             }
         }

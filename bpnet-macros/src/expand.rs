@@ -157,7 +157,7 @@ pub(crate) fn reads_own_output(model: &Model, i: usize) -> bool {
 /// the slot step `t` writes, so that the earlier steps it reads (`__head`, at the same indices)
 /// and the step it writes (`__tail[0]`) are borrowed disjointly. They are always different slots,
 /// as the delay is at least 1. Other modules' calls are left as they are.
-pub(crate) fn split_slots(
+fn split_slots(
     model: &Model,
     sched: &Schedule,
     i: usize,
@@ -236,6 +236,64 @@ pub(crate) fn sum_steps(m: &crate::check::ModuleM) -> TokenStream {
         None => quote!(0..len),
         Some((a, None)) => quote!(#a..len),
         Some((a, Some(b))) => quote!(#a..len.min(#b)),
+    }
+}
+
+/// The code of a network's three sweeps, each the part before the steps, one loop over the steps
+/// and the part after, made from the code of one module's fprop and bprop (per sample here, per
+/// minibatch in `batch`).
+pub(crate) struct Sweeps {
+    pub fprop: TokenStream,
+    pub run: TokenStream,
+    /// Backwards: after the steps, the steps in reverse, before them.
+    pub bprop: TokenStream,
+}
+
+/// [`Sweeps`] from the kernel calls `fprop` and `bprop` give for module `i`.
+pub(crate) fn sweeps(
+    model: &Model,
+    sched: &Schedule,
+    fprop: fn(&Model, &Schedule, usize) -> TokenStream,
+    bprop: fn(&Model, &Schedule, usize, &[bool]) -> TokenStream,
+) -> Sweeps {
+    let fsteps = |ids: &[usize]| -> Vec<TokenStream> {
+        ids.iter()
+            .map(|&i| split_slots(model, sched, i, fprop(model, sched, i)))
+            .collect()
+    };
+    let bsteps = |part: &crate::lower::Part| -> Vec<TokenStream> {
+        part.bprop
+            .iter()
+            .map(|b| {
+                split_slots(
+                    model,
+                    sched,
+                    b.module,
+                    bprop(model, sched, b.module, &b.accumulate),
+                )
+            })
+            .collect()
+    };
+    let looped = |body: Vec<TokenStream>, rev: bool| -> TokenStream {
+        match (body.is_empty(), rev) {
+            (true, _) => quote!(),
+            (false, false) => quote!(for t in 0..len { #(#body)* }),
+            (false, true) => quote!(for t in (0..len).rev() { #(#body)* }),
+        }
+    };
+    let forward = |pre: &[usize], step: &[usize], post: &[usize]| {
+        let (pre, step, post) = (fsteps(pre), looped(fsteps(step), false), fsteps(post));
+        quote!(#(#pre)* #step #(#post)*)
+    };
+    let (post_b, step_b, pre_b) = (
+        bsteps(&sched.post),
+        looped(bsteps(&sched.step), true),
+        bsteps(&sched.pre),
+    );
+    Sweeps {
+        fprop: forward(&sched.pre.fprop, &sched.step.fprop, &sched.post.fprop),
+        run: forward(&sched.pre.run, &sched.step.run, &sched.post.run),
+        bprop: quote!(#(#post_b)* #step_b #(#pre_b)*),
     }
 }
 
@@ -715,39 +773,11 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     });
 
     // The schedules.
-    let fsteps = |ids: &[usize]| -> Vec<TokenStream> {
-        ids.iter()
-            .map(|&i| split_slots(model, sched, i, fprop_step(model, sched, i)))
-            .collect()
-    };
-    let bsteps = |part: &crate::lower::Part| -> Vec<TokenStream> {
-        part.bprop
-            .iter()
-            .map(|b| {
-                let calls = bprop_step(model, sched, b.module, &b.accumulate);
-                split_slots(model, sched, b.module, calls)
-            })
-            .collect()
-    };
-    let looped = |body: Vec<TokenStream>, rev: bool| -> TokenStream {
-        match (body.is_empty(), rev) {
-            (true, _) => quote!(),
-            (false, false) => quote!(for t in 0..len { #(#body)* }),
-            (false, true) => quote!(for t in (0..len).rev() { #(#body)* }),
-        }
-    };
-    let (pre_f, step_f, post_f) = (
-        fsteps(&sched.pre.fprop),
-        looped(fsteps(&sched.step.fprop), false),
-        fsteps(&sched.post.fprop),
-    );
-    let fprop_body = quote!(#(#pre_f)* #step_f #(#post_f)*);
-    let (pre_r, step_r, post_r) = (
-        fsteps(&sched.pre.run),
-        looped(fsteps(&sched.step.run), false),
-        fsteps(&sched.post.run),
-    );
-    let run_body = quote!(#(#pre_r)* #step_r #(#post_r)*);
+    let Sweeps {
+        fprop: fprop_body,
+        run: run_body,
+        bprop: sweep_b,
+    } = sweeps(model, sched, fprop_step, bprop_step);
     let clears = model
         .states
         .iter()
@@ -761,11 +791,6 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                 quote!(self.#n.dx.fill(0.0);)
             }
         });
-    let (post_b, step_b, pre_b) = (
-        bsteps(&sched.post),
-        looped(bsteps(&sched.step), true),
-        bsteps(&sched.pre),
-    );
     // A learned initial value gathers the derivatives of every read before step 0.
     let learned_grads = model.states.iter().enumerate().filter_map(|(i, st)| {
         let off = sched.initial_offsets[i].as_ref()?;
@@ -783,7 +808,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             }
         ))
     });
-    let bprop_body = quote!(#(#clears)* #(#post_b)* #step_b #(#pre_b)* #(#learned_grads)*);
+    let bprop_body = quote!(#(#clears)* #sweep_b #(#learned_grads)*);
     let len_param = model.steps.map(|_| quote!(, len: usize));
     let inits = model.modules.iter().enumerate().filter_map(|(i, m)| {
         let r = range(model, sched, i);
