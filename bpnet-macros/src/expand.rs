@@ -157,12 +157,7 @@ pub(crate) fn reads_own_output(model: &Model, i: usize) -> bool {
 /// the slot step `t` writes, so that the earlier steps it reads (`__head`, at the same indices)
 /// and the step it writes (`__tail[0]`) are borrowed disjointly. They are always different slots,
 /// as the delay is at least 1. Other modules' calls are left as they are.
-fn split_slots(
-    model: &Model,
-    sched: &Schedule,
-    i: usize,
-    calls: TokenStream,
-) -> TokenStream {
+fn split_slots(model: &Model, sched: &Schedule, i: usize, calls: TokenStream) -> TokenStream {
     if !reads_own_output(model, i) {
         return calls;
     }
