@@ -101,9 +101,9 @@ extern crate self as bpnet;
 /// ```
 pub use bpnet_macros::network;
 pub use bpnet_runtime::{
-    Batch, BatchSteps, Error, Float, GradCheck, Input, Module, ModuleCheck, ModuleInfo, Network,
-    Role, State, StateInfo, StepRows, Steps, check_gradients, check_module_gradients, gradcheck,
-    ndarray, rand,
+    Batch, BatchSteps, Bbprop, Error, Float, GradCheck, Input, Module, ModuleCheck, ModuleInfo,
+    Network, Role, SecondOrder, State, StateInfo, StepRows, Steps, check_gradients,
+    check_module_gradients, gradcheck, ndarray, rand,
 };
 
 pub mod data;
@@ -127,7 +127,8 @@ pub mod prelude {
     pub use crate::progress::Progress;
     pub use crate::train::Trainer;
     pub use crate::{
-        Error, Input, Module, Network, State, check_gradients, check_module_gradients, network,
+        Bbprop, Error, Input, Module, Network, SecondOrder, State, check_gradients,
+        check_module_gradients, network,
     };
     pub use bpnet_runtime::rand::{RngExt, SeedableRng, rngs::StdRng, seq::SliceRandom};
 }

@@ -17,6 +17,8 @@ pub struct Batch<F, const W: usize> {
     pub x: Vec<[F; W]>,
     /// dE/dx, one row per sample.
     pub dx: Vec<[F; W]>,
+    /// ∂²E/∂x² (diagonal, Gauss–Newton), one row per sample, computed by bbprop.
+    pub ddx: Vec<[F; W]>,
 }
 
 impl<F: Float, const W: usize> Batch<F, W> {
@@ -25,6 +27,7 @@ impl<F: Float, const W: usize> Batch<F, W> {
         Self {
             x: vec![[F::ZERO; W]; capacity],
             dx: vec![[F::ZERO; W]; capacity],
+            ddx: vec![[F::ZERO; W]; capacity],
         }
     }
 
@@ -47,6 +50,13 @@ impl<F: Float, const W: usize> Batch<F, W> {
     pub fn __clear_dx(&mut self, rows: usize) {
         self.dx[..rows].fill([F::ZERO; W]);
     }
+
+    /// Zeroes `ddx` of the first `rows` rows.
+    #[doc(hidden)]
+    #[inline]
+    pub fn __clear_ddx(&mut self, rows: usize) {
+        self.ddx[..rows].fill([F::ZERO; W]);
+    }
 }
 
 impl<F: Float> Batch<F, 1> {
@@ -62,6 +72,15 @@ impl<F: Float> Batch<F, 1> {
     #[inline]
     pub fn __seed(&mut self, rows: usize) {
         for d in &mut self.dx[..rows] {
+            d[0] = F::ONE;
+        }
+    }
+
+    /// The Gauss–Newton weight of every sample's energy: 1, as its `dx`.
+    #[doc(hidden)]
+    #[inline]
+    pub fn __seed_dd(&mut self, rows: usize) {
+        for d in &mut self.ddx[..rows] {
             d[0] = F::ONE;
         }
     }

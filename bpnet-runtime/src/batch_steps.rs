@@ -84,6 +84,14 @@ impl<F: Float, const W: usize> BatchSteps<F, W> {
         }
     }
 
+    /// Zeroes `ddx` of the first `rows` rows of the history and of the first `len` steps.
+    #[doc(hidden)]
+    pub fn __clear_ddx(&mut self, len: usize, rows: usize) {
+        for s in &mut self.__slots[..self.history + len] {
+            s.ddx[..rows].fill([F::ZERO; W]);
+        }
+    }
+
     /// Sets the first `rows` rows of every history value to `value` (fresh sequences).
     #[doc(hidden)]
     pub fn __start(&mut self, value: &[F], rows: usize) {
@@ -119,8 +127,19 @@ impl<F: Float, const W: usize> BatchSteps<F, W> {
     /// learned initial value shared by all sequences.
     #[doc(hidden)]
     pub fn __initial_grad(&self, rows: usize, g: &mut [F]) {
-        for s in &self.__slots[..self.history] {
-            for r in &s.dx[..rows] {
+        Self::gather(&self.__slots[..self.history], |s| &s.dx[..rows], g);
+    }
+
+    /// Adds the `ddx` of the first `rows` rows of every history value into `g`: the second
+    /// derivative of a learned initial value shared by all sequences.
+    #[doc(hidden)]
+    pub fn __initial_ddgrad(&self, rows: usize, g: &mut [F]) {
+        Self::gather(&self.__slots[..self.history], |s| &s.ddx[..rows], g);
+    }
+
+    fn gather(slots: &[Batch<F, W>], rows: impl Fn(&Batch<F, W>) -> &[[F; W]], g: &mut [F]) {
+        for s in slots {
+            for r in rows(s) {
                 for (gi, d) in g.iter_mut().zip(r) {
                     *gi += *d;
                 }

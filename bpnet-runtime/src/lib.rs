@@ -40,8 +40,8 @@ pub use error::Error;
 pub use float::Float;
 pub use gradcheck::{GradCheck, ModuleCheck, check_gradients, check_module_gradients};
 pub use input::{Input, load};
-pub use module::Module;
-pub use network::{ModuleInfo, Network, Role, StateInfo};
+pub use module::{Bbprop, Module};
+pub use network::{ModuleInfo, Network, Role, SecondOrder, StateInfo};
 pub use state::State;
 pub use steps::{Steps, seq_len};
 

@@ -84,3 +84,62 @@ pub trait Module: Sized {
         dinput: &mut [Self::Float],
     );
 }
+
+/// A user module's second derivatives: what lets a network that contains it generate `bbprop`.
+///
+/// bbprop back-propagates the diagonal of the Gauss–Newton matrix ("Efficient BackProp", LeCun
+/// et al. 1998): for `y = f(x, w)` with Jacobians `J = ∂y/∂x` and `K = ∂y/∂w`, given `ddy` (the
+/// diagonal of ∂²E/∂y²), it **adds** `Σₒ J[o][i]² · ddy[o]` into `ddinput[i]` and
+/// `Σₒ K[o][k]² · ddy[o]` into `ddparams[k]` (the second derivatives of `f` itself are dropped).
+///
+/// A module that does not implement this trait declares that it has none: the networks using it
+/// still compile, and their `bbprop` is a compile error that names the module, if it is called.
+///
+/// ```
+/// use bpnet_runtime::{Bbprop, Module, rand::Rng};
+///
+/// /// y = s · x with one trainable scale `s`.
+/// struct Scale;
+/// # impl Module for Scale {
+/// #     type Float = f64;
+/// #     const IN: usize = 3;
+/// #     const OUT: usize = 3;
+/// #     const PARAMS: usize = 1;
+/// #     fn create() -> Self { Scale }
+/// #     fn init<R: Rng + ?Sized>(params: &mut [f64], _rng: &mut R) { params[0] = 1.0; }
+/// #     fn fprop(&mut self, p: &[f64], x: &[f64], y: &mut [f64]) {
+/// #         for (y, x) in y.iter_mut().zip(x) { *y = p[0] * x; }
+/// #     }
+/// #     fn bprop(&mut self, p: &[f64], g: &mut [f64], x: &[f64], _y: &[f64], dy: &[f64], dx: &mut [f64]) {
+/// #         for ((dx, x), dy) in dx.iter_mut().zip(x).zip(dy) { *dx += p[0] * dy; g[0] += x * dy; }
+/// #     }
+/// # }
+///
+/// impl Bbprop for Scale {
+///     fn bbprop(&mut self, p: &[f64], dd: &mut [f64], x: &[f64], _y: &[f64], ddy: &[f64], ddx: &mut [f64]) {
+///         for ((ddx, x), ddy) in ddx.iter_mut().zip(x).zip(ddy) {
+///             *ddx += p[0] * p[0] * ddy; // ∂y/∂x = s
+///             dd[0] += x * x * ddy;      // ∂y/∂s = x
+///         }
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "module type `{Self}` has no bbprop, so the network that uses it has none",
+    label = "this network's bbprop needs every module's",
+    note = "implement `bpnet::Bbprop` for `{Self}` (its Gauss–Newton second derivatives) to call bbprop"
+)]
+pub trait Bbprop: Module {
+    /// bbprop: from `ddoutput` (∂²E/∂output², diagonal), **adds** ∂²E/∂input² into `ddinput` and
+    /// ∂²E/∂params² into `ddparams`, both diagonal and Gauss–Newton. `input` and `output` are the
+    /// values of the last fprop.
+    fn bbprop(
+        &mut self,
+        params: &[Self::Float],
+        ddparams: &mut [Self::Float],
+        input: &[Self::Float],
+        output: &[Self::Float],
+        ddoutput: &[Self::Float],
+        ddinput: &mut [Self::Float],
+    );
+}

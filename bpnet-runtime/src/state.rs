@@ -2,11 +2,13 @@
 
 use crate::Float;
 
-/// A state of the network: `x`, the value computed by fprop, and `dx`, dE/dx computed by bprop.
+/// A state of the network: `x`, the value computed by fprop, `dx`, dE/dx computed by bprop, and
+/// `ddx`, the diagonal second derivative ∂²E/∂x² in the Gauss–Newton approximation, computed by
+/// bbprop.
 ///
 /// The width `N` is part of the type, so a network's states are plain arrays allocated once with
-/// the network. The struct is `#[non_exhaustive]` because a third slot (`ddx`, second derivatives)
-/// may be added; build one with [`State::new`] or [`Default`].
+/// the network. The struct is `#[non_exhaustive]` so that a slot can be added without breaking
+/// code; build one with [`State::new`] or [`Default`].
 ///
 /// ```
 /// let s = bpnet_runtime::State::<f32, 3>::new();
@@ -20,6 +22,8 @@ pub struct State<F, const N: usize> {
     pub x: [F; N],
     /// dE/dx, the derivative of the energy with respect to `x`.
     pub dx: [F; N],
+    /// ∂²E/∂x², diagonal, Gauss–Newton (the `f″` terms dropped), computed by bbprop.
+    pub ddx: [F; N],
 }
 
 impl<F: Float, const N: usize> State<F, N> {
@@ -31,6 +35,7 @@ impl<F: Float, const N: usize> State<F, N> {
         Self {
             x: [F::ZERO; N],
             dx: [F::ZERO; N],
+            ddx: [F::ZERO; N],
         }
     }
 }

@@ -79,6 +79,14 @@ impl<F: Float, const W: usize> Steps<F, W> {
         }
     }
 
+    /// Zeroes `ddx` of the history and of the first `len` steps.
+    #[doc(hidden)]
+    pub fn __clear_ddx(&mut self, len: usize) {
+        for s in &mut self.__slots[..self.history + len] {
+            s.ddx = [F::ZERO; W];
+        }
+    }
+
     /// Sets every history value to `value` (a fresh sequence).
     #[doc(hidden)]
     pub fn __start(&mut self, value: &[F]) {
