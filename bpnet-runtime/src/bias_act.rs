@@ -1,11 +1,13 @@
 //! The kernels of a sigmoid module with trainable biases, `(X_out)_i = f((X_in)_i + B_i)`, for an
 //! `f` whose derivative is a function of its output (`f'(z) = slope(f(z))`), so that bprop needs
-//! nothing but the saved output. [`crate::tanh`], [`crate::sigmoid`] and [`crate::scaled_tanh`]
+//! nothing but the saved output, and neither does bbprop (diagonal Gauss–Newton second
+//! derivatives: `f'²` in place of `f'`, the `f''` term dropped). [`crate::tanh`], [`crate::sigmoid`] and [`crate::scaled_tanh`]
 //! are made with it, with one API (same functions, same arguments, same accumulation rules), so
 //! generated code calls them the same way.
 
 /// `bias_activation_kernels!(float, "name", f, slope, wide)`: a module `float` with `fprop`,
-/// `bprop`, `bprop_acc`, `bprop_params` and their minibatch forms. `f` and `slope` are paths to
+/// `bprop`, `bprop_acc`, `bprop_params`, the second-derivative `bbprop`, `bbprop_acc`,
+/// `bbprop_params`, and their minibatch forms. `f` and `slope` are paths to
 /// `fn(float) -> float` seen from inside that module; `wide` is an
 /// `Option<fn(&mut [float]) -> bool>` that applies `f` in place over a whole minibatch with wider
 /// vectors when the CPU has them (returning `false` when it does not), with the same bits.
@@ -181,6 +183,138 @@ macro_rules! bias_activation_kernels {
                     bprop_params(yr, dyr, db);
                 }
             }
+
+            #[inline(always)]
+            fn bbprop_impl(y: &[$t], ddy: &[$t], ddx: &mut [$t], ddb: &mut [$t], accumulate: bool) {
+                assert!(
+                    y.len() == ddy.len() && y.len() == ddx.len() && y.len() == ddb.len(),
+                    concat!($name, ": widths differ")
+                );
+                for (((yi, gi), ddxi), ddbi) in
+                    y.iter().zip(ddy).zip(ddx.iter_mut()).zip(ddb.iter_mut())
+                {
+                    let s = $slope(*yi);
+                    let h = s * s * gi;
+                    if accumulate {
+                        *ddxi += h;
+                    } else {
+                        *ddxi = h;
+                    }
+                    *ddbi += h;
+                }
+            }
+
+            /// bbprop (diagonal Gauss–Newton second derivatives) from the saved output `y`:
+            /// `ddx = ddy ∘ f'²` (overwritten), `ddB += ddy ∘ f'²` (accumulated), with `f'`
+            /// computed from `y` as in [`bprop`]; the `f''` term is dropped.
+            ///
+            /// # Panics
+            /// If the slices differ in length.
+            #[inline]
+            pub fn bbprop(y: &[$t], ddy: &[$t], ddx: &mut [$t], ddb: &mut [$t]) {
+                bbprop_impl(y, ddy, ddx, ddb, false)
+            }
+
+            /// As [`bbprop`], but `ddx += ddy ∘ f'²`, for a state that feeds several modules.
+            ///
+            /// # Panics
+            /// If the slices differ in length.
+            #[inline]
+            pub fn bbprop_acc(y: &[$t], ddy: &[$t], ddx: &mut [$t], ddb: &mut [$t]) {
+                bbprop_impl(y, ddy, ddx, ddb, true)
+            }
+
+            /// bbprop of the biases alone: `ddB += ddy ∘ f'²`, and no `ddx`; adds into `ddB`
+            /// exactly what [`bbprop`] adds.
+            ///
+            /// # Panics
+            /// If the slices differ in length.
+            #[inline]
+            pub fn bbprop_params(y: &[$t], ddy: &[$t], ddb: &mut [$t]) {
+                assert!(
+                    y.len() == ddy.len() && y.len() == ddb.len(),
+                    concat!($name, ": widths differ")
+                );
+                for ((yi, gi), ddbi) in y.iter().zip(ddy).zip(ddb.iter_mut()) {
+                    let s = $slope(*yi);
+                    *ddbi += s * s * gi;
+                }
+            }
+
+            /// The rows of a minibatch bbprop: `rows` rows of `w` values in each slice.
+            #[inline(always)]
+            fn bbprop_rows(w: usize, lens: &[usize], rows: usize) {
+                assert!(
+                    rows.checked_mul(w)
+                        .is_some_and(|need| lens.iter().all(|&l| l >= need)),
+                    concat!($name, ": fewer than `rows` rows")
+                );
+            }
+
+            #[inline(always)]
+            fn bbprop_batch_impl(
+                y: &[$t],
+                ddy: &[$t],
+                ddx: &mut [$t],
+                ddb: &mut [$t],
+                rows: usize,
+                accumulate: bool,
+            ) {
+                let w = ddb.len();
+                bbprop_rows(w, &[y.len(), ddy.len(), ddx.len()], rows);
+                if w == 0 {
+                    return;
+                }
+                for ((yr, ddyr), ddxr) in y
+                    .chunks_exact(w)
+                    .zip(ddy.chunks_exact(w))
+                    .zip(ddx.chunks_exact_mut(w))
+                    .take(rows)
+                {
+                    bbprop_impl(yr, ddyr, ddxr, ddb, accumulate);
+                }
+            }
+
+            /// bbprop for a minibatch of `rows` rows of `ddb.len()` values: [`bbprop`] row by
+            /// row, `ddx` overwritten, `ddB` gathering the sum over the rows.
+            ///
+            /// # Panics
+            /// If a slice holds fewer than `rows` rows of `ddb.len()` values.
+            #[inline]
+            pub fn bbprop_batch(y: &[$t], ddy: &[$t], ddx: &mut [$t], ddb: &mut [$t], rows: usize) {
+                bbprop_batch_impl(y, ddy, ddx, ddb, rows, false)
+            }
+
+            /// As [`bbprop_batch`], but `ddx` accumulated.
+            ///
+            /// # Panics
+            /// If a slice holds fewer than `rows` rows of `ddb.len()` values.
+            #[inline]
+            pub fn bbprop_batch_acc(
+                y: &[$t],
+                ddy: &[$t],
+                ddx: &mut [$t],
+                ddb: &mut [$t],
+                rows: usize,
+            ) {
+                bbprop_batch_impl(y, ddy, ddx, ddb, rows, true)
+            }
+
+            /// [`bbprop_params`] for a minibatch: `ddB` gathers the sum over the rows; no `ddx`.
+            ///
+            /// # Panics
+            /// If a slice holds fewer than `rows` rows of `ddb.len()` values.
+            #[inline]
+            pub fn bbprop_batch_params(y: &[$t], ddy: &[$t], ddb: &mut [$t], rows: usize) {
+                let w = ddb.len();
+                bbprop_rows(w, &[y.len(), ddy.len()], rows);
+                if w == 0 {
+                    return;
+                }
+                for (yr, ddyr) in y.chunks_exact(w).zip(ddy.chunks_exact(w)).take(rows) {
+                    bbprop_params(yr, ddyr, ddb);
+                }
+            }
         }
     };
 }
@@ -297,3 +431,124 @@ macro_rules! bias_activation_tests {
 
 #[cfg(test)]
 pub(crate) use bias_activation_tests;
+
+/// Tests of the second-derivative kernels made with [`bias_activation_kernels`], for a test
+/// module of their own: bbprop against the Gauss–Newton diagonal from finite-difference
+/// Jacobians of fprop, the accumulating, biases-only and minibatch forms, and `f32` against
+/// `f64` to within `$f32_tol` per unit of `ddy` (the error of the `f32` activation carried
+/// through `f'²`).
+#[cfg(test)]
+macro_rules! bias_activation_bbprop_tests {
+    ($kernels:path, $f32_tol:expr) => {
+        use crate::testing::{gauss_newton_diag, positive, rel_err, to_f32, to_f64};
+        use $kernels as k;
+
+        /// Relative tolerance against the finite-difference Jacobians ([`rel_err`], floor
+        /// 1e-3): central differences at step 1e-4 are exact to about `h² |f‴| / 6 ≈ 2e-9`
+        /// relative (`f‴` of order `f'` here), doubled by the squaring; a wrong power of `f'` or
+        /// a dropped factor is off by far more.
+        const TOL: f64 = 1e-6;
+
+        const B: [f64; 6] = [0.1, -0.4, 0.8, 0.0, 1.5, -0.3];
+        const X: [f64; 6] = [0.5, 1.7, -2.2, 0.03, -3.0, 2.9];
+
+        #[test]
+        fn bbprop_is_the_gauss_newton_diagonal() {
+            let ddy = positive(6, 21);
+            let mut y = [0.0; 6];
+            k::f64::fprop(&B, &X, &mut y);
+            let (mut ddx, mut ddb) = ([9.0; 6], [0.0; 6]);
+            k::f64::bbprop(&y, &ddy, &mut ddx, &mut ddb);
+            let nddx = gauss_newton_diag(&X, &ddy, |x, y| k::f64::fprop(&B, x, y));
+            let nddb = gauss_newton_diag(&B, &ddy, |b, y| k::f64::fprop(b, &X, y));
+            assert!(rel_err(&ddx, &nddx) < TOL, "ddx {ddx:?} vs {nddx:?}");
+            assert!(rel_err(&ddb, &nddb) < TOL, "ddB {ddb:?} vs {nddb:?}");
+            // Not so small that the absolute floor of `rel_err` (1e-9) would hide an error.
+            assert!(ddx.iter().all(|&v| v > 1e-4), "{ddx:?}");
+
+            // The accumulating variant adds onto ddx; both add onto ddB.
+            let mut ddx2 = [1.0; 6];
+            k::f64::bbprop_acc(&y, &ddy, &mut ddx2, &mut ddb);
+            let want: Vec<f64> = nddx.iter().map(|v| v + 1.0).collect();
+            assert!(rel_err(&ddx2, &want) < TOL, "{ddx2:?} vs {want:?}");
+            let want: Vec<f64> = nddb.iter().map(|v| 2.0 * v).collect();
+            assert!(rel_err(&ddb, &want) < TOL, "{ddb:?} vs {want:?}");
+        }
+
+        /// The biases-only kernels add into ddB exactly what the full ones add, and a minibatch
+        /// gives each row what the per-sample kernels give it (ddB: their sum), bit for bit.
+        #[test]
+        fn bbprop_params_and_batch() {
+            let (b, rows) = (&B[..3], 2);
+            let ddy = positive(6, 22);
+            let mut y = [0.0; 6];
+            k::f64::fprop_batch(b, &X, &mut y, rows);
+            let (mut ddx, mut ddb, mut ddb_only) = ([0.0; 3], [0.5; 3], [0.5; 3]);
+            k::f64::bbprop(&y[..3], &ddy[..3], &mut ddx, &mut ddb);
+            k::f64::bbprop_params(&y[..3], &ddy[..3], &mut ddb_only);
+            assert_eq!(ddb_only, ddb);
+
+            let (mut ddxs, mut ddb, mut ddb_rows) = ([7.0; 6], [0.5; 3], [0.5; 3]);
+            k::f64::bbprop_batch(&y, &ddy, &mut ddxs, &mut ddb, rows);
+            let (mut acc, mut ddb_acc_rows) = ([1.0; 6], ddb);
+            for r in 0..rows {
+                let s = 3 * r..3 * r + 3;
+                let mut ddxr = [0.0; 3];
+                k::f64::bbprop(&y[s.clone()], &ddy[s.clone()], &mut ddxr, &mut ddb_rows);
+                assert_eq!(ddxr, ddxs[s.clone()], "row {r}");
+                let mut accr = [1.0; 3];
+                k::f64::bbprop_acc(&y[s.clone()], &ddy[s.clone()], &mut accr, &mut ddb_acc_rows);
+                acc[s].copy_from_slice(&accr);
+            }
+            assert_eq!(ddb, ddb_rows);
+            let mut ddxs_acc = [1.0; 6];
+            let mut ddb_acc = ddb;
+            k::f64::bbprop_batch_acc(&y, &ddy, &mut ddxs_acc, &mut ddb_acc, rows);
+            assert_eq!(ddxs_acc, acc);
+            assert_eq!(ddb_acc, ddb_acc_rows);
+            let mut ddb_only = [0.5; 3];
+            k::f64::bbprop_batch_params(&y, &ddy, &mut ddb_only, rows);
+            assert_eq!(ddb_only, ddb);
+
+            let (y32, ddy32) = (to_f32(&y), to_f32(&ddy));
+            let (mut ddxs, mut ddb, mut ddb_only) = ([0.0f32; 6], [0.5f32; 3], [0.5f32; 3]);
+            k::f32::bbprop_batch_acc(&y32, &ddy32, &mut ddxs, &mut ddb, rows);
+            k::f32::bbprop_batch_params(&y32, &ddy32, &mut ddb_only, rows);
+            assert_eq!(ddb_only, ddb);
+
+            // Width 0 is accepted.
+            k::f64::bbprop_batch(&[], &[], &mut [], &mut [], 3);
+            k::f64::bbprop_batch_params(&[], &[], &mut [], 3);
+        }
+
+        #[test]
+        #[should_panic(expected = "fewer than `rows` rows")]
+        fn bbprop_batch_checks_the_rows() {
+            k::f64::bbprop_batch(&[0.5; 6], &[1.0; 5], &mut [0.0; 6], &mut [0.0; 3], 2);
+        }
+
+        /// `f32` (its own activation, from `f32` inputs) against `f64` on the same inputs.
+        #[test]
+        fn bbprop_f32_agrees_with_f64() {
+            let (b32, x32) = (to_f32(&B), to_f32(&X));
+            let ddy32 = to_f32(&positive(6, 23));
+            let mut y32 = [0.0f32; 6];
+            k::f32::fprop(&b32, &x32, &mut y32);
+            let (mut ddx32, mut ddb32) = ([0.0f32; 6], [0.0f32; 6]);
+            k::f32::bbprop(&y32, &ddy32, &mut ddx32, &mut ddb32);
+            let (b, x, ddy) = (to_f64(&b32), to_f64(&x32), to_f64(&ddy32));
+            let mut y = [0.0; 6];
+            k::f64::fprop(&b, &x, &mut y);
+            let (mut ddx, mut ddb) = ([0.0; 6], [0.0; 6]);
+            k::f64::bbprop(&y, &ddy, &mut ddx, &mut ddb);
+            for i in 0..6 {
+                let err = (ddx32[i] as f64 - ddx[i]).abs();
+                assert!(err <= $f32_tol * ddy[i], "{i}: {} vs {}", ddx32[i], ddx[i]);
+                assert_eq!(ddx32[i], ddb32[i]);
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+pub(crate) use bias_activation_bbprop_tests;

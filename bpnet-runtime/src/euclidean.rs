@@ -1,4 +1,8 @@
 //! The lecture's Euclidean energy: `E = ½‖X − Y‖²`; dE/dX = X − Y and dE/dY = Y − X.
+//!
+//! Its second derivatives (bbprop) are those of its own Hessian, the identity on each side:
+//! `ddX = ddY = ddE`, as in *Efficient BackProp*'s Gauss–Newton sweep, where the energy at the top
+//! keeps its exact Hessian and only the modules below square their Jacobians.
 
 macro_rules! euclidean_kernels {
     ($t:ident) => {
@@ -111,6 +115,106 @@ macro_rules! euclidean_kernels {
             pub fn bprop_acc(x: &[$t], other: &[$t], de: &[$t], dx: &mut [$t]) {
                 bprop_impl(x, other, de, dx, true)
             }
+
+            #[inline(always)]
+            fn bbprop_impl(x: &[$t], other: &[$t], dde: &[$t], ddx: &mut [$t], accumulate: bool) {
+                assert!(
+                    x.len() == other.len() && x.len() == ddx.len(),
+                    "euclidean: widths differ"
+                );
+                assert_eq!(dde.len(), 1, "euclidean: the energy is a scalar");
+                let h = dde[0];
+                if accumulate {
+                    for d in ddx.iter_mut() {
+                        *d += h;
+                    }
+                } else {
+                    ddx.fill(h);
+                }
+            }
+
+            /// bbprop to one argument: `ddx = dde[0]` for every component (overwritten): the
+            /// Hessian of `½‖x − other‖²` with respect to `x` is the identity, so its diagonal
+            /// times `dde`. `x` and `other` are read only for their lengths; the same call serves
+            /// both sides.
+            ///
+            /// # Panics
+            /// If the lengths differ or `dde` is not one component.
+            #[inline]
+            pub fn bbprop(x: &[$t], other: &[$t], dde: &[$t], ddx: &mut [$t]) {
+                bbprop_impl(x, other, dde, ddx, false)
+            }
+
+            /// As [`bbprop`], but `ddx += dde[0]`.
+            ///
+            /// # Panics
+            /// If the lengths differ or `dde` is not one component.
+            #[inline]
+            pub fn bbprop_acc(x: &[$t], other: &[$t], dde: &[$t], ddx: &mut [$t]) {
+                bbprop_impl(x, other, dde, ddx, true)
+            }
+
+            #[inline(always)]
+            fn bbprop_batch_impl(
+                x: &[$t],
+                other: &[$t],
+                dde: &[$t],
+                ddx: &mut [$t],
+                w: usize,
+                rows: usize,
+                accumulate: bool,
+            ) {
+                let fits = |len: usize| rows.checked_mul(w).is_some_and(|need| len >= need);
+                assert!(
+                    fits(x.len()) && fits(other.len()) && fits(ddx.len()) && dde.len() >= rows,
+                    "euclidean: fewer than `rows` rows"
+                );
+                if w == 0 {
+                    return;
+                }
+                for (((xr, or), dder), ddxr) in x
+                    .chunks_exact(w)
+                    .zip(other.chunks_exact(w))
+                    .zip(dde.chunks_exact(1))
+                    .zip(ddx.chunks_exact_mut(w))
+                    .take(rows)
+                {
+                    bbprop_impl(xr, or, dder, ddxr, accumulate);
+                }
+            }
+
+            /// bbprop for a minibatch of `rows` rows of `w` values: row `r` of `ddx` is set to
+            /// `dde[r]` (overwritten).
+            ///
+            /// # Panics
+            /// If a slice holds fewer than `rows` rows.
+            #[inline]
+            pub fn bbprop_batch(
+                x: &[$t],
+                other: &[$t],
+                dde: &[$t],
+                ddx: &mut [$t],
+                w: usize,
+                rows: usize,
+            ) {
+                bbprop_batch_impl(x, other, dde, ddx, w, rows, false)
+            }
+
+            /// As [`bbprop_batch`], but `ddx` accumulated.
+            ///
+            /// # Panics
+            /// If a slice holds fewer than `rows` rows.
+            #[inline]
+            pub fn bbprop_batch_acc(
+                x: &[$t],
+                other: &[$t],
+                dde: &[$t],
+                ddx: &mut [$t],
+                w: usize,
+                rows: usize,
+            ) {
+                bbprop_batch_impl(x, other, dde, ddx, w, rows, true)
+            }
         }
     };
 }
@@ -154,6 +258,71 @@ mod tests {
         super::f64::bprop_acc(&a, &b, &de, &mut da);
         let want: Vec<f64> = nda.iter().map(|g| 2.0 * g).collect();
         assert!(rel_err(&da, &want) < TOL);
+    }
+
+    /// bbprop against the diagonal of the energy's Hessian from second central differences of
+    /// fprop, on both sides, times `dde`. The energy is the last module of the Gauss–Newton
+    /// sweep: what it passes back is its own Hessian (the identity), not the square of its
+    /// Jacobian `(x − other)²`. Tolerance: relative 1e-6 ([`rel_err`]); `E` is quadratic, so
+    /// the differences at step 1e-3 are exact up to rounding, `4 ε |E| / h² ≈ 1e-9 |E|`.
+    #[test]
+    fn bbprop_is_the_hessian_diagonal() {
+        use crate::testing::numeric_second;
+        let (a, b) = ([0.2, -1.0, 3.0, 0.7], [1.2, 0.5, 2.5, -0.4]);
+        let dde = [1.7];
+        let (mut dda, mut ddb) = ([5.0; 4], [5.0; 4]);
+        super::f64::bbprop(&a, &b, &dde, &mut dda);
+        super::f64::bbprop(&b, &a, &dde, &mut ddb);
+        let ndda: Vec<f64> = numeric_second(&a, |a| energy(a, &b))
+            .iter()
+            .map(|h| h * 1.7)
+            .collect();
+        let nddb: Vec<f64> = numeric_second(&b, |b| energy(&a, b))
+            .iter()
+            .map(|h| h * 1.7)
+            .collect();
+        assert!(rel_err(&dda, &ndda) < TOL, "{dda:?} {ndda:?}");
+        assert!(rel_err(&ddb, &nddb) < TOL, "{ddb:?} {nddb:?}");
+
+        super::f64::bbprop_acc(&a, &b, &dde, &mut dda);
+        let want: Vec<f64> = ndda.iter().map(|h| 2.0 * h).collect();
+        assert!(rel_err(&dda, &want) < TOL);
+
+        // f32: the same values (a copy of dde).
+        let mut dda32 = [5.0f32; 4];
+        let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        super::f32::bbprop(&f(&a), &f(&b), &[1.7], &mut dda32);
+        assert_eq!(dda32, [1.7f32; 4]);
+        super::f32::bbprop_acc(&f(&a), &f(&b), &[0.5], &mut dda32);
+        assert_eq!(dda32, [2.2f32; 4]);
+    }
+
+    /// A minibatch gives row `r` what per-sample bbprop gives it with `dde[r]`.
+    #[test]
+    fn bbprop_batch_equals_rows() {
+        let a = [0.2, -1.0, 3.0, 0.7, 1.1, -0.6];
+        let b = [1.2, 0.5, 2.5, -0.4, 0.0, 0.3];
+        let dde = [1.7, 0.25, 3.0];
+        let mut dda = [9.0; 7];
+        super::f64::bbprop_batch(&a, &b, &dde, &mut dda, 2, 3);
+        for r in 0..3 {
+            let s = 2 * r..2 * r + 2;
+            let mut row = [0.0; 2];
+            super::f64::bbprop(&a[s.clone()], &b[s.clone()], &dde[r..r + 1], &mut row);
+            assert_eq!(row, dda[s]);
+            assert_eq!(row, [dde[r]; 2]);
+        }
+        assert_eq!(dda[6], 9.0, "past the rows");
+        super::f64::bbprop_batch_acc(&b, &a, &dde, &mut dda, 2, 3);
+        assert_eq!(dda, [3.4, 3.4, 0.5, 0.5, 6.0, 6.0, 9.0]);
+        // Width 0 is accepted.
+        super::f64::bbprop_batch(&[], &[], &dde, &mut [], 0, 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "fewer than `rows` rows")]
+    fn bbprop_batch_checks_the_rows() {
+        super::f64::bbprop_batch(&[0.0; 6], &[0.0; 6], &[1.0; 2], &mut [0.0; 6], 2, 3);
     }
 
     #[test]

@@ -241,6 +241,225 @@ macro_rules! linear_kernels {
                 dw_batch(x, dy, dw, n_in, n_out, rows, scratch);
             }
 
+            #[inline(always)]
+            fn bbprop_impl(
+                w: &[$t],
+                x: &[$t],
+                ddy: &[$t],
+                ddx: &mut [$t],
+                ddw: &mut [$t],
+                accumulate: bool,
+            ) {
+                assert_eq!(w.len(), x.len() * ddy.len(), "linear: W is not out × in");
+                assert_eq!(ddw.len(), w.len(), "linear: ddW and W differ");
+                assert_eq!(ddx.len(), x.len(), "linear: ddx and x differ");
+                if !accumulate {
+                    ddx.fill(0.0);
+                }
+                let n = x.len();
+                if n == 0 {
+                    return;
+                }
+                for ((&g, row), ddw_row) in ddy
+                    .iter()
+                    .zip(w.chunks_exact(n))
+                    .zip(ddw.chunks_exact_mut(n))
+                {
+                    for (((ddxj, wij), ddwij), xj) in ddx.iter_mut().zip(row).zip(ddw_row).zip(x) {
+                        *ddxj += wij * wij * g;
+                        *ddwij += g * xj * xj;
+                    }
+                }
+            }
+
+            /// bbprop (diagonal Gauss–Newton second derivatives): `ddx = (W∘W)ᵀ ddy`
+            /// (overwritten) and `ddW += ddy (x∘x)ᵀ` (accumulated), the Jacobians of [`bprop`]
+            /// squared entry by entry.
+            ///
+            /// # Panics
+            /// If the lengths do not fit `W: ddy.len() × x.len()`.
+            #[inline]
+            pub fn bbprop(w: &[$t], x: &[$t], ddy: &[$t], ddx: &mut [$t], ddw: &mut [$t]) {
+                bbprop_impl(w, x, ddy, ddx, ddw, false)
+            }
+
+            /// As [`bbprop`], but `ddx += (W∘W)ᵀ ddy`, for a state that feeds several modules.
+            ///
+            /// # Panics
+            /// If the lengths do not fit `W: ddy.len() × x.len()`.
+            #[inline]
+            pub fn bbprop_acc(w: &[$t], x: &[$t], ddy: &[$t], ddx: &mut [$t], ddw: &mut [$t]) {
+                bbprop_impl(w, x, ddy, ddx, ddw, true)
+            }
+
+            /// bbprop of the parameters alone: `ddW += ddy (x∘x)ᵀ` (accumulated), and no `ddx`;
+            /// adds into `ddW` exactly what [`bbprop`] adds.
+            ///
+            /// # Panics
+            /// If `ddw.len() != ddy.len() * x.len()`.
+            #[inline]
+            pub fn bbprop_params(x: &[$t], ddy: &[$t], ddw: &mut [$t]) {
+                assert_eq!(
+                    ddw.len(),
+                    x.len() * ddy.len(),
+                    "linear: ddW is not out × in"
+                );
+                let n = x.len();
+                if n == 0 {
+                    return;
+                }
+                for (&g, ddw_row) in ddy.iter().zip(ddw.chunks_exact_mut(n)) {
+                    for (ddwij, xj) in ddw_row.iter_mut().zip(x) {
+                        *ddwij += g * xj * xj;
+                    }
+                }
+            }
+
+            /// The widths of a minibatch bbprop: `W` (and `ddW` if given) `n_out × n_in`, and at
+            /// least `rows` rows in `x`, `ddy` and `ddx`.
+            #[inline(always)]
+            fn bbprop_batch_widths(
+                w: usize,
+                x: usize,
+                ddy: usize,
+                ddx: Option<usize>,
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+            ) {
+                assert!(
+                    n_in.checked_mul(n_out) == Some(w),
+                    "linear: W (or ddW) is not out × in"
+                );
+                let fits = |len: usize, width: usize| {
+                    rows.checked_mul(width).is_some_and(|need| len >= need)
+                };
+                assert!(
+                    fits(x, n_in) && fits(ddy, n_out) && ddx.is_none_or(|l| fits(l, n_in)),
+                    "linear: fewer than `rows` rows"
+                );
+            }
+
+            /// `ddW += Σ_r ddY[r] (X[r]∘X[r])ᵀ`, row of `ddW` by row: the loop behind both
+            /// [`bbprop_batch`] and [`bbprop_batch_params`], adding in the order of per-sample
+            /// [`bbprop`] calls row after row (so the same bits).
+            #[inline(always)]
+            fn ddw_batch(
+                x: &[$t],
+                ddy: &[$t],
+                ddw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+            ) {
+                for o in 0..n_out {
+                    let ddw_row = &mut ddw[o * n_in..][..n_in];
+                    for r in 0..rows {
+                        let g = ddy[r * n_out + o];
+                        for (ddwij, xj) in ddw_row.iter_mut().zip(&x[r * n_in..][..n_in]) {
+                            *ddwij += g * xj * xj;
+                        }
+                    }
+                }
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            #[inline(always)]
+            fn bbprop_batch_impl(
+                w: &[$t],
+                x: &[$t],
+                ddy: &[$t],
+                ddx: &mut [$t],
+                ddw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+                accumulate: bool,
+            ) {
+                assert_eq!(ddw.len(), w.len(), "linear: ddW and W differ");
+                bbprop_batch_widths(
+                    w.len(),
+                    x.len(),
+                    ddy.len(),
+                    Some(ddx.len()),
+                    n_in,
+                    n_out,
+                    rows,
+                );
+                // ddX[r] = (W∘W)ᵀ ddY[r], row by row, adding one row of W at a time.
+                for r in 0..rows {
+                    let ddx_row = &mut ddx[r * n_in..][..n_in];
+                    if !accumulate {
+                        ddx_row.fill(0.0);
+                    }
+                    for o in 0..n_out {
+                        let g = ddy[r * n_out + o];
+                        for (ddxj, wij) in ddx_row.iter_mut().zip(&w[o * n_in..][..n_in]) {
+                            *ddxj += wij * wij * g;
+                        }
+                    }
+                }
+                ddw_batch(x, ddy, ddw, n_in, n_out, rows);
+            }
+
+            /// bbprop for a minibatch of `rows` samples (row-major `x`, `ddy`, `ddx`):
+            /// `ddX[r] = (W∘W)ᵀ ddY[r]` (overwritten) and `ddW += Σ_r ddY[r] (X[r]∘X[r])ᵀ` (the
+            /// sum over the batch). Plain loops, the same bits as [`bbprop`] row by row.
+            ///
+            /// # Panics
+            /// If the slices are shorter than `rows` rows or `W` is not `out × in`.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            pub fn bbprop_batch(
+                w: &[$t],
+                x: &[$t],
+                ddy: &[$t],
+                ddx: &mut [$t],
+                ddw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+            ) {
+                bbprop_batch_impl(w, x, ddy, ddx, ddw, n_in, n_out, rows, false)
+            }
+
+            /// As [`bbprop_batch`], but `ddX += …` (accumulated).
+            ///
+            /// # Panics
+            /// If the slices are shorter than `rows` rows or `W` is not `out × in`.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            pub fn bbprop_batch_acc(
+                w: &[$t],
+                x: &[$t],
+                ddy: &[$t],
+                ddx: &mut [$t],
+                ddw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+            ) {
+                bbprop_batch_impl(w, x, ddy, ddx, ddw, n_in, n_out, rows, true)
+            }
+
+            /// bbprop of the parameters alone for a minibatch: `ddW += Σ_r ddY[r] (X[r]∘X[r])ᵀ`,
+            /// and no `ddX`; adds into `ddW` exactly what [`bbprop_batch`] adds.
+            ///
+            /// # Panics
+            /// If the slices are shorter than `rows` rows or `ddW` is not `out × in`.
+            #[inline]
+            pub fn bbprop_batch_params(
+                x: &[$t],
+                ddy: &[$t],
+                ddw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+            ) {
+                bbprop_batch_widths(ddw.len(), x.len(), ddy.len(), None, n_in, n_out, rows);
+                ddw_batch(x, ddy, ddw, n_in, n_out, rows);
+            }
+
             /// Fan-in scaled uniform initialisation: `U(−a, a)` with `a = √(3 / fan_in)`, so each
             /// weight has variance `1 / fan_in` (LeCun et al., "Efficient BackProp").
             pub fn init<R: Rng + ?Sized>(w: &mut [$t], fan_in: usize, rng: &mut R) {
@@ -445,6 +664,139 @@ mod tests {
         for (g, w) in got.iter().zip(&want) {
             assert!((g - w).abs() <= 1e-4 * w.abs().max(1.0), "{g} vs {w}");
         }
+    }
+
+    /// bbprop against the Gauss–Newton diagonal from the finite-difference Jacobians of fprop,
+    /// with respect to x and to W, for random positive `ddy`. Tolerance: relative 1e-6
+    /// ([`rel_err`], floor 1e-3, so absolute 1e-9 for small entries); fprop is linear in each, so
+    /// the central differences are exact up to rounding (about 1e-12 relative at step 1e-4).
+    #[test]
+    fn bbprop_is_the_gauss_newton_diagonal() {
+        use crate::testing::gauss_newton_diag;
+        let (w, x, _) = data();
+        let ddy = crate::testing::positive(3, 11);
+        let (mut ddx, mut ddw) = (vec![7.0; 2], vec![0.0; 6]);
+        super::f64::bbprop(&w, &x, &ddy, &mut ddx, &mut ddw);
+        let nddx = gauss_newton_diag(&x, &ddy, |x, y| super::f64::fprop(&w, x, y));
+        let nddw = gauss_newton_diag(&w, &ddy, |w, y| super::f64::fprop(w, &x, y));
+        assert!(rel_err(&ddx, &nddx) < TOL, "ddx {ddx:?} vs {nddx:?}");
+        assert!(rel_err(&ddw, &nddw) < TOL, "ddW {ddw:?} vs {nddw:?}");
+
+        // The accumulating variant adds onto ddx; both add onto ddW.
+        let mut ddx2 = vec![1.0; 2];
+        super::f64::bbprop_acc(&w, &x, &ddy, &mut ddx2, &mut ddw);
+        let want: Vec<f64> = nddx.iter().map(|v| v + 1.0).collect();
+        assert!(rel_err(&ddx2, &want) < TOL, "{ddx2:?} vs {want:?}");
+        let want: Vec<f64> = nddw.iter().map(|v| 2.0 * v).collect();
+        assert!(rel_err(&ddw, &want) < TOL, "{ddw:?} vs {want:?}");
+    }
+
+    /// The parameters-only bbprop adds into ddW exactly what the full ones add (bit for bit);
+    /// `f32` agrees with `f64` to f32 precision (relative 1e-6: a few roundings of values of
+    /// order 1).
+    #[test]
+    fn bbprop_params_and_f32() {
+        use crate::testing::{to_f32, to_f64};
+        let (w, x, _) = data();
+        let ddy = crate::testing::positive(3, 12);
+        let (mut ddx, mut ddw, mut ddw_only) = ([0.0; 2], [0.25; 6], [0.25; 6]);
+        super::f64::bbprop(&w, &x, &ddy, &mut ddx, &mut ddw);
+        super::f64::bbprop_params(&x, &ddy, &mut ddw_only);
+        assert_eq!(ddw_only, ddw);
+        super::f64::bbprop_acc(&w, &x, &ddy, &mut ddx, &mut ddw);
+        super::f64::bbprop_params(&x, &ddy, &mut ddw_only);
+        assert_eq!(ddw_only, ddw);
+
+        let (w32, x32, ddy32) = (to_f32(&w), to_f32(&x), to_f32(&ddy));
+        let (mut ddx32, mut ddw32, mut ddw32_only) = ([0.0f32; 2], [0.0f32; 6], [0.0f32; 6]);
+        super::f32::bbprop(&w32, &x32, &ddy32, &mut ddx32, &mut ddw32);
+        super::f32::bbprop_params(&x32, &ddy32, &mut ddw32_only);
+        assert_eq!(ddw32_only, ddw32);
+        let (mut ddx64, mut ddw64) = ([0.0; 2], [0.0; 6]);
+        let (w, x, ddy) = (to_f64(&w32), to_f64(&x32), to_f64(&ddy32));
+        super::f64::bbprop(&w, &x, &ddy, &mut ddx64, &mut ddw64);
+        assert!(rel_err(&to_f64(&ddx32), &ddx64) < 1e-6);
+        assert!(rel_err(&to_f64(&ddw32), &ddw64) < 1e-6);
+    }
+
+    /// The minibatch bbprop equals per-sample calls row by row (ddW: their sum), to the bit, for
+    /// the overwriting, accumulating and parameters-only forms, in f64 and f32.
+    #[test]
+    fn bbprop_batch_equals_rows() {
+        use crate::testing::{positive, to_f32};
+        let (n_in, n_out, rows) = (5, 3, 4);
+        let val = |i: usize| ((i as f64) * 0.731).sin();
+        let w: Vec<f64> = (0..n_in * n_out).map(val).collect();
+        let x: Vec<f64> = (0..rows * n_in).map(|i| val(i + 100)).collect();
+        let ddy = positive(rows * n_out, 13);
+
+        let (mut ddx, mut ddw) = (vec![5.0; rows * n_in], vec![0.5; n_in * n_out]);
+        super::f64::bbprop_batch(&w, &x, &ddy, &mut ddx, &mut ddw, n_in, n_out, rows);
+        let mut ddw_rows = vec![0.5; n_in * n_out];
+        for r in 0..rows {
+            let mut ddxr = vec![9.0; n_in];
+            let (xr, ddyr) = (&x[r * n_in..][..n_in], &ddy[r * n_out..][..n_out]);
+            super::f64::bbprop(&w, xr, ddyr, &mut ddxr, &mut ddw_rows);
+            assert_eq!(ddx[r * n_in..][..n_in], ddxr, "row {r}");
+        }
+        assert_eq!(ddw, ddw_rows);
+        assert!(ddx.iter().all(|&v| v > 0.0) && ddw.iter().all(|&v| v > 0.5));
+
+        // Accumulating onto 1: the bits of per-sample bbprop_acc, and within rounding of 1 + ddx.
+        let mut ddx2 = vec![1.0; rows * n_in];
+        super::f64::bbprop_batch_acc(&w, &x, &ddy, &mut ddx2, &mut ddw, n_in, n_out, rows);
+        for r in 0..rows {
+            let mut ddxr = vec![1.0; n_in];
+            let (xr, ddyr) = (&x[r * n_in..][..n_in], &ddy[r * n_out..][..n_out]);
+            super::f64::bbprop_acc(&w, xr, ddyr, &mut ddxr, &mut ddw_rows);
+            assert_eq!(ddx2[r * n_in..][..n_in], ddxr, "row {r}");
+        }
+        assert_eq!(ddw, ddw_rows);
+        let want: Vec<f64> = ddx.iter().map(|v| v + 1.0).collect();
+        assert!(rel_err(&ddx2, &want) < 1e-15);
+        let mut ddw_only = vec![0.5; n_in * n_out];
+        super::f64::bbprop_batch_params(&x, &ddy, &mut ddw_only, n_in, n_out, rows);
+        super::f64::bbprop_batch_params(&x, &ddy, &mut ddw_only, n_in, n_out, rows);
+        assert_eq!(ddw_only, ddw);
+
+        // f32, with slices longer than `rows` rows (the extra row is left alone).
+        let (w, ddy) = (to_f32(&w), to_f32(&ddy));
+        let mut x = to_f32(&x);
+        x.extend([3.0f32; 5]);
+        let (mut ddx, mut ddw) = (vec![-1.0f32; (rows + 1) * n_in], vec![0.0f32; n_in * n_out]);
+        super::f32::bbprop_batch(&w, &x, &ddy, &mut ddx, &mut ddw, n_in, n_out, rows);
+        assert_eq!(ddx[rows * n_in..], [-1.0; 5]);
+        let mut ddw_rows = vec![0.0f32; n_in * n_out];
+        for r in 0..rows {
+            let mut ddxr = vec![0.0f32; n_in];
+            let (xr, ddyr) = (&x[r * n_in..][..n_in], &ddy[r * n_out..][..n_out]);
+            super::f32::bbprop(&w, xr, ddyr, &mut ddxr, &mut ddw_rows);
+            assert_eq!(ddx[r * n_in..][..n_in], ddxr, "row {r}");
+        }
+        assert_eq!(ddw, ddw_rows);
+        let mut ddw_only = vec![0.0f32; n_in * n_out];
+        super::f32::bbprop_batch_params(&x, &ddy, &mut ddw_only, n_in, n_out, rows);
+        assert_eq!(ddw_only, ddw);
+
+        // Empty shapes: nothing to do, and no output rows for ddx to be written into.
+        super::f64::bbprop_batch(&[], &[], &[], &mut [], &mut [], 0, 0, 3);
+        let mut ddx = [4.0; 6];
+        super::f64::bbprop_batch(&[], &[0.0; 6], &[], &mut ddx, &mut [], 2, 0, 3);
+        assert_eq!(ddx, [0.0; 6]);
+    }
+
+    #[test]
+    #[should_panic(expected = "fewer than `rows` rows")]
+    fn bbprop_batch_checks_the_rows() {
+        let (w, _, _) = data();
+        let (mut ddx, mut ddw) = ([0.0; 6], [0.0; 6]);
+        super::f64::bbprop_batch(&w, &[0.0; 5], &[1.0; 9], &mut ddx, &mut ddw, 2, 3, 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "not out × in")]
+    fn bbprop_batch_params_checks_the_shape() {
+        super::f64::bbprop_batch_params(&[0.0; 6], &[1.0; 9], &mut [0.0; 5], 2, 3, 3);
     }
 
     #[test]

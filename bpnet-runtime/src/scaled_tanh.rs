@@ -103,4 +103,11 @@ mod tests {
         super::f32::fprop(&[0.0; 2], &[40.0, -40.0], &mut y);
         assert_eq!(y, [AMPLITUDE as f32, -AMPLITUDE as f32]);
     }
+
+    /// The second-derivative kernels.
+    mod bbprop {
+        // f32's output is within 6.2e-7, so f' = (S/A)(A² − y²) within 8.3e-7 and f'² (f' at
+        // most A S ≈ 1.14) within 2 · 1.14 · 8.3e-7 ≈ 1.9e-6, plus rounding.
+        crate::bias_act::bias_activation_bbprop_tests!(crate::scaled_tanh, 3e-6);
+    }
 }

@@ -78,4 +78,11 @@ mod tests {
         super::f32::fprop(&[0.0; 3], &[0.0, 30.0, -30.0], &mut y);
         assert_eq!(y, [0.5, 1.0, 0.0]);
     }
+
+    /// The second-derivative kernels.
+    mod bbprop {
+        // f32's σ is within 1.8e-7 (+ rounding), so f' = y (1 − y) within 2.4e-7 and f'² (at
+        // most 1/16) within 2 · ¼ · 2.4e-7 ≈ 1.2e-7, plus rounding.
+        crate::bias_act::bias_activation_bbprop_tests!(crate::sigmoid, 3e-7);
+    }
 }

@@ -140,4 +140,11 @@ mod tests {
         assert!((dx[1] as f64 - (1.0 - 1.3f64.tanh().powi(2))).abs() < 1e-6);
         assert_eq!(dx, db);
     }
+
+    /// The second-derivative kernels.
+    mod bbprop {
+        // f32's tanh is within 3.6e-7 of the exact value, so f'² = (1 − y²)² within
+        // 2 · 1 · 2 · 3.6e-7 ≈ 1.5e-6, plus rounding.
+        crate::bias_act::bias_activation_bbprop_tests!(crate::tanh, 2e-6);
+    }
 }

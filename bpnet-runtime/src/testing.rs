@@ -24,3 +24,77 @@ pub fn rel_err(a: &[f64], n: &[f64]) -> f64 {
         .map(|(a, n)| (a - n).abs() / a.abs().max(n.abs()).max(1e-3))
         .fold(0.0, f64::max)
 }
+
+/// Step of [`numeric_jacobian`]: central first differences in f64 are then exact to about
+/// `h² |f‴| / 6 ≈ 2e-9 |f‴|` (truncation) plus `ε |f| / h ≈ 1e-12 |f|` (rounding).
+pub const JACOBIAN_STEP: f64 = 1e-4;
+
+/// Step of [`numeric_second`]: central second differences in f64 are then exact to about
+/// `h² |f⁗| / 12 ≈ 1e-7 |f⁗|` (truncation) plus `4 ε |f| / h² ≈ 1e-9 |f|` (rounding).
+pub const SECOND_STEP: f64 = 1e-3;
+
+/// Central-difference Jacobian of `f: ℝⁿ → ℝᵐ` at `x` (`f(x, out)` writes the `m` outputs), step
+/// [`JACOBIAN_STEP`], row-major `m × n`: `j[o * n + i] ≈ ∂f_o/∂x_i`.
+pub fn numeric_jacobian(x: &[f64], m: usize, f: impl Fn(&[f64], &mut [f64])) -> Vec<f64> {
+    let (n, h) = (x.len(), JACOBIAN_STEP);
+    let mut j = vec![0.0; m * n];
+    let (mut p, mut up, mut down) = (x.to_vec(), vec![0.0; m], vec![0.0; m]);
+    for i in 0..n {
+        p[i] = x[i] + h;
+        f(&p, &mut up);
+        p[i] = x[i] - h;
+        f(&p, &mut down);
+        p[i] = x[i];
+        for o in 0..m {
+            j[o * n + i] = (up[o] - down[o]) / (2.0 * h);
+        }
+    }
+    j
+}
+
+/// The diagonal Gauss–Newton back-propagation of `ddy` through `f` at `x`, from the
+/// finite-difference Jacobian `J` of [`numeric_jacobian`]: `Σ_o J[o][i]² · ddy[o]` for each `i`
+/// (`f` writes `ddy.len()` outputs). What a bbprop kernel must compute, found independently.
+pub fn gauss_newton_diag(x: &[f64], ddy: &[f64], f: impl Fn(&[f64], &mut [f64])) -> Vec<f64> {
+    let (n, m) = (x.len(), ddy.len());
+    let j = numeric_jacobian(x, m, f);
+    (0..n)
+        .map(|i| (0..m).map(|o| j[o * n + i] * j[o * n + i] * ddy[o]).sum())
+        .collect()
+}
+
+/// Central second differences of `f` at `x`, step [`SECOND_STEP`]: the diagonal of its Hessian,
+/// `(f(x + h eᵢ) − 2 f(x) + f(x − h eᵢ)) / h²` for each `i`.
+pub fn numeric_second(x: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+    let h = SECOND_STEP;
+    let mid = f(x);
+    let mut p = x.to_vec();
+    (0..x.len())
+        .map(|i| {
+            p[i] = x[i] + h;
+            let up = f(&p);
+            p[i] = x[i] - h;
+            let down = f(&p);
+            p[i] = x[i];
+            (up - 2.0 * mid + down) / (h * h)
+        })
+        .collect()
+}
+
+/// `n` pseudo-random values in `[0.1, 2)`, from `seed`: second derivatives to back-propagate
+/// (positive, as Gauss–Newton ones are).
+pub fn positive(n: usize, seed: u64) -> Vec<f64> {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..n).map(|_| rng.random_range(0.1..2.0)).collect()
+}
+
+/// `v` rounded to `f32`.
+pub fn to_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&a| a as f32).collect()
+}
+
+/// `v` widened to `f64`.
+pub fn to_f64(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&a| a as f64).collect()
+}

@@ -3,11 +3,12 @@
 //! log-likelihood ([`super::nll`]) of the energies `E = −z` at `β = 1`: the same loss, the same
 //! gradient with the sign turned.
 //!
-//! `∂L/∂z_j = p_j − y_j` with `p = softmax(z)`, and `∂L/∂y_j = −z_j`. Computed stably: the largest
+//! `∂L/∂z_j = p_j − y_j` with `p = softmax(z)`, and `∂L/∂y_j = −z_j`. Second derivatives
+//! (bbprop, with respect to the logits): `∂²L/∂z_j² = p_j (1 − p_j)`, and `∂²L/∂y_j² = 0`. Computed stably: the largest
 //! logit `M` is subtracted before the exponentials, `L = Σ_j y_j (M − z_j) + (1 − Σ_j y_j) M +
 //! log Σ_j e^(z_j − M)`.
 
-use super::{Real, loss_kernels, put, shifted_sum};
+use super::{Real, gibbs_variance, linear_in_target, loss_kernels, put, shifted_sum};
 
 #[inline(always)]
 fn value<T: Real>(z: &[T], y: &[T]) -> T {
@@ -36,6 +37,18 @@ fn grad_target<T: Real>(z: &[T], _y: &[T], g: T, dy: &mut [T], accumulate: bool)
     }
 }
 
+/// `∂²L/∂z_j² = p_j (1 − p_j)`, times `g`.
+#[inline(always)]
+fn curv<T: Real>(z: &[T], _y: &[T], g: T, ddz: &mut [T], accumulate: bool) {
+    gibbs_variance(z, -T::ONE, g, ddz, accumulate)
+}
+
+/// `∂²L/∂y_j² = 0`: `L` is linear in the target.
+#[inline(always)]
+fn curv_target<T: Real>(_z: &[T], _y: &[T], _g: T, ddy: &mut [T], accumulate: bool) {
+    linear_in_target(ddy, accumulate)
+}
+
 loss_kernels!(
     f32,
     "cross_entropy",
@@ -51,7 +64,7 @@ loss_kernels!(
 
 #[cfg(test)]
 mod tests {
-    use crate::loss::tests::check_loss;
+    use crate::loss::tests::{check_loss, check_loss_curv};
 
     #[test]
     fn is_the_nll_of_minus_the_logits() {
@@ -86,5 +99,41 @@ mod tests {
             [0.3, -1.2, 0.8],
             [0.2, 0.5, 0.3]
         );
+    }
+
+    /// `p (1 − p)` against second differences in the logits; tolerance as for the nll at `β = 1`
+    /// (`|L⁗| ≤ 1/4`, so truncation 2.1e-8, plus rounding 1.3e-8), `f32` within 3e-7 (as for the
+    /// nll).
+    #[test]
+    fn bbprop_matches_finite_differences() {
+        check_loss_curv!(
+            crate::loss::cross_entropy,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 1.0, 0.0, 0.0],
+            6e-8,
+            3e-7
+        );
+        check_loss_curv!(
+            crate::loss::cross_entropy,
+            [0.3, -1.2, 0.8],
+            [0.2, 0.5, 0.3],
+            6e-8,
+            3e-7
+        );
+    }
+
+    /// The curvature in the logits `z` is the nll's in the energies `−z` at `β = 1`, bit for bit,
+    /// and does not depend on the target.
+    #[test]
+    fn bbprop_is_the_nll_of_minus_the_logits() {
+        let z = [0.5, -1.0, 2.0, 0.25, 30.0];
+        let e: Vec<f64> = z.iter().map(|v| -v).collect();
+        let (mut ddz, mut dde, mut other) = ([0.0; 5], [0.0; 5], [0.0; 5]);
+        super::f64::bbprop(&z, &[0.0, 0.0, 1.0, 0.0, 0.0], &[1.3], &mut ddz);
+        crate::loss::nll::f64::bbprop(&e, &[0.0, 0.0, 1.0, 0.0, 0.0], &[1.3], &mut dde, 1.0);
+        super::f64::bbprop(&z, &[0.2; 5], &[1.3], &mut other);
+        assert_eq!(ddz, dde);
+        assert_eq!(ddz, other);
+        assert!(ddz.iter().all(|&v| v > 0.0), "{ddz:?}");
     }
 }

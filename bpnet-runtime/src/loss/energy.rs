@@ -1,14 +1,15 @@
 //! The energy loss, the lecture's `L_energy(W, Yⁱ, Xⁱ) = E(W, Yⁱ, Xⁱ)`: the energy of the correct
 //! answer, `L = Σ_j y_j E_j = E_Y` for a one-hot target `y` of class `Y`.
 //!
-//! `∂L/∂E_j = y_j` (only the correct answer's energy is pushed down) and `∂L/∂y_j = E_j`.
+//! `∂L/∂E_j = y_j` (only the correct answer's energy is pushed down) and `∂L/∂y_j = E_j`. `L` is
+//! linear in both, so its second derivatives (bbprop) are all 0.
 //!
 //! It has no term that pulls the other answers' energies up: it suits architectures whose energies
 //! cannot all go down together (distances to fixed class codes, bounded outputs); with energies
 //! free to fall, training makes every answer's energy low and the machine collapses. The
 //! negative log-likelihood ([`super::nll`]) and the hinge loss ([`super::hinge`]) add that term.
 
-use super::{Real, loss_kernels, put};
+use super::{Real, linear_in_target, loss_kernels, put};
 
 #[inline(always)]
 fn value<T: Real>(e: &[T], y: &[T]) -> T {
@@ -29,12 +30,26 @@ fn grad_target<T: Real>(e: &[T], _y: &[T], g: T, dy: &mut [T], accumulate: bool)
     }
 }
 
+/// `∂²L/∂E_j² = 0`: `L` is linear in the energies.
+#[inline(always)]
+fn curv<T: Real>(_e: &[T], _y: &[T], _g: T, dde: &mut [T], accumulate: bool) {
+    if !accumulate {
+        dde.fill(T::ZERO);
+    }
+}
+
+/// `∂²L/∂y_j² = 0`: `L` is linear in the target.
+#[inline(always)]
+fn curv_target<T: Real>(_e: &[T], _y: &[T], _g: T, ddy: &mut [T], accumulate: bool) {
+    linear_in_target(ddy, accumulate)
+}
+
 loss_kernels!(f32, "energy", [], "");
 loss_kernels!(f64, "energy", [], "");
 
 #[cfg(test)]
 mod tests {
-    use crate::loss::tests::check_loss;
+    use crate::loss::tests::{check_loss, check_loss_curv};
 
     #[test]
     fn the_energy_of_the_correct_answer() {
@@ -55,5 +70,25 @@ mod tests {
         );
         // Soft labels.
         check_loss!(crate::loss::energy, [0.3, -1.2, 0.8], [0.2, 0.5, 0.3]);
+    }
+
+    /// `L` is linear: every second difference is rounding alone (`4 ε |L| / h² ≈ 1e-9` for
+    /// `|L| ≤ 2` at step 1e-3; 5e-8 allowed), and bbprop writes exact zeros, in f32 too.
+    #[test]
+    fn bbprop_matches_finite_differences() {
+        check_loss_curv!(
+            crate::loss::energy,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 1.0, 0.0, 0.0],
+            5e-8,
+            0.0
+        );
+        check_loss_curv!(
+            crate::loss::energy,
+            [0.3, -1.2, 0.8],
+            [0.2, 0.5, 0.3],
+            5e-8,
+            0.0
+        );
     }
 }

@@ -9,10 +9,15 @@
 //! subgradient taken is 0, the derivative on the side where the margin is met; where two other
 //! answers tie for the lowest energy, the first one's. `∂L/∂y = 0`: the target picks a class.
 //!
+//! Second derivatives (bbprop) are all 0: `L` is piecewise linear in the energies (its curvature
+//! is concentrated at the kink, where it has no second derivative), and constant in the target
+//! almost everywhere. A network trained with the hinge loss alone therefore gets no curvature
+//! from bbprop.
+//!
 //! A NaN energy or target gives a NaN loss (and no gradient), so training stops on it rather than
 //! reading the loss as met.
 
-use super::{Real, loss_kernels};
+use super::{Real, linear_in_target, loss_kernels};
 use crate::loss::argmax;
 
 /// The correct class and the runner-up when the loss is positive.
@@ -59,6 +64,23 @@ fn grad_target<T: Real>(e: &[T], _y: &[T], _g: T, dy: &mut [T], accumulate: bool
     }
 }
 
+/// `∂²L/∂E_j² = 0` away from the kink (`L` is piecewise linear; at the kink it has none, and 0 is
+/// taken, as for the subgradient).
+#[inline(always)]
+fn curv<T: Real>(e: &[T], _y: &[T], _g: T, dde: &mut [T], accumulate: bool, _m: T) {
+    assert!(e.len() >= 2, "hinge: needs at least two classes");
+    if !accumulate {
+        dde.fill(T::ZERO);
+    }
+}
+
+/// `∂²L/∂y_j² = 0`.
+#[inline(always)]
+fn curv_target<T: Real>(e: &[T], _y: &[T], _g: T, ddy: &mut [T], accumulate: bool, _m: T) {
+    assert!(e.len() >= 2, "hinge: needs at least two classes");
+    linear_in_target(ddy, accumulate)
+}
+
 loss_kernels!(
     f32,
     "hinge",
@@ -74,7 +96,7 @@ loss_kernels!(
 
 #[cfg(test)]
 mod tests {
-    use crate::loss::tests::check_loss;
+    use crate::loss::tests::{check_loss, check_loss_curv};
 
     fn hinge(e: &[f64], y: &[f64], m: f64) -> f64 {
         let mut l = [0.0];
@@ -123,5 +145,35 @@ mod tests {
             0.5
         );
         check_loss!(crate::loss::hinge, [0.3, -1.2], [1.0, 0.0], 0.25);
+    }
+
+    /// Away from the kink (more than the step 1e-3 from it, and from a change of runner-up), `L`
+    /// is linear: the second differences are rounding alone (5e-8 allowed), and bbprop writes
+    /// exact zeros, in f32 too. Margin violated, then met.
+    #[test]
+    fn bbprop_matches_finite_differences() {
+        check_loss_curv!(
+            crate::loss::hinge,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 0.0, 1.0, 0.0],
+            5e-8,
+            0.0,
+            1.0
+        );
+        check_loss_curv!(
+            crate::loss::hinge,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 1.0, 0.0, 0.0],
+            5e-8,
+            0.0,
+            0.5
+        );
+        check_loss_curv!(crate::loss::hinge, [0.3, -1.2], [1.0, 0.0], 5e-8, 0.0, 0.25);
+    }
+
+    #[test]
+    #[should_panic(expected = "at least two classes")]
+    fn bbprop_refuses_one_class() {
+        super::f64::bbprop(&[1.0], &[1.0], &[1.0], &mut [0.0], 1.0);
     }
 }

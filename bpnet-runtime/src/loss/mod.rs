@@ -8,12 +8,12 @@
 //! The target is **one-hot**: `k` values, 1 at the correct class and 0 elsewhere. The losses are
 //! written so that a one-hot target gives exactly the textbook formula with `Y` its class:
 //!
-//! | kernel | loss | `∂L/∂E_j` | `∂L/∂y_j` |
-//! | --- | --- | --- | --- |
-//! | [`energy`] | `Σ_j y_j E_j` (`= E_Y`) | `y_j` | `E_j` |
-//! | [`nll`] | `Σ_j y_j E_j + (1/β) log Σ_j e^(−β E_j)` | `y_j − p_j` | `E_j` |
-//! | [`hinge`] | `max(0, m + E_Y − min_{j≠Y} E_j)`, `Y` the largest `y_j` | `+1` at `Y`, `−1` at the runner-up, if `L > 0` | 0 |
-//! | [`cross_entropy`] | `−Σ_j y_j z_j + log Σ_j e^(z_j)`: [`nll`] of `E = −z`, `β = 1` | `p_j − y_j` | `−z_j` |
+//! | kernel | loss | `∂L/∂E_j` | `∂L/∂y_j` | `∂²L/∂E_j²` |
+//! | --- | --- | --- | --- | --- |
+//! | [`energy`] | `Σ_j y_j E_j` (`= E_Y`) | `y_j` | `E_j` | 0 |
+//! | [`nll`] | `Σ_j y_j E_j + (1/β) log Σ_j e^(−β E_j)` | `y_j − p_j` | `E_j` | `β p_j (1 − p_j)` |
+//! | [`hinge`] | `max(0, m + E_Y − min_{j≠Y} E_j)`, `Y` the largest `y_j` | `+1` at `Y`, `−1` at the runner-up, if `L > 0` | 0 | 0 (piecewise linear) |
+//! | [`cross_entropy`] | `−Σ_j y_j z_j + log Σ_j e^(z_j)`: [`nll`] of `E = −z`, `β = 1` | `p_j − y_j` | `−z_j` | `p_j (1 − p_j)` (in `z`) |
 //!
 //! with `p = softmax(−β E)` (or `softmax(z)`), the probabilities the negative log-likelihood gives
 //! the classes. A target that is a probability vector instead (soft labels, label smoothing) gives
@@ -25,6 +25,14 @@
 //! (`bprop_acc`), and `dy` likewise (`bprop_target`, `bprop_target_acc`), which generated networks
 //! call only when input gradients are on. The log-sum-exp terms subtract the extreme energy first,
 //! so no exponential overflows.
+//!
+//! For second-order training, `bbprop` (overwriting) and `bbprop_acc` (accumulating) give the
+//! diagonal of the loss's own Hessian, `dde_j = ddl · ∂²L/∂E_j²` (the last column; its
+//! off-diagonal terms are left out, as the diagonal Gauss–Newton sweep of *Efficient BackProp*
+//! does), per sample and per minibatch (`bbprop_batch`, `bbprop_batch_acc`). Every loss is linear
+//! in the target, so `bbprop_target` (and its `_acc` and minibatch forms) write zeros (add
+//! nothing). `1 − p_j` is computed as the sum of the other probabilities, not by a subtraction,
+//! so a confident class keeps its small curvature instead of rounding to 0.
 //!
 //! After `run`, the network's output holds the energies (or logits): [`argmin`] (or [`argmax`])
 //! is the predicted class, [`softmin`] (or [`softmax`]) the class probabilities.
@@ -80,8 +88,10 @@ pub(crate) fn shifted_sum<T: Real>(v: &[T], beta: T) -> (T, T) {
 }
 
 /// The per-type public kernels of one loss, from its generic row functions in the parent module:
-/// `value(e, y, params…) -> L`, `grad(e, y, dl, de, accumulate, params…)` (dL/dE) and
-/// `grad_target(e, y, dl, dy, accumulate, params…)` (dL/dy).
+/// `value(e, y, params…) -> L`, `grad(e, y, dl, de, accumulate, params…)` (dL/dE),
+/// `grad_target(e, y, dl, dy, accumulate, params…)` (dL/dy), `curv(e, y, ddl, dde, accumulate,
+/// params…)` (the diagonal of ∂²L/∂E²) and `curv_target(e, y, ddl, ddy, accumulate, params…)`
+/// (the diagonal of ∂²L/∂y²).
 macro_rules! loss_kernels {
     ($t:ident, $name:literal, [$($p:ident),*], $pdoc:literal) => {
         #[doc = concat!("The ", $name, " kernels for `", stringify!($t), "`.", $pdoc)]
@@ -152,6 +162,58 @@ macro_rules! loss_kernels {
                 super::grad_target(e, y, dl[0], dy, true $(, $p)*)
             }
 
+            /// bbprop to the energies: `dde_j = ∂²L/∂E_j² · ddl[0]`, the diagonal of the loss's
+            /// Hessian for every class (overwritten).
+            ///
+            /// # Panics
+            /// If the lengths differ or `ddl` is not one component.
+            #[inline]
+            pub fn bbprop(e: &[$t], y: &[$t], ddl: &[$t], dde: &mut [$t] $(, $p: $t)*) {
+                widths(e, y, dde);
+                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::curv(e, y, ddl[0], dde, false $(, $p)*)
+            }
+
+            /// As [`bbprop`], but `dde_j += ∂²L/∂E_j² · ddl[0]`.
+            ///
+            /// # Panics
+            /// If the lengths differ or `ddl` is not one component.
+            #[inline]
+            pub fn bbprop_acc(e: &[$t], y: &[$t], ddl: &[$t], dde: &mut [$t] $(, $p: $t)*) {
+                widths(e, y, dde);
+                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::curv(e, y, ddl[0], dde, true $(, $p)*)
+            }
+
+            /// bbprop to the target: `ddy_j = ∂²L/∂y_j² · ddl[0]` (overwritten), that is 0: every
+            /// loss here is linear in its target (the hinge loss piecewise constant).
+            ///
+            /// # Panics
+            /// If the lengths differ or `ddl` is not one component.
+            #[inline]
+            pub fn bbprop_target(e: &[$t], y: &[$t], ddl: &[$t], ddy: &mut [$t] $(, $p: $t)*) {
+                widths(e, y, ddy);
+                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::curv_target(e, y, ddl[0], ddy, false $(, $p)*)
+            }
+
+            /// As [`bbprop_target`], but accumulated: adds 0.
+            ///
+            /// # Panics
+            /// If the lengths differ or `ddl` is not one component.
+            #[inline]
+            pub fn bbprop_target_acc(
+                e: &[$t],
+                y: &[$t],
+                ddl: &[$t],
+                ddy: &mut [$t]
+                $(, $p: $t)*
+            ) {
+                widths(e, y, ddy);
+                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::curv_target(e, y, ddl[0], ddy, true $(, $p)*)
+            }
+
             #[inline(always)]
             fn rows_of(e: &[$t], y: &[$t], out: &[$t], l: &[$t], k: usize, rows: usize) {
                 assert!(k > 0, concat!($name, ": no class"));
@@ -189,6 +251,8 @@ macro_rules! loss_kernels {
                 }
             }
 
+            /// A minibatch through one of the row functions (`row(e, y, dl, d, accumulate)`),
+            /// row by row with each row's `dl`.
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
             fn batch_impl(
@@ -199,8 +263,7 @@ macro_rules! loss_kernels {
                 k: usize,
                 rows: usize,
                 accumulate: bool,
-                target: bool
-                $(, $p: $t)*
+                row: impl Fn(&[$t], &[$t], $t, &mut [$t], bool),
             ) {
                 rows_of(e, y, d, dl, k, rows);
                 for (((er, yr), g), dr) in e
@@ -210,11 +273,7 @@ macro_rules! loss_kernels {
                     .zip(d.chunks_exact_mut(k))
                     .take(rows)
                 {
-                    if target {
-                        super::grad_target(er, yr, *g, dr, accumulate $(, $p)*);
-                    } else {
-                        super::grad(er, yr, *g, dr, accumulate $(, $p)*);
-                    }
+                    row(er, yr, *g, dr, accumulate);
                 }
             }
 
@@ -234,7 +293,9 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, dl, de, k, rows, false, false $(, $p)*)
+                batch_impl(e, y, dl, de, k, rows, false, |e, y, g, d, a| {
+                    super::grad(e, y, g, d, a $(, $p)*)
+                })
             }
 
             /// As [`bprop_batch`], but `de` accumulated.
@@ -252,7 +313,9 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, dl, de, k, rows, true, false $(, $p)*)
+                batch_impl(e, y, dl, de, k, rows, true, |e, y, g, d, a| {
+                    super::grad(e, y, g, d, a $(, $p)*)
+                })
             }
 
             /// bprop to the target for a minibatch; `dy` overwritten.
@@ -270,7 +333,9 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, dl, dy, k, rows, false, true $(, $p)*)
+                batch_impl(e, y, dl, dy, k, rows, false, |e, y, g, d, a| {
+                    super::grad_target(e, y, g, d, a $(, $p)*)
+                })
             }
 
             /// As [`bprop_target_batch`], but `dy` accumulated.
@@ -288,7 +353,91 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, dl, dy, k, rows, true, true $(, $p)*)
+                batch_impl(e, y, dl, dy, k, rows, true, |e, y, g, d, a| {
+                    super::grad_target(e, y, g, d, a $(, $p)*)
+                })
+            }
+
+            /// bbprop to the energies for a minibatch, row by row with each row's `ddl`: [`bbprop`]
+            /// of each row, `dde` overwritten.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bbprop_batch(
+                e: &[$t],
+                y: &[$t],
+                ddl: &[$t],
+                dde: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, ddl, dde, k, rows, false, |e, y, g, d, a| {
+                    super::curv(e, y, g, d, a $(, $p)*)
+                })
+            }
+
+            /// As [`bbprop_batch`], but `dde` accumulated.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bbprop_batch_acc(
+                e: &[$t],
+                y: &[$t],
+                ddl: &[$t],
+                dde: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, ddl, dde, k, rows, true, |e, y, g, d, a| {
+                    super::curv(e, y, g, d, a $(, $p)*)
+                })
+            }
+
+            /// bbprop to the target for a minibatch: [`bbprop_target`] of each row, zeros
+            /// written into `ddy`.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bbprop_target_batch(
+                e: &[$t],
+                y: &[$t],
+                ddl: &[$t],
+                ddy: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, ddl, ddy, k, rows, false, |e, y, g, d, a| {
+                    super::curv_target(e, y, g, d, a $(, $p)*)
+                })
+            }
+
+            /// As [`bbprop_target_batch`], but accumulated: adds 0.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bbprop_target_batch_acc(
+                e: &[$t],
+                y: &[$t],
+                ddl: &[$t],
+                ddy: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, ddl, ddy, k, rows, true, |e, y, g, d, a| {
+                    super::curv_target(e, y, g, d, a $(, $p)*)
+                })
             }
         }
     };
@@ -303,6 +452,47 @@ pub(crate) fn put<T: Real>(d: &mut T, v: T, accumulate: bool) {
         *d += v;
     } else {
         *d = v;
+    }
+}
+
+/// Writes (or adds) `scale · p_j (1 − p_j)` into `d[j]` for every class, with
+/// `p = softmax(−β v)` (as in [`shifted_sum`]: `β > 0` for energies, `β = −1` for logits): the
+/// variance of the class indicator, the diagonal of the log-sum-exp's Hessian. The extreme value
+/// (the first of equal ones) has term 1 and `1 − p` there is the sum of the other terms over
+/// their total, not `1 − p` rounded, so a confident class keeps its tiny curvature; elsewhere
+/// `1 − p_j = (s − t_j) / s` with `s − t_j ≥ 1`, no cancellation either.
+#[inline(always)]
+pub(crate) fn gibbs_variance<T: Real>(v: &[T], beta: T, scale: T, d: &mut [T], accumulate: bool) {
+    let mut m = 0;
+    for (i, &x) in v.iter().enumerate().skip(1) {
+        if beta * x < beta * v[m] {
+            m = i;
+        }
+    }
+    let term = |x: T| (-beta * (x - v[m])).exp();
+    let rest: T = v
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != m)
+        .map(|(_, &x)| term(x))
+        .sum();
+    let s = T::ONE + rest;
+    for (j, (dj, &x)) in d.iter_mut().zip(v).enumerate() {
+        let (t, others) = if j == m {
+            (T::ONE, rest)
+        } else {
+            let t = term(x);
+            (t, s - t)
+        };
+        put(dj, scale * (t / s) * (others / s), accumulate);
+    }
+}
+
+/// `∂²L/∂y² = 0` for a loss linear in its target: writes zeros into `d` (adds nothing).
+#[inline(always)]
+pub(crate) fn linear_in_target<T: Real>(d: &mut [T], accumulate: bool) {
+    if !accumulate {
+        d.fill(T::ZERO);
     }
 }
 
@@ -491,6 +681,140 @@ pub(crate) mod tests {
         }};
     }
     pub(crate) use check_loss;
+
+    /// Checks a loss's second-derivative kernels on one sample: bbprop to the energies against
+    /// `ddl` times second central differences of fprop (`tol`: the absolute error allowed, per
+    /// unit of `ddl`, which the caller derives from the loss's fourth derivative), bbprop to the
+    /// target against the same differences in `y` (0: every loss is linear in its target; the
+    /// differences are then rounding alone, `≈ 4 ε max(1, |E|) / h² ≈ 4.4e-10 max(1, |E|)`, and
+    /// 1e-8 times that scale is allowed), the accumulating forms, a minibatch of
+    /// the sample and two variants against the per-sample kernels (bit for bit), and `f32`
+    /// against `f64` on the same inputs (within `tol32` per unit of `ddl`).
+    #[allow(clippy::type_complexity)]
+    pub fn check_curvature(
+        e: &[f64],
+        y: &[f64],
+        fprop: &dyn Fn(&[f64], &[f64], &mut [f64]),
+        bbprop: [&dyn Fn(&[f64], &[f64], &[f64], &mut [f64]); 4],
+        batch: [&dyn Fn(&[f64], &[f64], &[f64], &mut [f64], usize, usize); 4],
+        bbprop32: [&dyn Fn(&[f32], &[f32], &[f32], &mut [f32]); 2],
+        (tol, tol32): (f64, f64),
+    ) {
+        use crate::testing::{numeric_second, to_f32, to_f64};
+        let k = e.len();
+        let loss = |e: &[f64], y: &[f64]| {
+            let mut l = [0.0];
+            fprop(e, y, &mut l);
+            l[0]
+        };
+        let ddl = 1.7;
+        let [dde_k, dde_acc, ddy_k, ddy_acc] = bbprop;
+        let (mut dde, mut ddy) = (vec![9.0; k], vec![9.0; k]);
+        dde_k(e, y, &[ddl], &mut dde);
+        ddy_k(e, y, &[ddl], &mut ddy);
+        let ndde = numeric_second(e, |e| loss(e, y));
+        let nddy = numeric_second(y, |y| loss(e, y));
+        let scale = e.iter().fold(1.0, |m: f64, v| m.max(v.abs()));
+        for j in 0..k {
+            let want = ddl * ndde[j];
+            assert!(
+                (dde[j] - want).abs() <= tol * ddl,
+                "ddE[{j}]: {} vs {want} (all: {dde:?} vs {ndde:?})",
+                dde[j]
+            );
+            assert!(dde[j] >= 0.0, "ddE[{j}] = {} < 0", dde[j]);
+            assert!((ddl * nddy[j]).abs() < 1e-8 * scale, "∂²L/∂y² {nddy:?}");
+            assert_eq!(ddy[j], 0.0, "ddy {ddy:?}");
+        }
+        // The accumulating forms add onto what is there.
+        let start: Vec<f64> = (0..k).map(|j| j as f64 - 0.5).collect();
+        let (mut dde2, mut ddy2) = (start.clone(), start.clone());
+        dde_acc(e, y, &[ddl], &mut dde2);
+        ddy_acc(e, y, &[ddl], &mut ddy2);
+        for j in 0..k {
+            assert_eq!(dde2[j], start[j] + dde[j]);
+            assert_eq!(ddy2[j], start[j]);
+        }
+
+        // A minibatch: the sample, its energies shifted and scaled, and reversed.
+        let [dde_b, dde_b_acc, ddy_b, ddy_b_acc] = batch;
+        let mut es = e.to_vec();
+        es.extend(e.iter().map(|v| 0.5 * v - 0.25));
+        es.extend(e.iter().rev());
+        let ys: Vec<f64> = y.iter().chain(y).chain(y).copied().collect();
+        let ddls = [1.0, 0.5, 2.0];
+        let (mut ddes, mut ddys) = (vec![3.0; 3 * k], vec![3.0; 3 * k]);
+        dde_b(&es, &ys, &ddls, &mut ddes, k, 3);
+        ddy_b(&es, &ys, &ddls, &mut ddys, k, 3);
+        assert_eq!(ddys, vec![0.0; 3 * k]);
+        for r in 0..3 {
+            let s = r * k..(r + 1) * k;
+            let mut der = vec![0.0; k];
+            dde_k(&es[s.clone()], y, &ddls[r..r + 1], &mut der);
+            assert_eq!(der, ddes[s], "ddE of row {r}");
+        }
+        let (mut acc, mut ddys) = (vec![3.0; 3 * k], vec![3.0; 3 * k]);
+        dde_b_acc(&es, &ys, &ddls, &mut acc, k, 3);
+        ddy_b_acc(&es, &ys, &ddls, &mut ddys, k, 3);
+        assert_eq!(acc, ddes.iter().map(|v| 3.0 + v).collect::<Vec<_>>());
+        assert_eq!(ddys, vec![3.0; 3 * k]);
+
+        // f32 against f64 on the same (f32) inputs.
+        let (e32, y32) = (to_f32(e), to_f32(y));
+        let (mut dde32, mut ddy32) = (vec![9.0f32; k], vec![9.0f32; k]);
+        bbprop32[0](&e32, &y32, &[ddl as f32], &mut dde32);
+        bbprop32[1](&e32, &y32, &[ddl as f32], &mut ddy32);
+        let mut dde64 = vec![0.0; k];
+        dde_k(
+            &to_f64(&e32),
+            &to_f64(&y32),
+            &[ddl as f32 as f64],
+            &mut dde64,
+        );
+        for j in 0..k {
+            let err = (dde32[j] as f64 - dde64[j]).abs();
+            assert!(
+                err <= tol32 * ddl,
+                "f32 ddE[{j}]: {} vs {}",
+                dde32[j],
+                dde64[j]
+            );
+        }
+        assert_eq!(ddy32, vec![0.0f32; k]);
+    }
+
+    /// `check_curvature` with the kernels of module `$m`, parameters `$p…` appended, and
+    /// tolerances `$tol` (f64 against finite differences) and `$tol32` (f32 against f64).
+    macro_rules! check_loss_curv {
+        ($m:path, $e:expr, $y:expr, $tol:expr, $tol32:expr $(, $p:expr)*) => {{
+            use $m as k;
+            $crate::loss::tests::check_curvature(
+                &$e,
+                &$y,
+                &|e, y, l| k::f64::fprop(e, y, l $(, $p)*),
+                [
+                    &|e, y, dl, d| k::f64::bbprop(e, y, dl, d $(, $p)*),
+                    &|e, y, dl, d| k::f64::bbprop_acc(e, y, dl, d $(, $p)*),
+                    &|e, y, dl, d| k::f64::bbprop_target(e, y, dl, d $(, $p)*),
+                    &|e, y, dl, d| k::f64::bbprop_target_acc(e, y, dl, d $(, $p)*),
+                ],
+                [
+                    &|e, y, dl, d, n, r| k::f64::bbprop_batch(e, y, dl, d, n, r $(, $p)*),
+                    &|e, y, dl, d, n, r| k::f64::bbprop_batch_acc(e, y, dl, d, n, r $(, $p)*),
+                    &|e, y, dl, d, n, r| k::f64::bbprop_target_batch(e, y, dl, d, n, r $(, $p)*),
+                    &|e, y, dl, d, n, r| {
+                        k::f64::bbprop_target_batch_acc(e, y, dl, d, n, r $(, $p)*)
+                    },
+                ],
+                [
+                    &|e, y, dl, d| k::f32::bbprop(e, y, dl, d $(, $p as f32)*),
+                    &|e, y, dl, d| k::f32::bbprop_target(e, y, dl, d $(, $p as f32)*),
+                ],
+                ($tol, $tol32),
+            )
+        }};
+    }
+    pub(crate) use check_loss_curv;
 
     #[test]
     fn argmin_argmax_and_nan() {
