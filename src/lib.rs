@@ -123,7 +123,7 @@ pub mod kernels {
 
 /// What a program that declares and trains networks usually needs.
 pub mod prelude {
-    pub use crate::optim::{Adam, Optimizer, Schedule, Sgd};
+    pub use crate::optim::{Adam, Optimizer, Schedule, Sdlm, Sgd};
     pub use crate::progress::Progress;
     pub use crate::train::Trainer;
     pub use crate::{

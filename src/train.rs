@@ -60,8 +60,8 @@
 //! same way. Each
 //! [`TrainError`] carries the [`History`] of the epochs completed before it.
 
-use crate::optim::Optimizer;
-use crate::{Error, Float, Network};
+use crate::optim::{CurvatureError, Optimizer, Sdlm};
+use crate::{Error, Float, Network, SecondOrder};
 use bpnet_runtime::rand::SeedableRng;
 use bpnet_runtime::rand::rngs::StdRng;
 use bpnet_runtime::rand::seq::SliceRandom;
@@ -247,6 +247,11 @@ pub enum Failure {
     },
     /// [`Trainer::fit_batches`] was given a minibatch size of 0.
     BadBatchSize,
+    /// The curvature estimate that [`Trainer::curvature`] makes before an update failed: a
+    /// sample's fprop gave an error or a non-finite energy (the [`TrainError`]'s `sample` is that
+    /// sample), or a second derivative is NaN or infinite. The update was not made; the
+    /// optimizer keeps its previous estimate.
+    Curvature(CurvatureError),
 }
 
 /// Training stopped on a NaN or infinite energy, gradient or updated parameter, or an error of the
@@ -315,6 +320,13 @@ impl fmt::Display for TrainError {
                 write!(f, " {value}")?;
             }
             Failure::Network(e) => write!(f, "{e}")?,
+            Failure::Curvature(CurvatureError::Network { error, .. }) => {
+                write!(f, "estimating the curvature: {error}")?;
+            }
+            Failure::Curvature(CurvatureError::NonFiniteEnergy { energy, .. }) => {
+                write!(f, "estimating the curvature: the energy is {energy}")?;
+            }
+            Failure::Curvature(e) => write!(f, "{e}")?,
             Failure::NoSamples => {
                 return write!(f, "the data set has no samples");
             }
@@ -333,6 +345,7 @@ impl std::error::Error for TrainError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.failure {
             Failure::Network(e) => Some(e),
+            Failure::Curvature(e) => Some(e),
             _ => None,
         }
     }
@@ -450,6 +463,8 @@ impl<X: Clone, Y: Clone> Columns<X, Y> {
 type Correct<'a, N, S> = Box<dyn FnMut(&mut N, &S) -> bool + 'a>;
 type OnEpoch<'a, N> = Box<dyn FnMut(&Epoch, &N) -> Control + 'a>;
 type OnStep<'a> = Box<dyn FnMut(&StepReport) + 'a>;
+type Estimate<'a, N, O> =
+    Box<dyn FnMut(&mut N, &mut O, usize) -> Result<bool, CurvatureError> + 'a>;
 
 /// Trains a network on a data set: built with [`Trainer::new`] and the settings below, run with
 /// [`Trainer::fit`] (one sample per update) or [`Trainer::fit_batches`] (minibatches).
@@ -487,6 +502,7 @@ pub struct Trainer<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> {
     correct: Option<Correct<'a, N, S>>,
     on_epoch: Option<OnEpoch<'a, N>>,
     on_step: Option<OnStep<'a>>,
+    curvature: Option<Estimate<'a, N, O>>,
 }
 
 impl<N: Network, O: Optimizer<N::Float> + ?Sized, S> fmt::Debug for Trainer<'_, N, O, S> {
@@ -502,6 +518,7 @@ impl<N: Network, O: Optimizer<N::Float> + ?Sized, S> fmt::Debug for Trainer<'_, 
             .field("restore_best", &self.restore_best)
             .field("mean_gradient", &self.mean_gradient)
             .field("accuracy", &self.correct.is_some())
+            .field("curvature", &self.curvature.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -526,6 +543,7 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
             correct: None,
             on_epoch: None,
             on_step: None,
+            curvature: None,
         }
     }
 
@@ -749,6 +767,7 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
             mut correct,
             mut on_epoch,
             mut on_step,
+            mut curvature,
         } = self;
         let mut history = History {
             epochs: Vec::new(),
@@ -788,6 +807,16 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
                     let at = (epoch, Some(here), sample, Phase::Training);
                     Err(stopped(&history, at, failure))
                 };
+                if let Some(estimate) = curvature.as_mut()
+                    && let Err(e) = estimate(net, opt, epoch)
+                {
+                    let sample = match e {
+                        CurvatureError::Network { sample, .. }
+                        | CurvatureError::NonFiniteEnergy { sample, .. } => Some(sample),
+                        _ => None,
+                    };
+                    return failed(sample, Failure::Curvature(e));
+                }
                 let energy = match forward(net, train, idx) {
                     Ok(e) => e.to_f64(),
                     Err(e) => {
@@ -921,6 +950,61 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
     }
 }
 
+impl<'a, N: SecondOrder, S> Trainer<'a, N, Sdlm<N::Float>, S> {
+    /// Trains with [`Sdlm`], re-estimating its curvature on the training data as its
+    /// [`Every`](crate::optim::Every) schedule says: before every update the trainer calls
+    /// [`Sdlm::estimate_if_due`] with the current epoch (from 1), `fprop` (one sample's fprop,
+    /// as for [`Trainer::fit`]) and the training samples, so the first estimate comes before the
+    /// first update. It works with [`Trainer::fit`] and [`Trainer::fit_batches`] alike (the
+    /// estimate runs one sample at a time). An estimate that fails (a NaN or infinite energy or
+    /// second derivative, an error of the network) stops training with
+    /// [`Failure::Curvature`], before the update.
+    ///
+    /// The estimate runs the network between updates: its cost (up to [`Sdlm::samples`] fprops
+    /// and bbprops each time) counts in the training time.
+    ///
+    /// ```ignore
+    /// use bpnet::prelude::*;
+    /// use bpnet::optim::{Every, Sdlm};
+    /// use bpnet::train::Trainer;
+    ///
+    /// network! {
+    ///     #[bpnet(float = f64)]
+    ///     pub struct Xor {
+    ///         input  x: 2;
+    ///         target y: 1;
+    ///         sum1   = linear1: linear(x -> 4);
+    ///         hidden = sigmoid1: tanh(sum1);
+    ///         sum2   = linear2: linear(hidden -> 1);
+    ///         out    = sigmoid2: tanh(sum2);
+    ///         energy = euclidean(out, y);
+    ///     }
+    /// }
+    ///
+    /// let xor: [([f64; 2], [f64; 1]); 4] =
+    ///     [([-1.0, -1.0], [-0.8]), ([-1.0, 1.0], [0.8]), ([1.0, -1.0], [0.8]), ([1.0, 1.0], [-0.8])];
+    /// let mut net = Xor::new(&mut StdRng::seed_from_u64(1));
+    /// let mut sdlm = Sdlm::new(0.05, 0.05).every(Every::Epochs(10));
+    /// let history = Trainer::new(&mut net, &mut sdlm, &xor)
+    ///     .epochs(300)
+    ///     .curvature(|net, (x, y)| net.fprop(x, y))   // the one extra call
+    ///     .fit(|net, (x, y)| net.fprop(x, y))?;
+    /// assert!(history.last().unwrap().train_loss < 0.01, "{:?}", history.last());
+    /// assert_eq!(sdlm.estimates(), 30);                // epochs 1, 11, …, 291
+    /// # Ok::<(), bpnet::train::TrainError>(())
+    /// ```
+    pub fn curvature<R: IntoEnergy<N::Float>>(
+        mut self,
+        mut fprop: impl FnMut(&mut N, &S) -> R + 'a,
+    ) -> Self {
+        let train = self.train;
+        self.curvature = Some(Box::new(move |net, opt, epoch| {
+            opt.estimate_if_due(epoch, net, train, &mut fprop)
+        }));
+        self
+    }
+}
+
 /// The error for a failure at `(epoch, step, sample, phase)`, with the history so far.
 fn stopped(
     history: &History,
@@ -940,7 +1024,7 @@ fn stopped(
 }
 
 /// The module (of `N::MODULES`, top level) whose parameters include pool position `index`.
-fn module_at<N: Network>(index: usize) -> Option<&'static str> {
+pub(crate) fn module_at<N: Network>(index: usize) -> Option<&'static str> {
     N::MODULES
         .iter()
         .find(|m| m.range().contains(&index))

@@ -13,6 +13,11 @@
 //! The update rules follow PyTorch's `torch.optim.SGD` and `torch.optim.Adam`/`AdamW` (so the
 //! numbers can be compared with it): see each type for the formulas.
 //!
+//! [`Sdlm`], stochastic diagonal Levenberg–Marquardt (LeCun et al. 1998), gives each parameter
+//! its own rate `ηᵢ = ε / (μ + hᵢᵢ)` from `hᵢᵢ`, the diagonal Gauss–Newton second derivative of
+//! the energy that a network's `bbprop` back-propagates ([`SecondOrder`](crate::SecondOrder)),
+//! averaged over a few hundred samples and re-estimated on a schedule ([`Every`]).
+//!
 //! ```
 //! use bpnet::prelude::*;
 //! use bpnet::optim::{Adam, Optimizer, Schedule};
@@ -56,6 +61,9 @@
 //! network; [`Optimizer::reset`] forgets the state, and with it the length).
 
 use crate::{Float, Network};
+
+mod sdlm;
+pub use sdlm::{CurvatureError, Every, Sdlm};
 
 /// How the learning rate changes with the number of updates already made.
 ///
@@ -148,7 +156,7 @@ fn sqrt<F: Float>(v: F) -> F {
 
 /// An optimizer of a whole parameter pool.
 ///
-/// Implemented by [`Sgd`] and [`Adam`]; a user optimizer implements [`Optimizer::update_scaled`],
+/// Implemented by [`Sgd`], [`Adam`] and [`Sdlm`]; a user optimizer implements [`Optimizer::update_scaled`],
 /// [`Optimizer::learning_rate`], [`Optimizer::steps`] and [`Optimizer::reset`]. The trait is
 /// dyn-compatible (`Box<dyn Optimizer<f32>>`): the methods that take a network are for sized
 /// optimizers only.
