@@ -5,8 +5,8 @@
 
 use crate::check::{InitialM, Kind, Model, StateRole, float_tokens};
 use crate::expand::{
-    full_or_params, loss_param, offset_tokens, place, plain, range, rt, sum_steps, unless_skipped,
-    user_module, user_ty,
+    Order, bbprop_bounds, full_or_params, loss_param, offset_tokens, place, plain, range, rt,
+    sum_steps, unless_skipped, user_module, user_ty,
 };
 use crate::lower::Schedule;
 use proc_macro2::TokenStream;
@@ -20,11 +20,14 @@ fn x(p: &TokenStream) -> TokenStream {
 fn x_mut(p: &TokenStream) -> TokenStream {
     quote!(#p.x[..rows].as_flattened_mut())
 }
-fn dx(p: &TokenStream) -> TokenStream {
-    quote!(#p.dx[..rows].as_flattened())
+/// The first `rows` rows of a place's `dx` (`ddx` in the second-order sweep).
+fn dx(p: &TokenStream, order: Order) -> TokenStream {
+    let d = order.slot();
+    quote!(#p.#d[..rows].as_flattened())
 }
-fn dx_mut(p: &TokenStream) -> TokenStream {
-    quote!(#p.dx[..rows].as_flattened_mut())
+fn dx_mut(p: &TokenStream, order: Order) -> TokenStream {
+    let d = order.slot();
+    quote!(#p.#d[..rows].as_flattened_mut())
 }
 
 /// User module `i`'s value for the current row: one per sample, and inside the `unfold` block one
@@ -114,6 +117,21 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
 }
 
 fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
+    backward_step(model, sched, i, acc, Order::First)
+}
+
+fn bbprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
+    backward_step(model, sched, i, acc, Order::Second)
+}
+
+/// Module `i`'s calls in a backward sweep of the given order, over the batch's rows.
+fn backward_step(
+    model: &Model,
+    sched: &Schedule,
+    i: usize,
+    acc: &[bool],
+    order: Order,
+) -> TokenStream {
     let rt = rt();
     let f = float_tokens(model.float);
     let m = &model.modules[i];
@@ -121,24 +139,25 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
     let s = |k: usize| place(model, sched, i, m.args[k], m.delays[k]);
     let o = place(model, sched, i, m.out, 0);
     let a = m.args[0];
-    let variant = |k: usize| {
-        if acc[k] {
-            format_ident!("bprop_batch_acc")
-        } else {
-            format_ident!("bprop_batch")
-        }
-    };
+    let grads = order.pool();
+    let variant = |k: usize| order.kernel(if acc[k] { "_batch_acc" } else { "_batch" });
+    let params_only = order.kernel("_batch_params");
+    let d = order.slot();
+    let dx = |p: &TokenStream| dx(p, order);
+    let dx_mut = |p: &TokenStream| dx_mut(p, order);
     match &m.kind {
         Kind::Linear { out } => {
             let n_in = model.states[a].width;
             let (sa, v) = (s(0), variant(0));
+            // The second-order products run on squared operands, without the GEMM's packing.
+            let gemm = (order == Order::First).then(|| quote!(, &mut self.__gemm));
             let (xa, dxo, dxa) = (x(&sa), dx(&o), dx_mut(&sa));
             full_or_params(
                 model,
                 sched,
                 i,
-                quote!(#rt::linear::#f::#v(&params[#r], #xa, #dxo, #dxa, &mut grads[#r], #n_in, #out, rows, &mut self.__gemm);),
-                quote!(#rt::linear::#f::bprop_batch_params(#xa, #dxo, &mut grads[#r], #n_in, #out, rows, &mut self.__gemm);),
+                quote!(#rt::linear::#f::#v(&params[#r], #xa, #dxo, #dxa, &mut #grads[#r], #n_in, #out, rows #gemm);),
+                quote!(#rt::linear::#f::#params_only(#xa, #dxo, &mut #grads[#r], #n_in, #out, rows #gemm);),
             )
         }
         Kind::Act(act) => {
@@ -148,8 +167,8 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
                 model,
                 sched,
                 i,
-                quote!(#rt::#k::#f::#v(#xo, #dxo, #dxa, &mut grads[#r], rows);),
-                quote!(#rt::#k::#f::bprop_batch_params(#xo, #dxo, &mut grads[#r], rows);),
+                quote!(#rt::#k::#f::#v(#xo, #dxo, #dxa, &mut #grads[#r], rows);),
+                quote!(#rt::#k::#f::#params_only(#xo, #dxo, &mut #grads[#r], rows);),
             )
         }
         // dL/dE into the energies (every class), dL/dy into the target.
@@ -161,11 +180,11 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
             );
             let (ve, vy) = (
                 variant(0),
-                if acc[1] {
-                    format_ident!("bprop_target_batch_acc")
+                order.kernel(if acc[1] {
+                    "_target_batch_acc"
                 } else {
-                    format_ident!("bprop_target_batch")
-                },
+                    "_target_batch"
+                }),
             );
             let (se, sy) = (s(0), s(1));
             let (xe, xy, dxo) = (x(&se), x(&sy), dx(&o));
@@ -239,22 +258,72 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
         Kind::User { path, .. } => {
             let (sa, value) = (s(0), user_value(model, i));
             // A user module adds into dx; the first contribution starts from zero.
-            let clear = (!acc[0]).then(|| quote!(#sa.dx[row].fill(0.0);));
-            let t = user_module(model, i);
+            let clear = (!acc[0]).then(|| quote!(#sa.#d[row].fill(0.0);));
+            let call = order.user_call(model, i);
             let rt = quote_spanned!(path.span()=> ::bpnet::__private);
             quote_spanned!(path.span()=>
                 for row in 0..rows {
                     #clear
-                    #t::bprop(
-                        &mut #value, #rt::cast(&params[#r]), #rt::cast_mut(&mut grads[#r]),
+                    #call(
+                        &mut #value, #rt::cast(&params[#r]), #rt::cast_mut(&mut #grads[#r]),
                         #rt::cast(&#sa.x[row]), #rt::cast(&#o.x[row]),
-                        #rt::cast(&#o.dx[row]), #rt::cast_mut(&mut #sa.dx[row]),
+                        #rt::cast(&#o.#d[row]), #rt::cast_mut(&mut #sa.#d[row]),
                     );
                 }
             )
         }
         Kind::Broken => unreachable!("a broken module never passes check"),
     }
+}
+
+/// The body of a backward sweep over a batch: every row's energy seeded, the gathering states
+/// cleared, the modules' calls, and the learned initial values gathering what reached them
+/// before step 0 in every row.
+fn backward_body(
+    model: &Model,
+    sched: &Schedule,
+    order: Order,
+    sweep: &TokenStream,
+) -> TokenStream {
+    let (pool, clear) = (order.pool(), order.clear());
+    let seed = model.energy.map(|e| {
+        let e = &model.states[e].name;
+        match order {
+            Order::First => quote!(self.#e.__seed(rows);),
+            Order::Second => quote!(self.#e.__seed_dd(rows);),
+        }
+    });
+    let clears = model
+        .states
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| sched.gather[*i])
+        .map(|(_, st)| {
+            let n = &st.name;
+            if st.step {
+                quote!(self.#n.#clear(len, rows);)
+            } else {
+                quote!(self.#n.#clear(rows);)
+            }
+        });
+    let gather = match order {
+        Order::First => format_ident!("__initial_grad"),
+        Order::Second => format_ident!("__initial_ddgrad"),
+    };
+    let learned = model.states.iter().enumerate().filter_map(|(i, st)| {
+        let off = sched.initial_offsets[i].as_ref()?;
+        let n = &st.name;
+        let (a, b) = (
+            offset_tokens(model, off, 0),
+            offset_tokens(model, off, st.width),
+        );
+        Some(quote!(
+            if !self.__continued {
+                self.#n.#gather(rows, &mut #pool[#a..#b]);
+            }
+        ))
+    });
+    quote!(#seed #(#clears)* #sweep #(#learned)*)
 }
 
 /// The batch struct and the network's minibatch entry points.
@@ -346,39 +415,11 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         fprop: sweep_f,
         run: sweep_r,
         bprop: sweep_b,
-    } = crate::expand::sweeps(model, sched, fprop_step, bprop_step);
-    let clears = model
-        .states
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| sched.gather[*i])
-        .map(|(_, st)| {
-            let n = &st.name;
-            if st.step {
-                quote!(self.#n.__clear_dx(len, rows);)
-            } else {
-                quote!(self.#n.__clear_dx(rows);)
-            }
-        });
-    // A learned initial value gathers the derivatives of every read before step 0, of every
-    // sequence.
-    let learned_grads = model.states.iter().enumerate().filter_map(|(i, st)| {
-        let off = sched.initial_offsets[i].as_ref()?;
-        let n = &st.name;
-        let (a, b) = (
-            offset_tokens(model, off, 0),
-            offset_tokens(model, off, st.width),
-        );
-        Some(quote!(
-            if !self.__continued {
-                self.#n.__initial_grad(rows, &mut grads[#a..#b]);
-            }
-        ))
-    });
-    let seed = model.energy.map(|e| {
-        let e = &model.states[e].name;
-        quote!(self.#e.__seed(rows);)
-    });
+        bbprop: sweep_bb,
+    } = crate::expand::sweeps(model, sched, fprop_step, [bprop_step, bbprop_step]);
+    let bprop_body = backward_body(model, sched, Order::First, &sweep_b);
+    let bbprop_body = backward_body(model, sched, Order::Second, &sweep_bb);
+    let bounds = bbprop_bounds(model);
     // Where the delayed reads start: initial values, or the last states of the previous call.
     let starts = model.states.iter().enumerate().filter_map(|(i, st)| {
         let (n, w) = (&st.name, st.width);
@@ -461,10 +502,12 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
 
             #[allow(unused_variables)]
             fn __bprop(&mut self, params: &[#f], grads: &mut [#f], rows: usize, inputs: bool #len_param) {
-                #seed
-                #(#clears)*
-                #sweep_b
-                #(#learned_grads)*
+                #bprop_body
+            }
+
+            #[allow(unused_variables)]
+            fn __bbprop(&mut self, params: &[#f], ddgrads: &mut [#f], rows: usize, inputs: bool #len_param) #bounds {
+                #bbprop_body
             }
         }
     );
@@ -611,6 +654,19 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         let bprop_len = steps.map(|_| quote!(, self.__batch.__len));
         quote!(
             #fprop
+
+            /// bbprop over the last minibatch: every row's diagonal Gauss–Newton second
+            /// derivatives (see [`Self::bbprop`]) into the batch's `ddx`, and the parameters',
+            /// **summed** over the rows, added into the curvature pool.
+            #[track_caller]
+            pub fn bbprop_batch(&mut self) #bounds {
+                self.__own_pool();
+                #nothing_yet
+                let rows = self.__batch_rows;
+                self.__batch.__bbprop(
+                    &self.__params, &mut self.__ddgrads, rows, self.__input_grads #bprop_len
+                );
+            }
 
             /// Records the batch and runs the schedule over it; returns the batch's energy.
             fn __fprop_batch_rows(&mut self, rows: usize #len_param) -> #f {

@@ -242,21 +242,27 @@ pub(crate) struct Sweeps {
     pub run: TokenStream,
     /// Backwards: after the steps, the steps in reverse, before them.
     pub bprop: TokenStream,
+    /// The second-derivative sweep, in the same order as `bprop`.
+    pub bbprop: TokenStream,
 }
 
-/// [`Sweeps`] from the kernel calls `fprop` and `bprop` give for module `i`.
+/// The calls of module `i` in a backward sweep, given which of its arguments' derivatives
+/// accumulate.
+pub(crate) type BackwardStep = fn(&Model, &Schedule, usize, &[bool]) -> TokenStream;
+
+/// [`Sweeps`] from the kernel calls `fprop`, `bprop` and `bbprop` give for module `i`.
 pub(crate) fn sweeps(
     model: &Model,
     sched: &Schedule,
     fprop: fn(&Model, &Schedule, usize) -> TokenStream,
-    bprop: fn(&Model, &Schedule, usize, &[bool]) -> TokenStream,
+    [bprop, bbprop]: [BackwardStep; 2],
 ) -> Sweeps {
     let fsteps = |ids: &[usize]| -> Vec<TokenStream> {
         ids.iter()
             .map(|&i| split_slots(model, sched, i, fprop(model, sched, i)))
             .collect()
     };
-    let bsteps = |part: &crate::lower::Part| -> Vec<TokenStream> {
+    let bsteps = |part: &crate::lower::Part, step: BackwardStep| -> Vec<TokenStream> {
         part.bprop
             .iter()
             .map(|b| {
@@ -264,7 +270,7 @@ pub(crate) fn sweeps(
                     model,
                     sched,
                     b.module,
-                    bprop(model, sched, b.module, &b.accumulate),
+                    step(model, sched, b.module, &b.accumulate),
                 )
             })
             .collect()
@@ -280,15 +286,19 @@ pub(crate) fn sweeps(
         let (pre, step, post) = (fsteps(pre), looped(fsteps(step), false), fsteps(post));
         quote!(#(#pre)* #step #(#post)*)
     };
-    let (post_b, step_b, pre_b) = (
-        bsteps(&sched.post),
-        looped(bsteps(&sched.step), true),
-        bsteps(&sched.pre),
-    );
+    let backward = |step: BackwardStep| {
+        let (post, steps, pre) = (
+            bsteps(&sched.post, step),
+            looped(bsteps(&sched.step, step), true),
+            bsteps(&sched.pre, step),
+        );
+        quote!(#(#post)* #steps #(#pre)*)
+    };
     Sweeps {
         fprop: forward(&sched.pre.fprop, &sched.step.fprop, &sched.post.fprop),
         run: forward(&sched.pre.run, &sched.step.run, &sched.post.run),
-        bprop: quote!(#(#post_b)* #step_b #(#pre_b)*),
+        bprop: backward(bprop),
+        bbprop: backward(bbprop),
     }
 }
 
@@ -397,20 +407,86 @@ pub(crate) fn full_or_params(
     }
 }
 
+/// Which backward sweep: bprop (first derivatives: `dx`, the gradient pool, the kernels'
+/// `bprop*`) or bbprop (diagonal Gauss–Newton second derivatives: `ddx`, the curvature pool, the
+/// kernels' `bbprop*`). Both sweeps make the same calls on the same places; Add, Sum and Last pass
+/// either derivative through unchanged, so they call the same kernels.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    First,
+    Second,
+}
+
+impl Order {
+    /// The state's slot: `dx` or `ddx`.
+    pub(crate) fn slot(self) -> syn::Ident {
+        match self {
+            Order::First => format_ident!("dx"),
+            Order::Second => format_ident!("ddx"),
+        }
+    }
+
+    /// The pool the parameters' derivatives go into (a local of the sweep): `grads` or `ddgrads`.
+    pub(crate) fn pool(self) -> syn::Ident {
+        match self {
+            Order::First => format_ident!("grads"),
+            Order::Second => format_ident!("ddgrads"),
+        }
+    }
+
+    /// A kernel of this sweep: `bprop{suffix}` or `bbprop{suffix}`.
+    pub(crate) fn kernel(self, suffix: &str) -> syn::Ident {
+        match self {
+            Order::First => format_ident!("bprop{}", suffix),
+            Order::Second => format_ident!("bbprop{}", suffix),
+        }
+    }
+
+    /// `__clear_dx` or `__clear_ddx`.
+    pub(crate) fn clear(self) -> syn::Ident {
+        format_ident!("__clear_{}", self.slot())
+    }
+
+    /// A user module's call: `<T as ::bpnet::Module>::bprop` or `<T as ::bpnet::Bbprop>::bbprop`,
+    /// spanned on the user's type.
+    pub(crate) fn user_call(self, model: &Model, i: usize) -> TokenStream {
+        let Kind::User { path, .. } = &model.modules[i].kind else {
+            unreachable!("only user modules are called through a trait")
+        };
+        let (ty, span) = (user_ty(model, i), path.span());
+        match self {
+            Order::First => quote_spanned!(span=> <#ty as ::bpnet::Module>::bprop),
+            Order::Second => quote_spanned!(span=> <#ty as ::bpnet::Bbprop>::bbprop),
+        }
+    }
+}
+
 fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
+    backward_step(model, sched, i, acc, Order::First)
+}
+
+fn bbprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
+    backward_step(model, sched, i, acc, Order::Second)
+}
+
+/// Module `i`'s calls in a backward sweep of the given order.
+fn backward_step(
+    model: &Model,
+    sched: &Schedule,
+    i: usize,
+    acc: &[bool],
+    order: Order,
+) -> TokenStream {
     let rt = rt();
     let f = float_tokens(model.float);
     let m = &model.modules[i];
     let s = |k: usize| place(model, sched, i, m.args[k], m.delays[k]);
     let o = place(model, sched, i, m.out, 0);
     let r = range(model, sched, i);
-    let variant = |k: usize| {
-        if acc[k] {
-            format_ident!("bprop_acc")
-        } else {
-            format_ident!("bprop")
-        }
-    };
+    let (dx, grads) = (order.slot(), order.pool());
+    let variant = |k: usize| order.kernel(if acc[k] { "_acc" } else { "" });
+    let pass = |k: usize| format_ident!("{}", if acc[k] { "bprop_acc" } else { "bprop" });
+    let params_only = order.kernel("_params");
     match &m.kind {
         Kind::Linear { .. } => {
             let (a, v) = (s(0), variant(0));
@@ -418,8 +494,8 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
                 model,
                 sched,
                 i,
-                quote!(#rt::linear::#f::#v(&params[#r], &#a.x, &#o.dx, &mut #a.dx, &mut grads[#r]);),
-                quote!(#rt::linear::#f::bprop_params(&#a.x, &#o.dx, &mut grads[#r]);),
+                quote!(#rt::linear::#f::#v(&params[#r], &#a.x, &#o.#dx, &mut #a.#dx, &mut #grads[#r]);),
+                quote!(#rt::linear::#f::#params_only(&#a.x, &#o.#dx, &mut #grads[#r]);),
             )
         }
         Kind::Act(act) => {
@@ -428,8 +504,8 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
                 model,
                 sched,
                 i,
-                quote!(#rt::#k::#f::#v(&#o.x, &#o.dx, &mut #a.dx, &mut grads[#r]);),
-                quote!(#rt::#k::#f::bprop_params(&#o.x, &#o.dx, &mut grads[#r]);),
+                quote!(#rt::#k::#f::#v(&#o.x, &#o.#dx, &mut #a.#dx, &mut #grads[#r]);),
+                quote!(#rt::#k::#f::#params_only(&#o.x, &#o.#dx, &mut #grads[#r]);),
             )
         }
         // dL/dE into the energies (every class), dL/dy into the target.
@@ -441,15 +517,11 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
             );
             let (ve, vy) = (
                 variant(0),
-                if acc[1] {
-                    format_ident!("bprop_target_acc")
-                } else {
-                    format_ident!("bprop_target")
-                },
+                order.kernel(if acc[1] { "_target_acc" } else { "_target" }),
             );
             let calls = [
-                quote!(#rt::loss::#k::#f::#ve(&#e.x, &#y.x, &#o.dx, &mut #e.dx #p);),
-                quote!(#rt::loss::#k::#f::#vy(&#e.x, &#y.x, &#o.dx, &mut #y.dx #p);),
+                quote!(#rt::loss::#k::#f::#ve(&#e.x, &#y.x, &#o.#dx, &mut #e.#dx #p);),
+                quote!(#rt::loss::#k::#f::#vy(&#e.x, &#y.x, &#o.#dx, &mut #y.#dx #p);),
             ];
             let calls = calls
                 .into_iter()
@@ -461,8 +533,8 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
             let (a, b) = (s(0), s(1));
             let (va, vb) = (variant(0), variant(1));
             let calls = [
-                quote!(#rt::euclidean::#f::#va(&#a.x, &#b.x, &#o.dx, &mut #a.dx);),
-                quote!(#rt::euclidean::#f::#vb(&#b.x, &#a.x, &#o.dx, &mut #b.dx);),
+                quote!(#rt::euclidean::#f::#va(&#a.x, &#b.x, &#o.#dx, &mut #a.#dx);),
+                quote!(#rt::euclidean::#f::#vb(&#b.x, &#a.x, &#o.#dx, &mut #b.#dx);),
             ];
             let calls = calls
                 .into_iter()
@@ -472,18 +544,18 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
         }
         Kind::Add => {
             let steps = (0..m.args.len()).map(|k| {
-                let (a, v) = (s(k), variant(k));
+                let (a, v) = (s(k), pass(k));
                 unless_skipped(
                     model,
                     sched,
                     i,
                     k,
-                    quote!(#rt::add::#f::#v(&#o.dx, &mut #a.dx);),
+                    quote!(#rt::add::#f::#v(&#o.#dx, &mut #a.#dx);),
                 )
             });
             quote!(#(#steps)*)
         }
-        // The gathered state's dx was cleared before the sweep.
+        // The gathered state's dx (ddx) was cleared before the sweep.
         Kind::Sum => {
             let (e, k) = (&model.states[m.args[0]].name, sched.history[m.args[0]]);
             let steps = sum_steps(m);
@@ -494,7 +566,7 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
                 0,
                 quote!(
                     for t in #steps {
-                        #rt::add::#f::bprop_acc(&#o.dx, &mut self.#e.__slots[#k + t].dx);
+                        #rt::add::#f::bprop_acc(&#o.#dx, &mut self.#e.__slots[#k + t].#dx);
                     }
                 ),
             )
@@ -506,22 +578,22 @@ fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenS
                 sched,
                 i,
                 0,
-                quote!(#rt::add::#f::bprop_acc(&#o.dx, &mut self.#h.__slots[#k + len - 1].dx);),
+                quote!(#rt::add::#f::bprop_acc(&#o.#dx, &mut self.#h.__slots[#k + len - 1].#dx);),
             )
         }
         Kind::User { path, .. } => {
             let a = s(0);
             let value = user_value(model, i);
             // A user module adds into dx; the first contribution starts from zero.
-            let clear = (!acc[0]).then(|| quote!(#a.dx.fill(0.0);));
-            let t = user_module(model, i);
+            let clear = (!acc[0]).then(|| quote!(#a.#dx.fill(0.0);));
+            let call = order.user_call(model, i);
             let rt = quote_spanned!(path.span()=> ::bpnet::__private);
             quote_spanned!(path.span()=>
                 #clear
-                #t::bprop(
-                    &mut #value, #rt::cast(&params[#r]), #rt::cast_mut(&mut grads[#r]),
-                    #rt::cast(&#a.x), #rt::cast(&#o.x), #rt::cast(&#o.dx),
-                    #rt::cast_mut(&mut #a.dx),
+                #call(
+                    &mut #value, #rt::cast(&params[#r]), #rt::cast_mut(&mut #grads[#r]),
+                    #rt::cast(&#a.x), #rt::cast(&#o.x), #rt::cast(&#o.#dx),
+                    #rt::cast_mut(&mut #a.#dx),
                 );
             )
         }
@@ -607,6 +679,123 @@ fn dot(model: &Model) -> String {
         );
     }
     out + "}\n"
+}
+
+/// The body of a backward sweep: the energy's seed, the gathering states cleared, the modules'
+/// calls, and the learned initial values gathering what reached them before step 0.
+fn backward_body(
+    model: &Model,
+    sched: &Schedule,
+    order: Order,
+    sweep: &TokenStream,
+) -> TokenStream {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let (dx, pool, clear) = (order.slot(), order.pool(), order.clear());
+    // dE/dE = 1; as the Gauss–Newton weight of the energy, ddx = 1 too.
+    let seed = model.energy.map(|e| {
+        let e = &model.states[e].name;
+        quote!(self.#e.#dx[0] = 1.0;)
+    });
+    let clears = model
+        .states
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| sched.gather[*i])
+        .map(|(_, st)| {
+            let n = &st.name;
+            if st.step {
+                quote!(self.#n.#clear(len);)
+            } else {
+                quote!(self.#n.#dx.fill(0.0);)
+            }
+        });
+    let learned = model.states.iter().enumerate().filter_map(|(i, st)| {
+        let off = sched.initial_offsets[i].as_ref()?;
+        let n = &st.name;
+        let (a, b) = (
+            offset_tokens(model, off, 0),
+            offset_tokens(model, off, st.width),
+        );
+        let k = sched.history[i];
+        Some(quote!(
+            if !self.__continued {
+                for j in 0..#k {
+                    #rt::add::#f::bprop_acc(&self.#n.__slots[j].#dx, &mut #pool[#a..#b]);
+                }
+            }
+        ))
+    });
+    quote!(#seed #(#clears)* #sweep #(#learned)*)
+}
+
+/// The public `bbprop`: from the energy of the last fprop, or, for a network without an energy,
+/// from a given ∂²E/∂output².
+fn bbprop_method(model: &Model, bounds: &TokenStream) -> Option<TokenStream> {
+    let f = float_tokens(model.float);
+    let unfolded = model.steps.is_some();
+    let doc = "bbprop, the second-order sweep of \"Efficient BackProp\" (LeCun, Bottou, Orr, \
+               Müller 1998): the diagonal second derivatives of the energy in the Gauss–Newton \
+               approximation, into every computed state's `ddx`, and those of the parameters \
+               **added** into the curvature pool ([`Self::curvature`]; call \
+               [`Self::zero_curvature`] between estimates). Each module passes `ddx` back with \
+               its Jacobian squared (Linear: `W∘W` to its input, `x∘x` to its weights; Tanh: \
+               `f′²`, the `f″` term dropped); the energy module starts it from the diagonal of \
+               its own Hessian (1 for the Euclidean energy). Uses the last fprop; the `ddx` of \
+               the inputs and targets only with [`Self::set_input_grads`] on.";
+    // The length of the last fprop (unfolded), or the given ∂²E/∂output² (no energy).
+    let (head, len, arg) = match (model.energy, model.output) {
+        (Some(_), _) if unfolded => (
+            quote!(let len = self.__len; if len == 0 { return; }),
+            quote!(, len),
+            quote!(),
+        ),
+        (Some(_), _) => (quote!(), quote!(), quote!()),
+        (None, Some(o)) if !unfolded => {
+            let (out, w) = (&model.states[o].name, model.states[o].width);
+            (
+                quote!(self.#out.ddx = *dd_output;),
+                quote!(),
+                quote!(, dd_output: &[#f; #w]),
+            )
+        }
+        _ => return None,
+    };
+    Some(quote!(
+        #[doc = #doc]
+        #[track_caller]
+        pub fn bbprop(&mut self #arg) #bounds {
+            self.__own_pool();
+            #head
+            let params = ::core::mem::take(&mut self.__params);
+            let mut ddgrads = ::core::mem::take(&mut self.__ddgrads);
+            self.__bbprop(&params, &mut ddgrads, self.__input_grads #len);
+            self.__params = params;
+            self.__ddgrads = ddgrads;
+        }
+    ))
+}
+
+/// The `where` clause of everything that runs bbprop: every user module implements
+/// `bpnet::Bbprop`. Higher-ranked, so that a bound that does not hold is not an error where it is
+/// written (a trivially false bound is) but where bbprop is called, with the message of
+/// `Bbprop`'s `on_unimplemented`, which names the module's type.
+pub(crate) fn bbprop_bounds(model: &Model) -> TokenStream {
+    let users: Vec<TokenStream> = (0..model.modules.len())
+        .filter_map(|i| match &model.modules[i].kind {
+            // Spanned on the module's type in the declaration: the bound the error names.
+            Kind::User { path, .. } => {
+                let ty = user_ty(model, i);
+                Some(quote_spanned!(path.span()=> for<'__bb> #ty: ::bpnet::Bbprop,))
+            }
+            _ => None,
+        })
+        .collect();
+    if users.is_empty() {
+        quote!()
+    } else {
+        quote!(where #(#users)*)
+    }
 }
 
 pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
@@ -772,38 +961,11 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         fprop: fprop_body,
         run: run_body,
         bprop: sweep_b,
-    } = sweeps(model, sched, fprop_step, bprop_step);
-    let clears = model
-        .states
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| sched.gather[*i])
-        .map(|(_, st)| {
-            let n = &st.name;
-            if st.step {
-                quote!(self.#n.__clear_dx(len);)
-            } else {
-                quote!(self.#n.dx.fill(0.0);)
-            }
-        });
-    // A learned initial value gathers the derivatives of every read before step 0.
-    let learned_grads = model.states.iter().enumerate().filter_map(|(i, st)| {
-        let off = sched.initial_offsets[i].as_ref()?;
-        let n = &st.name;
-        let (a, b) = (
-            offset_tokens(model, off, 0),
-            offset_tokens(model, off, st.width),
-        );
-        let k = sched.history[i];
-        Some(quote!(
-            if !self.__continued {
-                for j in 0..#k {
-                    #rt::add::#f::bprop_acc(&self.#n.__slots[j].dx, &mut grads[#a..#b]);
-                }
-            }
-        ))
-    });
-    let bprop_body = quote!(#(#clears)* #sweep_b #(#learned_grads)*);
+        bbprop: sweep_bb,
+    } = sweeps(model, sched, fprop_step, [bprop_step, bbprop_step]);
+    let bprop_body = backward_body(model, sched, Order::First, &sweep_b);
+    let bbprop_body = backward_body(model, sched, Order::Second, &sweep_bb);
+    let bounds = bbprop_bounds(model);
     let len_param = model.steps.map(|_| quote!(, len: usize));
     let inits = model.modules.iter().enumerate().filter_map(|(i, m)| {
         let r = range(model, sched, i);
@@ -820,10 +982,6 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             // Biases start at zero.
             _ => None,
         }
-    });
-    let seed = model.energy.map(|e| {
-        let e = &model.states[e].name;
-        quote!(self.#e.dx[0] = 1.0;)
     });
 
     // Descriptions.
@@ -874,11 +1032,12 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         .filter(|(_, m)| !matches!(m.kind, Kind::Add | Kind::Euclidean | Kind::Loss(_)))
         .map(|(i, m)| {
             let r = range(model, sched, i);
-            let (p, pm, g, gm) = (
+            let (p, pm, g, gm, c) = (
                 format_ident!("{}_params", plain(&m.name)),
                 format_ident!("{}_params_mut", plain(&m.name)),
                 format_ident!("{}_grads", plain(&m.name)),
                 format_ident!("{}_grads_mut", plain(&m.name)),
+                format_ident!("{}_curvature", plain(&m.name)),
             );
             let shape = match &m.kind {
                 Kind::Linear { out } => format!(
@@ -896,7 +1055,13 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                  freeze the module, clip it, …).",
                 m.name
             );
+            let d5 = format!(
+                "Module `{}`'s slice of the curvature pool (see `bbprop`).",
+                m.name
+            );
             quote!(
+                #[doc = #d5] #[track_caller]
+                pub fn #c(&self) -> &[#f] { self.__own_pool(); &self.__ddgrads[#r] }
                 #[doc = #d1] #[track_caller]
                 pub fn #p(&self) -> &[#f] { self.__own_pool(); &self.__params[#r] }
                 #[doc = #d2] #[track_caller]
@@ -1088,6 +1253,17 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         )
     });
 
+    let second_order_impl = model.energy.map(|_| {
+        quote!(
+            impl ::bpnet::SecondOrder for #name #bounds {
+                fn bbprop(&mut self) { #name::bbprop(self) }
+                fn curvature(&self) -> &[#f] { &self.__ddgrads }
+                fn zero_curvature(&mut self) { #name::zero_curvature(self) }
+            }
+        )
+    });
+    let bbprop_method = bbprop_method(model, &bounds);
+
     let bname = format_ident!("{}Batch", name);
     let (batch_item, batch_methods) = crate::batch::batch(model, sched);
     let (unfolded_fields, unfolded_inits) = match model.steps {
@@ -1112,6 +1288,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                     Self {
                         #(#state_inits)* #(#user_inits)*
                         __params: #rt::Vec::new(), __grads: #rt::Vec::new(),
+                        __ddgrads: #rt::Vec::new(),
                         __input_grads: false,
                         __batch: #bname::__new(0), __batch_rows: 0,
                         #unfolded_inits
@@ -1130,6 +1307,14 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                     // The outer network reads dE/d(input): computed whatever the switch says.
                     self.__bprop(params, grads, true);
                     #rt::add::#f::bprop_acc(&self.#input.dx, dinput);
+                }
+            }
+
+            impl ::bpnet::Bbprop for #name #bounds {
+                fn bbprop(&mut self, params: &[#f], ddparams: &mut [#f], _input: &[#f], _output: &[#f], ddoutput: &[#f], ddinput: &mut [#f]) {
+                    self.#out.ddx.copy_from_slice(ddoutput);
+                    self.__bbprop(params, ddparams, true);
+                    #rt::add::#f::bprop_acc(&self.#input.ddx, ddinput);
                 }
             }
         )
@@ -1152,6 +1337,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             #(#user_fields)*
             __params: #rt::Vec<#f>,
             __grads: #rt::Vec<#f>,
+            __ddgrads: #rt::Vec<#f>,
             __input_grads: bool,
             __batch: #bname,
             __batch_rows: usize,
@@ -1186,6 +1372,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                     #(#user_inits)*
                     __params: params,
                     __grads: #rt::zeroed::<#f>(Self::PARAMS),
+                    __ddgrads: #rt::zeroed::<#f>(Self::PARAMS),
                     __input_grads: false,
                     __batch: #bname::__new(0),
                     __batch_rows: 0,
@@ -1218,8 +1405,12 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
 
             #[allow(unused_variables)]
             fn __bprop(&mut self, params: &[#f], grads: &mut [#f], inputs: bool #len_param) {
-                #seed
                 #bprop_body
+            }
+
+            #[allow(unused_variables)]
+            fn __bbprop(&mut self, params: &[#f], ddgrads: &mut [#f], inputs: bool #len_param) #bounds {
+                #bbprop_body
             }
 
             #run
@@ -1259,6 +1450,19 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             pub fn grads(&self) -> &[#f] { &self.__grads }
             /// All gradients, to edit them before an update.
             pub fn grads_mut(&mut self) -> &mut [#f] { &mut self.__grads }
+            /// The curvature pool: the diagonal second derivatives that bbprop adds up, same
+            /// layout as [`Self::params`].
+            pub fn curvature(&self) -> &[#f] { &self.__ddgrads }
+            /// The curvature pool, to edit it.
+            pub fn curvature_mut(&mut self) -> &mut [#f] { &mut self.__ddgrads }
+            /// Sets every second derivative in the curvature pool to zero.
+            pub fn zero_curvature(&mut self) {
+                if let ::core::option::Option::Some(g) = self.__ddgrads.get_mut(..Self::PARAMS) {
+                    g.fill(0.0);
+                }
+            }
+
+            #bbprop_method
 
             #(#accessors)*
             #(#initial_accessors)*
@@ -1268,6 +1472,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         #batch_item
 
         #network_impl
+        #second_order_impl
         #module_impl
     )
 }

@@ -116,10 +116,12 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
     let bprop = if has_energy {
         quote!(
             pub fn bprop(&mut self) {}
+            pub fn bbprop(&mut self) {}
         )
     } else {
         quote!(
             pub fn bprop<T>(&mut self, _: T) {}
+            pub fn bbprop<T>(&mut self, _: T) {}
         )
     };
     let mut seen_modules = std::collections::HashSet::new();
@@ -134,13 +136,15 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 format_ident!("{}_LEN", upper),
             );
             consts.push(quote!(pub const #o: usize = 0; pub const #l: usize = 0;));
-            let (p, pm, g, gm) = (
+            let (p, pm, g, gm, c) = (
                 format_ident!("{}_params", m),
                 format_ident!("{}_params_mut", m),
                 format_ident!("{}_grads", m),
                 format_ident!("{}_grads_mut", m),
+                format_ident!("{}_curvature", m),
             );
             quote!(
+                pub fn #c(&self) -> &[#f] { &[] }
                 pub fn #p(&self) -> &[#f] { &[] }
                 pub fn #pm(&mut self) -> &mut [#f] { &mut [] }
                 pub fn #g(&self) -> &[#f] { &[] }
@@ -166,6 +170,12 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 fn set_input_grads(&mut self, on: bool) {}
                 fn input_grads(&self) -> bool { false }
             }
+            #[allow(unused_variables, clippy::all)]
+            impl ::bpnet::SecondOrder for #name {
+                fn bbprop(&mut self) {}
+                fn curvature(&self) -> &[#f] { &[] }
+                fn zero_curvature(&mut self) {}
+            }
         )
     });
     // A declaration that would be a module (no energy, an output, one input) still is one, so
@@ -189,6 +199,10 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 fn init<R: ::bpnet::__private::Rng + ?::core::marker::Sized>(params: &mut [#f], rng: &mut R) {}
                 fn fprop(&mut self, params: &[#f], input: &[#f], output: &mut [#f]) {}
                 fn bprop(&mut self, params: &[#f], grads: &mut [#f], input: &[#f], output: &[#f], doutput: &[#f], dinput: &mut [#f]) {}
+            }
+            #[allow(unused_variables, clippy::all)]
+            impl ::bpnet::Bbprop for #name {
+                fn bbprop(&mut self, params: &[#f], ddparams: &mut [#f], input: &[#f], output: &[#f], ddoutput: &[#f], ddinput: &mut [#f]) {}
             }
         )
     });
@@ -228,6 +242,7 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
         pub fn batch(&self) -> &#bname { ::core::unreachable!() }
         pub fn fprop_batch(&mut self, #(#batch_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
         pub fn bprop_batch(&mut self) {}
+        pub fn bbprop_batch(&mut self) {}
         pub fn run_batch(&mut self, #(#batch_run_p),*) -> ::core::result::Result<#batch_output, ::bpnet::Error> { ::core::unreachable!() }
     );
     let batch_item = quote!(
@@ -282,6 +297,9 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             pub fn params_mut(&mut self) -> &mut [#f] { &mut [] }
             pub fn grads(&self) -> &[#f] { &[] }
             pub fn grads_mut(&mut self) -> &mut [#f] { &mut [] }
+            pub fn curvature(&self) -> &[#f] { &[] }
+            pub fn curvature_mut(&mut self) -> &mut [#f] { &mut [] }
+            pub fn zero_curvature(&mut self) {}
             #(#accessors)*
         }
     )

@@ -60,6 +60,13 @@ pub struct Square {
     seen: [f64; 4],
 }
 
+impl Square {
+    /// The input of its last fprop.
+    pub fn seen(&self) -> [f64; 4] {
+        self.seen
+    }
+}
+
 impl Module for Square {
     type Float = f64;
     const IN: usize = 4;
