@@ -963,7 +963,7 @@ impl<'a, N: SecondOrder, S> Trainer<'a, N, Sdlm<N::Float>, S> {
     /// The estimate runs the network between updates: its cost (up to [`Sdlm::samples`] fprops
     /// and bbprops each time) counts in the training time.
     ///
-    /// ```ignore
+    /// ```
     /// use bpnet::prelude::*;
     /// use bpnet::optim::{Every, Sdlm};
     /// use bpnet::train::Trainer;

@@ -151,7 +151,7 @@ impl std::error::Error for CurvatureError {
 /// [`Optimizer::learning_rate`] does not panic: it is the largest per-parameter rate of the next
 /// update, `ε · schedule(t) / (μ + minᵢ hᵢᵢ)`, and `ε · schedule(t) / μ` before any estimate.
 ///
-/// ```ignore
+/// ```
 /// use bpnet::prelude::*;
 /// use bpnet::optim::{Every, Sdlm};
 ///
@@ -377,11 +377,7 @@ impl<F: Float> Sdlm<F> {
         R: IntoEnergy<F>,
     {
         let due = self.due(epoch);
-        self.epoch = if epoch < self.estimated_in_epoch {
-            epoch
-        } else {
-            self.epoch.max(epoch)
-        };
+        self.note_epoch(epoch);
         if due {
             self.estimate(net, data, fprop)?;
         }
@@ -416,32 +412,125 @@ impl<F: Float> Sdlm<F> {
         let mut indices = Vec::new();
         self.choose(data.len(), &mut indices);
         net.zero_curvature();
-        let mut result = Ok(());
         for &i in &indices {
             match fprop(net, &data[i]).into_energy() {
                 Ok(e) if e.is_finite() => net.bbprop(),
                 Ok(e) => {
                     let energy = e.to_f64();
-                    result = Err(CurvatureError::NonFiniteEnergy { sample: i, energy });
-                    break;
+                    return Err(CurvatureError::NonFiniteEnergy { sample: i, energy });
                 }
-                Err(error) => {
-                    result = Err(CurvatureError::Network { sample: i, error });
-                    break;
-                }
+                Err(error) => return Err(CurvatureError::Network { sample: i, error }),
             }
         }
-        if result.is_ok() {
-            let scale = F::ONE / F::from_f64(indices.len() as f64);
-            result = self.install(net.curvature(), scale);
-            if let Err(CurvatureError::NonFiniteCurvature { index, module, .. }) = &mut result {
-                *module = module_at::<N>(*index);
-            }
+        self.finish(net, indices)
+    }
+
+    /// Keeps the mean of the network's curvature pool over the samples `indices`.
+    fn finish<N: SecondOrder<Float = F>>(
+        &mut self,
+        net: &N,
+        indices: Vec<usize>,
+    ) -> Result<(), CurvatureError> {
+        let scale = F::ONE / F::from_f64(indices.len() as f64);
+        let mut result = self.install(net.curvature(), scale);
+        if let Err(CurvatureError::NonFiniteCurvature { index, module, .. }) = &mut result {
+            *module = module_at::<N>(*index);
         }
         if result.is_ok() {
             self.indices = indices;
         }
         result
+    }
+
+    /// Records that training is in epoch `epoch`, for the [`Every::Epochs`] schedule.
+    fn note_epoch(&mut self, epoch: usize) {
+        self.epoch = if epoch < self.estimated_in_epoch {
+            epoch
+        } else {
+            self.epoch.max(epoch)
+        };
+    }
+
+    /// Estimates the curvature on minibatches, if one is [due](Sdlm::due) before an update in
+    /// epoch `epoch`, as [`Sdlm::estimate_batches`] does; returns whether it did.
+    ///
+    /// # Errors
+    /// As [`Sdlm::estimate_batches`].
+    ///
+    /// # Panics
+    /// If `batch` is 0.
+    pub fn estimate_batches_if_due<N, S, R>(
+        &mut self,
+        epoch: usize,
+        net: &mut N,
+        data: &[S],
+        batch: usize,
+        fprop: impl FnMut(&mut N, &[S]) -> R,
+        bbprop: impl FnMut(&mut N),
+    ) -> Result<bool, CurvatureError>
+    where
+        N: SecondOrder<Float = F>,
+        S: Clone,
+        R: IntoEnergy<F>,
+    {
+        let due = self.due(epoch);
+        self.note_epoch(epoch);
+        if due {
+            self.estimate_batches(net, data, batch, fprop, bbprop)?;
+        }
+        Ok(due)
+    }
+
+    /// Estimates the curvature now, on minibatches: the same samples as [`Sdlm::estimate`] (in
+    /// the same order), copied into minibatches of up to `batch` rows, each run through `fprop`
+    /// (`fprop_batch`, returning the batch's energy) and `bbprop` (`bbprop_batch`, which adds the
+    /// sum over the rows of each sample's curvature); the mean over the samples is kept. With
+    /// the per-sample and per-batch kernels computing the same thing, the result is the one of
+    /// [`Sdlm::estimate`] up to rounding. The network needs room for `batch` rows
+    /// (`reserve_batch`).
+    ///
+    /// # Errors
+    /// As [`Sdlm::estimate`]; for a batch whose fprop fails, `sample` is the index of its first
+    /// sample.
+    ///
+    /// # Panics
+    /// If `batch` is 0.
+    #[track_caller]
+    pub fn estimate_batches<N, S, R>(
+        &mut self,
+        net: &mut N,
+        data: &[S],
+        batch: usize,
+        mut fprop: impl FnMut(&mut N, &[S]) -> R,
+        mut bbprop: impl FnMut(&mut N),
+    ) -> Result<(), CurvatureError>
+    where
+        N: SecondOrder<Float = F>,
+        S: Clone,
+        R: IntoEnergy<F>,
+    {
+        assert!(batch > 0, "Sdlm: the minibatch size must be at least 1");
+        if data.is_empty() {
+            return Err(CurvatureError::NoSamples);
+        }
+        let mut indices = Vec::new();
+        self.choose(data.len(), &mut indices);
+        net.zero_curvature();
+        let mut rows: Vec<S> = Vec::with_capacity(batch.min(indices.len()));
+        for chunk in indices.chunks(batch) {
+            rows.clear();
+            rows.extend(chunk.iter().map(|&i| data[i].clone()));
+            let sample = chunk[0];
+            match fprop(net, &rows).into_energy() {
+                Ok(e) if e.is_finite() => bbprop(net),
+                Ok(e) => {
+                    let energy = e.to_f64();
+                    return Err(CurvatureError::NonFiniteEnergy { sample, energy });
+                }
+                Err(error) => return Err(CurvatureError::Network { sample, error }),
+            }
+        }
+        self.finish(net, indices)
     }
 
     /// Puts in a curvature computed elsewhere (e.g. by `bbprop_batch` on minibatches, divided by
