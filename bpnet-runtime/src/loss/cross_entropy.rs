@@ -8,7 +8,7 @@
 //! logit `M` is subtracted before the exponentials, `L = Σ_j y_j (M − z_j) + (1 − Σ_j y_j) M +
 //! log Σ_j e^(z_j − M)`.
 
-use super::{Real, gibbs_variance, linear_in_target, loss_kernels, put, shifted_sum};
+use super::{Put, Real, gibbs_variance, linear_in_target, loss_kernels, shifted_sum};
 
 #[inline(always)]
 fn value<T: Real>(z: &[T], y: &[T]) -> T {
@@ -22,18 +22,18 @@ fn value<T: Real>(z: &[T], y: &[T]) -> T {
 }
 
 #[inline(always)]
-fn grad<T: Real>(z: &[T], y: &[T], g: T, dz: &mut [T], accumulate: bool) {
+fn grad<T: Real>(z: &[T], y: &[T], g: T, dz: &mut [T], mode: Put<T>) {
     let (big, s) = shifted_sum(z, -T::ONE);
     for ((d, &zj), &yj) in dz.iter_mut().zip(z).zip(y) {
         let p = (zj - big).exp() / s;
-        put(d, (p - yj) * g, accumulate);
+        mode.put(d, (p - yj) * g);
     }
 }
 
 #[inline(always)]
-fn grad_target<T: Real>(z: &[T], _y: &[T], g: T, dy: &mut [T], accumulate: bool) {
+fn grad_target<T: Real>(z: &[T], _y: &[T], g: T, dy: &mut [T], mode: Put<T>) {
     for (d, &zj) in dy.iter_mut().zip(z) {
-        put(d, -zj * g, accumulate);
+        mode.put(d, -zj * g);
     }
 }
 
@@ -64,7 +64,7 @@ loss_kernels!(
 
 #[cfg(test)]
 mod tests {
-    use crate::loss::tests::{check_loss, check_loss_curv};
+    use crate::loss::tests::{check_loss, check_loss_curv, check_loss_inner};
 
     #[test]
     fn is_the_nll_of_minus_the_logits() {
@@ -135,5 +135,33 @@ mod tests {
         assert_eq!(ddz, dde);
         assert_eq!(ddz, other);
         assert!(ddz.iter().all(|&v| v > 0.0), "{ddz:?}");
+    }
+
+    /// The variant for a loss whose output feeds another module: `ddl · (p_j − y_j)²` to the
+    /// logits and `ddl · z_j²` to the target, against the squared finite-difference Jacobian
+    /// (relative 1e-6, see [`crate::loss::tests::INNER_TOL`]); in the logits, the nll's of `−z`
+    /// at `β = 1`.
+    #[test]
+    fn bbprop_inner_is_the_squared_jacobian() {
+        check_loss_inner!(
+            crate::loss::cross_entropy,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 1.0, 0.0, 0.0]
+        );
+        check_loss_inner!(
+            crate::loss::cross_entropy,
+            [0.3, -1.2, 0.8],
+            [0.2, 0.5, 0.3]
+        );
+        let z = [0.5, -1.0, 2.0, 0.25];
+        let e: Vec<f64> = z.iter().map(|v| -v).collect();
+        let y = [0.0, 0.0, 1.0, 0.0];
+        let (mut ddz, mut dde) = ([0.0; 4], [0.0; 4]);
+        super::f64::bbprop_inner(&z, &y, &[1.3], &mut ddz);
+        crate::loss::nll::f64::bbprop_inner(&e, &y, &[1.3], &mut dde, 1.0);
+        assert!(
+            crate::testing::rel_err(&ddz, &dde) < 1e-15,
+            "{ddz:?} {dde:?}"
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! free to fall, training makes every answer's energy low and the machine collapses. The
 //! negative log-likelihood ([`super::nll`]) and the hinge loss ([`super::hinge`]) add that term.
 
-use super::{Real, linear_in_target, loss_kernels, put};
+use super::{Put, Real, linear_in_target, loss_kernels};
 
 #[inline(always)]
 fn value<T: Real>(e: &[T], y: &[T]) -> T {
@@ -17,16 +17,16 @@ fn value<T: Real>(e: &[T], y: &[T]) -> T {
 }
 
 #[inline(always)]
-fn grad<T: Real>(_e: &[T], y: &[T], g: T, de: &mut [T], accumulate: bool) {
+fn grad<T: Real>(_e: &[T], y: &[T], g: T, de: &mut [T], mode: Put<T>) {
     for (d, &yj) in de.iter_mut().zip(y) {
-        put(d, yj * g, accumulate);
+        mode.put(d, yj * g);
     }
 }
 
 #[inline(always)]
-fn grad_target<T: Real>(e: &[T], _y: &[T], g: T, dy: &mut [T], accumulate: bool) {
+fn grad_target<T: Real>(e: &[T], _y: &[T], g: T, dy: &mut [T], mode: Put<T>) {
     for (d, &ej) in dy.iter_mut().zip(e) {
-        put(d, ej * g, accumulate);
+        mode.put(d, ej * g);
     }
 }
 
@@ -49,7 +49,7 @@ loss_kernels!(f64, "energy", [], "");
 
 #[cfg(test)]
 mod tests {
-    use crate::loss::tests::{check_loss, check_loss_curv};
+    use crate::loss::tests::{check_loss, check_loss_curv, check_loss_inner};
 
     #[test]
     fn the_energy_of_the_correct_answer() {
@@ -90,5 +90,21 @@ mod tests {
             5e-8,
             0.0
         );
+    }
+
+    /// The variant for a loss whose output feeds another module: `ddl · y_j²` to the energies
+    /// and `ddl · E_j²` to the target, against the squared finite-difference Jacobian (relative
+    /// 1e-6, see [`crate::loss::tests::INNER_TOL`]), one-hot and soft labels.
+    #[test]
+    fn bbprop_inner_is_the_squared_jacobian() {
+        check_loss_inner!(
+            crate::loss::energy,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 1.0, 0.0, 0.0]
+        );
+        check_loss_inner!(crate::loss::energy, [0.3, -1.2, 0.8], [0.2, 0.5, 0.3]);
+        let mut dd = [9.0; 3];
+        super::f64::bbprop_inner_target(&[0.5, -2.0, 3.0], &[0.0, 0.0, 1.0], &[2.0], &mut dd);
+        assert_eq!(dd, [0.5, 8.0, 18.0]);
     }
 }

@@ -17,7 +17,7 @@
 //! A NaN energy or target gives a NaN loss (and no gradient), so training stops on it rather than
 //! reading the loss as met.
 
-use super::{Real, linear_in_target, loss_kernels};
+use super::{Put, Real, linear_in_target, loss_kernels};
 use crate::loss::argmax;
 
 /// The correct class and the runner-up when the loss is positive.
@@ -46,20 +46,23 @@ fn value<T: Real>(e: &[T], y: &[T], margin: T) -> T {
 }
 
 #[inline(always)]
-fn grad<T: Real>(e: &[T], y: &[T], g: T, de: &mut [T], accumulate: bool, margin: T) {
-    if !accumulate {
+fn grad<T: Real>(e: &[T], y: &[T], g: T, de: &mut [T], mode: Put<T>, margin: T) {
+    // Zeros everywhere (in the overwriting modes), then the two nonzero derivatives added in:
+    // `x + (−g)` is `x − g` bit for bit.
+    if mode.overwrites() {
         de.fill(T::ZERO);
     }
     if let Some((c, j)) = active(e, y, margin) {
-        de[c] += g;
-        de[j] -= g;
+        let add = mode.adding();
+        add.put(&mut de[c], g);
+        add.put(&mut de[j], -g);
     }
 }
 
 #[inline(always)]
-fn grad_target<T: Real>(e: &[T], _y: &[T], _g: T, dy: &mut [T], accumulate: bool, _m: T) {
+fn grad_target<T: Real>(e: &[T], _y: &[T], _g: T, dy: &mut [T], mode: Put<T>, _m: T) {
     assert!(e.len() >= 2, "hinge: needs at least two classes");
-    if !accumulate {
+    if mode.overwrites() {
         dy.fill(T::ZERO);
     }
 }
@@ -96,7 +99,7 @@ loss_kernels!(
 
 #[cfg(test)]
 mod tests {
-    use crate::loss::tests::{check_loss, check_loss_curv};
+    use crate::loss::tests::{check_loss, check_loss_curv, check_loss_inner};
 
     fn hinge(e: &[f64], y: &[f64], m: f64) -> f64 {
         let mut l = [0.0];
@@ -175,5 +178,43 @@ mod tests {
     #[should_panic(expected = "at least two classes")]
     fn bbprop_refuses_one_class() {
         super::f64::bbprop(&[1.0], &[1.0], &[1.0], &mut [0.0], 1.0);
+    }
+
+    /// The variant for a loss whose output feeds another module, away from the kink: `ddl` at
+    /// the correct class and at the runner-up while the margin is violated, 0 elsewhere and once
+    /// it is met, 0 to the target; against the squared finite-difference Jacobian (relative
+    /// 1e-6, see [`crate::loss::tests::INNER_TOL`]). Exact zeros are written over what was there.
+    #[test]
+    fn bbprop_inner_is_the_squared_jacobian() {
+        check_loss_inner!(
+            crate::loss::hinge,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 0.0, 1.0, 0.0],
+            1.0
+        );
+        check_loss_inner!(
+            crate::loss::hinge,
+            [0.3, -1.2, 0.8, 2.0],
+            [0.0, 1.0, 0.0, 0.0],
+            0.5
+        );
+        check_loss_inner!(crate::loss::hinge, [0.3, -1.2], [1.0, 0.0], 0.25);
+        let y = [0.0, 1.0, 0.0];
+        let mut dd = [5.0; 3];
+        super::f64::bbprop_inner(&[0.999, 0.0, 2.0], &y, &[1.5], &mut dd, 1.0);
+        assert_eq!(dd, [1.5, 1.5, 0.0]);
+        super::f64::bbprop_inner(&[1.5, 0.0, 2.0], &y, &[1.5], &mut dd, 1.0);
+        assert_eq!(dd, [0.0; 3]);
+        let mut dd = [5.0; 3];
+        super::f64::bbprop_inner_acc(&[0.999, 0.0, 2.0], &y, &[1.5], &mut dd, 1.0);
+        assert_eq!(dd, [6.5, 6.5, 5.0]);
+        super::f64::bbprop_inner_target(&[0.999, 0.0, 2.0], &y, &[1.5], &mut dd, 1.0);
+        assert_eq!(dd, [0.0; 3]);
+    }
+
+    #[test]
+    #[should_panic(expected = "at least two classes")]
+    fn bbprop_inner_refuses_one_class() {
+        super::f64::bbprop_inner(&[1.0], &[1.0], &[1.0], &mut [0.0], 1.0);
     }
 }

@@ -34,6 +34,14 @@
 //! nothing). `1 − p_j` is computed as the sum of the other probabilities, not by a subtraction,
 //! so a confident class keeps its small curvature instead of rounding to 0.
 //!
+//! Those treat the loss as the network's energy (or a term added into it). A loss whose scalar
+//! output feeds another, nonlinear module is an ordinary module inside the network, and the
+//! Gauss–Newton sweep squares its Jacobian instead, dropping its own second derivatives:
+//! `bbprop_inner` gives `dde_j = ddl · (∂L/∂E_j)²` and `bbprop_inner_target` gives
+//! `ddy_j = ddl · (∂L/∂y_j)²` (the squares of exactly what `bprop` and `bprop_target` give with
+//! `dl = 1`), with `_acc` and minibatch forms (`bbprop_inner_batch`, `bbprop_inner_target_batch`,
+//! …) like the others.
+//!
 //! After `run`, the network's output holds the energies (or logits): [`argmin`] (or [`argmax`])
 //! is the predicted class, [`softmin`] (or [`softmax`]) the class probabilities.
 
@@ -88,10 +96,11 @@ pub(crate) fn shifted_sum<T: Real>(v: &[T], beta: T) -> (T, T) {
 }
 
 /// The per-type public kernels of one loss, from its generic row functions in the parent module:
-/// `value(e, y, params…) -> L`, `grad(e, y, dl, de, accumulate, params…)` (dL/dE),
-/// `grad_target(e, y, dl, dy, accumulate, params…)` (dL/dy), `curv(e, y, ddl, dde, accumulate,
-/// params…)` (the diagonal of ∂²L/∂E²) and `curv_target(e, y, ddl, ddy, accumulate, params…)`
-/// (the diagonal of ∂²L/∂y²).
+/// `value(e, y, params…) -> L`, `grad(e, y, dl, de, mode, params…)` (dL/dE · dl, stored in the
+/// [`Put`] mode `mode`: bprop, or its square times `ddl` for `bbprop_inner`),
+/// `grad_target(e, y, dl, dy, mode, params…)` (dL/dy likewise), `curv(e, y, ddl, dde,
+/// accumulate, params…)` (the diagonal of ∂²L/∂E²) and `curv_target(e, y, ddl, ddy, accumulate,
+/// params…)` (the diagonal of ∂²L/∂y²).
 macro_rules! loss_kernels {
     ($t:ident, $name:literal, [$($p:ident),*], $pdoc:literal) => {
         #[doc = concat!("The ", $name, " kernels for `", stringify!($t), "`.", $pdoc)]
@@ -126,7 +135,7 @@ macro_rules! loss_kernels {
             pub fn bprop(e: &[$t], y: &[$t], dl: &[$t], de: &mut [$t] $(, $p: $t)*) {
                 widths(e, y, de);
                 assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad(e, y, dl[0], de, false $(, $p)*)
+                super::grad(e, y, dl[0], de, $crate::loss::Put::Set $(, $p)*)
             }
 
             /// As [`bprop`], but `de += dL/dE · dl[0]`.
@@ -137,7 +146,7 @@ macro_rules! loss_kernels {
             pub fn bprop_acc(e: &[$t], y: &[$t], dl: &[$t], de: &mut [$t] $(, $p: $t)*) {
                 widths(e, y, de);
                 assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad(e, y, dl[0], de, true $(, $p)*)
+                super::grad(e, y, dl[0], de, $crate::loss::Put::Add $(, $p)*)
             }
 
             /// bprop to the target: `dy = dL/dy · dl[0]` (overwritten).
@@ -148,7 +157,7 @@ macro_rules! loss_kernels {
             pub fn bprop_target(e: &[$t], y: &[$t], dl: &[$t], dy: &mut [$t] $(, $p: $t)*) {
                 widths(e, y, dy);
                 assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad_target(e, y, dl[0], dy, false $(, $p)*)
+                super::grad_target(e, y, dl[0], dy, $crate::loss::Put::Set $(, $p)*)
             }
 
             /// As [`bprop_target`], but `dy += dL/dy · dl[0]`.
@@ -159,7 +168,7 @@ macro_rules! loss_kernels {
             pub fn bprop_target_acc(e: &[$t], y: &[$t], dl: &[$t], dy: &mut [$t] $(, $p: $t)*) {
                 widths(e, y, dy);
                 assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad_target(e, y, dl[0], dy, true $(, $p)*)
+                super::grad_target(e, y, dl[0], dy, $crate::loss::Put::Add $(, $p)*)
             }
 
             /// bbprop to the energies: `dde_j = ∂²L/∂E_j² · ddl[0]`, the diagonal of the loss's
@@ -251,10 +260,9 @@ macro_rules! loss_kernels {
                 }
             }
 
-            /// A minibatch through one of the row functions (`row(e, y, dl, d, accumulate)`),
-            /// row by row with each row's `dl`.
+            /// A minibatch through one of the row functions (`row(e, y, dl, d)`), row by row
+            /// with each row's `dl`.
             #[inline(always)]
-            #[allow(clippy::too_many_arguments)]
             fn batch_impl(
                 e: &[$t],
                 y: &[$t],
@@ -262,8 +270,7 @@ macro_rules! loss_kernels {
                 d: &mut [$t],
                 k: usize,
                 rows: usize,
-                accumulate: bool,
-                row: impl Fn(&[$t], &[$t], $t, &mut [$t], bool),
+                row: impl Fn(&[$t], &[$t], $t, &mut [$t]),
             ) {
                 rows_of(e, y, d, dl, k, rows);
                 for (((er, yr), g), dr) in e
@@ -273,7 +280,7 @@ macro_rules! loss_kernels {
                     .zip(d.chunks_exact_mut(k))
                     .take(rows)
                 {
-                    row(er, yr, *g, dr, accumulate);
+                    row(er, yr, *g, dr);
                 }
             }
 
@@ -293,8 +300,8 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, dl, de, k, rows, false, |e, y, g, d, a| {
-                    super::grad(e, y, g, d, a $(, $p)*)
+                batch_impl(e, y, dl, de, k, rows, |e, y, g, d| {
+                    super::grad(e, y, g, d, $crate::loss::Put::Set $(, $p)*)
                 })
             }
 
@@ -313,8 +320,8 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, dl, de, k, rows, true, |e, y, g, d, a| {
-                    super::grad(e, y, g, d, a $(, $p)*)
+                batch_impl(e, y, dl, de, k, rows, |e, y, g, d| {
+                    super::grad(e, y, g, d, $crate::loss::Put::Add $(, $p)*)
                 })
             }
 
@@ -333,8 +340,8 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, dl, dy, k, rows, false, |e, y, g, d, a| {
-                    super::grad_target(e, y, g, d, a $(, $p)*)
+                batch_impl(e, y, dl, dy, k, rows, |e, y, g, d| {
+                    super::grad_target(e, y, g, d, $crate::loss::Put::Set $(, $p)*)
                 })
             }
 
@@ -353,8 +360,8 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, dl, dy, k, rows, true, |e, y, g, d, a| {
-                    super::grad_target(e, y, g, d, a $(, $p)*)
+                batch_impl(e, y, dl, dy, k, rows, |e, y, g, d| {
+                    super::grad_target(e, y, g, d, $crate::loss::Put::Add $(, $p)*)
                 })
             }
 
@@ -374,8 +381,8 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, ddl, dde, k, rows, false, |e, y, g, d, a| {
-                    super::curv(e, y, g, d, a $(, $p)*)
+                batch_impl(e, y, ddl, dde, k, rows, |e, y, g, d| {
+                    super::curv(e, y, g, d, false $(, $p)*)
                 })
             }
 
@@ -394,8 +401,8 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, ddl, dde, k, rows, true, |e, y, g, d, a| {
-                    super::curv(e, y, g, d, a $(, $p)*)
+                batch_impl(e, y, ddl, dde, k, rows, |e, y, g, d| {
+                    super::curv(e, y, g, d, true $(, $p)*)
                 })
             }
 
@@ -415,8 +422,8 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, ddl, ddy, k, rows, false, |e, y, g, d, a| {
-                    super::curv_target(e, y, g, d, a $(, $p)*)
+                batch_impl(e, y, ddl, ddy, k, rows, |e, y, g, d| {
+                    super::curv_target(e, y, g, d, false $(, $p)*)
                 })
             }
 
@@ -435,8 +442,158 @@ macro_rules! loss_kernels {
                 rows: usize
                 $(, $p: $t)*
             ) {
-                batch_impl(e, y, ddl, ddy, k, rows, true, |e, y, g, d, a| {
-                    super::curv_target(e, y, g, d, a $(, $p)*)
+                batch_impl(e, y, ddl, ddy, k, rows, |e, y, g, d| {
+                    super::curv_target(e, y, g, d, true $(, $p)*)
+                })
+            }
+
+            /// bbprop to the energies for a loss **whose output feeds another module**, not the
+            /// network's energy: the Gauss–Newton term of a module inside the network, its
+            /// Jacobian squared and its own second derivatives dropped, `dde_j = ddl[0] ·
+            /// (∂L/∂E_j)²` (overwritten), `∂L/∂E_j` exactly what [`bprop`] gives with `dl = 1`.
+            /// Use [`bbprop`] when the loss is (or is added into) the energy.
+            ///
+            /// # Panics
+            /// If the lengths differ or `ddl` is not one component.
+            #[inline]
+            pub fn bbprop_inner(e: &[$t], y: &[$t], ddl: &[$t], dde: &mut [$t] $(, $p: $t)*) {
+                widths(e, y, dde);
+                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::grad(e, y, 1.0, dde, $crate::loss::Put::SetSquared(ddl[0]) $(, $p)*)
+            }
+
+            /// As [`bbprop_inner`] (the variant for a loss whose output feeds another module,
+            /// not the energy), but `dde_j += ddl[0] · (∂L/∂E_j)²`.
+            ///
+            /// # Panics
+            /// If the lengths differ or `ddl` is not one component.
+            #[inline]
+            pub fn bbprop_inner_acc(e: &[$t], y: &[$t], ddl: &[$t], dde: &mut [$t] $(, $p: $t)*) {
+                widths(e, y, dde);
+                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::grad(e, y, 1.0, dde, $crate::loss::Put::AddSquared(ddl[0]) $(, $p)*)
+            }
+
+            /// bbprop to the target for a loss **whose output feeds another module**, not the
+            /// network's energy: `ddy_j = ddl[0] · (∂L/∂y_j)²` (overwritten), `∂L/∂y_j` exactly
+            /// what [`bprop_target`] gives with `dl = 1`. Use [`bbprop_target`] when the loss is
+            /// (or is added into) the energy.
+            ///
+            /// # Panics
+            /// If the lengths differ or `ddl` is not one component.
+            #[inline]
+            pub fn bbprop_inner_target(
+                e: &[$t],
+                y: &[$t],
+                ddl: &[$t],
+                ddy: &mut [$t]
+                $(, $p: $t)*
+            ) {
+                widths(e, y, ddy);
+                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::grad_target(e, y, 1.0, ddy, $crate::loss::Put::SetSquared(ddl[0]) $(, $p)*)
+            }
+
+            /// As [`bbprop_inner_target`] (the variant for a loss whose output feeds another
+            /// module, not the energy), but `ddy_j += ddl[0] · (∂L/∂y_j)²`.
+            ///
+            /// # Panics
+            /// If the lengths differ or `ddl` is not one component.
+            #[inline]
+            pub fn bbprop_inner_target_acc(
+                e: &[$t],
+                y: &[$t],
+                ddl: &[$t],
+                ddy: &mut [$t]
+                $(, $p: $t)*
+            ) {
+                widths(e, y, ddy);
+                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
+                super::grad_target(e, y, 1.0, ddy, $crate::loss::Put::AddSquared(ddl[0]) $(, $p)*)
+            }
+
+            /// [`bbprop_inner`] for a minibatch (the variant for a loss whose output feeds another
+            /// module, not the energy), row by row with each row's `ddl`: `dde` overwritten.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bbprop_inner_batch(
+                e: &[$t],
+                y: &[$t],
+                ddl: &[$t],
+                dde: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, ddl, dde, k, rows, |e, y, g, d| {
+                    super::grad(e, y, 1.0, d, $crate::loss::Put::SetSquared(g) $(, $p)*)
+                })
+            }
+
+            /// As [`bbprop_inner_batch`] (the variant for a loss whose output feeds another
+            /// module, not the energy), but `dde` accumulated.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bbprop_inner_batch_acc(
+                e: &[$t],
+                y: &[$t],
+                ddl: &[$t],
+                dde: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, ddl, dde, k, rows, |e, y, g, d| {
+                    super::grad(e, y, 1.0, d, $crate::loss::Put::AddSquared(g) $(, $p)*)
+                })
+            }
+
+            /// [`bbprop_inner_target`] for a minibatch (the variant for a loss whose output feeds
+            /// another module, not the energy), row by row with each row's `ddl`: `ddy`
+            /// overwritten.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bbprop_inner_target_batch(
+                e: &[$t],
+                y: &[$t],
+                ddl: &[$t],
+                ddy: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, ddl, ddy, k, rows, |e, y, g, d| {
+                    super::grad_target(e, y, 1.0, d, $crate::loss::Put::SetSquared(g) $(, $p)*)
+                })
+            }
+
+            /// As [`bbprop_inner_target_batch`] (the variant for a loss whose output feeds another
+            /// module, not the energy), but `ddy` accumulated.
+            ///
+            /// # Panics
+            /// If `k` is 0 or a slice holds fewer than `rows` rows.
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            pub fn bbprop_inner_target_batch_acc(
+                e: &[$t],
+                y: &[$t],
+                ddl: &[$t],
+                ddy: &mut [$t],
+                k: usize,
+                rows: usize
+                $(, $p: $t)*
+            ) {
+                batch_impl(e, y, ddl, ddy, k, rows, |e, y, g, d| {
+                    super::grad_target(e, y, 1.0, d, $crate::loss::Put::AddSquared(g) $(, $p)*)
                 })
             }
         }
@@ -445,13 +602,48 @@ macro_rules! loss_kernels {
 
 pub(crate) use loss_kernels;
 
-/// Writes `v` into `d`, or adds it.
-#[inline(always)]
-pub(crate) fn put<T: Real>(d: &mut T, v: T, accumulate: bool) {
-    if accumulate {
-        *d += v;
-    } else {
-        *d = v;
+/// How a row function (`grad`, `grad_target`) stores each value `v` it computes into its output
+/// slot `d`: the derivative itself, for bprop, or its square scaled by `ddl`, for the
+/// Gauss–Newton bbprop of a loss whose output feeds another module (`bbprop_inner`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Put<T> {
+    /// `d = v`.
+    Set,
+    /// `d += v`.
+    Add,
+    /// `d = s · v²`.
+    SetSquared(T),
+    /// `d += s · v²`.
+    AddSquared(T),
+}
+
+impl<T: Real> Put<T> {
+    /// Stores `v` into `d` in this mode.
+    #[inline(always)]
+    pub(crate) fn put(self, d: &mut T, v: T) {
+        match self {
+            Put::Set => *d = v,
+            Put::Add => *d += v,
+            Put::SetSquared(s) => *d = s * (v * v),
+            Put::AddSquared(s) => *d += s * (v * v),
+        }
+    }
+
+    /// Whether the output is overwritten (rather than added to).
+    #[inline(always)]
+    pub(crate) fn overwrites(self) -> bool {
+        matches!(self, Put::Set | Put::SetSquared(_))
+    }
+
+    /// The accumulating mode that stores the same values: for a row function that clears its
+    /// output first and then adds into it.
+    #[inline(always)]
+    pub(crate) fn adding(self) -> Self {
+        match self {
+            Put::Set => Put::Add,
+            Put::SetSquared(s) => Put::AddSquared(s),
+            m => m,
+        }
     }
 }
 
@@ -477,6 +669,7 @@ pub(crate) fn gibbs_variance<T: Real>(v: &[T], beta: T, scale: T, d: &mut [T], a
         .map(|(_, &x)| term(x))
         .sum();
     let s = T::ONE + rest;
+    let mode = if accumulate { Put::Add } else { Put::Set };
     for (j, (dj, &x)) in d.iter_mut().zip(v).enumerate() {
         let (t, others) = if j == m {
             (T::ONE, rest)
@@ -484,7 +677,7 @@ pub(crate) fn gibbs_variance<T: Real>(v: &[T], beta: T, scale: T, d: &mut [T], a
             let t = term(x);
             (t, s - t)
         };
-        put(dj, scale * (t / s) * (others / s), accumulate);
+        mode.put(dj, scale * (t / s) * (others / s));
     }
 }
 
@@ -815,6 +1008,173 @@ pub(crate) mod tests {
         }};
     }
     pub(crate) use check_loss_curv;
+
+    /// Relative tolerance of [`check_inner`] against finite differences. The Jacobian comes
+    /// from central differences at step 1e-4 ([`crate::testing::JACOBIAN_STEP`]), exact to
+    /// `h² |L‴| / 6 ≈ 1.7e-9 |L‴|` (truncation; `|L‴| ≤ β²/(6√3) ≈ 0.1 β²` for the nll and
+    /// cross-entropy, 0 for the energy and hinge losses away from the kink) plus `ε |L| / h ≈
+    /// 2.2e-12 |L|` (rounding); squaring doubles the relative error. So 1e-6 relative (with
+    /// [`rel_err`]'s floor of 1e-3) holds with a wide margin for `β ≤ 3` and `|L| ≤ 1e3`.
+    pub const INNER_TOL: f64 = 1e-6;
+
+    /// Checks a loss's `bbprop_inner*` kernels (the Gauss–Newton term of a loss whose output
+    /// feeds another module) on one sample:
+    /// - to the energies and to the target against `ddl · J_j²`, `J` the Jacobian of fprop from
+    ///   central differences ([`numeric_jacobian`](crate::testing::numeric_jacobian), step 1e-4),
+    ///   within [`INNER_TOL`] relative;
+    /// - against the square of what bprop gives with `dl = 1`, times `ddl`, bit for bit;
+    /// - the `_acc` forms add onto existing contents (bit for bit);
+    /// - a minibatch of the sample and two variants equals the per-sample kernels bit for bit,
+    ///   each row with its own `ddl`, leaving what is past the rows alone, and accumulates;
+    /// - `f32` agrees with `f64` on the same (f32) inputs: `|a32 − a64| ≤ 1e-6 (ddl + |a64|)`.
+    ///   `p_j` is within about 4.2e-7 relative in f32 (see the nll's bbprop test), so `y_j − p_j`
+    ///   within 4.2e-7 absolute and its square within 8.4e-7 · ddl; `E_j²` within 2 f32
+    ///   roundings (2.4e-7 relative); plus the rounding of the product with `ddl`.
+    #[allow(clippy::type_complexity)]
+    pub fn check_inner(
+        e: &[f64],
+        y: &[f64],
+        fprop: &dyn Fn(&[f64], &[f64], &mut [f64]),
+        bprop: [&dyn Fn(&[f64], &[f64], &[f64], &mut [f64]); 2],
+        inner: [&dyn Fn(&[f64], &[f64], &[f64], &mut [f64]); 4],
+        batch: [&dyn Fn(&[f64], &[f64], &[f64], &mut [f64], usize, usize); 4],
+        inner32: [&dyn Fn(&[f32], &[f32], &[f32], &mut [f32]); 2],
+    ) {
+        use crate::testing::{numeric_jacobian, to_f32, to_f64};
+        let k = e.len();
+        let ddl = 1.7;
+        let [de_k, dy_k] = bprop;
+        let [dde_k, dde_acc, ddy_k, ddy_acc] = inner;
+        let (mut dde, mut ddy) = (vec![9.0; k], vec![9.0; k]);
+        dde_k(e, y, &[ddl], &mut dde);
+        ddy_k(e, y, &[ddl], &mut ddy);
+
+        // Independent: ddl times the squared finite-difference Jacobian of fprop.
+        let je = numeric_jacobian(e, 1, |e, l| fprop(e, y, l));
+        let jy = numeric_jacobian(y, 1, |y, l| fprop(e, y, l));
+        let want_e: Vec<f64> = je.iter().map(|g| ddl * g * g).collect();
+        let want_y: Vec<f64> = jy.iter().map(|g| ddl * g * g).collect();
+        assert!(
+            rel_err(&dde, &want_e) < INNER_TOL,
+            "ddE: {dde:?} vs {want_e:?}"
+        );
+        assert!(
+            rel_err(&ddy, &want_y) < INNER_TOL,
+            "ddy: {ddy:?} vs {want_y:?}"
+        );
+
+        // Exactly the square of bprop's derivatives at dl = 1, times ddl.
+        let (mut de1, mut dy1) = (vec![0.0; k], vec![0.0; k]);
+        de_k(e, y, &[1.0], &mut de1);
+        dy_k(e, y, &[1.0], &mut dy1);
+        for j in 0..k {
+            assert_eq!(dde[j], ddl * (de1[j] * de1[j]), "ddE[{j}] vs bprop");
+            assert_eq!(ddy[j], ddl * (dy1[j] * dy1[j]), "ddy[{j}] vs bprop");
+        }
+
+        // The accumulating forms add onto what is there.
+        let start: Vec<f64> = (0..k).map(|j| j as f64 - 0.5).collect();
+        let (mut dde2, mut ddy2) = (start.clone(), start.clone());
+        dde_acc(e, y, &[ddl], &mut dde2);
+        ddy_acc(e, y, &[ddl], &mut ddy2);
+        for j in 0..k {
+            assert_eq!(dde2[j], start[j] + dde[j], "ddE acc [{j}]");
+            assert_eq!(ddy2[j], start[j] + ddy[j], "ddy acc [{j}]");
+        }
+
+        // A minibatch: the sample, its energies shifted and scaled, and reversed; one slot past
+        // the rows, which must stay as it is.
+        let [dde_b, dde_b_acc, ddy_b, ddy_b_acc] = batch;
+        let mut es = e.to_vec();
+        es.extend(e.iter().map(|v| 0.5 * v - 0.25));
+        es.extend(e.iter().rev());
+        let ys: Vec<f64> = y.iter().chain(y).chain(y).copied().collect();
+        let ddls = [1.0, 0.5, 2.0];
+        let (mut ddes, mut ddys) = (vec![3.0; 3 * k + 1], vec![3.0; 3 * k + 1]);
+        dde_b(&es, &ys, &ddls, &mut ddes, k, 3);
+        ddy_b(&es, &ys, &ddls, &mut ddys, k, 3);
+        for r in 0..3 {
+            let s = r * k..(r + 1) * k;
+            let (mut der, mut dyr) = (vec![0.0; k], vec![0.0; k]);
+            dde_k(&es[s.clone()], y, &ddls[r..r + 1], &mut der);
+            ddy_k(&es[s.clone()], y, &ddls[r..r + 1], &mut dyr);
+            assert_eq!(der, ddes[s.clone()], "ddE of row {r}");
+            assert_eq!(dyr, ddys[s], "ddy of row {r}");
+        }
+        assert_eq!((ddes[3 * k], ddys[3 * k]), (3.0, 3.0), "past the rows");
+        let (mut acc_e, mut acc_y) = (vec![3.0; 3 * k + 1], vec![3.0; 3 * k + 1]);
+        dde_b_acc(&es, &ys, &ddls, &mut acc_e, k, 3);
+        ddy_b_acc(&es, &ys, &ddls, &mut acc_y, k, 3);
+        let plus3 = |v: &[f64]| {
+            let mut w: Vec<f64> = v[..3 * k].iter().map(|v| 3.0 + v).collect();
+            w.push(3.0);
+            w
+        };
+        assert_eq!(acc_e, plus3(&ddes));
+        assert_eq!(acc_y, plus3(&ddys));
+
+        // f32 against f64 on the same (f32) inputs.
+        let (e32, y32) = (to_f32(e), to_f32(y));
+        let (e64, y64) = (to_f64(&e32), to_f64(&y32));
+        let ddl32 = ddl as f32;
+        for (side, (k32, k64)) in [(inner32[0], dde_k), (inner32[1], ddy_k)]
+            .into_iter()
+            .enumerate()
+        {
+            let (mut a32, mut a64) = (vec![9.0f32; k], vec![0.0; k]);
+            k32(&e32, &y32, &[ddl32], &mut a32);
+            k64(&e64, &y64, &[ddl32 as f64], &mut a64);
+            for j in 0..k {
+                let err = (a32[j] as f64 - a64[j]).abs();
+                assert!(
+                    err <= 1e-6 * (ddl + a64[j].abs()),
+                    "f32 {} [{j}]: {} vs {}",
+                    ["ddE", "ddy"][side],
+                    a32[j],
+                    a64[j]
+                );
+            }
+        }
+    }
+
+    /// `check_inner` with the kernels of module `$m`, parameters `$p…` appended.
+    macro_rules! check_loss_inner {
+        ($m:path, $e:expr, $y:expr $(, $p:expr)*) => {{
+            use $m as k;
+            $crate::loss::tests::check_inner(
+                &$e,
+                &$y,
+                &|e, y, l| k::f64::fprop(e, y, l $(, $p)*),
+                [
+                    &|e, y, dl, d| k::f64::bprop(e, y, dl, d $(, $p)*),
+                    &|e, y, dl, d| k::f64::bprop_target(e, y, dl, d $(, $p)*),
+                ],
+                [
+                    &|e, y, dl, d| k::f64::bbprop_inner(e, y, dl, d $(, $p)*),
+                    &|e, y, dl, d| k::f64::bbprop_inner_acc(e, y, dl, d $(, $p)*),
+                    &|e, y, dl, d| k::f64::bbprop_inner_target(e, y, dl, d $(, $p)*),
+                    &|e, y, dl, d| k::f64::bbprop_inner_target_acc(e, y, dl, d $(, $p)*),
+                ],
+                [
+                    &|e, y, dl, d, n, r| k::f64::bbprop_inner_batch(e, y, dl, d, n, r $(, $p)*),
+                    &|e, y, dl, d, n, r| {
+                        k::f64::bbprop_inner_batch_acc(e, y, dl, d, n, r $(, $p)*)
+                    },
+                    &|e, y, dl, d, n, r| {
+                        k::f64::bbprop_inner_target_batch(e, y, dl, d, n, r $(, $p)*)
+                    },
+                    &|e, y, dl, d, n, r| {
+                        k::f64::bbprop_inner_target_batch_acc(e, y, dl, d, n, r $(, $p)*)
+                    },
+                ],
+                [
+                    &|e, y, dl, d| k::f32::bbprop_inner(e, y, dl, d $(, $p as f32)*),
+                    &|e, y, dl, d| k::f32::bbprop_inner_target(e, y, dl, d $(, $p as f32)*),
+                ],
+            )
+        }};
+    }
+    pub(crate) use check_loss_inner;
 
     #[test]
     fn argmin_argmax_and_nan() {

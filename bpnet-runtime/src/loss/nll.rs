@@ -16,7 +16,7 @@
 //! one-hot target never subtracts large numbers from each other either. bprop recomputes `p` from
 //! the energies (nothing is kept from fprop).
 
-use super::{Real, gibbs_variance, linear_in_target, loss_kernels, put, shifted_sum};
+use super::{Put, Real, gibbs_variance, linear_in_target, loss_kernels, shifted_sum};
 
 #[inline(always)]
 fn value<T: Real>(e: &[T], y: &[T], beta: T) -> T {
@@ -30,18 +30,18 @@ fn value<T: Real>(e: &[T], y: &[T], beta: T) -> T {
 }
 
 #[inline(always)]
-fn grad<T: Real>(e: &[T], y: &[T], g: T, de: &mut [T], accumulate: bool, beta: T) {
+fn grad<T: Real>(e: &[T], y: &[T], g: T, de: &mut [T], mode: Put<T>, beta: T) {
     let (m, s) = shifted_sum(e, beta);
     for ((d, &ej), &yj) in de.iter_mut().zip(e).zip(y) {
         let p = (-beta * (ej - m)).exp() / s;
-        put(d, (yj - p) * g, accumulate);
+        mode.put(d, (yj - p) * g);
     }
 }
 
 #[inline(always)]
-fn grad_target<T: Real>(e: &[T], _y: &[T], g: T, dy: &mut [T], accumulate: bool, _beta: T) {
+fn grad_target<T: Real>(e: &[T], _y: &[T], g: T, dy: &mut [T], mode: Put<T>, _beta: T) {
     for (d, &ej) in dy.iter_mut().zip(e) {
-        put(d, ej * g, accumulate);
+        mode.put(d, ej * g);
     }
 }
 
@@ -72,7 +72,7 @@ loss_kernels!(
 
 #[cfg(test)]
 mod tests {
-    use crate::loss::tests::{check_loss, check_loss_curv};
+    use crate::loss::tests::{check_loss, check_loss_curv, check_loss_inner};
 
     fn nll(e: &[f64], y: &[f64], beta: f64) -> f64 {
         let mut l = [0.0];
@@ -183,5 +183,22 @@ mod tests {
             assert!((*v as f64 - want).abs() <= 1e-5 * want, "{dd:?} vs {want}");
         }
         assert!(dd[2] >= 0.0 && (dd[2] as f64) < 1e-20, "{dd:?}");
+    }
+
+    /// The variant for a loss whose output feeds another module: `ddl · (y_j − p_j)²` to the
+    /// energies and `ddl · E_j²` to the target, against the squared finite-difference Jacobian
+    /// (relative 1e-6, see [`crate::loss::tests::INNER_TOL`]), at several β, soft labels, and
+    /// far from zero.
+    #[test]
+    fn bbprop_inner_is_the_squared_jacobian() {
+        for (e, y, beta) in [
+            (&[0.3, -1.2, 0.8, 2.0][..], &[0.0, 1.0, 0.0, 0.0][..], 1.0),
+            (&[0.3, -1.2, 0.8, 2.0], &[0.0, 0.0, 0.0, 1.0], 2.5),
+            (&[0.3, -1.2, 0.8], &[0.2, 0.5, 0.3], 0.7),
+            (&[1000.3, 1000.0, 999.5], &[1.0, 0.0, 0.0], 1.5),
+        ] {
+            let (e, y): (Vec<f64>, Vec<f64>) = (e.to_vec(), y.to_vec());
+            check_loss_inner!(crate::loss::nll, e, y, beta);
+        }
     }
 }
