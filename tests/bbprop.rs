@@ -561,3 +561,73 @@ fn second_order_is_implemented() {
     assert_eq!(generic, net.curvature());
     assert_eq!(generic.len(), TwoLayer::PARAMS);
 }
+
+network! {
+    /// A Euclidean distance inside the network, under a tanh: an ordinary module there, whose
+    /// Jacobian `(a − c)` is squared (its own Hessian, the identity, dropped).
+    #[bpnet(float = f64)]
+    struct InnerDistance {
+        input  x: 2;
+        input  c: 3;
+        target y: 1;
+        a      = l1: linear(x -> 3);
+        d      = euclidean(a, c);
+        out    = t: tanh(d);
+        energy = euclidean(out, y);
+    }
+}
+
+#[test]
+fn a_distance_inside_the_network_gives_the_gauss_newton_diagonal() {
+    let mut rng = StdRng::seed_from_u64(15);
+    let mut net = InnerDistance::new(&mut rng);
+    randomise(net.params_mut(), &mut rng);
+    net.set_input_grads(true);
+    let (x, c, y) = ([0.3, -0.7], [0.1, 0.4, -0.2], [0.5]);
+    let w = net.params().to_vec();
+    let j = jacobian(
+        &mut |v| {
+            net.params_mut().copy_from_slice(v);
+            net.fprop(&x, &c, &y);
+            net.out.x.to_vec()
+        },
+        &w,
+    );
+    net.params_mut().copy_from_slice(&w);
+    let jc = jacobian(
+        &mut |v| {
+            net.fprop(&x, &[v[0], v[1], v[2]], &y);
+            net.out.x.to_vec()
+        },
+        &c,
+    );
+    net.fprop(&x, &c, &y);
+    net.zero_curvature();
+    net.bbprop();
+    assert_close("curvature", net.curvature(), &gauss_newton(&j, &[1.0]));
+    assert_close("ddx of c", &net.c.ddx, &gauss_newton(&jc, &[1.0]));
+}
+
+#[test]
+fn a_minibatch_with_a_distance_inside_gives_the_sum_of_its_samples_curvatures() {
+    let mut rng = StdRng::seed_from_u64(17);
+    let mut net = InnerDistance::new(&mut rng);
+    randomise(net.params_mut(), &mut rng);
+    let (xs, cs, ys) = (
+        rows::<2>(5, &mut rng),
+        rows::<3>(5, &mut rng),
+        rows::<1>(5, &mut rng),
+    );
+    net.zero_curvature();
+    for ((x, c), y) in xs.iter().zip(&cs).zip(&ys) {
+        net.fprop(x, c, y);
+        net.bbprop();
+    }
+    let samples = net.curvature().to_vec();
+    net.reserve_batch(5);
+    net.zero_curvature();
+    net.fprop_batch(&xs, &cs, &ys).unwrap();
+    net.bbprop_batch();
+    assert!(close(net.curvature(), &samples));
+    assert!(samples.iter().all(|&c| c > 0.0));
+}

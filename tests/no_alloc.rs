@@ -1,5 +1,5 @@
 //! No heap allocation after construction: a counting global allocator over many training steps
-//! (fprop, bprop, update), inference, and the checked entry points, including their error path,
+//! (fprop, bprop, bbprop, update), inference, and the checked entry points, including their error path,
 //! for a feed-forward network with a nested one (per sample and in minibatches) and for a network
 //! unfolded in time (per sequence and in minibatches of sequences).
 
@@ -122,6 +122,8 @@ fn training_and_inference_do_not_allocate() {
         net.fprop(&[0.1, 0.2, 0.3], &[0.5, -0.5]);
         net.zero_grad();
         net.bprop();
+        net.zero_curvature();
+        net.bbprop();
         net.sgd_step(0.01);
         net.run(&[0.1, 0.2, 0.3]);
         net.try_fprop(&xs[..], &ys[..]).unwrap();
@@ -130,6 +132,7 @@ fn training_and_inference_do_not_allocate() {
         net.fprop_batch(&bx, &by).unwrap();
         net.zero_grad();
         net.bprop_batch();
+        net.bbprop_batch();
         net.sgd_step(0.01);
         net.run_batch(&bx[..5]).unwrap();
         assert!(net.fprop_batch(&bx, &by[..7]).is_err());
@@ -139,6 +142,7 @@ fn training_and_inference_do_not_allocate() {
         rnn.fprop(&seq, &targets).unwrap();
         rnn.zero_grad();
         rnn.bprop();
+        rnn.bbprop();
         rnn.sgd_step(0.01);
         rnn.fprop(&seq[..5], &targets[..5]).unwrap();
         rnn.fprop_continued(&seq[5..], &targets[5..]).unwrap();
@@ -150,6 +154,7 @@ fn training_and_inference_do_not_allocate() {
         rnn.fprop_batch(&bseqs, &btargets).unwrap();
         rnn.zero_grad();
         rnn.bprop_batch();
+        rnn.bbprop_batch();
         rnn.sgd_step(0.01);
         rnn.fprop_batch(&sx, &sy).unwrap();
         rnn.bprop_batch();

@@ -140,7 +140,11 @@ fn backward_step(
     let o = place(model, sched, i, m.out, 0);
     let a = m.args[0];
     let grads = order.pool();
-    let variant = |k: usize| order.kernel(if acc[k] { "_batch_acc" } else { "_batch" });
+    let kernel = |suffix: &str| match m.kind {
+        Kind::Euclidean | Kind::Loss(_) => order.energy_kernel(model, i, suffix),
+        _ => order.kernel(suffix),
+    };
+    let variant = |k: usize| kernel(if acc[k] { "_batch_acc" } else { "_batch" });
     let params_only = order.kernel("_batch_params");
     let d = order.slot();
     let dx = |p: &TokenStream| dx(p, order);
@@ -180,7 +184,7 @@ fn backward_step(
             );
             let (ve, vy) = (
                 variant(0),
-                order.kernel(if acc[1] {
+                kernel(if acc[1] {
                     "_target_batch_acc"
                 } else {
                     "_target_batch"

@@ -442,6 +442,18 @@ impl Order {
         }
     }
 
+    /// A kernel of this sweep for energy module `i` (a Euclidean distance or a loss): in the
+    /// second-order sweep, `bbprop_inner{suffix}` when its value feeds a module that is not
+    /// linear (it is then an ordinary module: its Jacobian squared, its own second derivatives
+    /// dropped), `bbprop{suffix}` when it reaches the energy linearly (its own Hessian).
+    pub(crate) fn energy_kernel(self, model: &Model, i: usize, suffix: &str) -> syn::Ident {
+        if self == Order::Second && !reaches_energy_linearly(model, model.modules[i].out) {
+            format_ident!("bbprop_inner{}", suffix)
+        } else {
+            self.kernel(suffix)
+        }
+    }
+
     /// `__clear_dx` or `__clear_ddx`.
     pub(crate) fn clear(self) -> syn::Ident {
         format_ident!("__clear_{}", self.slot())
@@ -459,6 +471,33 @@ impl Order {
             Order::Second => quote_spanned!(span=> <#ty as ::bpnet::Bbprop>::bbprop),
         }
     }
+}
+
+/// Whether state `s` is the energy, or is only added (`add`, `sum`, `last`) into states that
+/// reach the energy so: the energy is then linear in it.
+pub(crate) fn reaches_energy_linearly(model: &Model, s: usize) -> bool {
+    let mut seen = vec![false; model.states.len()];
+    let mut todo = vec![s];
+    while let Some(s) = todo.pop() {
+        if std::mem::replace(&mut seen[s], true) || Some(s) == model.energy {
+            continue;
+        }
+        let mut readers = model
+            .modules
+            .iter()
+            .filter(|m| m.args.contains(&s))
+            .peekable();
+        if readers.peek().is_none() {
+            return false;
+        }
+        for m in readers {
+            if !matches!(m.kind, Kind::Add | Kind::Sum | Kind::Last) {
+                return false;
+            }
+            todo.push(m.out);
+        }
+    }
+    true
 }
 
 fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
@@ -484,7 +523,11 @@ fn backward_step(
     let o = place(model, sched, i, m.out, 0);
     let r = range(model, sched, i);
     let (dx, grads) = (order.slot(), order.pool());
-    let variant = |k: usize| order.kernel(if acc[k] { "_acc" } else { "" });
+    let kernel = |suffix: &str| match m.kind {
+        Kind::Euclidean | Kind::Loss(_) => order.energy_kernel(model, i, suffix),
+        _ => order.kernel(suffix),
+    };
+    let variant = |k: usize| kernel(if acc[k] { "_acc" } else { "" });
     let pass = |k: usize| format_ident!("{}", if acc[k] { "bprop_acc" } else { "bprop" });
     let params_only = order.kernel("_params");
     match &m.kind {
@@ -517,7 +560,7 @@ fn backward_step(
             );
             let (ve, vy) = (
                 variant(0),
-                order.kernel(if acc[1] { "_target_acc" } else { "_target" }),
+                kernel(if acc[1] { "_target_acc" } else { "_target" }),
             );
             let calls = [
                 quote!(#rt::loss::#k::#f::#ve(&#e.x, &#y.x, &#o.#dx, &mut #e.#dx #p);),
