@@ -57,8 +57,9 @@
 //! update that makes one NaN or infinite is undone and stops training with
 //! [`Failure::NonFiniteUpdate`]; the optimizer's state keeps that update, since the trainer cannot
 //! copy it. Errors from the network (a minibatch larger than reserved, say) stop training the
-//! same way. Each
-//! [`TrainError`] carries the [`History`] of the epochs completed before it.
+//! same way. So does a curvature estimate that fails when training with
+//! [`Sdlm`] and [`Trainer::curvature`] ([`Failure::Curvature`], before the update it was due
+//! for). Each [`TrainError`] carries the [`History`] of the epochs completed before it.
 
 use crate::optim::{CurvatureError, Optimizer, Sdlm};
 use crate::{Error, Float, Network, SecondOrder};

@@ -115,7 +115,7 @@ impl std::error::Error for CurvatureError {
 }
 
 /// Stochastic diagonal Levenberg–Marquardt (LeCun, Bottou, Orr & Müller, "Efficient BackProp",
-/// 1998, §9.1; LeCun et al., "Gradient-based learning applied to document recognition", 1998):
+/// 1998; LeCun et al., "Gradient-based learning applied to document recognition", 1998):
 /// stochastic gradient descent with one learning rate per parameter,
 ///
 /// ```text
@@ -138,8 +138,9 @@ impl std::error::Error for CurvatureError {
 /// otherwise that many distinct ones drawn at random, from a seeded generator: see
 /// [`Sdlm::seed`]), and keeps `hᵢᵢ = Σ / count`. Negative values (which a Gauss–Newton diagonal
 /// cannot have, but a user module's bbprop might give) are clamped to 0; a NaN or infinite one is
-/// an error ([`CurvatureError`]) that keeps the previous estimate. [`Sdlm::set_curvature`] puts
-/// in a curvature computed elsewhere (on minibatches, say) under the same checks.
+/// an error ([`CurvatureError`]) that keeps the previous estimate. [`Sdlm::estimate_batches`]
+/// does the same on minibatches (`fprop_batch` and `bbprop_batch`), and [`Sdlm::set_curvature`]
+/// puts in a curvature computed elsewhere, under the same checks.
 ///
 /// # Before any estimate
 ///
