@@ -2,7 +2,9 @@
 //!
 //! It implements Yann LeCun's lecture *Multi-Layer Architectures / Gradient Back-Propagation*: a
 //! network is a graph of modules, each with `fprop` and `bprop`; every state holds `x` and `dx`;
-//! all parameters are pooled in one vector so that one update touches them all.
+//! all parameters are pooled in one vector so that one update touches them all. Networks also get
+//! `bbprop`, the diagonal Gauss–Newton second derivatives (in `ddx` and a curvature pool beside
+//! the gradients), for per-parameter learning rates ([`optim::Sdlm`]).
 //!
 //! ```
 //! use bpnet::prelude::*;
@@ -36,7 +38,8 @@
 
 extern crate self as bpnet;
 
-/// Declares a network of modules and generates its struct, with monomorphic `fprop`/`bprop`.
+/// Declares a network of modules and generates its struct, with monomorphic `fprop`/`bprop`
+/// (and `bbprop`, the second derivatives).
 ///
 /// ```text
 /// network! {
