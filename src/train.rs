@@ -962,7 +962,19 @@ impl<'a, N: SecondOrder, S> Trainer<'a, N, Sdlm<N::Float>, S> {
     /// [`Failure::Curvature`], before the update.
     ///
     /// The estimate runs the network between updates: its cost (up to [`Sdlm::samples`] fprops
-    /// and bbprops each time) counts in the training time.
+    /// and bbprops each time) counts in the training time. Each `fit` is a new run
+    /// ([`Sdlm::new_run`]): it estimates before its first update, and its epochs count from 1.
+    ///
+    /// Two things to know:
+    /// - the estimate runs `fprop` (the closure given here, from each sample's initial values)
+    ///   on other samples between updates, so an unfolded network trained in continued chunks
+    ///   (`fprop_continued`, truncated back-propagation through time) loses the state it carries
+    ///   from one chunk to the next whenever an estimate comes between them: estimate at epoch
+    ///   starts (`Every::Epochs`) and begin each epoch from the initial values, or write the loop
+    ///   by hand;
+    /// - `hᵢᵢ` is a mean over samples, as the gradient of a minibatch is with
+    ///   [`Trainer::mean_gradient`] on (the default); with it off, the summed gradient of a batch
+    ///   of `b` samples makes the steps `b` times as large, as `ε · b` would.
     ///
     /// ```
     /// use bpnet::prelude::*;
@@ -999,7 +1011,11 @@ impl<'a, N: SecondOrder, S> Trainer<'a, N, Sdlm<N::Float>, S> {
         mut fprop: impl FnMut(&mut N, &S) -> R + 'a,
     ) -> Self {
         let train = self.train;
+        let mut first = true;
         self.curvature = Some(Box::new(move |net, opt, epoch| {
+            if std::mem::take(&mut first) {
+                opt.new_run();
+            }
             opt.estimate_if_due(epoch, net, train, &mut fprop)
         }));
         self

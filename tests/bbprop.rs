@@ -478,6 +478,7 @@ fn a_recurrent_chain_sums_its_weight_copies_second_derivatives() {
         .expect("a learned initial value")
         .offset;
     assert_close("learned initial value", &[c[initial]], &[per_copy[20]]);
+    assert_eq!(net.h_initial_curvature(), &c[initial..initial + 1]);
 }
 
 network! {

@@ -339,6 +339,59 @@ fn the_schedule_of_a_manual_loop() {
     assert!(!opt.estimate_if_due(2, &mut net, &train, fprop).unwrap());
 }
 
+#[test]
+fn each_fit_is_a_new_run() {
+    let train = data(4);
+    // (schedule, epochs of each fit) -> estimates after the first fit and after the second.
+    let cases: [(Every, usize, [u64; 2]); 3] = [
+        (Every::Once, 2, [1, 2]),
+        // The first run's last estimate was in epoch 3; the second run's epoch 1 estimates.
+        (Every::Epochs(3), 3, [1, 2]),
+        (Every::Epochs(1), 2, [2, 4]),
+    ];
+    for (every, epochs, expected) in cases {
+        let mut net = Linreg::new([0.0; 3]);
+        let mut opt = Sdlm::new(0.1f64, 1.0).samples(2).every(every);
+        let mut counts = [0; 2];
+        for count in &mut counts {
+            Trainer::new(&mut net, &mut opt, &train)
+                .epochs(epochs)
+                .curvature(fprop)
+                .fit(fprop)
+                .unwrap();
+            *count = opt.estimates();
+        }
+        assert_eq!(counts, expected, "{every:?}");
+    }
+    // By hand, `new_run` does the same; the curvature is kept meanwhile.
+    let mut net = Linreg::new([0.0; 3]);
+    let mut opt = Sdlm::new(0.1f64, 1.0).every(Every::Once);
+    assert!(opt.estimate_if_due(1, &mut net, &train, fprop).unwrap());
+    assert!(!opt.estimate_if_due(1, &mut net, &train, fprop).unwrap());
+    let before = opt.curvature().to_vec();
+    opt.new_run();
+    assert_eq!(opt.curvature(), before);
+    assert!(opt.due(7));
+    assert!(opt.estimate_if_due(7, &mut net, &train, fprop).unwrap());
+    assert!(!opt.estimate_if_due(8, &mut net, &train, fprop).unwrap());
+}
+
+#[test]
+fn a_batch_size_of_zero_is_an_error() {
+    let train = data(4);
+    let mut net = Linreg::new([0.0; 3]);
+    let mut opt = Sdlm::new(0.1f64, 1.0);
+    let got = opt.estimate_batches(
+        &mut net,
+        &train,
+        0,
+        |net, rows| rows.iter().map(|s| fprop(net, s)).sum::<f64>(),
+        |net| net.bbprop(),
+    );
+    assert_eq!(got, Err(CurvatureError::BadBatchSize));
+    assert_eq!(opt.estimates(), 0);
+}
+
 /// On a quadratic whose Hessian is diagonal (an orthogonal design: the inputs are uncorrelated
 /// with zero mean) the Gauss–Newton diagonal is the whole Hessian, so a full-batch SDLM step with
 /// `ε = 1` and a tiny `μ` is Newton's step: it lands on the minimum. SGD at its best constant rate

@@ -447,7 +447,7 @@ impl Order {
     /// linear (it is then an ordinary module: its Jacobian squared, its own second derivatives
     /// dropped), `bbprop{suffix}` when it reaches the energy linearly (its own Hessian).
     pub(crate) fn energy_kernel(self, model: &Model, i: usize, suffix: &str) -> syn::Ident {
-        if self == Order::Second && !reaches_energy_linearly(model, model.modules[i].out) {
+        if self == Order::Second && !is_part_of_energy(model, i) {
             format_ident!("bbprop_inner{}", suffix)
         } else {
             self.kernel(suffix)
@@ -473,31 +473,34 @@ impl Order {
     }
 }
 
-/// Whether state `s` is the energy, or is only added (`add`, `sum`, `last`) into states that
-/// reach the energy so: the energy is then linear in it.
-pub(crate) fn reaches_energy_linearly(model: &Model, s: usize) -> bool {
+/// How the energy depends on state `s`: `(linearly, otherwise)` — whether some path from `s`
+/// reaches the energy through `add`, `sum` and `last` alone (the energy is then a sum of `s`
+/// and other terms), and whether some path goes through another module. A network's output
+/// without an energy (a network used as a module) has neither.
+pub(crate) fn energy_paths(model: &Model, s: usize) -> (bool, bool) {
+    let (mut linearly, mut otherwise) = (false, false);
     let mut seen = vec![false; model.states.len()];
     let mut todo = vec![s];
     while let Some(s) = todo.pop() {
-        if std::mem::replace(&mut seen[s], true) || Some(s) == model.energy {
+        if std::mem::replace(&mut seen[s], true) {
             continue;
         }
-        let mut readers = model
-            .modules
-            .iter()
-            .filter(|m| m.args.contains(&s))
-            .peekable();
-        if readers.peek().is_none() {
-            return false;
-        }
-        for m in readers {
-            if !matches!(m.kind, Kind::Add | Kind::Sum | Kind::Last) {
-                return false;
+        linearly |= Some(s) == model.energy;
+        for m in model.modules.iter().filter(|m| m.args.contains(&s)) {
+            if matches!(m.kind, Kind::Add | Kind::Sum | Kind::Last) {
+                todo.push(m.out);
+            } else {
+                otherwise = true;
             }
-            todo.push(m.out);
         }
     }
-    true
+    (linearly, otherwise)
+}
+
+/// Whether energy module `i`'s value reaches the energy linearly only: it is then part of the
+/// energy, and its bbprop starts from its own Hessian.
+fn is_part_of_energy(model: &Model, i: usize) -> bool {
+    energy_paths(model, model.modules[i].out) == (true, false)
 }
 
 fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
@@ -777,7 +780,7 @@ fn backward_body(
 fn bbprop_method(model: &Model, bounds: &TokenStream) -> Option<TokenStream> {
     let f = float_tokens(model.float);
     let unfolded = model.steps.is_some();
-    let doc = "bbprop, the second-order sweep of \"Efficient BackProp\" (LeCun, Bottou, Orr, \
+    let mut doc = "bbprop, the second-order sweep of \"Efficient BackProp\" (LeCun, Bottou, Orr, \
                Müller 1998): the diagonal second derivatives of the energy in the Gauss–Newton \
                approximation, into every computed state's `ddx`, and those of the parameters \
                **added** into the curvature pool ([`Self::curvature`]; call \
@@ -786,6 +789,15 @@ fn bbprop_method(model: &Model, bounds: &TokenStream) -> Option<TokenStream> {
                `f′²`, the `f″` term dropped); the energy module starts it from the diagonal of \
                its own Hessian (1 for the Euclidean energy). Uses the last fprop; the `ddx` of \
                the inputs and targets only with [`Self::set_input_grads`] on.";
+    let given = "bbprop from a given ∂²E/∂output² (`dd_output`, diagonal: the Gauss–Newton \
+                 weights of the outputs, as an outer network's bbprop would pass them), the \
+                 second-order sweep of \"Efficient BackProp\" (LeCun, Bottou, Orr, Müller 1998): \
+                 every computed state's `ddx`, and the parameters' diagonal Gauss–Newton second \
+                 derivatives **added** into the curvature pool ([`Self::curvature`]; call \
+                 [`Self::zero_curvature`] between estimates). Each module passes `ddx` back with \
+                 its Jacobian squared (Linear: `W∘W` to its input, `x∘x` to its weights; Tanh: \
+                 `f′²`, the `f″` term dropped). Uses the last run; the input's `ddx` only with \
+                 [`Self::set_input_grads`] on.";
     // The length of the last fprop (unfolded), or the given ∂²E/∂output² (no energy).
     let (head, len, arg) = match (model.energy, model.output) {
         (Some(_), _) if unfolded => (
@@ -796,6 +808,7 @@ fn bbprop_method(model: &Model, bounds: &TokenStream) -> Option<TokenStream> {
         (Some(_), _) => (quote!(), quote!(), quote!()),
         (None, Some(o)) if !unfolded => {
             let (out, w) = (&model.states[o].name, model.states[o].width);
+            doc = given;
             (
                 quote!(self.#out.ddx = *dd_output;),
                 quote!(),
@@ -820,7 +833,7 @@ fn bbprop_method(model: &Model, bounds: &TokenStream) -> Option<TokenStream> {
 }
 
 /// The `where` clause of everything that runs bbprop: every user module implements
-/// `bpnet::Bbprop`. Higher-ranked, so that a bound that does not hold is not an error where it is
+/// `bpnet::Bbprop`, and no Euclidean distance is both part of the energy and an ordinary module. Higher-ranked, so that a bound that does not hold is not an error where it is
 /// written (a trivially false bound is) but where bbprop is called, with the message of
 /// `Bbprop`'s `on_unimplemented`, which names the module's type.
 pub(crate) fn bbprop_bounds(model: &Model) -> TokenStream {
@@ -830,6 +843,14 @@ pub(crate) fn bbprop_bounds(model: &Model) -> TokenStream {
             Kind::User { path, .. } => {
                 let ty = user_ty(model, i);
                 Some(quote_spanned!(path.span()=> for<'__bb> #ty: ::bpnet::Bbprop,))
+            }
+            // A distance both part of the energy and an ordinary module: no bbprop, the error
+            // pointing at the module's name.
+            Kind::Euclidean if energy_paths(model, model.modules[i].out) == (true, true) => {
+                let span = model.modules[i].name.span();
+                Some(quote_spanned!(span=>
+                    for<'__bb> ::bpnet::__private::MixedDistance: ::bpnet::__private::OneRole,
+                ))
             }
             _ => None,
         })
@@ -1123,18 +1144,21 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
             offset_tokens(model, off, 0),
             offset_tokens(model, off, st.width),
         );
-        let (p, pm, g) = (
+        let (p, pm, g, c) = (
             format_ident!("{}_initial_params", n),
             format_ident!("{}_initial_params_mut", n),
             format_ident!("{}_initial_grads", n),
+            format_ident!("{}_initial_curvature", n),
         );
         let d1 = format!("The learned initial value of `{n}` (its value before step 0).");
         let d2 = format!("The learned initial value of `{n}`, to set it.");
         let d3 = format!("The gradient of the learned initial value of `{n}`.");
+        let d4 = format!("The second derivatives of the learned initial value of `{n}` (bbprop).");
         Some(quote!(
             #[doc = #d1] pub fn #p(&self) -> &[#f] { &self.__params[#a..#b] }
             #[doc = #d2] pub fn #pm(&mut self) -> &mut [#f] { &mut self.__params[#a..#b] }
             #[doc = #d3] pub fn #g(&self) -> &[#f] { &self.__grads[#a..#b] }
+            #[doc = #d4] pub fn #c(&self) -> &[#f] { &self.__ddgrads[#a..#b] }
         ))
     });
 

@@ -106,6 +106,20 @@ pub fn cast_mut<A: 'static, B: 'static>(s: &mut [A]) -> &mut [B] {
     unsafe { core::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<B>(), s.len()) }
 }
 
+/// The stand-in type of the bound that a network's `bbprop` carries when one of its Euclidean
+/// distances reaches the energy both directly (through `add`, `sum` or `last`) and through
+/// another module: nothing implements [`OneRole`] for it, so calling that `bbprop` is an error
+/// whose note points at the distance in the declaration.
+pub struct MixedDistance;
+
+/// Not implemented for [`MixedDistance`]: see there.
+#[diagnostic::on_unimplemented(
+    message = "this network has no bbprop: a Euclidean distance in it reaches the energy both directly (through `add`, `sum` or `last`) and through another module",
+    label = "bbprop is not generated for this network",
+    note = "as part of the energy the distance's second derivative is its Hessian, as an ordinary module its Jacobian squared; a distance that is both is not supported: compute it twice, once for each use"
+)]
+pub trait OneRole {}
+
 #[cfg(test)]
 mod tests {
     use super::{Message, cast};

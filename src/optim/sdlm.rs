@@ -66,6 +66,8 @@ pub enum CurvatureError {
         /// Its value.
         value: f64,
     },
+    /// A minibatch size of 0 was given to [`Sdlm::estimate_batches`].
+    BadBatchSize,
     /// [`Sdlm::set_curvature`] was given a number of values other than the pool's.
     Length {
         /// The number of values the optimizer expects (the pool's length).
@@ -79,6 +81,12 @@ impl fmt::Display for CurvatureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CurvatureError::NoSamples => write!(f, "no samples to estimate the curvature on"),
+            CurvatureError::BadBatchSize => {
+                write!(
+                    f,
+                    "the minibatch size of a curvature estimate must be at least 1"
+                )
+            }
             CurvatureError::Network { sample, error } => {
                 write!(f, "estimating the curvature, sample {sample}: {error}")
             }
@@ -128,8 +136,9 @@ impl std::error::Error for CurvatureError {
 /// ([`SecondOrder`]), averaged over a few hundred samples ([`Sdlm::samples`], 500 by default) and
 /// re-estimated on a schedule the user sets ([`Sdlm::every`]). A parameter of high curvature gets
 /// a small step, one in a flat direction a large one; `μ` keeps the rates bounded (at most
-/// `ε/μ`) where the curvature is near zero. On a quadratic energy, where the Gauss–Newton
-/// diagonal is the exact one, `ε = 1` is Newton's step along each axis.
+/// `ε/μ`) where the curvature is near zero. On a quadratic energy whose Hessian is diagonal
+/// (uncorrelated inputs), the Gauss–Newton diagonal is the whole Hessian and `ε = 1` is Newton's
+/// step.
 ///
 /// # Estimating the curvature
 ///
@@ -217,6 +226,8 @@ pub struct Sdlm<F: Float> {
     estimated_in_epoch: usize,
     /// The largest epoch given to `estimate_if_due` (0 before any).
     epoch: usize,
+    /// A new run started ([`Sdlm::new_run`]): an estimate is due, and the epochs count afresh.
+    restart: bool,
     t: u64,
     buf: Vec<F>,
 }
@@ -249,6 +260,7 @@ impl<F: Float> Sdlm<F> {
             estimated_at_step: 0,
             estimated_in_epoch: 1,
             epoch: 0,
+            restart: false,
             t: 0,
             buf: Vec::new(),
         }
@@ -348,7 +360,7 @@ impl<F: Float> Sdlm<F> {
     /// Whether an estimate is due before the next update, for an update in epoch `epoch`
     /// (counted from 1): before any estimate, always; then as the [`Every`] schedule says.
     pub fn due(&self, epoch: usize) -> bool {
-        if self.estimates == 0 {
+        if self.estimates == 0 || self.restart {
             return true;
         }
         match self.every {
@@ -445,7 +457,7 @@ impl<F: Float> Sdlm<F> {
 
     /// Records that training is in epoch `epoch`, for the [`Every::Epochs`] schedule.
     fn note_epoch(&mut self, epoch: usize) {
-        self.epoch = if epoch < self.estimated_in_epoch {
+        self.epoch = if self.restart || epoch < self.estimated_in_epoch {
             epoch
         } else {
             self.epoch.max(epoch)
@@ -457,9 +469,6 @@ impl<F: Float> Sdlm<F> {
     ///
     /// # Errors
     /// As [`Sdlm::estimate_batches`].
-    ///
-    /// # Panics
-    /// If `batch` is 0.
     pub fn estimate_batches_if_due<N, S, R>(
         &mut self,
         epoch: usize,
@@ -492,11 +501,7 @@ impl<F: Float> Sdlm<F> {
     ///
     /// # Errors
     /// As [`Sdlm::estimate`]; for a batch whose fprop fails, `sample` is the index of its first
-    /// sample.
-    ///
-    /// # Panics
-    /// If `batch` is 0.
-    #[track_caller]
+    /// sample; [`CurvatureError::BadBatchSize`] for a `batch` of 0.
     pub fn estimate_batches<N, S, R>(
         &mut self,
         net: &mut N,
@@ -510,7 +515,9 @@ impl<F: Float> Sdlm<F> {
         S: Clone,
         R: IntoEnergy<F>,
     {
-        assert!(batch > 0, "Sdlm: the minibatch size must be at least 1");
+        if batch == 0 {
+            return Err(CurvatureError::BadBatchSize);
+        }
         if data.is_empty() {
             return Err(CurvatureError::NoSamples);
         }
@@ -581,7 +588,17 @@ impl<F: Float> Sdlm<F> {
         self.estimates += 1;
         self.estimated_at_step = self.t;
         self.estimated_in_epoch = self.epoch.max(1);
+        self.restart = false;
         Ok(())
+    }
+
+    /// Starts a new training run: the next check ([`Sdlm::due`], [`Sdlm::estimate_if_due`])
+    /// estimates, and the epochs given from then on count from that run's start, whatever the
+    /// last run's were. The curvature and the update count are kept (unlike
+    /// [`Optimizer::reset`]). [`Trainer::curvature`](crate::train::Trainer::curvature) calls it
+    /// when each `fit` starts, so that `Every::Once` means once per run.
+    pub fn new_run(&mut self) {
+        self.restart = true;
     }
 
     /// The samples of the next estimate, into `out`: all if there are no more than `samples`,
@@ -659,6 +676,7 @@ impl<F: Float> Optimizer<F> for Sdlm<F> {
         self.estimated_at_step = 0;
         self.estimated_in_epoch = 1;
         self.epoch = 0;
+        self.restart = false;
         self.t = 0;
     }
 
