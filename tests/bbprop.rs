@@ -36,6 +36,25 @@ fn jacobian(f: &mut dyn FnMut(&[f64]) -> Vec<f64>, v: &[f64]) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// The Jacobian of `out` with respect to the network's parameters (central differences, step
+/// 1e-5); the parameters are left as they were.
+fn param_jacobian<N>(
+    net: &mut N,
+    params: fn(&mut N) -> &mut [f64],
+    mut out: impl FnMut(&mut N) -> Vec<f64>,
+) -> Vec<Vec<f64>> {
+    let w = params(net).to_vec();
+    let j = jacobian(
+        &mut |v| {
+            params(net).copy_from_slice(v);
+            out(net)
+        },
+        &w,
+    );
+    params(net).copy_from_slice(&w);
+    j
+}
+
 /// The diagonal of `Jᵀ diag(h) J`: `Σ_o J[o][k]² h_o`.
 fn gauss_newton(j: &[Vec<f64>], h: &[f64]) -> Vec<f64> {
     let n = j.first().map_or(0, Vec::len);
@@ -113,16 +132,10 @@ macro_rules! check_euclidean_net {
         let mut net = $net::new(&mut rng);
         randomise(net.params_mut(), &mut rng);
         let (x, y) = ($x, $y);
-        let w = net.params().to_vec();
-        let j = jacobian(
-            &mut |v| {
-                net.params_mut().copy_from_slice(v);
-                net.fprop(&x, &y);
-                net.out.x.to_vec()
-            },
-            &w,
-        );
-        net.params_mut().copy_from_slice(&w);
+        let j = param_jacobian(&mut net, $net::params_mut, |n| {
+            n.fprop(&x, &y);
+            n.out.x.to_vec()
+        });
         net.fprop(&x, &y);
         net.zero_curvature();
         net.bbprop();
@@ -243,16 +256,10 @@ macro_rules! check_loss_net {
         let mut net = $net::new(&mut rng);
         randomise(net.params_mut(), &mut rng);
         let (x, y) = ([0.4, -0.6, 0.9], [0.0, 1.0, 0.0]);
-        let w = net.params().to_vec();
-        let j = jacobian(
-            &mut |v| {
-                net.params_mut().copy_from_slice(v);
-                net.fprop(&x, &y);
-                net.z.x.to_vec()
-            },
-            &w,
-        );
-        net.params_mut().copy_from_slice(&w);
+        let j = param_jacobian(&mut net, $net::params_mut, |n| {
+            n.fprop(&x, &y);
+            n.z.x.to_vec()
+        });
         net.fprop(&x, &y);
         let z = net.z.x;
         let loss = |z: &[f64]| -> f64 {
@@ -373,15 +380,7 @@ fn a_network_without_energy_takes_its_output_s_second_derivatives() {
     let mut net = Layer::new(&mut rng);
     randomise(net.params_mut(), &mut rng);
     let x = [0.3, -0.7, 0.5];
-    let w = net.params().to_vec();
-    let j = jacobian(
-        &mut |v| {
-            net.params_mut().copy_from_slice(v);
-            net.run(&x).to_vec()
-        },
-        &w,
-    );
-    net.params_mut().copy_from_slice(&w);
+    let j = param_jacobian(&mut net, Layer::params_mut, |n| n.run(&x).to_vec());
     net.run(&x);
     let dd = [0.5, 2.0, 1.0, 3.0];
     net.bbprop(&dd);
@@ -585,16 +584,10 @@ fn a_distance_inside_the_network_gives_the_gauss_newton_diagonal() {
     randomise(net.params_mut(), &mut rng);
     net.set_input_grads(true);
     let (x, c, y) = ([0.3, -0.7], [0.1, 0.4, -0.2], [0.5]);
-    let w = net.params().to_vec();
-    let j = jacobian(
-        &mut |v| {
-            net.params_mut().copy_from_slice(v);
-            net.fprop(&x, &c, &y);
-            net.out.x.to_vec()
-        },
-        &w,
-    );
-    net.params_mut().copy_from_slice(&w);
+    let j = param_jacobian(&mut net, InnerDistance::params_mut, |n| {
+        n.fprop(&x, &c, &y);
+        n.out.x.to_vec()
+    });
     let jc = jacobian(
         &mut |v| {
             net.fprop(&x, &[v[0], v[1], v[2]], &y);

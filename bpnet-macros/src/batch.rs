@@ -116,14 +116,6 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
     }
 }
 
-fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
-    backward_step(model, sched, i, acc, Order::First)
-}
-
-fn bbprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
-    backward_step(model, sched, i, acc, Order::Second)
-}
-
 /// Module `i`'s calls in a backward sweep of the given order, over the batch's rows.
 fn backward_step(
     model: &Model,
@@ -420,7 +412,7 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         run: sweep_r,
         bprop: sweep_b,
         bbprop: sweep_bb,
-    } = crate::expand::sweeps(model, sched, fprop_step, [bprop_step, bbprop_step]);
+    } = crate::expand::sweeps(model, sched, fprop_step, backward_step);
     let bprop_body = backward_body(model, sched, Order::First, &sweep_b);
     let bbprop_body = backward_body(model, sched, Order::Second, &sweep_bb);
     let bounds = bbprop_bounds(model);

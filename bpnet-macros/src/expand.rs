@@ -246,23 +246,23 @@ pub(crate) struct Sweeps {
     pub bbprop: TokenStream,
 }
 
-/// The calls of module `i` in a backward sweep, given which of its arguments' derivatives
-/// accumulate.
-pub(crate) type BackwardStep = fn(&Model, &Schedule, usize, &[bool]) -> TokenStream;
+/// The calls of module `i` in a backward sweep of an order, given which of its arguments'
+/// derivatives accumulate.
+pub(crate) type BackwardStep = fn(&Model, &Schedule, usize, &[bool], Order) -> TokenStream;
 
-/// [`Sweeps`] from the kernel calls `fprop`, `bprop` and `bbprop` give for module `i`.
+/// [`Sweeps`] from the kernel calls `fprop` and `backward` (of either order) give for module `i`.
 pub(crate) fn sweeps(
     model: &Model,
     sched: &Schedule,
     fprop: fn(&Model, &Schedule, usize) -> TokenStream,
-    [bprop, bbprop]: [BackwardStep; 2],
+    backward_step: BackwardStep,
 ) -> Sweeps {
     let fsteps = |ids: &[usize]| -> Vec<TokenStream> {
         ids.iter()
             .map(|&i| split_slots(model, sched, i, fprop(model, sched, i)))
             .collect()
     };
-    let bsteps = |part: &crate::lower::Part, step: BackwardStep| -> Vec<TokenStream> {
+    let bsteps = |part: &crate::lower::Part, order: Order| -> Vec<TokenStream> {
         part.bprop
             .iter()
             .map(|b| {
@@ -270,7 +270,7 @@ pub(crate) fn sweeps(
                     model,
                     sched,
                     b.module,
-                    step(model, sched, b.module, &b.accumulate),
+                    backward_step(model, sched, b.module, &b.accumulate, order),
                 )
             })
             .collect()
@@ -286,19 +286,19 @@ pub(crate) fn sweeps(
         let (pre, step, post) = (fsteps(pre), looped(fsteps(step), false), fsteps(post));
         quote!(#(#pre)* #step #(#post)*)
     };
-    let backward = |step: BackwardStep| {
+    let backward = |order: Order| {
         let (post, steps, pre) = (
-            bsteps(&sched.post, step),
-            looped(bsteps(&sched.step, step), true),
-            bsteps(&sched.pre, step),
+            bsteps(&sched.post, order),
+            looped(bsteps(&sched.step, order), true),
+            bsteps(&sched.pre, order),
         );
         quote!(#(#post)* #steps #(#pre)*)
     };
     Sweeps {
         fprop: forward(&sched.pre.fprop, &sched.step.fprop, &sched.post.fprop),
         run: forward(&sched.pre.run, &sched.step.run, &sched.post.run),
-        bprop: backward(bprop),
-        bbprop: backward(bbprop),
+        bprop: backward(Order::First),
+        bbprop: backward(Order::Second),
     }
 }
 
@@ -501,14 +501,6 @@ pub(crate) fn energy_paths(model: &Model, s: usize) -> (bool, bool) {
 /// energy, and its bbprop starts from its own Hessian.
 fn is_part_of_energy(model: &Model, i: usize) -> bool {
     energy_paths(model, model.modules[i].out) == (true, false)
-}
-
-fn bprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
-    backward_step(model, sched, i, acc, Order::First)
-}
-
-fn bbprop_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
-    backward_step(model, sched, i, acc, Order::Second)
 }
 
 /// Module `i`'s calls in a backward sweep of the given order.
@@ -1026,7 +1018,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
         run: run_body,
         bprop: sweep_b,
         bbprop: sweep_bb,
-    } = sweeps(model, sched, fprop_step, [bprop_step, bbprop_step]);
+    } = sweeps(model, sched, fprop_step, backward_step);
     let bprop_body = backward_body(model, sched, Order::First, &sweep_b);
     let bbprop_body = backward_body(model, sched, Order::Second, &sweep_bb);
     let bounds = bbprop_bounds(model);
