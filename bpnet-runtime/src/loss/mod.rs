@@ -40,7 +40,8 @@
 //! `bbprop_inner` gives `dde_j = ddl · (∂L/∂E_j)²` and `bbprop_inner_target` gives
 //! `ddy_j = ddl · (∂L/∂y_j)²` (the squares of exactly what `bprop` and `bprop_target` give with
 //! `dl = 1`), with `_acc` and minibatch forms (`bbprop_inner_batch`, `bbprop_inner_target_batch`,
-//! …) like the others.
+//! …) like the others. `network!` never calls these (its losses can only be, or be added into,
+//! the energy): they are for hand-written modules that compute with a loss.
 //!
 //! After `run`, the network's output holds the energies (or logits): [`argmin`] (or [`argmax`])
 //! is the predicted class, [`softmin`] (or [`softmax`]) the class probabilities.
