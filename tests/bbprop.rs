@@ -625,3 +625,99 @@ fn a_minibatch_with_a_distance_inside_gives_the_sum_of_its_samples_curvatures() 
     assert!(close(net.curvature(), &samples));
     assert!(samples.iter().all(|&c| c > 0.0));
 }
+
+/// The Elman net's bbprop written by hand with explicit Jacobians: the diagonal rule of
+/// "Efficient BackProp" on `h_t = tanh(Wx x_t + Wh h_{t−1} + b)`, `o_t = Wo h_t`,
+/// `E = Σ_t ½‖o_t − y_t‖²` (whose Hessian does not depend on the targets), `h_{−1}` learned.
+/// Returns the curvature in the network's layout.
+fn elman_by_hand(net: &Elman, xs: &[[f64; 2]]) -> Vec<f64> {
+    let p = net.params();
+    let at = |off: usize, rows: usize, cols: usize| -> Vec<Vec<f64>> {
+        (0..rows)
+            .map(|i| p[off + i * cols..off + (i + 1) * cols].to_vec())
+            .collect()
+    };
+    let (wx, wh, wo) = (
+        at(Elman::WX_OFFSET, 3, 2),
+        at(Elman::WH_OFFSET, 3, 3),
+        at(Elman::WO_OFFSET, 2, 3),
+    );
+    let b = &p[Elman::TH_OFFSET..Elman::TH_OFFSET + 3];
+    let h0 = net.h_initial_params().to_vec();
+    // fprop, keeping every h (hs[0] is h_{−1}).
+    let mut hs = vec![h0];
+    for x in xs {
+        let prev = hs.last().unwrap().clone();
+        let h: Vec<f64> = (0..3)
+            .map(|i| {
+                let a = (0..2).map(|m| wx[i][m] * x[m]).sum::<f64>()
+                    + (0..3).map(|j| wh[i][j] * prev[j]).sum::<f64>();
+                (a + b[i]).tanh()
+            })
+            .collect();
+        hs.push(h);
+    }
+    let mut dd = vec![0.0; Elman::PARAMS];
+    let mut dd_a_next = [0.0; 3];
+    for t in (0..xs.len()).rev() {
+        let (h, prev) = (&hs[t + 1], &hs[t]);
+        // o_t = Wo h_t, ddo = 1; h_t also feeds a_{t+1} through Wh.
+        let dd_h: Vec<f64> = (0..3)
+            .map(|j| {
+                (0..2).map(|k| wo[k][j] * wo[k][j]).sum::<f64>()
+                    + (0..3)
+                        .map(|i| wh[i][j] * wh[i][j] * dd_a_next[i])
+                        .sum::<f64>()
+            })
+            .collect();
+        for k in 0..2 {
+            for j in 0..3 {
+                dd[Elman::WO_OFFSET + k * 3 + j] += h[j] * h[j];
+            }
+        }
+        let dd_a: Vec<f64> = (0..3)
+            .map(|i| (1.0 - h[i] * h[i]).powi(2) * dd_h[i])
+            .collect();
+        for i in 0..3 {
+            dd[Elman::TH_OFFSET + i] += dd_a[i];
+            for m in 0..2 {
+                dd[Elman::WX_OFFSET + i * 2 + m] += dd_a[i] * xs[t][m] * xs[t][m];
+            }
+            for j in 0..3 {
+                dd[Elman::WH_OFFSET + i * 3 + j] += dd_a[i] * prev[j] * prev[j];
+            }
+        }
+        dd_a_next = [dd_a[0], dd_a[1], dd_a[2]];
+    }
+    let initial = Elman::MODULES
+        .iter()
+        .find(|m| m.name == "h_initial")
+        .expect("a learned initial value")
+        .offset;
+    for j in 0..3 {
+        dd[initial + j] = (0..3).map(|i| wh[i][j] * wh[i][j] * dd_a_next[i]).sum();
+    }
+    dd
+}
+
+#[test]
+fn a_recurrent_net_of_three_units_follows_the_diagonal_rule_written_by_hand() {
+    let mut rng = StdRng::seed_from_u64(18);
+    let mut net = Elman::new(&mut rng);
+    randomise(net.params_mut(), &mut rng);
+    let (xs, ys) = (rows::<2>(4, &mut rng), rows::<2>(4, &mut rng));
+    net.fprop(&xs, &ys).unwrap();
+    net.zero_curvature();
+    net.bbprop();
+    let expected = elman_by_hand(&net, &xs);
+    assert!(
+        close(net.curvature(), &expected),
+        "{:?}\nvs {expected:?}",
+        net.curvature()
+    );
+    // Shorter sequences run fewer steps.
+    net.fprop(&xs[..2], &ys[..2]).unwrap();
+    net.zero_curvature();
+    net.bbprop();
+    assert!(close(net.curvature(), &elman_by_hand(&net, &xs[..2])));
+}
