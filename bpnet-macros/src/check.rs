@@ -197,6 +197,30 @@ pub struct Model {
 }
 
 impl Model {
+    /// How the energy depends on state `s`: `(linearly, otherwise)` — whether some path from `s`
+    /// reaches the energy through `add`, `sum` and `last` alone (the energy is then a sum of `s`
+    /// and other terms), and whether some path goes through another module. A network's output
+    /// without an energy (a network used as a module) has neither.
+    pub fn energy_paths(&self, s: usize) -> (bool, bool) {
+        let (mut linearly, mut otherwise) = (false, false);
+        let mut seen = vec![false; self.states.len()];
+        let mut todo = vec![s];
+        while let Some(s) = todo.pop() {
+            if std::mem::replace(&mut seen[s], true) {
+                continue;
+            }
+            linearly |= Some(s) == self.energy;
+            for m in self.modules.iter().filter(|m| m.args.contains(&s)) {
+                if matches!(m.kind, Kind::Add | Kind::Sum | Kind::Last) {
+                    todo.push(m.out);
+                } else {
+                    otherwise = true;
+                }
+            }
+        }
+        (linearly, otherwise)
+    }
+
     /// The single input of a network that can be used as a module.
     pub fn module_input(&self) -> Option<usize> {
         match (self.energy, self.output, self.givens.as_slice()) {

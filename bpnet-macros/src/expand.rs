@@ -473,34 +473,10 @@ impl Order {
     }
 }
 
-/// How the energy depends on state `s`: `(linearly, otherwise)` — whether some path from `s`
-/// reaches the energy through `add`, `sum` and `last` alone (the energy is then a sum of `s`
-/// and other terms), and whether some path goes through another module. A network's output
-/// without an energy (a network used as a module) has neither.
-pub(crate) fn energy_paths(model: &Model, s: usize) -> (bool, bool) {
-    let (mut linearly, mut otherwise) = (false, false);
-    let mut seen = vec![false; model.states.len()];
-    let mut todo = vec![s];
-    while let Some(s) = todo.pop() {
-        if std::mem::replace(&mut seen[s], true) {
-            continue;
-        }
-        linearly |= Some(s) == model.energy;
-        for m in model.modules.iter().filter(|m| m.args.contains(&s)) {
-            if matches!(m.kind, Kind::Add | Kind::Sum | Kind::Last) {
-                todo.push(m.out);
-            } else {
-                otherwise = true;
-            }
-        }
-    }
-    (linearly, otherwise)
-}
-
 /// Whether energy module `i`'s value reaches the energy linearly only: it is then part of the
 /// energy, and its bbprop starts from its own Hessian.
 fn is_part_of_energy(model: &Model, i: usize) -> bool {
-    energy_paths(model, model.modules[i].out) == (true, false)
+    model.energy_paths(model.modules[i].out) == (true, false)
 }
 
 /// Module `i`'s calls in a backward sweep of the given order.
@@ -838,7 +814,7 @@ pub(crate) fn bbprop_bounds(model: &Model) -> TokenStream {
             }
             // A distance both part of the energy and an ordinary module: no bbprop, the error
             // pointing at the module's name.
-            Kind::Euclidean if energy_paths(model, model.modules[i].out) == (true, true) => {
+            Kind::Euclidean if model.energy_paths(model.modules[i].out) == (true, true) => {
                 let span = model.modules[i].name.span();
                 Some(quote_spanned!(span=>
                     for<'__bb> ::bpnet::__private::MixedDistance: ::bpnet::__private::OneRole,
