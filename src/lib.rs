@@ -141,7 +141,7 @@ pub mod prelude {
 pub mod __private {
     pub use bpnet_runtime::gemm::GemmScratch;
     pub use bpnet_runtime::rand::Rng;
-    pub use bpnet_runtime::user::{Message, MixedDistance, OneRole, SameFloat, cast, cast_mut};
+    pub use bpnet_runtime::user::{Message, MixedRole, OneRole, SameFloat, cast, cast_mut};
     pub use bpnet_runtime::{
         add, batch_len, batch_seq_len, continue_rows, euclidean, linear, load, loss, pool,
         scaled_tanh, seq_len, sigmoid, tanh,

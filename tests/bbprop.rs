@@ -721,3 +721,193 @@ fn a_recurrent_net_of_three_units_follows_the_diagonal_rule_written_by_hand() {
     net.bbprop();
     assert!(close(net.curvature(), &elman_by_hand(&net, &xs[..2])));
 }
+
+/// `∂²E/∂v_k²` by second differences of the energy (step 1e-4).
+fn energy_hessian_diag(f: &mut dyn FnMut(&[f64]) -> f64, v: &[f64]) -> Vec<f64> {
+    let h = 1e-4;
+    let e0 = f(v);
+    (0..v.len())
+        .map(|k| {
+            let (mut up, mut down) = (v.to_vec(), v.to_vec());
+            up[k] += h;
+            down[k] -= h;
+            (f(&up) - 2.0 * e0 + f(&down)) / (h * h)
+        })
+        .collect()
+}
+
+network! {
+    /// The energy of some steps only.
+    #[bpnet(float = f64)]
+    struct SumFrom1 {
+        unfold 3 {
+            input  x: 2;
+            target y: 1;
+            a      = l: linear(x -> 1);
+            d      = euclidean(a, y);
+        }
+        energy = sum(d[1..]);
+    }
+}
+
+network! {
+    #[bpnet(float = f64)]
+    struct LastD {
+        unfold 3 {
+            input  x: 2;
+            target y: 1;
+            a      = l: linear(x -> 1);
+            d      = euclidean(a, y);
+        }
+        energy = last(d);
+    }
+}
+
+network! {
+    /// The energy gathered through a delayed accumulator.
+    #[bpnet(float = f64)]
+    struct Accumulated {
+        unfold 3 {
+            input  x: 2;
+            target y: 1;
+            a      = l: linear(x -> 1);
+            d      = euclidean(a, y);
+            acc    = add(acc[t - 1], d);
+        }
+        initial acc = zeros;
+        energy = last(acc);
+    }
+}
+
+/// A linear model under a Euclidean energy: the Gauss–Newton matrix is the Hessian, so bbprop
+/// must give the energy's own second derivatives (second differences, relative 1e-6).
+macro_rules! check_quadratic {
+    ($net:ident, $seed:expr) => {{
+        let mut rng = StdRng::seed_from_u64($seed);
+        let mut net = $net::new(&mut rng);
+        randomise(net.params_mut(), &mut rng);
+        let xs = [[0.5, 0.2], [-0.8, 0.7], [0.3, -0.9]];
+        let ys = [[0.1], [0.4], [-0.2]];
+        let w = net.params().to_vec();
+        let h = energy_hessian_diag(
+            &mut |v| {
+                net.params_mut().copy_from_slice(v);
+                net.fprop(&xs, &ys).unwrap()
+            },
+            &w,
+        );
+        net.params_mut().copy_from_slice(&w);
+        net.fprop(&xs, &ys).unwrap();
+        net.zero_curvature();
+        net.bbprop();
+        assert_close(stringify!($net), net.curvature(), &h);
+        assert!(h.iter().all(|&h| h > 1e-3), "{h:?}");
+    }};
+}
+
+#[test]
+fn energies_of_some_steps_give_their_hessian() {
+    check_quadratic!(SumFrom1, 19);
+    check_quadratic!(LastD, 20);
+    check_quadratic!(Accumulated, 21);
+}
+
+network! {
+    /// Two distances added, then read by a tanh: both are ordinary modules there.
+    #[bpnet(float = f64)]
+    struct AddedDistances {
+        input  x: 2;
+        input  c: 1;
+        target z: 1;
+        a1     = l1: linear(x -> 1);
+        a2     = l2: linear(x -> 1);
+        d1     = euclidean(a1, c);
+        d2     = euclidean(a2, c);
+        s      = add(d1, d2);
+        u      = t: tanh(s);
+        energy = euclidean(u, z);
+    }
+}
+
+#[test]
+fn added_distances_inside_the_network_give_the_gauss_newton_diagonal() {
+    let mut rng = StdRng::seed_from_u64(22);
+    let mut net = AddedDistances::new(&mut rng);
+    randomise(net.params_mut(), &mut rng);
+    let (x, c, z) = ([0.4, -0.3], [0.2], [0.1]);
+    let j = param_jacobian(&mut net, AddedDistances::params_mut, |n| {
+        n.fprop(&x, &c, &z);
+        n.u.x.to_vec()
+    });
+    net.fprop(&x, &c, &z);
+    net.zero_curvature();
+    net.bbprop();
+    assert_close("curvature", net.curvature(), &gauss_newton(&j, &[1.0]));
+}
+
+network! {
+    /// A module network whose output is a distance.
+    #[bpnet(float = f64)]
+    pub struct Distance {
+        input  x: 2;
+        a      = l1: linear(x -> 2);
+        b      = l2: linear(x -> 2);
+        output d = euclidean(a, b);
+    }
+}
+
+network! {
+    /// The energy made by a nested network: the energy is linear in that module's value.
+    #[bpnet(float = f64)]
+    struct EnergyByModule {
+        input  x: 2;
+        energy: 1 = n: Distance(x);
+    }
+}
+
+network! {
+    /// The same energy computed in place: the distance makes the energy.
+    #[bpnet(float = f64)]
+    struct EnergyInPlace {
+        input  x: 2;
+        a      = l1: linear(x -> 2);
+        b      = l2: linear(x -> 2);
+        energy = euclidean(a, b);
+    }
+}
+
+#[test]
+fn an_energy_made_by_another_module_has_no_gauss_newton_curvature() {
+    let mut rng = StdRng::seed_from_u64(23);
+    let mut nested = EnergyByModule::new(&mut rng);
+    randomise(nested.params_mut(), &mut rng);
+    let mut flat = EnergyInPlace::new(&mut rng);
+    flat.params_mut().copy_from_slice(nested.params());
+    let x = [0.4, -0.3];
+    assert_eq!(nested.fprop(&x), flat.fprop(&x));
+    // In place, the distance is the loss: its Hessian is kept (here the whole Hessian).
+    let w = flat.params().to_vec();
+    let h = energy_hessian_diag(
+        &mut |v| {
+            flat.params_mut().copy_from_slice(v);
+            flat.fprop(&x)
+        },
+        &w,
+    );
+    flat.params_mut().copy_from_slice(&w);
+    flat.fprop(&x);
+    flat.bbprop();
+    assert_close("in place", flat.curvature(), &h);
+    // Made by a module, the energy is that module's value: E = y, whose Gauss–Newton matrix is
+    // zero. Stale ddx in the module's input must be overwritten too.
+    nested.x.ddx = [9.0; 2];
+    nested.set_input_grads(true);
+    nested.fprop(&x);
+    nested.bbprop();
+    assert!(
+        nested.curvature().iter().all(|&c| c == 0.0),
+        "{:?}",
+        nested.curvature()
+    );
+    assert_eq!(nested.x.ddx, [0.0; 2]);
+}

@@ -374,6 +374,16 @@ fn each_fit_is_a_new_run() {
     assert!(opt.due(7));
     assert!(opt.estimate_if_due(7, &mut net, &train, fprop).unwrap());
     assert!(!opt.estimate_if_due(8, &mut net, &train, fprop).unwrap());
+    // An estimate made by hand after `new_run` counts as the new run's first epoch.
+    let mut opt = Sdlm::new(0.1f64, 1.0).every(Every::Epochs(5));
+    for epoch in 1..=10 {
+        opt.estimate_if_due(epoch, &mut net, &train, fprop).unwrap();
+    }
+    assert_eq!(opt.estimates(), 2);
+    opt.new_run();
+    opt.estimate(&mut net, &train, fprop).unwrap();
+    let due: Vec<bool> = (1..=6).map(|e| opt.due(e)).collect();
+    assert_eq!(due, [false, false, false, false, false, true]);
 }
 
 #[test]
@@ -390,6 +400,18 @@ fn a_batch_size_of_zero_is_an_error() {
     );
     assert_eq!(got, Err(CurvatureError::BadBatchSize));
     assert_eq!(opt.estimates(), 0);
+    // Whether an estimate is due or not.
+    opt.estimate(&mut net, &train, fprop).unwrap();
+    assert!(!opt.due(1));
+    let got = opt.estimate_batches_if_due(
+        1,
+        &mut net,
+        &train,
+        0,
+        |net, rows| rows.iter().map(|s| fprop(net, s)).sum::<f64>(),
+        |net| net.bbprop(),
+    );
+    assert_eq!(got, Err(CurvatureError::BadBatchSize));
 }
 
 /// On a quadratic whose Hessian is diagonal (an orthogonal design: the inputs are uncorrelated

@@ -5,8 +5,8 @@
 
 use crate::check::{InitialM, Kind, Model, StateRole, float_tokens};
 use crate::expand::{
-    Order, bbprop_bounds, full_or_params, loss_param, offset_tokens, place, plain, range, rt,
-    sum_steps, unless_skipped, user_module, user_ty,
+    Order, bbprop_bounds, clears_seed, full_or_params, loss_param, offset_tokens, place, plain,
+    range, rt, sum_steps, unless_skipped, user_module, user_ty,
 };
 use crate::lower::Schedule;
 use proc_macro2::TokenStream;
@@ -141,7 +141,11 @@ fn backward_step(
     let d = order.slot();
     let dx = |p: &TokenStream| dx(p, order);
     let dx_mut = |p: &TokenStream| dx_mut(p, order);
-    match &m.kind {
+    let clear = clears_seed(model, i, order).then(|| {
+        let dxo = dx_mut(&o);
+        quote!(#dxo.fill(0.0);)
+    });
+    let calls = match &m.kind {
         Kind::Linear { out } => {
             let n_in = model.states[a].width;
             let (sa, v) = (s(0), variant(0));
@@ -269,7 +273,8 @@ fn backward_step(
             )
         }
         Kind::Broken => unreachable!("a broken module never passes check"),
-    }
+    };
+    quote!(#clear #calls)
 }
 
 /// The body of a backward sweep over a batch: every row's energy seeded, the gathering states

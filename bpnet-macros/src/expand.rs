@@ -443,9 +443,11 @@ impl Order {
     }
 
     /// A kernel of this sweep for energy module `i` (a Euclidean distance or a loss): in the
-    /// second-order sweep, `bbprop_inner{suffix}` when its value feeds a module that is not
-    /// linear (it is then an ordinary module: its Jacobian squared, its own second derivatives
-    /// dropped), `bbprop{suffix}` when it reaches the energy linearly (its own Hessian).
+    /// second-order sweep, `bbprop{suffix}` when its value reaches the energy only linearly
+    /// (it is part of the energy: its own Hessian), else `bbprop_inner{suffix}` (an ordinary
+    /// module: its Jacobian squared, its own second derivatives dropped) — also for the output
+    /// of a network without an energy, and for a value with both roles, whose network has no
+    /// callable bbprop (see [`bbprop_bounds`]).
     pub(crate) fn energy_kernel(self, model: &Model, i: usize, suffix: &str) -> syn::Ident {
         if self == Order::Second && !is_part_of_energy(model, i) {
             format_ident!("bbprop_inner{}", suffix)
@@ -479,6 +481,22 @@ fn is_part_of_energy(model: &Model, i: usize) -> bool {
     model.energy_paths(model.modules[i].out) == (true, false)
 }
 
+/// In the second-order sweep, the `ddx` that module `i` (not a distance, loss, add, sum or last)
+/// receives through the energy's seed: the energy is linear in a value it only adds up, so
+/// Gauss–Newton gives that value no second derivative. The sweep then clears the module's output
+/// `ddx` (all it holds is the seed) before the module's call, which so writes zeros into its
+/// input's `ddx` and adds nothing into the curvature pool. (A value that is also read by another
+/// module makes bbprop uncallable, see [`bbprop_bounds`].)
+pub(crate) fn clears_seed(model: &Model, i: usize, order: Order) -> bool {
+    let m = &model.modules[i];
+    order == Order::Second
+        && !matches!(
+            m.kind,
+            Kind::Euclidean | Kind::Loss(_) | Kind::Add | Kind::Sum | Kind::Last
+        )
+        && model.energy_paths(m.out) == (true, false)
+}
+
 /// Module `i`'s calls in a backward sweep of the given order.
 fn backward_step(
     model: &Model,
@@ -501,7 +519,8 @@ fn backward_step(
     let variant = |k: usize| kernel(if acc[k] { "_acc" } else { "" });
     let pass = |k: usize| format_ident!("{}", if acc[k] { "bprop_acc" } else { "bprop" });
     let params_only = order.kernel("_params");
-    match &m.kind {
+    let clear = clears_seed(model, i, order).then(|| quote!(#o.#dx.fill(0.0);));
+    let calls = match &m.kind {
         Kind::Linear { .. } => {
             let (a, v) = (s(0), variant(0));
             full_or_params(
@@ -612,7 +631,8 @@ fn backward_step(
             )
         }
         Kind::Broken => unreachable!("a broken module never passes check"),
-    }
+    };
+    quote!(#clear #calls)
 }
 
 /// The rustdoc of `set_input_grads`, saying what applies to this network.
@@ -801,7 +821,7 @@ fn bbprop_method(model: &Model, bounds: &TokenStream) -> Option<TokenStream> {
 }
 
 /// The `where` clause of everything that runs bbprop: every user module implements
-/// `bpnet::Bbprop`, and no Euclidean distance is both part of the energy and an ordinary module. Higher-ranked, so that a bound that does not hold is not an error where it is
+/// `bpnet::Bbprop`, and no module's value is both part of the energy and read by another module. Higher-ranked, so that a bound that does not hold is not an error where it is
 /// written (a trivially false bound is) but where bbprop is called, with the message of
 /// `Bbprop`'s `on_unimplemented`, which names the module's type.
 pub(crate) fn bbprop_bounds(model: &Model) -> TokenStream {
@@ -812,12 +832,14 @@ pub(crate) fn bbprop_bounds(model: &Model) -> TokenStream {
                 let ty = user_ty(model, i);
                 Some(quote_spanned!(path.span()=> for<'__bb> #ty: ::bpnet::Bbprop,))
             }
-            // A distance both part of the energy and an ordinary module: no bbprop, the error
-            // pointing at the module's name.
-            Kind::Euclidean if model.energy_paths(model.modules[i].out) == (true, true) => {
+            // A value both part of the energy and read by another module: no bbprop, the error
+            // pointing at the module's name. (Add, sum and last only pass it on: the module
+            // that made it is the one named.)
+            Kind::Add | Kind::Sum | Kind::Last => None,
+            _ if model.energy_paths(model.modules[i].out) == (true, true) => {
                 let span = model.modules[i].name.span();
                 Some(quote_spanned!(span=>
-                    for<'__bb> ::bpnet::__private::MixedDistance: ::bpnet::__private::OneRole,
+                    for<'__bb> ::bpnet::__private::MixedRole: ::bpnet::__private::OneRole,
                 ))
             }
             _ => None,

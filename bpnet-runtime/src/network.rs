@@ -94,8 +94,9 @@ pub trait Network {
 ///
 /// bbprop is the diagonal Gauss–Newton sweep of "Efficient BackProp" (LeCun, Bottou, Orr, Müller,
 /// 1998): the energy's `ddx` is 1, the modules that make the energy (a Euclidean distance, a loss)
-/// turn it into the diagonal of their own Hessian, and every other module (a Euclidean distance
-/// inside the network too) passes `ddx` back with its Jacobian squared (Linear: `W∘W` to its
+/// turn it into the diagonal of their own Hessian (any other module making it gets 0: the energy
+/// is linear in its value), and every other module (a Euclidean distance inside the network too)
+/// passes `ddx` back with its Jacobian squared (Linear: `W∘W` to its
 /// input, `x∘x` to its weights; Tanh: `f′²`, the `f″` term dropped). The result, in the
 /// curvature pool, has the layout of [`Network::params`]; stochastic diagonal Levenberg–Marquardt
 /// divides each parameter's learning rate by it.

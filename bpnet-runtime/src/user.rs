@@ -106,17 +106,17 @@ pub fn cast_mut<A: 'static, B: 'static>(s: &mut [A]) -> &mut [B] {
     unsafe { core::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<B>(), s.len()) }
 }
 
-/// The stand-in type of the bound that a network's `bbprop` carries when one of its Euclidean
-/// distances reaches the energy both directly (through `add`, `sum` or `last`) and through
-/// another module: nothing implements [`OneRole`] for it, so calling that `bbprop` is an error
-/// whose note points at the distance in the declaration.
-pub struct MixedDistance;
+/// The stand-in type of the bound that a network's `bbprop` carries when a module's value is
+/// both part of the energy (added into it through `add`, `sum` or `last`, or the energy itself)
+/// and read by another module: nothing implements [`OneRole`] for it, so calling that `bbprop` is
+/// an error whose note points at the module in the declaration.
+pub struct MixedRole;
 
-/// Not implemented for [`MixedDistance`]: see there.
+/// Not implemented for [`MixedRole`]: see there.
 #[diagnostic::on_unimplemented(
-    message = "this network has no bbprop: a Euclidean distance in it reaches the energy both directly (through `add`, `sum` or `last`) and through another module",
+    message = "this network has no bbprop: a module's value in it is both part of the energy (added into it through `add`, `sum` or `last`) and read by another module",
     label = "bbprop is not generated for this network",
-    note = "as part of the energy the distance's second derivative is its Hessian, as an ordinary module its Jacobian squared; a distance that is both is not supported: compute it twice, once for each use"
+    note = "Gauss–Newton keeps the Hessian of what makes the energy and squares the Jacobian of what feeds other modules; a value that does both is not supported: compute it twice, once for each use"
 )]
 pub trait OneRole {}
 

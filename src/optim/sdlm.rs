@@ -137,8 +137,8 @@ impl std::error::Error for CurvatureError {
 /// re-estimated on a schedule the user sets ([`Sdlm::every`]). A parameter of high curvature gets
 /// a small step, one in a flat direction a large one; `μ` keeps the rates bounded (at most
 /// `ε/μ`) where the curvature is near zero. On a quadratic energy whose Hessian is diagonal
-/// (uncorrelated inputs), the Gauss–Newton diagonal is the whole Hessian and `ε = 1` is Newton's
-/// step.
+/// (uncorrelated inputs), the Gauss–Newton diagonal is the whole Hessian, and `ε = 1` with `μ`
+/// small against it is Newton's step.
 ///
 /// # Estimating the curvature
 ///
@@ -358,7 +358,8 @@ impl<F: Float> Sdlm<F> {
     }
 
     /// Whether an estimate is due before the next update, for an update in epoch `epoch`
-    /// (counted from 1): before any estimate, always; then as the [`Every`] schedule says.
+    /// (counted from 1): before any estimate and after [`Sdlm::new_run`], always; then as the
+    /// [`Every`] schedule says.
     pub fn due(&self, epoch: usize) -> bool {
         if self.estimates == 0 || self.restart {
             return true;
@@ -483,6 +484,9 @@ impl<F: Float> Sdlm<F> {
         S: Clone,
         R: IntoEnergy<F>,
     {
+        if batch == 0 {
+            return Err(CurvatureError::BadBatchSize);
+        }
         let due = self.due(epoch);
         self.note_epoch(epoch);
         if due {
@@ -599,6 +603,7 @@ impl<F: Float> Sdlm<F> {
     /// when each `fit` starts, so that `Every::Once` means once per run.
     pub fn new_run(&mut self) {
         self.restart = true;
+        self.epoch = 0;
     }
 
     /// The samples of the next estimate, into `out`: all if there are no more than `samples`,

@@ -1,6 +1,6 @@
-// Mistake: bbprop called on a network whose Euclidean distance `d` is both part of the energy
-// (added into it) and read by another module (`t`). The network trains with bprop; its bbprop is
-// an error that points at the distance.
+// Mistake: bbprop called on a network in which a module's value (the Euclidean distance `d`) is
+// both part of the energy (added into it) and read by another module (`t`). The network trains
+// with bprop; its bbprop is an error that points at the module.
 
 use bpnet::prelude::*;
 
