@@ -96,6 +96,49 @@ pub(crate) fn shifted_sum<T: Real>(v: &[T], beta: T) -> (T, T) {
     (extreme, s)
 }
 
+/// One kernel of a loss, per sample (`$one`: `$d` from the scalar `$g[0]`) and per minibatch
+/// (`$batch`: `rows` rows of `k` values, row `r` from `$g[r]`), both through the same row
+/// function `row(e, y, g, d)`. Used inside [`loss_kernels`], whose `widths` and `batch_impl` it
+/// calls.
+macro_rules! loss_kernel {
+    (
+        $t:ident, $name:literal, [$($p:ident),*], $one:ident, $batch:ident, ($g:ident, $d:ident),
+        $doc:literal, $row:expr
+    ) => {
+        #[doc = $doc]
+        ///
+        /// # Panics
+        #[doc = concat!("If the lengths differ or `", stringify!($g), "` is not one component.")]
+        #[inline]
+        pub fn $one(e: &[$t], y: &[$t], $g: &[$t], $d: &mut [$t] $(, $p: $t)*) {
+            widths(e, y, $d);
+            assert_eq!($g.len(), 1, concat!($name, ": the loss is a scalar"));
+            ($row)(e, y, $g[0], $d)
+        }
+
+        #[doc = concat!(
+            "[`", stringify!($one), "`] for a minibatch of `rows` rows of `k` values, row `r` \
+             with `", stringify!($g), "[r]`."
+        )]
+        ///
+        /// # Panics
+        /// If `k` is 0 or a slice holds fewer than `rows` rows.
+        #[inline]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $batch(
+            e: &[$t],
+            y: &[$t],
+            $g: &[$t],
+            $d: &mut [$t],
+            k: usize,
+            rows: usize
+            $(, $p: $t)*
+        ) {
+            batch_impl(e, y, $g, $d, k, rows, $row)
+        }
+    };
+}
+
 /// The per-type public kernels of one loss, from its generic row functions in the parent module:
 /// `value(e, y, params…) -> L`, `grad(e, y, dl, de, mode, params…)` (dL/dE · dl, stored in the
 /// [`Put`] mode `mode`: bprop, or its square times `ddl` for `bbprop_inner`),
@@ -126,102 +169,6 @@ macro_rules! loss_kernels {
                 widths(e, y, y);
                 assert_eq!(l.len(), 1, concat!($name, ": the loss is a scalar"));
                 l[0] = super::value(e, y $(, $p)*);
-            }
-
-            /// bprop to the energies: `de = dL/dE · dl[0]`, for every class (overwritten).
-            ///
-            /// # Panics
-            /// If the lengths differ or `dl` is not one component.
-            #[inline]
-            pub fn bprop(e: &[$t], y: &[$t], dl: &[$t], de: &mut [$t] $(, $p: $t)*) {
-                widths(e, y, de);
-                assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad(e, y, dl[0], de, $crate::loss::Put::Set $(, $p)*)
-            }
-
-            /// As [`bprop`], but `de += dL/dE · dl[0]`.
-            ///
-            /// # Panics
-            /// If the lengths differ or `dl` is not one component.
-            #[inline]
-            pub fn bprop_acc(e: &[$t], y: &[$t], dl: &[$t], de: &mut [$t] $(, $p: $t)*) {
-                widths(e, y, de);
-                assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad(e, y, dl[0], de, $crate::loss::Put::Add $(, $p)*)
-            }
-
-            /// bprop to the target: `dy = dL/dy · dl[0]` (overwritten).
-            ///
-            /// # Panics
-            /// If the lengths differ or `dl` is not one component.
-            #[inline]
-            pub fn bprop_target(e: &[$t], y: &[$t], dl: &[$t], dy: &mut [$t] $(, $p: $t)*) {
-                widths(e, y, dy);
-                assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad_target(e, y, dl[0], dy, $crate::loss::Put::Set $(, $p)*)
-            }
-
-            /// As [`bprop_target`], but `dy += dL/dy · dl[0]`.
-            ///
-            /// # Panics
-            /// If the lengths differ or `dl` is not one component.
-            #[inline]
-            pub fn bprop_target_acc(e: &[$t], y: &[$t], dl: &[$t], dy: &mut [$t] $(, $p: $t)*) {
-                widths(e, y, dy);
-                assert_eq!(dl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad_target(e, y, dl[0], dy, $crate::loss::Put::Add $(, $p)*)
-            }
-
-            /// bbprop to the energies: `dde_j = ∂²L/∂E_j² · ddl[0]`, the diagonal of the loss's
-            /// Hessian for every class (overwritten).
-            ///
-            /// # Panics
-            /// If the lengths differ or `ddl` is not one component.
-            #[inline]
-            pub fn bbprop(e: &[$t], y: &[$t], ddl: &[$t], dde: &mut [$t] $(, $p: $t)*) {
-                widths(e, y, dde);
-                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::curv(e, y, ddl[0], dde, false $(, $p)*)
-            }
-
-            /// As [`bbprop`], but `dde_j += ∂²L/∂E_j² · ddl[0]`.
-            ///
-            /// # Panics
-            /// If the lengths differ or `ddl` is not one component.
-            #[inline]
-            pub fn bbprop_acc(e: &[$t], y: &[$t], ddl: &[$t], dde: &mut [$t] $(, $p: $t)*) {
-                widths(e, y, dde);
-                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::curv(e, y, ddl[0], dde, true $(, $p)*)
-            }
-
-            /// bbprop to the target: `ddy_j = ∂²L/∂y_j² · ddl[0]` (overwritten), that is 0: every
-            /// loss here is linear in its target (the hinge loss piecewise constant).
-            ///
-            /// # Panics
-            /// If the lengths differ or `ddl` is not one component.
-            #[inline]
-            pub fn bbprop_target(e: &[$t], y: &[$t], ddl: &[$t], ddy: &mut [$t] $(, $p: $t)*) {
-                widths(e, y, ddy);
-                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::curv_target(e, y, ddl[0], ddy, false $(, $p)*)
-            }
-
-            /// As [`bbprop_target`], but accumulated: adds 0.
-            ///
-            /// # Panics
-            /// If the lengths differ or `ddl` is not one component.
-            #[inline]
-            pub fn bbprop_target_acc(
-                e: &[$t],
-                y: &[$t],
-                ddl: &[$t],
-                ddy: &mut [$t]
-                $(, $p: $t)*
-            ) {
-                widths(e, y, ddy);
-                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::curv_target(e, y, ddl[0], ddy, true $(, $p)*)
             }
 
             #[inline(always)]
@@ -285,323 +232,106 @@ macro_rules! loss_kernels {
                 }
             }
 
-            /// bprop to the energies for a minibatch, row by row with each row's `dl`; `de`
-            /// overwritten.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bprop_batch(
-                e: &[$t],
-                y: &[$t],
-                dl: &[$t],
-                de: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, dl, de, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bprop, bprop_batch, (dl, de),
+                "bprop to the energies: `de = dL/dE · dl[0]`, for every class (overwritten).",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::grad(e, y, g, d, $crate::loss::Put::Set $(, $p)*)
-                })
-            }
+                }
+            );
 
-            /// As [`bprop_batch`], but `de` accumulated.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bprop_batch_acc(
-                e: &[$t],
-                y: &[$t],
-                dl: &[$t],
-                de: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, dl, de, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bprop_acc, bprop_batch_acc, (dl, de),
+                "As [`bprop`], but `de += dL/dE · dl[0]`.",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::grad(e, y, g, d, $crate::loss::Put::Add $(, $p)*)
-                })
-            }
+                }
+            );
 
-            /// bprop to the target for a minibatch; `dy` overwritten.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bprop_target_batch(
-                e: &[$t],
-                y: &[$t],
-                dl: &[$t],
-                dy: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, dl, dy, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bprop_target, bprop_target_batch, (dl, dy),
+                "bprop to the target: `dy = dL/dy · dl[0]` (overwritten).",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::grad_target(e, y, g, d, $crate::loss::Put::Set $(, $p)*)
-                })
-            }
+                }
+            );
 
-            /// As [`bprop_target_batch`], but `dy` accumulated.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bprop_target_batch_acc(
-                e: &[$t],
-                y: &[$t],
-                dl: &[$t],
-                dy: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, dl, dy, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bprop_target_acc, bprop_target_batch_acc, (dl, dy),
+                "As [`bprop_target`], but `dy += dL/dy · dl[0]`.",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::grad_target(e, y, g, d, $crate::loss::Put::Add $(, $p)*)
-                })
-            }
+                }
+            );
 
-            /// bbprop to the energies for a minibatch, row by row with each row's `ddl`: [`bbprop`]
-            /// of each row, `dde` overwritten.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bbprop_batch(
-                e: &[$t],
-                y: &[$t],
-                ddl: &[$t],
-                dde: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, ddl, dde, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bbprop, bbprop_batch, (ddl, dde),
+                "bbprop to the energies: `dde_j = ∂²L/∂E_j² · ddl[0]`, the diagonal of the loss's Hessian for every class (overwritten).",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::curv(e, y, g, d, false $(, $p)*)
-                })
-            }
+                }
+            );
 
-            /// As [`bbprop_batch`], but `dde` accumulated.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bbprop_batch_acc(
-                e: &[$t],
-                y: &[$t],
-                ddl: &[$t],
-                dde: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, ddl, dde, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bbprop_acc, bbprop_batch_acc, (ddl, dde),
+                "As [`bbprop`], but `dde_j += ∂²L/∂E_j² · ddl[0]`.",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::curv(e, y, g, d, true $(, $p)*)
-                })
-            }
+                }
+            );
 
-            /// bbprop to the target for a minibatch: [`bbprop_target`] of each row, zeros
-            /// written into `ddy`.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bbprop_target_batch(
-                e: &[$t],
-                y: &[$t],
-                ddl: &[$t],
-                ddy: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, ddl, ddy, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bbprop_target, bbprop_target_batch, (ddl, ddy),
+                "bbprop to the target: `ddy_j = ∂²L/∂y_j² · ddl[0]` (overwritten), that is 0: every loss here is linear in its target (the hinge loss piecewise constant).",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::curv_target(e, y, g, d, false $(, $p)*)
-                })
-            }
+                }
+            );
 
-            /// As [`bbprop_target_batch`], but accumulated: adds 0.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bbprop_target_batch_acc(
-                e: &[$t],
-                y: &[$t],
-                ddl: &[$t],
-                ddy: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, ddl, ddy, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bbprop_target_acc, bbprop_target_batch_acc, (ddl, ddy),
+                "As [`bbprop_target`], but accumulated: adds 0.",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::curv_target(e, y, g, d, true $(, $p)*)
-                })
-            }
+                }
+            );
 
-            /// bbprop to the energies for a loss **whose output feeds another module**, not the
-            /// network's energy: the Gauss–Newton term of a module inside the network, its
-            /// Jacobian squared and its own second derivatives dropped, `dde_j = ddl[0] ·
-            /// (∂L/∂E_j)²` (overwritten), `∂L/∂E_j` exactly what [`bprop`] gives with `dl = 1`.
-            /// Use [`bbprop`] when the loss is (or is added into) the energy.
-            ///
-            /// # Panics
-            /// If the lengths differ or `ddl` is not one component.
-            #[inline]
-            pub fn bbprop_inner(e: &[$t], y: &[$t], ddl: &[$t], dde: &mut [$t] $(, $p: $t)*) {
-                widths(e, y, dde);
-                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad(e, y, 1.0, dde, $crate::loss::Put::SetSquared(ddl[0]) $(, $p)*)
-            }
-
-            /// As [`bbprop_inner`] (the variant for a loss whose output feeds another module,
-            /// not the energy), but `dde_j += ddl[0] · (∂L/∂E_j)²`.
-            ///
-            /// # Panics
-            /// If the lengths differ or `ddl` is not one component.
-            #[inline]
-            pub fn bbprop_inner_acc(e: &[$t], y: &[$t], ddl: &[$t], dde: &mut [$t] $(, $p: $t)*) {
-                widths(e, y, dde);
-                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad(e, y, 1.0, dde, $crate::loss::Put::AddSquared(ddl[0]) $(, $p)*)
-            }
-
-            /// bbprop to the target for a loss **whose output feeds another module**, not the
-            /// network's energy: `ddy_j = ddl[0] · (∂L/∂y_j)²` (overwritten), `∂L/∂y_j` exactly
-            /// what [`bprop_target`] gives with `dl = 1`. Use [`bbprop_target`] when the loss is
-            /// (or is added into) the energy.
-            ///
-            /// # Panics
-            /// If the lengths differ or `ddl` is not one component.
-            #[inline]
-            pub fn bbprop_inner_target(
-                e: &[$t],
-                y: &[$t],
-                ddl: &[$t],
-                ddy: &mut [$t]
-                $(, $p: $t)*
-            ) {
-                widths(e, y, ddy);
-                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad_target(e, y, 1.0, ddy, $crate::loss::Put::SetSquared(ddl[0]) $(, $p)*)
-            }
-
-            /// As [`bbprop_inner_target`] (the variant for a loss whose output feeds another
-            /// module, not the energy), but `ddy_j += ddl[0] · (∂L/∂y_j)²`.
-            ///
-            /// # Panics
-            /// If the lengths differ or `ddl` is not one component.
-            #[inline]
-            pub fn bbprop_inner_target_acc(
-                e: &[$t],
-                y: &[$t],
-                ddl: &[$t],
-                ddy: &mut [$t]
-                $(, $p: $t)*
-            ) {
-                widths(e, y, ddy);
-                assert_eq!(ddl.len(), 1, concat!($name, ": the loss is a scalar"));
-                super::grad_target(e, y, 1.0, ddy, $crate::loss::Put::AddSquared(ddl[0]) $(, $p)*)
-            }
-
-            /// [`bbprop_inner`] for a minibatch (the variant for a loss whose output feeds another
-            /// module, not the energy), row by row with each row's `ddl`: `dde` overwritten.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bbprop_inner_batch(
-                e: &[$t],
-                y: &[$t],
-                ddl: &[$t],
-                dde: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, ddl, dde, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bbprop_inner, bbprop_inner_batch, (ddl, dde),
+                "bbprop to the energies for a loss **whose output feeds another module**, not the network's energy: the Gauss–Newton term of a module inside the network, its Jacobian squared and its own second derivatives dropped, `dde_j = ddl[0] · (∂L/∂E_j)²` (overwritten), `∂L/∂E_j` exactly what [`bprop`] gives with `dl = 1`. Use [`bbprop`] when the loss is (or is added into) the energy.",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::grad(e, y, 1.0, d, $crate::loss::Put::SetSquared(g) $(, $p)*)
-                })
-            }
+                }
+            );
 
-            /// As [`bbprop_inner_batch`] (the variant for a loss whose output feeds another
-            /// module, not the energy), but `dde` accumulated.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bbprop_inner_batch_acc(
-                e: &[$t],
-                y: &[$t],
-                ddl: &[$t],
-                dde: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, ddl, dde, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bbprop_inner_acc, bbprop_inner_batch_acc, (ddl, dde),
+                "As [`bbprop_inner`] (the variant for a loss whose output feeds another module, not the energy), but `dde_j += ddl[0] · (∂L/∂E_j)²`.",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::grad(e, y, 1.0, d, $crate::loss::Put::AddSquared(g) $(, $p)*)
-                })
-            }
+                }
+            );
 
-            /// [`bbprop_inner_target`] for a minibatch (the variant for a loss whose output feeds
-            /// another module, not the energy), row by row with each row's `ddl`: `ddy`
-            /// overwritten.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bbprop_inner_target_batch(
-                e: &[$t],
-                y: &[$t],
-                ddl: &[$t],
-                ddy: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, ddl, ddy, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bbprop_inner_target, bbprop_inner_target_batch, (ddl, ddy),
+                "bbprop to the target for a loss **whose output feeds another module**, not the network's energy: `ddy_j = ddl[0] · (∂L/∂y_j)²` (overwritten), `∂L/∂y_j` exactly what [`bprop_target`] gives with `dl = 1`. Use [`bbprop_target`] when the loss is (or is added into) the energy.",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::grad_target(e, y, 1.0, d, $crate::loss::Put::SetSquared(g) $(, $p)*)
-                })
-            }
+                }
+            );
 
-            /// As [`bbprop_inner_target_batch`] (the variant for a loss whose output feeds another
-            /// module, not the energy), but `ddy` accumulated.
-            ///
-            /// # Panics
-            /// If `k` is 0 or a slice holds fewer than `rows` rows.
-            #[inline]
-            #[allow(clippy::too_many_arguments)]
-            pub fn bbprop_inner_target_batch_acc(
-                e: &[$t],
-                y: &[$t],
-                ddl: &[$t],
-                ddy: &mut [$t],
-                k: usize,
-                rows: usize
-                $(, $p: $t)*
-            ) {
-                batch_impl(e, y, ddl, ddy, k, rows, |e, y, g, d| {
+            $crate::loss::loss_kernel!(
+                $t, $name, [$($p),*], bbprop_inner_target_acc, bbprop_inner_target_batch_acc, (ddl, ddy),
+                "As [`bbprop_inner_target`] (the variant for a loss whose output feeds another module, not the energy), but `ddy_j += ddl[0] · (∂L/∂y_j)²`.",
+                |e: &[$t], y: &[$t], g: $t, d: &mut [$t]| {
                     super::grad_target(e, y, 1.0, d, $crate::loss::Put::AddSquared(g) $(, $p)*)
-                })
-            }
+                }
+            );
         }
     };
 }
 
-pub(crate) use loss_kernels;
+pub(crate) use {loss_kernel, loss_kernels};
 
 /// How a row function (`grad`, `grad_target`) stores each value `v` it computes into its output
 /// slot `d`: the derivative itself, for bprop, or its square scaled by `ddl`, for the
