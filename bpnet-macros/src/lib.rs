@@ -1,18 +1,27 @@
 //! The `network!` procedural macro of bpnet. Use it through the `bpnet` crate.
 //!
 //! Phases, one module each: `parse` the declaration (recovering statement by statement),
-//! `check` names, widths, time and graph rules (collecting every error), `lower` the checked graph
-//! to a schedule of kernel calls (unfolding it in time), `expand` the schedule to Rust (`unfold`
-//! for the entry points of unfolded networks). When there are errors, `fallback` still emits the
-//! struct so one mistake does not cascade.
+//! `check` it in named passes (names, modules, time, graph, widths, initial values, energy and
+//! output, reachability; collecting every error) into a `model`, `lower` the checked graph to a
+//! schedule (unfolding it in time), `expand` the schedule to Rust. When there are errors,
+//! `fallback` still emits the struct so one mistake does not cascade.
+//!
+//! A built-in kind of module lives in one place: its file in `kinds/`, implementing `op::Op`
+//! (width rule, parameters, emission in every sweep and form). `sweep` makes the schedules of
+//! both forms (per sample, per minibatch) from the kinds' calls (`user` for user modules), in the
+//! places `emit` gives them.
 
-mod batch;
 mod check;
+mod emit;
 mod expand;
 mod fallback;
+mod kinds;
 mod lower;
+mod model;
+mod op;
 mod parse;
-mod unfold;
+mod sweep;
+mod user;
 
 use proc_macro::TokenStream;
 
@@ -41,6 +50,8 @@ fn expand_network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
 
 #[cfg(test)]
 mod tests {
+    mod corpus;
+
     use proc_macro2::{TokenStream, TokenTree};
     use quote::quote;
 

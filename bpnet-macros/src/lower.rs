@@ -8,7 +8,8 @@
 //! with a delay, gathered by `sum`/`last`, or read by every step) are cleared once before the
 //! sweep and always accumulated.
 
-use crate::check::{InitialM, Kind, Model};
+use crate::model::{InitialM, Kind, Model};
+use crate::op::Flow;
 
 /// One module's step in the backward sweep.
 pub struct BackStep {
@@ -89,7 +90,7 @@ pub fn lower(model: &Model) -> Schedule {
     let mut after = vec![false; model.modules.len()];
     for &i in &model.order {
         let m = &model.modules[i];
-        after[i] = matches!(m.kind, Kind::Sum | Kind::Last)
+        after[i] = m.kind.flow() == Flow::Gather
             || (!m.step
                 && m.args
                     .iter()
@@ -108,7 +109,7 @@ pub fn lower(model: &Model) -> Schedule {
     for m in &model.modules {
         for (&a, &d) in m.args.iter().zip(&m.delays) {
             let st = &model.states[a];
-            gather[a] |= d > 0 || matches!(m.kind, Kind::Sum | Kind::Last) || (m.step && !st.step);
+            gather[a] |= d > 0 || m.kind.flow() == Flow::Gather || (m.step && !st.step);
         }
     }
 

@@ -99,18 +99,38 @@ pub struct Call {
     pub paren_span: Span,
 }
 
-/// `name = value` in a call: a number a module is declared with (`beta = 2.0`, `margin = 0.5`).
+/// `name = value` in a call: a number or a switch a module is declared with (`beta = 2.0`,
+/// `slope = 0.1`, `bias = false`).
 pub struct CallOption {
     pub name: Ident,
-    pub value: f64,
+    pub value: OptLit,
     /// The tokens `name = value`, for errors.
     pub tokens: TokenStream,
+}
+
+/// The value of an option as written.
+#[derive(Clone, Copy)]
+pub enum OptLit {
+    Num(f64),
+    Bool(bool),
 }
 
 impl Parse for CallOption {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let name: Ident = input.parse()?;
         let eq: Token![=] = input.parse()?;
+        let mut tokens = TokenStream::new();
+        tokens.extend([TokenTree::Ident(name.clone())]);
+        tokens.extend(quote::ToTokens::to_token_stream(&eq));
+        if input.peek(syn::LitBool) {
+            let b = input.parse::<syn::LitBool>()?;
+            tokens.extend(quote::ToTokens::to_token_stream(&b));
+            return Ok(CallOption {
+                name,
+                value: OptLit::Bool(b.value),
+                tokens,
+            });
+        }
         let minus = input.parse::<Option<Token![-]>>()?;
         let (v, lit) = if input.peek(syn::LitFloat) {
             let l = input.parse::<syn::LitFloat>()?;
@@ -123,14 +143,11 @@ impl Parse for CallOption {
                 "expected a number after `{name} =`, as in `{name} = 0.5`"
             )));
         };
-        let mut tokens = TokenStream::new();
-        tokens.extend([TokenTree::Ident(name.clone())]);
-        tokens.extend(quote::ToTokens::to_token_stream(&eq));
         tokens.extend(minus.map(|m| quote::ToTokens::to_token_stream(&m)));
         tokens.extend([TokenTree::Literal(lit)]);
         Ok(CallOption {
             name,
-            value: if minus.is_some() { -v } else { v },
+            value: OptLit::Num(if minus.is_some() { -v } else { v }),
             tokens,
         })
     }
@@ -190,10 +207,16 @@ impl Parse for Call {
             if content.peek(Token![->]) {
                 let arrow: Token![->] = content.parse()?;
                 out_width = Some((arrow, content.parse()?));
-                if !content.is_empty() {
-                    return Err(content.error("expected `)` after the output width"));
+                if content.is_empty() {
+                    break;
                 }
-                break;
+                if !(content.peek(Token![,]) && content.peek2(Ident) && content.peek3(Token![=])) {
+                    return Err(content.error(
+                        "expected `)` after the output width, or `, name = value` options",
+                    ));
+                }
+                content.parse::<Token![,]>()?;
+                continue;
             }
             let arg = content
                 .parse::<Ident>()

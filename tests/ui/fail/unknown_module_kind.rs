@@ -5,7 +5,7 @@ network! {
         input  x: 2;
         target y: 3;
         sum    = l: linear(x -> 3);
-        out    = s: softplus(sum);
+        out    = s: softmax(sum);
         energy = euclidean(out, y);
     }
 }

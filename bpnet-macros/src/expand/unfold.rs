@@ -2,8 +2,8 @@
 //! sequences, start from the initial values or carry the last states over, and run the schedule
 //! over the steps given.
 
-use crate::check::{InitialM, Model, StateRole, float_tokens};
-use crate::expand::{offset_tokens, plain, rt};
+use crate::emit::{offset_tokens, plain, rt};
+use crate::model::{InitialM, Model, StateRole, float_tokens};
 use crate::lower::Schedule;
 use proc_macro2::TokenStream;
 use quote::quote;

@@ -1,331 +1,15 @@
-//! Code generation for minibatches (part of `expand`): the same schedule over `rows` samples at
+//! Code generation for minibatches (part of `expand`): the batch struct and the entry points: the same schedule over `rows` samples at
 //! once, one row per sample, Linear as a GEMM. For an unfolded network a row is a sequence: every
 //! per-step state keeps one batch of rows per step, and the steps are one loop over `t`, as in
 //! the per-sequence schedule.
 
-use crate::check::{InitialM, Kind, Model, StateRole, float_tokens};
-use crate::expand::{
-    Order, bbprop_bounds, clears_seed, full_or_params, loss_param, offset_tokens, place, plain,
-    range, rt, sum_steps, unless_skipped, user_module, user_ty,
-};
+use super::bbprop_bounds;
+use crate::emit::{Form, offset_tokens, plain, rt, user_module, user_ty};
 use crate::lower::Schedule;
+use crate::model::{InitialM, Kind, Model, StateRole, float_tokens};
+use crate::sweep::{Sweeps, sweeps};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
-
-/// The first `rows` rows of a place's values or derivatives, as one row-major slice.
-fn x(p: &TokenStream) -> TokenStream {
-    quote!(#p.x[..rows].as_flattened())
-}
-fn x_mut(p: &TokenStream) -> TokenStream {
-    quote!(#p.x[..rows].as_flattened_mut())
-}
-/// The first `rows` rows of a place's `dx` (`ddx` in the second-order sweep).
-fn dx(p: &TokenStream, order: Order) -> TokenStream {
-    let d = order.slot();
-    quote!(#p.#d[..rows].as_flattened())
-}
-fn dx_mut(p: &TokenStream, order: Order) -> TokenStream {
-    let d = order.slot();
-    quote!(#p.#d[..rows].as_flattened_mut())
-}
-
-/// User module `i`'s value for the current row: one per sample, and inside the `unfold` block one
-/// per step and sample (step-major).
-fn user_value(model: &Model, i: usize) -> TokenStream {
-    let m = &model.modules[i];
-    let field = &m.name;
-    if m.step {
-        quote!(self.#field[t * self.__capacity + row])
-    } else {
-        quote!(self.#field[row])
-    }
-}
-
-fn fprop_step(model: &Model, sched: &Schedule, i: usize) -> TokenStream {
-    let rt = rt();
-    let f = float_tokens(model.float);
-    let m = &model.modules[i];
-    let r = range(model, sched, i);
-    // Where the states are: a per-step state of the batch is a slot of its `BatchSteps`,
-    // indexed as a slot of a `Steps` is (the same tokens).
-    let s = |k: usize| place(model, sched, i, m.args[k], m.delays[k]);
-    let o = place(model, sched, i, m.out, 0);
-    let a = m.args[0];
-    match &m.kind {
-        Kind::Linear { out } => {
-            let n_in = model.states[a].width;
-            let (xa, xo) = (x(&s(0)), x_mut(&o));
-            quote!(#rt::linear::#f::fprop_batch(&params[#r], #xa, #xo, #n_in, #out, rows, &mut self.__gemm);)
-        }
-        Kind::Act(act) => {
-            let (xa, xo, k) = (x(&s(0)), x_mut(&o), format_ident!("{}", act.name()));
-            quote!(#rt::#k::#f::fprop_batch(&params[#r], #xa, #xo, rows);)
-        }
-        Kind::Loss(loss) => {
-            let w = model.states[a].width;
-            let (xe, xy, xo) = (x(&s(0)), x(&s(1)), x_mut(&o));
-            let (k, p) = (
-                format_ident!("{}", loss.kernels()),
-                loss_param(model, *loss),
-            );
-            quote!(#rt::loss::#k::#f::fprop_batch(#xe, #xy, #xo, #w, rows #p);)
-        }
-        Kind::Euclidean => {
-            let w = model.states[a].width;
-            let (xa, xb, xo) = (x(&s(0)), x(&s(1)), x_mut(&o));
-            quote!(#rt::euclidean::#f::fprop_batch(#xa, #xb, #xo, #w, rows);)
-        }
-        Kind::Add => {
-            let (xa, xb, xo) = (x(&s(0)), x(&s(1)), x_mut(&o));
-            let rest = (2..m.args.len()).map(|k| {
-                let (xc, xo) = (x(&s(k)), x_mut(&o));
-                quote!(#rt::add::#f::fprop_acc(#xc, #xo);)
-            });
-            quote!(#rt::add::#f::fprop(#xa, #xb, #xo); #(#rest)*)
-        }
-        Kind::Sum => {
-            let (e, k) = (&model.states[a].name, sched.history[a]);
-            let (steps, xo) = (sum_steps(m), x_mut(&o));
-            let xe = x(&quote!(self.#e.__slots[#k + t]));
-            quote!(
-                #xo.fill(0.0);
-                for t in #steps {
-                    #rt::add::#f::fprop_acc(#xe, #xo);
-                }
-            )
-        }
-        Kind::Last => {
-            let (h, k) = (&model.states[a].name, sched.history[a]);
-            quote!(#o.x[..rows].copy_from_slice(&self.#h.__slots[#k + len - 1].x[..rows]);)
-        }
-        Kind::User { path, .. } => {
-            let (sa, value) = (s(0), user_value(model, i));
-            let t = user_module(model, i);
-            let rt = quote_spanned!(path.span()=> ::bpnet::__private);
-            quote_spanned!(path.span()=>
-                for row in 0..rows {
-                    #t::fprop(
-                        &mut #value, #rt::cast(&params[#r]), #rt::cast(&#sa.x[row]),
-                        #rt::cast_mut(&mut #o.x[row]),
-                    );
-                }
-            )
-        }
-        Kind::Broken => unreachable!("a broken module never passes check"),
-    }
-}
-
-/// Module `i`'s calls in a backward sweep of the given order, over the batch's rows.
-fn backward_step(
-    model: &Model,
-    sched: &Schedule,
-    i: usize,
-    acc: &[bool],
-    order: Order,
-) -> TokenStream {
-    let rt = rt();
-    let f = float_tokens(model.float);
-    let m = &model.modules[i];
-    let r = range(model, sched, i);
-    let s = |k: usize| place(model, sched, i, m.args[k], m.delays[k]);
-    let o = place(model, sched, i, m.out, 0);
-    let a = m.args[0];
-    let grads = order.pool();
-    let kernel = |suffix: &str| match m.kind {
-        Kind::Euclidean | Kind::Loss(_) => order.energy_kernel(model, i, suffix),
-        _ => order.kernel(suffix),
-    };
-    let variant = |k: usize| kernel(if acc[k] { "_batch_acc" } else { "_batch" });
-    let params_only = order.kernel("_batch_params");
-    let d = order.slot();
-    let dx = |p: &TokenStream| dx(p, order);
-    let dx_mut = |p: &TokenStream| dx_mut(p, order);
-    let clear = clears_seed(model, i, order).then(|| {
-        let dxo = dx_mut(&o);
-        quote!(#dxo.fill(0.0);)
-    });
-    let calls = match &m.kind {
-        Kind::Linear { out } => {
-            let n_in = model.states[a].width;
-            let (sa, v) = (s(0), variant(0));
-            // The second-order products run on squared operands, without the GEMM's packing.
-            let gemm = (order == Order::First).then(|| quote!(, &mut self.__gemm));
-            let (xa, dxo, dxa) = (x(&sa), dx(&o), dx_mut(&sa));
-            full_or_params(
-                model,
-                sched,
-                i,
-                quote!(#rt::linear::#f::#v(&params[#r], #xa, #dxo, #dxa, &mut #grads[#r], #n_in, #out, rows #gemm);),
-                quote!(#rt::linear::#f::#params_only(#xa, #dxo, &mut #grads[#r], #n_in, #out, rows #gemm);),
-            )
-        }
-        Kind::Act(act) => {
-            let (v, k) = (variant(0), format_ident!("{}", act.name()));
-            let (xo, dxo, dxa) = (x(&o), dx(&o), dx_mut(&s(0)));
-            full_or_params(
-                model,
-                sched,
-                i,
-                quote!(#rt::#k::#f::#v(#xo, #dxo, #dxa, &mut #grads[#r], rows);),
-                quote!(#rt::#k::#f::#params_only(#xo, #dxo, &mut #grads[#r], rows);),
-            )
-        }
-        // dL/dE into the energies (every class), dL/dy into the target.
-        Kind::Loss(loss) => {
-            let w = model.states[a].width;
-            let (k, p) = (
-                format_ident!("{}", loss.kernels()),
-                loss_param(model, *loss),
-            );
-            let (ve, vy) = (
-                variant(0),
-                kernel(if acc[1] {
-                    "_target_batch_acc"
-                } else {
-                    "_target_batch"
-                }),
-            );
-            let (se, sy) = (s(0), s(1));
-            let (xe, xy, dxo) = (x(&se), x(&sy), dx(&o));
-            let (dxe, dxy) = (dx_mut(&se), dx_mut(&sy));
-            let calls = [
-                quote!(#rt::loss::#k::#f::#ve(#xe, #xy, #dxo, #dxe, #w, rows #p);),
-                quote!(#rt::loss::#k::#f::#vy(#xe, #xy, #dxo, #dxy, #w, rows #p);),
-            ];
-            let calls = calls
-                .into_iter()
-                .enumerate()
-                .map(|(k, call)| unless_skipped(model, sched, i, k, call));
-            quote!(#(#calls)*)
-        }
-        Kind::Euclidean => {
-            let w = model.states[a].width;
-            let (va, vb) = (variant(0), variant(1));
-            let (sa, sb) = (s(0), s(1));
-            let (xa, xb, dxo) = (x(&sa), x(&sb), dx(&o));
-            let (dxa, dxb) = (dx_mut(&sa), dx_mut(&sb));
-            let calls = [
-                quote!(#rt::euclidean::#f::#va(#xa, #xb, #dxo, #dxa, #w, rows);),
-                quote!(#rt::euclidean::#f::#vb(#xb, #xa, #dxo, #dxb, #w, rows);),
-            ];
-            let calls = calls
-                .into_iter()
-                .enumerate()
-                .map(|(k, call)| unless_skipped(model, sched, i, k, call));
-            quote!(#(#calls)*)
-        }
-        Kind::Add => {
-            let steps = (0..m.args.len()).map(|k| {
-                let v = if acc[k] {
-                    format_ident!("bprop_acc")
-                } else {
-                    format_ident!("bprop")
-                };
-                let (dxo, dxs) = (dx(&o), dx_mut(&s(k)));
-                unless_skipped(model, sched, i, k, quote!(#rt::add::#f::#v(#dxo, #dxs);))
-            });
-            quote!(#(#steps)*)
-        }
-        // The gathered state's dx was cleared before the sweep.
-        Kind::Sum => {
-            let (e, k) = (&model.states[a].name, sched.history[a]);
-            let (steps, dxo) = (sum_steps(m), dx(&o));
-            let dxe = dx_mut(&quote!(self.#e.__slots[#k + t]));
-            unless_skipped(
-                model,
-                sched,
-                i,
-                0,
-                quote!(
-                    for t in #steps {
-                        #rt::add::#f::bprop_acc(#dxo, #dxe);
-                    }
-                ),
-            )
-        }
-        Kind::Last => {
-            let (h, k) = (&model.states[a].name, sched.history[a]);
-            let (dxo, dxh) = (dx(&o), dx_mut(&quote!(self.#h.__slots[#k + len - 1])));
-            unless_skipped(
-                model,
-                sched,
-                i,
-                0,
-                quote!(#rt::add::#f::bprop_acc(#dxo, #dxh);),
-            )
-        }
-        Kind::User { path, .. } => {
-            let (sa, value) = (s(0), user_value(model, i));
-            // A user module adds into dx; the first contribution starts from zero.
-            let clear = (!acc[0]).then(|| quote!(#sa.#d[row].fill(0.0);));
-            let call = order.user_call(model, i);
-            let rt = quote_spanned!(path.span()=> ::bpnet::__private);
-            quote_spanned!(path.span()=>
-                for row in 0..rows {
-                    #clear
-                    #call(
-                        &mut #value, #rt::cast(&params[#r]), #rt::cast_mut(&mut #grads[#r]),
-                        #rt::cast(&#sa.x[row]), #rt::cast(&#o.x[row]),
-                        #rt::cast(&#o.#d[row]), #rt::cast_mut(&mut #sa.#d[row]),
-                    );
-                }
-            )
-        }
-        Kind::Broken => unreachable!("a broken module never passes check"),
-    };
-    quote!(#clear #calls)
-}
-
-/// The body of a backward sweep over a batch: every row's energy seeded, the gathering states
-/// cleared, the modules' calls, and the learned initial values gathering what reached them
-/// before step 0 in every row.
-fn backward_body(
-    model: &Model,
-    sched: &Schedule,
-    order: Order,
-    sweep: &TokenStream,
-) -> TokenStream {
-    let (pool, clear) = (order.pool(), order.clear());
-    let seed = model.energy.map(|e| {
-        let e = &model.states[e].name;
-        match order {
-            Order::First => quote!(self.#e.__seed(rows);),
-            Order::Second => quote!(self.#e.__seed_dd(rows);),
-        }
-    });
-    let clears = model
-        .states
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| sched.gather[*i])
-        .map(|(_, st)| {
-            let n = &st.name;
-            if st.step {
-                quote!(self.#n.#clear(len, rows);)
-            } else {
-                quote!(self.#n.#clear(rows);)
-            }
-        });
-    let gather = match order {
-        Order::First => format_ident!("__initial_grad"),
-        Order::Second => format_ident!("__initial_ddgrad"),
-    };
-    let learned = model.states.iter().enumerate().filter_map(|(i, st)| {
-        let off = sched.initial_offsets[i].as_ref()?;
-        let n = &st.name;
-        let (a, b) = (
-            offset_tokens(model, off, 0),
-            offset_tokens(model, off, st.width),
-        );
-        Some(quote!(
-            if !self.__continued {
-                self.#n.#gather(rows, &mut #pool[#a..#b]);
-            }
-        ))
-    });
-    quote!(#seed #(#clears)* #sweep #(#learned)*)
-}
+use quote::{format_ident, quote};
 
 /// The batch struct and the network's minibatch entry points.
 pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
@@ -391,35 +75,23 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         };
         quote!(#n: (0..#count).map(|_| #t::create()).collect(),)
     });
-    // The matrix products' packing space: fprop (k = in, n = out), dX (k = out, n = in) and dW
-    // (k = rows, n = in) of every Linear module.
+    // What each kind needs reserved (the matrix products' packing space).
     let reserves: Vec<TokenStream> = model
         .modules
         .iter()
-        .filter_map(|m| match m.kind {
-            Kind::Linear { out } => {
-                let n_in = model.states[m.args[0]].width;
-                Some(quote!(
-                    if capacity > 0 {
-                        __gemm.reserve(#n_in, #out);
-                        __gemm.reserve(#out, #n_in);
-                        __gemm.reserve(capacity, #n_in);
-                    }
-                ))
-            }
-            _ => None,
+        .filter_map(|m| {
+            let (ins, out) = model.widths(m);
+            m.kind.op()?.reserve(&ins, out)
         })
         .collect();
 
     // The schedules: before the steps, one loop over the steps, after the steps.
-    let crate::expand::Sweeps {
+    let Sweeps {
         fprop: sweep_f,
         run: sweep_r,
-        bprop: sweep_b,
-        bbprop: sweep_bb,
-    } = crate::expand::sweeps(model, sched, fprop_step, backward_step);
-    let bprop_body = backward_body(model, sched, Order::First, &sweep_b);
-    let bbprop_body = backward_body(model, sched, Order::Second, &sweep_bb);
+        bprop: bprop_body,
+        bbprop: bbprop_body,
+    } = sweeps(model, sched, Form::Batch);
     let bounds = bbprop_bounds(model);
     // Where the delayed reads start: initial values, or the last states of the previous call.
     let starts = model.states.iter().enumerate().filter_map(|(i, st)| {

@@ -1,0 +1,124 @@
+//! Pass: widths. What each module makes, until nothing changes (a delayed read may see a state
+//! computed later in the order); then each kind's rules, once every width that can be known is.
+
+use super::Checker;
+use crate::model::{Kind, ModuleM};
+use crate::op::{ArgView, WidthView};
+
+pub fn widths(c: &mut Checker) {
+    infer(c);
+    for &mi in &c.order.clone() {
+        kind_rules(c, mi);
+        declared(c, mi);
+    }
+    if c.errs.any() {
+        return;
+    }
+    for st in &c.states {
+        if st.width.is_none() {
+            c.errs.at(
+                st.name.span(),
+                format!(
+                    "the width of `{}` cannot be worked out: it only flows around a loop; \
+                     declare it, as in `{}: N = …`",
+                    st.name, st.name
+                ),
+            );
+            // One is enough: the others flow around the same loops.
+            return;
+        }
+    }
+}
+
+/// The width module `m` makes, from what is known of its inputs.
+fn made_by(c: &Checker, m: &ModuleM) -> Option<usize> {
+    match &m.kind {
+        Kind::Broken => None,
+        Kind::User { out, .. } => Some(out.value),
+        Kind::Op(op) => {
+            let ins: Vec<Option<usize>> = m.args.iter().map(|&a| c.states[a].width).collect();
+            op.width(&ins)
+        }
+    }
+}
+
+fn infer(c: &mut Checker) {
+    loop {
+        let mut changed = false;
+        for &mi in &c.order {
+            let m = &c.modules[mi];
+            if c.states[m.out].width.is_some() {
+                continue;
+            }
+            let made = made_by(c, m);
+            let st = &mut c.states[m.out];
+            st.width = made.or(st.declared.map(|d| d.value)).filter(|&w| w > 0);
+            changed |= st.width.is_some();
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// The kind's own rules on its inputs' widths (and roles).
+fn kind_rules(c: &mut Checker, mi: usize) {
+    let m = &c.modules[mi];
+    let Kind::Op(op) = &m.kind else {
+        return;
+    };
+    let view = view(c, m);
+    let mut found = Vec::new();
+    op.check(&view, &mut |span, msg| found.push((span, msg)));
+    for (span, msg) in found {
+        c.errs.at(span, msg);
+    }
+}
+
+/// A module as its kind's width rules see it.
+fn view(c: &Checker, m: &ModuleM) -> WidthView {
+    let args = (0..m.args.len().min(m.arg_idents.len()))
+        .map(|i| {
+            let st = &c.states[m.args[i]];
+            ArgView {
+                text: match m.delays[i] {
+                    0 => m.arg_idents[i].to_string(),
+                    d => format!("{}[t - {d}]", m.arg_idents[i]),
+                },
+                span: m.arg_idents[i].span(),
+                width: st.width,
+                role: st.role,
+                state: st.name.to_string(),
+                made_by: st.producer.map(|p| {
+                    let p = &c.modules[p];
+                    (p.kind.label(), p.name.to_string())
+                }),
+            }
+        })
+        .collect();
+    WidthView {
+        name: m.name.to_string(),
+        args,
+    }
+}
+
+/// A declared width must be the one the module makes (a user module's is what it makes).
+fn declared(c: &mut Checker, mi: usize) {
+    let m = &c.modules[mi];
+    let st = &c.states[m.out];
+    if let (Some(w), Some(d)) = (made_by(c, m), st.declared)
+        && w != d.value
+        && d.value != 0
+        && !matches!(m.kind, Kind::User { .. })
+    {
+        let msg = format!(
+            "state `{}` is declared with width {}, but {} module `{}` makes width {}",
+            st.name,
+            d.value,
+            m.kind.label(),
+            m.name,
+            w
+        );
+        c.errs.spanned(&d.lit, msg);
+    }
+}

@@ -1,0 +1,243 @@
+//! The per-sample entry points: `run`, `fprop`, `bprop`, `energy`, and the trait impls
+//! (`bpnet::Network`, `bpnet::SecondOrder`, and for a network with one input and an output,
+//! `bpnet::Module` and `bpnet::Bbprop`).
+
+use crate::emit::{plain, rt};
+use crate::model::{Model, StateRole, float_tokens};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// `run`/`try_run` and the training entry points (`fprop`, `try_fprop`, `bprop`, `energy`).
+pub fn entry_points(model: &Model) -> TokenStream {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    // Inputs of fprop (inputs and targets) and of run (inputs only).
+    let arg = |i: &usize| {
+        let st = &model.states[*i];
+        let (n, w) = (&st.name, st.width);
+        (quote!(#n: &[#f; #w]), quote!(self.#n.x = *#n;))
+    };
+    let (given_args, given_copies): (Vec<_>, Vec<_>) = model.givens.iter().map(arg).unzip();
+    let try_arg = |i: &usize| {
+        let n = &model.states[*i].name;
+        let s = plain(n);
+        (
+            quote!(#n: impl ::bpnet::Input<#f>),
+            quote!(#rt::load(#s, &#n, &mut self.#n.x)?;),
+        )
+    };
+    let (try_given_args, try_given_loads): (Vec<_>, Vec<_>) =
+        model.givens.iter().map(try_arg).unzip();
+    let inputs: Vec<usize> = model
+        .givens
+        .iter()
+        .copied()
+        .filter(|&g| model.states[g].role == StateRole::Input)
+        .collect();
+    let (run_args, run_copies): (Vec<_>, Vec<_>) = inputs.iter().map(arg).unzip();
+    let (try_run_args, try_run_loads): (Vec<_>, Vec<_>) = inputs.iter().map(try_arg).unzip();
+
+    let unfolded = model.steps.is_some();
+    let run = model.output.filter(|_| !unfolded).map(|o| {
+        let out = &model.states[o].name;
+        let w = model.states[o].width;
+        let doc = format!(
+            "Inference (the lecture's `run`): computes the output `{out}` from the inputs alone."
+        );
+        let try_doc =
+            "[`Self::run`] for data whose widths are only known at run time: a wrong width or a \
+             NaN gives an [`Error`](::bpnet::Error) instead of a panic."
+                .to_string();
+        quote!(
+            #[doc = #doc]
+            #[allow(clippy::too_many_arguments)]
+            #[track_caller]
+            pub fn run(&mut self, #(#run_args),*) -> &[#f; #w] {
+                self.__own_pool();
+                #(#run_copies)*
+                let params = ::core::mem::take(&mut self.__params);
+                self.__run(&params);
+                self.__params = params;
+                &self.#out.x
+            }
+
+            #[doc = #try_doc]
+            #[allow(clippy::too_many_arguments)]
+            #[track_caller]
+            pub fn try_run(&mut self, #(#try_run_args),*) -> #rt::Result<&[#f; #w], ::bpnet::Error> {
+                self.__own_pool();
+                #(#try_run_loads)*
+                let params = ::core::mem::take(&mut self.__params);
+                self.__run(&params);
+                self.__params = params;
+                #rt::Result::Ok(&self.#out.x)
+            }
+        )
+    });
+
+    let train = match (model.energy, model.output) {
+        (Some(e), _) => {
+            let e = &model.states[e].name;
+            let doc = "fprop: loads a sample (inputs and targets), computes every state and returns the energy.";
+            Some(quote!(
+                #[doc = #doc]
+                #[allow(clippy::too_many_arguments)]
+                #[track_caller]
+                pub fn fprop(&mut self, #(#given_args),*) -> #f {
+                    self.__own_pool();
+                    #(#given_copies)*
+                    let params = ::core::mem::take(&mut self.__params);
+                    self.__fprop(&params);
+                    self.__params = params;
+                    self.#e.x[0]
+                }
+
+                /// [`Self::fprop`] for data whose widths are only known at run time: a wrong width
+                /// or a NaN gives an [`Error`](::bpnet::Error) instead of a panic.
+                #[allow(clippy::too_many_arguments)]
+                #[track_caller]
+                pub fn try_fprop(&mut self, #(#try_given_args),*) -> #rt::Result<#f, ::bpnet::Error> {
+                    self.__own_pool();
+                    #(#try_given_loads)*
+                    let params = ::core::mem::take(&mut self.__params);
+                    self.__fprop(&params);
+                    self.__params = params;
+                    #rt::Result::Ok(self.#e.x[0])
+                }
+
+                /// bprop: dE/d(every computed state) into its `dx`, and dE/d(parameters)
+                /// **added** into the gradient pool (call [`Self::zero_grad`] between updates).
+                /// Uses the last fprop. The `dx` of the inputs and targets only with
+                /// [`Self::set_input_grads`] on (off by default).
+                #[track_caller]
+                pub fn bprop(&mut self) {
+                    self.__own_pool();
+                    let params = ::core::mem::take(&mut self.__params);
+                    let mut grads = ::core::mem::take(&mut self.__grads);
+                    self.__bprop(&params, &mut grads, self.__input_grads);
+                    self.__params = params;
+                    self.__grads = grads;
+                }
+
+                /// The energy computed by the last fprop.
+                pub fn energy(&self) -> #f {
+                    self.#e.x[0]
+                }
+            ))
+        }
+        (None, Some(o)) => {
+            let out = &model.states[o].name;
+            let w = model.states[o].width;
+            Some(quote!(
+                /// bprop from a given dE/d(output): every computed state's `dx`, and the
+                /// parameter gradients **added** into the gradient pool. Uses the last
+                /// [`Self::run`]. The input's `dx` only with [`Self::set_input_grads`] on (off by
+                /// default).
+                #[track_caller]
+                pub fn bprop(&mut self, d_output: &[#f; #w]) {
+                    self.__own_pool();
+                    self.#out.dx = *d_output;
+                    let params = ::core::mem::take(&mut self.__params);
+                    let mut grads = ::core::mem::take(&mut self.__grads);
+                    self.__bprop(&params, &mut grads, self.__input_grads);
+                    self.__params = params;
+                    self.__grads = grads;
+                }
+            ))
+        }
+        (None, None) => None,
+    };
+
+    quote!(#run #train)
+}
+
+/// `impl bpnet::Network` and `impl bpnet::SecondOrder` for a network with an energy.
+pub fn network_impls(model: &Model, bounds: &TokenStream) -> TokenStream {
+    let f = float_tokens(model.float);
+    let name = &model.name;
+    let network_impl = model.energy.map(|_| {
+        quote!(
+            impl ::bpnet::Network for #name {
+                type Float = #f;
+                const PARAMS: usize = #name::PARAMS;
+                const MODULES: &'static [::bpnet::ModuleInfo] = #name::MODULES;
+                const STATES: &'static [::bpnet::StateInfo] = #name::STATES;
+                fn params(&self) -> &[#f] { &self.__params }
+                fn params_mut(&mut self) -> &mut [#f] { &mut self.__params }
+                fn grads(&self) -> &[#f] { &self.__grads }
+                fn energy(&self) -> #f { #name::energy(self) }
+                fn zero_grad(&mut self) { #name::zero_grad(self) }
+                fn bprop(&mut self) { #name::bprop(self) }
+                fn sgd_step(&mut self, lr: #f) { #name::sgd_step(self, lr) }
+                fn set_input_grads(&mut self, on: bool) { #name::set_input_grads(self, on) }
+                fn input_grads(&self) -> bool { #name::input_grads(self) }
+            }
+        )
+    });
+
+    let second_order_impl = model.energy.map(|_| {
+        quote!(
+            impl ::bpnet::SecondOrder for #name #bounds {
+                fn bbprop(&mut self) { #name::bbprop(self) }
+                fn curvature(&self) -> &[#f] { &self.__ddgrads }
+                fn zero_curvature(&mut self) { #name::zero_curvature(self) }
+            }
+        )
+    });
+    quote!(#network_impl #second_order_impl)
+}
+
+/// `impl bpnet::Module` and `impl bpnet::Bbprop` for a network with one input and an output.
+pub fn module_impls(model: &Model, inits: &TokenStream, bounds: &TokenStream) -> TokenStream {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let name = &model.name;
+    let bname = format_ident!("{}Batch", name);
+    // A network used as a module is not unfolded: no `__len`, `__continued`.
+    let module_impl = model.module_input().map(|i| {
+        let input = &model.states[i].name;
+        let (wi, o) = (model.states[i].width, model.output.expect("a module network has an output"));
+        let (out, wo) = (&model.states[o].name, model.states[o].width);
+        quote!(
+            impl ::bpnet::Module for #name {
+                type Float = #f;
+                const IN: usize = #wi;
+                const OUT: usize = #wo;
+                const PARAMS: usize = #name::PARAMS;
+                const MODULES: &'static [::bpnet::ModuleInfo] = #name::MODULES;
+                fn create() -> Self {
+                    Self {
+                        #inits
+                        __params: #rt::Vec::new(), __grads: #rt::Vec::new(),
+                        __ddgrads: #rt::Vec::new(),
+                        __input_grads: false,
+                        __batch: #bname::__new(0), __batch_rows: 0,
+                    }
+                }
+                fn init<R: #rt::Rng + ?Sized>(params: &mut [#f], rng: &mut R) {
+                    Self::__init(params, rng)
+                }
+                fn fprop(&mut self, params: &[#f], input: &[#f], output: &mut [#f]) {
+                    self.#input.x.copy_from_slice(input);
+                    self.__fprop(params);
+                    output.copy_from_slice(&self.#out.x);
+                }
+                fn bprop(&mut self, params: &[#f], grads: &mut [#f], _input: &[#f], _output: &[#f], doutput: &[#f], dinput: &mut [#f]) {
+                    self.#out.dx.copy_from_slice(doutput);
+                    // The outer network reads dE/d(input): computed whatever the switch says.
+                    self.__bprop(params, grads, true);
+                    #rt::add::#f::bprop_acc(&self.#input.dx, dinput);
+                }
+            }
+
+            impl ::bpnet::Bbprop for #name #bounds {
+                fn bbprop(&mut self, params: &[#f], ddparams: &mut [#f], _input: &[#f], _output: &[#f], ddoutput: &[#f], ddinput: &mut [#f]) {
+                    self.#out.ddx.copy_from_slice(ddoutput);
+                    self.__bbprop(params, ddparams, true);
+                    #rt::add::#f::bprop_acc(&self.#input.ddx, ddinput);
+                }
+            }
+        )
+    });
+    quote!(#module_impl)
+}

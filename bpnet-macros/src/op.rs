@@ -1,0 +1,190 @@
+//! What one built-in kind of module is, as an interface: [`Op`]. Each kind implements it in its
+//! own file under `kinds/`, with its width rule, its parameters, and how it is emitted in every
+//! sweep (fprop, bprop and bbprop; per sample and per minibatch; inside and outside `unfold`),
+//! the way each of JAX's primitives registers its shape rule, derivative and batching rule in one
+//! place. The generators reach the kinds only through this trait and the code of a kind reaches
+//! the network only through [`Sites`], so no kind depends on a phase and no phase on a kind.
+
+use proc_macro2::{Span, TokenStream};
+
+/// Which backward sweep: bprop (first derivatives: `dx`, the gradient pool, the kernels'
+/// `bprop*`) or bbprop (diagonal Gauss–Newton second derivatives: `ddx`, the curvature pool, the
+/// kernels' `bbprop*`). Both sweeps make the same calls on the same places.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    First,
+    Second,
+}
+
+/// How a module's value takes part in the energy, which the graph rules and bbprop need.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// An ordinary module.
+    Module,
+    /// Passes the sum of its inputs on unchanged (`add`): a loss added stays a loss, and the
+    /// energy is linear in its inputs where it is in its output.
+    Pass,
+    /// As `Pass`, over the steps of the `unfold` block, once after it (`sum`, `last`).
+    Gather,
+    /// A distance that can be (a term of) the energy, with its own Hessian in bbprop (`euclidean`).
+    Term,
+    /// A classification loss: as `Term`, and lowered (it becomes the energy; nothing reads it).
+    Loss,
+}
+
+impl Flow {
+    /// `add`, `sum`, `last`.
+    pub fn passes(self) -> bool {
+        matches!(self, Flow::Pass | Flow::Gather)
+    }
+    /// `euclidean` and the losses.
+    pub fn is_term(self) -> bool {
+        matches!(self, Flow::Term | Flow::Loss)
+    }
+}
+
+/// A role of a state, as the width rules see it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum StateRole {
+    Input,
+    Target,
+    Computed,
+}
+
+/// One parameter tensor of a module: its key in a saved file (`weight`, `bias`) and its shape
+/// (row-major; the pool holds `shape.iter().product()` values for it, tensors in order).
+pub struct Tensor {
+    pub name: &'static str,
+    pub shape: Vec<usize>,
+}
+
+impl Tensor {
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// An input of a module as the width rules see it.
+pub struct ArgView {
+    /// As written, `h` or `h[t - 1]`.
+    pub text: String,
+    pub span: Span,
+    pub width: Option<usize>,
+    pub role: StateRole,
+    /// The state's name.
+    pub state: String,
+    /// The kind and name of the module that computes it.
+    pub made_by: Option<(String, String)>,
+}
+
+/// A module as the width rules see it, with the widths known so far.
+pub struct WidthView {
+    /// The module's name.
+    pub name: String,
+    pub args: Vec<ArgView>,
+}
+
+/// The places one module's calls read and write, given by the generator of a sweep: per sample
+/// (a `State`'s arrays) or per minibatch (the first `rows` rows of a `Batch`, row-major), at the
+/// current step or a delayed one. `k` is the position of an argument.
+pub trait Sites {
+    /// `::bpnet::__private::<module>::<float>`: the kernels of a runtime module.
+    fn kernels(&self, module: &str) -> TokenStream;
+    /// `::bpnet::__private`.
+    fn rt(&self) -> TokenStream;
+    /// The float type.
+    fn float(&self) -> TokenStream;
+    /// Per minibatch (`rows` rows in every place) rather than per sample.
+    fn batch(&self) -> bool;
+    /// The sweep being generated (for the backward calls).
+    fn order(&self) -> Order;
+    /// The number of arguments.
+    fn arity(&self) -> usize;
+    /// The width of argument `k`, and of the output.
+    fn width(&self, k: usize) -> usize;
+    fn out_width(&self) -> usize;
+    /// The place of argument `k` and of the output (a `State`, or a `Batch` on a minibatch).
+    fn arg(&self, k: usize) -> TokenStream;
+    fn out(&self) -> TokenStream;
+    /// The values of a place, as a slice argument: `&p.x`, or `p.x[..rows].as_flattened()`.
+    fn x(&self, place: &TokenStream) -> TokenStream;
+    fn x_mut(&self, place: &TokenStream) -> TokenStream;
+    /// The derivatives of this sweep's order (`dx` or `ddx`) of a place, as a slice argument.
+    fn d(&self, place: &TokenStream) -> TokenStream;
+    fn d_mut(&self, place: &TokenStream) -> TokenStream;
+    /// The module's range in the pools: `&params[range]` holds its parameters.
+    fn range(&self) -> TokenStream;
+    /// The pool this sweep's parameter derivatives go into: `grads`, or `ddgrads` in bbprop.
+    fn pool(&self) -> syn::Ident;
+    /// A kernel's name: `base` (`fprop`, `bprop`, …) then `mid`, then `_batch` on a minibatch, then
+    /// `tail` (`_acc`, `_params`), as the runtime names its functions.
+    fn kernel(&self, base: &str, mid: &str, tail: &str) -> syn::Ident;
+    /// This sweep's backward kernel (`bprop…` or `bbprop…`), as [`Sites::kernel`].
+    fn backward(&self, mid: &str, tail: &str) -> syn::Ident {
+        match self.order() {
+            Order::First => self.kernel("bprop", mid, tail),
+            Order::Second => self.kernel("bbprop", mid, tail),
+        }
+    }
+    /// `call` (which only writes argument `k`'s derivative), run only when input gradients are on
+    /// if that argument is an input or a target.
+    fn unless_skipped(&self, k: usize, call: TokenStream) -> TokenStream;
+    /// A module with parameters reading argument 0: `full`, or `params` alone when that argument
+    /// is an input or a target and input gradients are off.
+    fn full_or_params(&self, full: TokenStream, params: TokenStream) -> TokenStream;
+    /// In bbprop, whether this distance or loss is an ordinary module (`bbprop_inner…`: its
+    /// Jacobian squared) rather than a term of the energy (its own Hessian).
+    fn inner(&self) -> bool;
+    /// For `sum`/`last`: the slot of argument 0 at step `t` (an expression of `t` or `len`).
+    fn slot(&self, t: TokenStream) -> TokenStream;
+    /// For `sum`: the steps it gathers.
+    fn steps_gathered(&self) -> TokenStream;
+    /// `, slope`: a number the module was declared with, as a literal of the network's float.
+    fn number(&self, v: f64) -> TokenStream;
+}
+
+/// One built-in kind of module. The registry in `kinds/mod.rs` makes one from a checked call.
+pub trait Op {
+    /// The kind as written (and `ModuleInfo::kind`).
+    fn name(&self) -> &'static str;
+    /// The kind in messages, the struct's docs and the DOT picture.
+    fn label(&self) -> String {
+        self.name().to_string()
+    }
+    /// Its node in the DOT picture (the widths are known).
+    fn detail(&self, _ins: &[usize], _out: usize) -> String {
+        self.label()
+    }
+    fn flow(&self) -> Flow {
+        Flow::Module
+    }
+    /// The output width, from the inputs' (`None` until those it needs are known).
+    fn width(&self, ins: &[Option<usize>]) -> Option<usize>;
+    /// The errors when the inputs' widths (or roles) do not fit; `errs` takes each error.
+    fn check(&self, _view: &WidthView, _errs: &mut dyn FnMut(Span, String)) {}
+    /// Its parameter tensors, in pool order.
+    fn tensors(&self, _ins: &[usize], _out: usize) -> Vec<Tensor> {
+        Vec::new()
+    }
+    /// What its slice of the pool is, for the accessors' docs.
+    fn pool_doc(&self, _ins: &[usize], _out: usize) -> String {
+        "its parameters".to_string()
+    }
+    /// Whether the network has `<module>_params` accessors for it.
+    fn accessors(&self) -> bool {
+        false
+    }
+    /// The initialisation of its parameters (`params`, `rng` in scope); none: zeros.
+    fn init(&self, _s: &dyn Sites) -> Option<TokenStream> {
+        None
+    }
+    /// What its minibatch needs reserved (`__gemm`, `capacity` in scope).
+    fn reserve(&self, _ins: &[usize], _out: usize) -> Option<TokenStream> {
+        None
+    }
+    /// Its fprop calls.
+    fn fprop(&self, s: &dyn Sites) -> TokenStream;
+    /// Its calls in a backward sweep of [`Sites::order`]; `acc[k]`: argument `k`'s derivative
+    /// already holds another module's contribution (add into it) or not (overwrite it).
+    fn backward(&self, s: &dyn Sites, acc: &[bool]) -> TokenStream;
+}

@@ -1,0 +1,185 @@
+//! One generator for the schedules of both forms: a network's fprop, run, bprop and bbprop
+//! bodies, per sample (on its `State`s) or per minibatch (on its batch's `Batch`es). Each is the
+//! part before the steps, one loop over the steps and the part after, made of every module's
+//! calls: its kind's (`Op::fprop`, `Op::backward`) or a user module's.
+
+use crate::emit::{Cx, Form, clears_seed, offset_tokens, slot, split_slots};
+use crate::lower::{Part, Schedule};
+use crate::model::{Kind, Model, float_tokens};
+use crate::op::{Order, Sites};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// The bodies of a network's sweeps in one form.
+pub struct Sweeps {
+    pub fprop: TokenStream,
+    pub run: TokenStream,
+    /// Backwards: the energy's seed, after the steps, the steps in reverse, before them.
+    pub bprop: TokenStream,
+    /// The second-derivative sweep, in the same order as `bprop`.
+    pub bbprop: TokenStream,
+}
+
+pub fn sweeps(model: &Model, sched: &Schedule, form: Form) -> Sweeps {
+    let fsteps = |ids: &[usize]| -> Vec<TokenStream> {
+        ids.iter()
+            .map(|&i| split_slots(model, sched, i, fprop_step(model, sched, i, form)))
+            .collect()
+    };
+    let bsteps = |part: &Part, order: Order| -> Vec<TokenStream> {
+        part.bprop
+            .iter()
+            .map(|b| {
+                let calls = backward_step(model, sched, b.module, &b.accumulate, order, form);
+                split_slots(model, sched, b.module, calls)
+            })
+            .collect()
+    };
+    let forward = |pre: &[usize], step: &[usize], post: &[usize]| {
+        let (pre, step, post) = (fsteps(pre), looped(fsteps(step), false), fsteps(post));
+        quote!(#(#pre)* #step #(#post)*)
+    };
+    let backward = |order: Order| {
+        let (post, steps, pre) = (
+            bsteps(&sched.post, order),
+            looped(bsteps(&sched.step, order), true),
+            bsteps(&sched.pre, order),
+        );
+        backward_body(model, sched, order, form, quote!(#(#post)* #steps #(#pre)*))
+    };
+    Sweeps {
+        fprop: forward(&sched.pre.fprop, &sched.step.fprop, &sched.post.fprop),
+        run: forward(&sched.pre.run, &sched.step.run, &sched.post.run),
+        bprop: backward(Order::First),
+        bbprop: backward(Order::Second),
+    }
+}
+
+/// The steps' calls in one loop over `t` (backwards for a backward sweep).
+fn looped(body: Vec<TokenStream>, rev: bool) -> TokenStream {
+    match (body.is_empty(), rev) {
+        (true, _) => quote!(),
+        (false, false) => quote!(for t in 0..len { #(#body)* }),
+        (false, true) => quote!(for t in (0..len).rev() { #(#body)* }),
+    }
+}
+
+fn fprop_step(model: &Model, sched: &Schedule, i: usize, form: Form) -> TokenStream {
+    match &model.modules[i].kind {
+        Kind::Op(op) => op.fprop(&Cx {
+            model,
+            sched,
+            i,
+            form,
+            order: Order::First,
+        }),
+        Kind::User { .. } => crate::user::fprop(model, sched, i, form),
+        Kind::Broken => quote!(),
+    }
+}
+
+/// Module `i`'s calls in a backward sweep of the given order.
+fn backward_step(
+    model: &Model,
+    sched: &Schedule,
+    i: usize,
+    acc: &[bool],
+    order: Order,
+    form: Form,
+) -> TokenStream {
+    let cx = Cx {
+        model,
+        sched,
+        i,
+        form,
+        order,
+    };
+    let clear = clears_seed(model, i, order).then(|| {
+        let o = cx.out();
+        match form {
+            Form::Sample => {
+                let d = slot(order);
+                quote!(#o.#d.fill(0.0);)
+            }
+            Form::Batch => {
+                let d = cx.d_mut(&o);
+                quote!(#d.fill(0.0);)
+            }
+        }
+    });
+    let calls = match &model.modules[i].kind {
+        Kind::Op(op) => op.backward(&cx, acc),
+        Kind::User { .. } => crate::user::backward(model, sched, i, acc, order, form),
+        Kind::Broken => quote!(),
+    };
+    quote!(#clear #calls)
+}
+
+/// The body of a backward sweep: the energy's seed (every row's on a minibatch), the gathering
+/// states cleared, the modules' calls, and the learned initial values gathering what reached them
+/// before step 0.
+fn backward_body(
+    model: &Model,
+    sched: &Schedule,
+    order: Order,
+    form: Form,
+    sweep: TokenStream,
+) -> TokenStream {
+    let d = slot(order);
+    let clear = format_ident!("__clear_{}", d);
+    // dE/dE = 1; as the Gauss–Newton weight of the energy, ddx = 1 too.
+    let seed = model.energy.map(|e| {
+        let e = &model.states[e].name;
+        match (form, order) {
+            (Form::Sample, _) => quote!(self.#e.#d[0] = 1.0;),
+            (Form::Batch, Order::First) => quote!(self.#e.__seed(rows);),
+            (Form::Batch, Order::Second) => quote!(self.#e.__seed_dd(rows);),
+        }
+    });
+    let clears = model
+        .states
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| sched.gather[*i])
+        .map(|(_, st)| {
+            let n = &st.name;
+            match (form, st.step) {
+                (Form::Sample, true) => quote!(self.#n.#clear(len);),
+                (Form::Sample, false) => quote!(self.#n.#d.fill(0.0);),
+                (Form::Batch, true) => quote!(self.#n.#clear(len, rows);),
+                (Form::Batch, false) => quote!(self.#n.#clear(rows);),
+            }
+        });
+    let learned = model.states.iter().enumerate().filter_map(|(i, st)| {
+        let off = sched.initial_offsets[i].as_ref()?;
+        let n = &st.name;
+        let (a, b) = (
+            offset_tokens(model, off, 0),
+            offset_tokens(model, off, st.width),
+        );
+        let pool = crate::emit::pool(order);
+        let gather = match form {
+            Form::Sample => {
+                let (rt, f, k) = (crate::emit::rt(), float_tokens(model.float), sched.history[i]);
+                quote!(
+                    for j in 0..#k {
+                        #rt::add::#f::bprop_acc(&self.#n.__slots[j].#d, &mut #pool[#a..#b]);
+                    }
+                )
+            }
+            Form::Batch => {
+                let g = match order {
+                    Order::First => format_ident!("__initial_grad"),
+                    Order::Second => format_ident!("__initial_ddgrad"),
+                };
+                quote!(self.#n.#g(rows, &mut #pool[#a..#b]);)
+            }
+        };
+        Some(quote!(
+            if !self.__continued {
+                #gather
+            }
+        ))
+    });
+    quote!(#seed #(#clears)* #sweep #(#learned)*)
+}
