@@ -26,6 +26,7 @@ pub mod loss;
 mod module;
 mod network;
 pub mod pool;
+pub mod relu;
 pub mod scaled_tanh;
 pub mod sigmoid;
 mod state;
