@@ -29,6 +29,7 @@ pub mod pool;
 pub mod relu;
 pub mod scaled_tanh;
 pub mod sigmoid;
+pub mod softplus;
 mod state;
 mod steps;
 pub mod tanh;
