@@ -26,7 +26,11 @@ macro_rules! softplus_kernels {
             #[inline(always)]
             fn sigmoid(x: $t) -> $t {
                 let e = (-x.abs()).exp();
-                if x >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) }
+                if x >= 0.0 {
+                    1.0 / (1.0 + e)
+                } else {
+                    e / (1.0 + e)
+                }
             }
 
             /// fprop: `y = ln(1 + eˣ)`.
@@ -138,7 +142,11 @@ mod tests {
         // ln(1 + e⁵⁰) = 50 + ln1p(e⁻⁵⁰) = 50 + 1.9e-22, which rounds to 50.
         assert_eq!(y[0], 50.0);
         // ln(1 + e⁻⁵⁰) = e⁻⁵⁰ (1 − e⁻⁵⁰/2 …): e⁻⁵⁰ to the last bits.
-        assert!((y[1] - (-50f64).exp()).abs() <= 1e-15 * (-50f64).exp(), "{}", y[1]);
+        assert!(
+            (y[1] - (-50f64).exp()).abs() <= 1e-15 * (-50f64).exp(),
+            "{}",
+            y[1]
+        );
         assert!(y[1] > 0.0);
         assert_eq!(y[2], 1000.0);
         // e⁻¹⁰⁰⁰ is below the smallest f64 (e⁻⁷⁴⁵): 0 is the correctly rounded value.
@@ -222,7 +230,12 @@ mod tests {
             let close = |a: f32, b: f64| (a as f64 - b).abs() <= 1e-6 * b.abs().max(1e-3);
             assert!(close(y32[i], y[i]), "y {i}: {} vs {}", y32[i], y[i]);
             assert!(close(dx32[i], dx[i]), "dx {i}: {} vs {}", dx32[i], dx[i]);
-            assert!(close(ddx32[i], ddx[i]), "ddx {i}: {} vs {}", ddx32[i], ddx[i]);
+            assert!(
+                close(ddx32[i], ddx[i]),
+                "ddx {i}: {} vs {}",
+                ddx32[i],
+                ddx[i]
+            );
         }
     }
 
