@@ -24,14 +24,17 @@ mod input;
 pub mod linear;
 pub mod loss;
 mod module;
+pub mod mul;
 mod network;
 pub mod pool;
 pub mod relu;
+pub mod scale;
 pub mod scaled_tanh;
 pub mod sigmoid;
 pub mod softplus;
 mod state;
 mod steps;
+pub mod sub;
 pub mod tanh;
 #[cfg(test)]
 mod testing;
