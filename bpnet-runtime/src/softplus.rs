@@ -194,7 +194,7 @@ mod tests {
         let ddy = positive(7, 41);
         let mut y = [0.0; 7];
         super::f64::fprop(&X, &mut y);
-        let nd = gauss_newton_diag(&X, &ddy, |x, y| super::f64::fprop(x, y));
+        let nd = gauss_newton_diag(&X, &ddy, super::f64::fprop);
         let mut ddx = [9.0; 7];
         super::f64::bbprop(&X, &y, &ddy, &mut ddx);
         assert!(rel_err(&ddx, &nd) < TOL, "{ddx:?} vs {nd:?}");
