@@ -143,8 +143,8 @@ pub mod __private {
     pub use bpnet_runtime::rand::Rng;
     pub use bpnet_runtime::user::{Message, MixedRole, OneRole, SameFloat, cast, cast_mut};
     pub use bpnet_runtime::{
-        add, batch_len, batch_seq_len, continue_rows, euclidean, linear, load, loss, pool,
-        scaled_tanh, seq_len, sigmoid, tanh,
+        add, batch_len, batch_seq_len, bias, concat, continue_rows, euclidean, linear, load, loss,
+        mul, pool, relu, scale, scaled_tanh, seq_len, sigmoid, slice, softplus, sub, tanh,
     };
     pub use core::result::Result;
     pub use std::vec::Vec;

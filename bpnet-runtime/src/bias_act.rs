@@ -4,10 +4,16 @@
 //! derivatives: `f'²` in place of `f'`, the `f''` term dropped). [`crate::tanh`], [`crate::sigmoid`] and [`crate::scaled_tanh`]
 //! are made with it, with one API (same functions, same arguments, same accumulation rules), so
 //! generated code calls them the same way.
+//!
+//! Each also has bias-free forms (`fprop_nobias`, `bprop_nobias`, …) for the activation alone,
+//! `(X_out)_i = f((X_in)_i)`: the same bits as the bias kernels with `B = 0`, taking `x` and `y`
+//! like the other pointwise kernels ([`crate::relu`], [`crate::softplus`]).
 
 /// `bias_activation_kernels!(float, "name", f, slope, wide)`: a module `float` with `fprop`,
 /// `bprop`, `bprop_acc`, `bprop_params`, the second-derivative `bbprop`, `bbprop_acc`,
-/// `bbprop_params`, and their minibatch forms. `f` and `slope` are paths to
+/// `bbprop_params`, their minibatch forms, and the bias-free forms `fprop_nobias`,
+/// `bprop_nobias`, `bprop_nobias_acc`, `bbprop_nobias`, `bbprop_nobias_acc` (elementwise: a
+/// minibatch is the same call on the whole slice). `f` and `slope` are paths to
 /// `fn(float) -> float` seen from inside that module; `wide` is an
 /// `Option<fn(&mut [float]) -> bool>` that applies `f` in place over a whole minibatch with wider
 /// vectors when the CPU has them (returning `false` when it does not), with the same bits.
@@ -315,6 +321,93 @@ macro_rules! bias_activation_kernels {
                     bbprop_params(yr, ddyr, ddb);
                 }
             }
+
+            #[doc = concat!("fprop without biases: `y = ", $name, "(x)`.")]
+            ///
+            /// The same bits as [`fprop`] (and [`fprop_batch`]) with `b = 0`: `x + 0` is taken
+            /// first as they take `x + b` (so a `−0` input gives what `+0` gives). Elementwise,
+            /// so a minibatch is this call on the whole slice (with the wide vectors
+            /// [`fprop_batch`] uses, when the CPU has them).
+            ///
+            /// # Panics
+            /// If `x` and `y` differ in length.
+            #[inline]
+            pub fn fprop_nobias(x: &[$t], y: &mut [$t]) {
+                assert_eq!(x.len(), y.len(), concat!($name, ": widths differ"));
+                for (yi, xi) in y.iter_mut().zip(x) {
+                    *yi = xi + 0.0;
+                }
+                let wide: Option<fn(&mut [$t]) -> bool> = $wide;
+                if let Some(f) = wide
+                    && f(y)
+                {
+                    return;
+                }
+                for v in y.iter_mut() {
+                    *v = $f(*v);
+                }
+            }
+
+            /// `d = g ∘ f'` (`square`: `g ∘ f'²`) from `y`, overwritten or accumulated, with
+            /// the expressions of [`bprop_impl`] and [`bbprop_impl`] (the same bits).
+            #[inline(always)]
+            fn nobias_impl(y: &[$t], g: &[$t], d: &mut [$t], square: bool, accumulate: bool) {
+                assert!(
+                    y.len() == g.len() && y.len() == d.len(),
+                    concat!($name, ": widths differ")
+                );
+                for ((yi, gi), di) in y.iter().zip(g).zip(d.iter_mut()) {
+                    let v = if square {
+                        let s = $slope(*yi);
+                        s * s * gi
+                    } else {
+                        gi * $slope(*yi)
+                    };
+                    if accumulate {
+                        *di += v;
+                    } else {
+                        *di = v;
+                    }
+                }
+            }
+
+            /// bprop without biases, from the saved output `y`: `dx = dy ∘ f'` (overwritten), the
+            /// `dx` of [`bprop`]. `x` is unused (the slope comes from `y`).
+            ///
+            /// # Panics
+            /// If `y`, `dy` and `dx` differ in length.
+            #[inline]
+            pub fn bprop_nobias(_x: &[$t], y: &[$t], dy: &[$t], dx: &mut [$t]) {
+                nobias_impl(y, dy, dx, false, false)
+            }
+
+            /// As [`bprop_nobias`], but `dx += dy ∘ f'`, for a state that feeds several modules.
+            ///
+            /// # Panics
+            /// If `y`, `dy` and `dx` differ in length.
+            #[inline]
+            pub fn bprop_nobias_acc(_x: &[$t], y: &[$t], dy: &[$t], dx: &mut [$t]) {
+                nobias_impl(y, dy, dx, false, true)
+            }
+
+            /// bbprop without biases: `ddx = ddy ∘ f'²` (overwritten), the `ddx` of [`bbprop`].
+            /// `x` is unused.
+            ///
+            /// # Panics
+            /// If `y`, `ddy` and `ddx` differ in length.
+            #[inline]
+            pub fn bbprop_nobias(_x: &[$t], y: &[$t], ddy: &[$t], ddx: &mut [$t]) {
+                nobias_impl(y, ddy, ddx, true, false)
+            }
+
+            /// As [`bbprop_nobias`], but `ddx += ddy ∘ f'²`.
+            ///
+            /// # Panics
+            /// If `y`, `ddy` and `ddx` differ in length.
+            #[inline]
+            pub fn bbprop_nobias_acc(_x: &[$t], y: &[$t], ddy: &[$t], ddx: &mut [$t]) {
+                nobias_impl(y, ddy, ddx, true, true)
+            }
         }
     };
 }
@@ -552,3 +645,189 @@ macro_rules! bias_activation_bbprop_tests {
 
 #[cfg(test)]
 pub(crate) use bias_activation_bbprop_tests;
+
+/// Tests of the bias-free forms made with [`bias_activation_kernels`], for a test module of their
+/// own: the same bits as the bias kernels with `B = 0` (per sample, per minibatch, `f32` and
+/// `f64`), bprop against central differences and bbprop against the Gauss–Newton diagonal, the
+/// overwriting and accumulating forms, and `f32` against `f64` to within `$y_tol` (outputs) and
+/// `$d_tol` per unit of `dy` (`dx` and `ddx`).
+#[cfg(test)]
+macro_rules! bias_activation_nobias_tests {
+    ($kernels:path, $y_tol:expr, $d_tol:expr) => {
+        use crate::testing::{gauss_newton_diag, numeric_grad, positive, rel_err, to_f32, to_f64};
+        use $kernels as k;
+
+        /// Relative tolerance against finite differences ([`rel_err`], floor 1e-3): central
+        /// differences at step 1e-5 (bprop) and 1e-4 (the Jacobians of bbprop) are exact to
+        /// about `h² |f‴| / 6 ≤ 2e-9` relative (`f‴` of the order of `f'` here), doubled by
+        /// the squaring; a wrong slope or power of it is off by far more.
+        const TOL: f64 = 1e-6;
+
+        const X: [f64; 6] = [0.5, 1.7, -2.2, 0.03, -1.2, 0.9];
+
+        /// 4 rows of 37, with a tail for the wide vectors, a `−0` and values saturating in `f32`.
+        fn inputs() -> Vec<f64> {
+            let mut x: Vec<f64> = (0..148)
+                .map(|i| ((i * 29 % 61) as f64 - 30.0) / 3.0)
+                .collect();
+            x[5] = -0.0;
+            x[6] = 0.0;
+            x
+        }
+
+        /// fprop, bprop and bbprop without biases give the bits of the bias kernels with `B = 0`,
+        /// per sample and per minibatch, for both floats.
+        #[test]
+        fn nobias_is_the_bias_kernels_with_zero_biases() {
+            let x = inputs();
+            let dy: Vec<f64> = (0..148)
+                .map(|i| ((i * 17 % 23) as f64 - 11.0) / 5.0)
+                .collect();
+            let b = [0.0; 37];
+            let (mut y, mut want, mut rows) = (vec![0.0; 148], vec![0.0; 148], vec![0.0; 148]);
+            k::f64::fprop_nobias(&x, &mut y);
+            k::f64::fprop_batch(&b, &x, &mut want, 4);
+            for (xr, yr) in x.chunks(37).zip(rows.chunks_mut(37)) {
+                k::f64::fprop(&b, xr, yr);
+            }
+            let bits = |v: &[f64]| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&y), bits(&want));
+            assert_eq!(bits(&y), bits(&rows));
+            let (mut dx, mut dxb, mut db) = (vec![9.0; 148], vec![0.0; 148], vec![0.0; 37]);
+            k::f64::bprop_nobias(&x, &y, &dy, &mut dx);
+            k::f64::bprop_batch(&y, &dy, &mut dxb, &mut db, 4);
+            assert_eq!(bits(&dx), bits(&dxb));
+            k::f64::bbprop_nobias(&x, &y, &dy, &mut dx);
+            k::f64::bbprop_batch(&y, &dy, &mut dxb, &mut db, 4);
+            assert_eq!(bits(&dx), bits(&dxb));
+
+            let (x, dy) = (to_f32(&x), to_f32(&dy));
+            let b = [0.0f32; 37];
+            let (mut y, mut want, mut rows) =
+                (vec![0.0f32; 148], vec![0.0f32; 148], vec![0.0f32; 148]);
+            k::f32::fprop_nobias(&x, &mut y);
+            k::f32::fprop_batch(&b, &x, &mut want, 4);
+            for (xr, yr) in x.chunks(37).zip(rows.chunks_mut(37)) {
+                k::f32::fprop(&b, xr, yr);
+            }
+            let bits = |v: &[f32]| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&y), bits(&want));
+            assert_eq!(bits(&y), bits(&rows));
+            let (mut dx, mut dxb, mut db) =
+                (vec![9.0f32; 148], vec![0.0f32; 148], vec![0.0f32; 37]);
+            k::f32::bprop_nobias(&x, &y, &dy, &mut dx);
+            k::f32::bprop_batch(&y, &dy, &mut dxb, &mut db, 4);
+            assert_eq!(bits(&dx), bits(&dxb));
+            k::f32::bbprop_nobias(&x, &y, &dy, &mut dx);
+            k::f32::bbprop_batch(&y, &dy, &mut dxb, &mut db, 4);
+            assert_eq!(bits(&dx), bits(&dxb));
+        }
+
+        /// A minibatch is the same call on the whole slice: the per-row calls, bit for bit.
+        #[test]
+        fn nobias_minibatch_is_row_by_row() {
+            let x = to_f32(&inputs());
+            let dy = to_f32(&positive(148, 51));
+            let (mut y, mut dx) = (vec![0.0f32; 148], vec![0.0f32; 148]);
+            k::f32::fprop_nobias(&x, &mut y);
+            k::f32::bbprop_nobias(&x, &y, &dy, &mut dx);
+            for r in 0..4 {
+                let s = 37 * r..37 * r + 37;
+                let (mut yr, mut dxr) = ([0.0f32; 37], [0.0f32; 37]);
+                k::f32::fprop_nobias(&x[s.clone()], &mut yr);
+                k::f32::bbprop_nobias(&x[s.clone()], &yr, &dy[s.clone()], &mut dxr);
+                assert_eq!(yr, y[s.clone()]);
+                assert_eq!(dxr, dx[s]);
+            }
+        }
+
+        #[test]
+        fn nobias_bprop_matches_finite_differences() {
+            let dy = [1.0, -0.5, 0.25, 2.0, -1.25, 0.75];
+            let mut y = [0.0; 6];
+            k::f64::fprop_nobias(&X, &mut y);
+            let nd = numeric_grad(&X, |x| {
+                let mut y = [0.0; 6];
+                k::f64::fprop_nobias(x, &mut y);
+                y.iter().zip(&dy).map(|(p, q)| p * q).sum()
+            });
+            let mut dx = [9.0; 6];
+            k::f64::bprop_nobias(&X, &y, &dy, &mut dx);
+            assert!(rel_err(&dx, &nd) < TOL, "{dx:?} vs {nd:?}");
+            let start = [1.0, -2.0, 3.0, 0.5, -0.5, 4.0];
+            let mut acc = start;
+            k::f64::bprop_nobias_acc(&X, &y, &dy, &mut acc);
+            let want: Vec<f64> = nd.iter().zip(&start).map(|(n, s)| n + s).collect();
+            assert!(rel_err(&acc, &want) < TOL, "{acc:?} vs {want:?}");
+        }
+
+        #[test]
+        fn nobias_bbprop_is_the_gauss_newton_diagonal() {
+            let ddy = positive(6, 52);
+            let mut y = [0.0; 6];
+            k::f64::fprop_nobias(&X, &mut y);
+            let nd = gauss_newton_diag(&X, &ddy, k::f64::fprop_nobias);
+            let mut ddx = [9.0; 6];
+            k::f64::bbprop_nobias(&X, &y, &ddy, &mut ddx);
+            assert!(rel_err(&ddx, &nd) < TOL, "{ddx:?} vs {nd:?}");
+            // Not so small that the absolute floor of `rel_err` would hide an error.
+            assert!(ddx.iter().all(|&v| v > 1e-4), "{ddx:?}");
+            let start = [1.0, -2.0, 3.0, 0.5, -0.5, 4.0];
+            let mut acc = start;
+            k::f64::bbprop_nobias_acc(&X, &y, &ddy, &mut acc);
+            let want: Vec<f64> = nd.iter().zip(&start).map(|(n, s)| n + s).collect();
+            assert!(rel_err(&acc, &want) < TOL, "{acc:?} vs {want:?}");
+        }
+
+        #[test]
+        fn nobias_f32_agrees_with_f64() {
+            let x32 = to_f32(&X);
+            let dy32 = to_f32(&positive(6, 53));
+            let (x, dy) = (to_f64(&x32), to_f64(&dy32));
+            let (mut y32, mut dx32, mut ddx32) = ([0.0f32; 6], [0.0f32; 6], [0.0f32; 6]);
+            let (mut y, mut dx, mut ddx) = ([0.0; 6], [0.0; 6], [0.0; 6]);
+            k::f32::fprop_nobias(&x32, &mut y32);
+            k::f32::bprop_nobias(&x32, &y32, &dy32, &mut dx32);
+            k::f32::bbprop_nobias(&x32, &y32, &dy32, &mut ddx32);
+            k::f64::fprop_nobias(&x, &mut y);
+            k::f64::bprop_nobias(&x, &y, &dy, &mut dx);
+            k::f64::bbprop_nobias(&x, &y, &dy, &mut ddx);
+            for i in 0..6 {
+                assert!(
+                    (y32[i] as f64 - y[i]).abs() < $y_tol,
+                    "y {i}: {} vs {}",
+                    y32[i],
+                    y[i]
+                );
+                let tol = $d_tol * dy[i];
+                assert!(
+                    (dx32[i] as f64 - dx[i]).abs() < tol,
+                    "dx {i}: {} vs {}",
+                    dx32[i],
+                    dx[i]
+                );
+                assert!(
+                    (ddx32[i] as f64 - ddx[i]).abs() < tol,
+                    "ddx {i}: {} vs {}",
+                    ddx32[i],
+                    ddx[i]
+                );
+            }
+        }
+
+        #[test]
+        #[should_panic(expected = "widths differ")]
+        fn nobias_fprop_checks_widths() {
+            k::f64::fprop_nobias(&[1.0; 3], &mut [0.0; 2]);
+        }
+
+        #[test]
+        #[should_panic(expected = "widths differ")]
+        fn nobias_bbprop_checks_widths() {
+            k::f32::bbprop_nobias_acc(&[1.0; 3], &[0.5; 3], &[1.0; 2], &mut [0.0; 3]);
+        }
+    };
+}
+
+#[cfg(test)]
+pub(crate) use bias_activation_nobias_tests;

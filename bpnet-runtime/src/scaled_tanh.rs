@@ -110,4 +110,11 @@ mod tests {
         // most A S ≈ 1.14) within 2 · 1.14 · 8.3e-7 ≈ 1.9e-6, plus rounding.
         crate::bias_act::bias_activation_bbprop_tests!(crate::scaled_tanh, 3e-6);
     }
+
+    /// The bias-free kernels.
+    mod nobias {
+        // Tolerances of f32 against f64: the outputs' as in the tests above, and `dx`, `ddx` per
+        // unit of `dy` those of the bbprop tests (the slope's error is at most the one of f'²).
+        crate::bias_act::bias_activation_nobias_tests!(crate::scaled_tanh, 1e-6, 3e-6);
+    }
 }

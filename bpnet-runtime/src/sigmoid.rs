@@ -85,4 +85,11 @@ mod tests {
         // most 1/16) within 2 · ¼ · 2.4e-7 ≈ 1.2e-7, plus rounding.
         crate::bias_act::bias_activation_bbprop_tests!(crate::sigmoid, 3e-7);
     }
+
+    /// The bias-free kernels.
+    mod nobias {
+        // Tolerances of f32 against f64: the outputs' as in the tests above, and `dx`, `ddx` per
+        // unit of `dy` those of the bbprop tests (the slope's error is at most the one of f'²).
+        crate::bias_act::bias_activation_nobias_tests!(crate::sigmoid, 3e-7, 3e-7);
+    }
 }

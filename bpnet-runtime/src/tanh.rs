@@ -147,4 +147,11 @@ mod tests {
         // 2 · 1 · 2 · 3.6e-7 ≈ 1.5e-6, plus rounding.
         crate::bias_act::bias_activation_bbprop_tests!(crate::tanh, 2e-6);
     }
+
+    /// The bias-free kernels.
+    mod nobias {
+        // Tolerances of f32 against f64: the outputs' as in the tests above, and `dx`, `ddx` per
+        // unit of `dy` those of the bbprop tests (the slope's error is at most the one of f'²).
+        crate::bias_act::bias_activation_nobias_tests!(crate::tanh, 4e-7, 2e-6);
+    }
 }
