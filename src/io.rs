@@ -165,6 +165,11 @@ fn describe<'a>(
             offset,
             shape: vec![m.len],
         };
+        if !m.tensors.is_empty() {
+            named(m, &key, offset, out);
+            continue;
+        }
+        // A `ModuleInfo` written by hand (without `tensors`): named by the kinds' rules.
         match m.kind {
             "linear" => {
                 let dims = match (m.inputs, widths.get(m.output)) {
@@ -219,6 +224,21 @@ fn describe<'a>(
             }
             _ => out.push(flat("params")),
         }
+    }
+}
+
+/// The tensors a module lists itself (every built-in kind of `network!`), one after another from
+/// `offset`.
+fn named(m: &ModuleInfo, key: &dyn Fn(&str) -> String, offset: usize, out: &mut Vec<TensorSpec>) {
+    let mut at = offset;
+    for (name, shape) in m.tensors {
+        let spec = TensorSpec {
+            name: key(name),
+            offset: at,
+            shape: shape.to_vec(),
+        };
+        at = at.saturating_add(spec.len());
+        out.push(spec);
     }
 }
 
@@ -1027,6 +1047,7 @@ mod tests {
             inputs,
             output,
             children,
+            tensors: &[],
         }
     }
 

@@ -61,6 +61,7 @@ const MODULES: &[ModuleInfo] = &[
         inputs: &["x"],
         output: "o",
         children: &[],
+        tensors: &[],
     },
     ModuleInfo {
         name: "b",
@@ -70,6 +71,7 @@ const MODULES: &[ModuleInfo] = &[
         inputs: &["o"],
         output: "o",
         children: &[],
+        tensors: &[],
     },
 ];
 

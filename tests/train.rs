@@ -802,6 +802,7 @@ impl Network for Toy {
             inputs: &[],
             output: "e",
             children: &[],
+            tensors: &[],
         },
         ModuleInfo {
             name: "b",
@@ -811,6 +812,7 @@ impl Network for Toy {
             inputs: &[],
             output: "e",
             children: &[],
+            tensors: &[],
         },
     ];
     const STATES: &'static [StateInfo] = &[];

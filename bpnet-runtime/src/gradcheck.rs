@@ -252,6 +252,7 @@ mod tests {
                 inputs: &[],
                 output: "e",
                 children: &[],
+                tensors: &[],
             },
             ModuleInfo {
                 name: "b",
@@ -261,6 +262,7 @@ mod tests {
                 inputs: &[],
                 output: "e",
                 children: &[],
+                tensors: &[],
             },
         ];
         const STATES: &'static [StateInfo] = &[];

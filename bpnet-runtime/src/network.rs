@@ -20,6 +20,12 @@ pub struct ModuleInfo {
     /// For a nested network (or a user module that declares them), its own modules, with offsets
     /// relative to this module's `offset`.
     pub children: &'static [ModuleInfo],
+    /// Its parameter tensors in pool order, each `(name, shape)`: `("weight", &[out, in])` then
+    /// `("bias", &[out])` for an affine `linear`, `("bias", &[n])` for a sigmoid module. Given by
+    /// `network!` for every built-in kind (empty for those without parameters), they name the
+    /// tensors of a saved file ([`bpnet::io`](https://docs.rs/bpnet)); a user module's are empty
+    /// (its parameters are saved as one `params` tensor, or by its `children`).
+    pub tensors: &'static [(&'static str, &'static [usize])],
 }
 
 impl ModuleInfo {

@@ -65,7 +65,14 @@ fn head(stmt: &Stmt) -> Option<Head<'_>> {
                 DeclRole::Input => StateRole::Input,
                 DeclRole::Target => StateRole::Target,
             };
-            (&d.name, &d.attrs, role, Some(d.width.value), Some(&d.width), None)
+            (
+                &d.name,
+                &d.attrs,
+                role,
+                Some(d.width.value),
+                Some(&d.width),
+                None,
+            )
         }
         Stmt::Assign(a) => (
             &a.state,

@@ -84,9 +84,29 @@ pub fn consts(model: &Model, sched: &Schedule) -> TokenStream {
             Kind::User { .. } => user_item(model, i, "MODULES"),
             _ => quote!(&[]),
         };
+        // The kind's tensors, by name and shape (for the keys of a saved file).
+        let tensors = m
+            .kind
+            .op()
+            .map(|op| {
+                let (ins, out) = model.widths(m);
+                op.tensors(&ins, out)
+                    .into_iter()
+                    .map(|t| {
+                        let (name, shape) = (
+                            t.name,
+                            t.shape
+                                .iter()
+                                .map(|&d| proc_macro2::Literal::usize_unsuffixed(d)),
+                        );
+                        quote!((#name, &[#(#shape),*]))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
         quote!(::bpnet::ModuleInfo {
             name: #n, kind: #kind, offset: #off, len: #len, inputs: &[#(#ins),*], output: #out,
-            children: #children,
+            children: #children, tensors: &[#(#tensors),*],
         })
     });
     let initial_infos: Vec<TokenStream> = model
@@ -100,7 +120,7 @@ pub fn consts(model: &Model, sched: &Schedule) -> TokenStream {
             let (o, w) = (offset_tokens(model, off, 0), st.width);
             Some(quote!(::bpnet::ModuleInfo {
                 name: #n, kind: "initial", offset: #o, len: #w, inputs: &[], output: #out,
-                children: &[],
+                children: &[], tensors: &[],
             }))
         })
         .collect();
@@ -278,8 +298,11 @@ pub fn asserts(model: &Model) -> TokenStream {
 /// The parameters' initialisation: each kind's (linear: fan-in scaled uniform), each user
 /// module's `init`; biases start at zero.
 pub fn param_inits(model: &Model, sched: &Schedule) -> TokenStream {
-    let inits = model.modules.iter().enumerate().filter_map(|(i, m)| {
-        match &m.kind {
+    let inits = model
+        .modules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| match &m.kind {
             Kind::Op(op) => op.init(&Cx {
                 model,
                 sched,
@@ -294,8 +317,7 @@ pub fn param_inits(model: &Model, sched: &Schedule) -> TokenStream {
                 Some(quote_spanned!(path.span()=> #t::init(#rt::cast_mut(&mut params[#r]), rng);))
             }
             Kind::Broken => None,
-        }
-    });
+        });
     quote!(#(#inits)*)
 }
 

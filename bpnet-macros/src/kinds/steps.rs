@@ -39,17 +39,10 @@ impl Op for Sum {
     fn width(&self, ins: &[Option<usize>]) -> Option<usize> {
         ins[0]
     }
-    fn accessors(&self) -> bool {
-        true
-    }
     fn fprop(&self, s: &dyn Sites) -> TokenStream {
         let k = s.kernels("add");
         let o = s.out();
-        let (steps, xe, xo) = (
-            s.steps_gathered(),
-            s.x(&s.slot(quote!(t))),
-            s.x_mut(&o),
-        );
+        let (steps, xe, xo) = (s.steps_gathered(), s.x(&s.slot(quote!(t))), s.x_mut(&o));
         let clear = if s.batch() {
             quote!(#xo.fill(0.0);)
         } else {
@@ -91,9 +84,6 @@ impl Op for Last {
     }
     fn width(&self, ins: &[Option<usize>]) -> Option<usize> {
         ins[0]
-    }
-    fn accessors(&self) -> bool {
-        true
     }
     fn fprop(&self, s: &dyn Sites) -> TokenStream {
         let (o, h) = (s.out(), s.slot(quote!(len - 1)));

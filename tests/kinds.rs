@@ -1,0 +1,468 @@
+//! The module kinds added for issue 11 (`relu`, `leaky_relu`, `softplus`, the sigmoid modules
+//! without a bias, `scale`, `mul`, `sub`, `concat`, `slice`, `linear(…, bias = true)`) in
+//! generated networks:
+//! - bprop against central finite differences (step 1e-5, relative tolerance `common::TOL` =
+//!   1e-6), for the parameters (`check_gradients`) and for the inputs and targets;
+//! - bbprop against `diag(Jᵀ J)` from finite-difference Jacobians of the network's own fprop, on
+//!   two-layer nets where the diagonal rule is exact (every hidden unit reaches each output by
+//!   one path), to the same tolerance;
+//! - a minibatch against the sum of its samples (gradients and curvatures, to 1e-10);
+//! - the same network in f32 against f64 (to 1e-4, the f32 rounding of a few products).
+//!
+//! The inputs are random: a ReLU's kink is met by a central difference only if a pre-activation
+//! falls within 1e-5 of 0, which these draws (five rounds of three seeds' weights) do not.
+
+use bpnet::prelude::*;
+
+mod common;
+
+use common::{TOL, assert_close, close, numeric, rows};
+
+fn sample(n: usize, rng: &mut StdRng) -> Vec<f64> {
+    (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// Random parameters (biases start at zero otherwise).
+fn randomise(params: &mut [f64], rng: &mut StdRng) {
+    for p in params {
+        *p = rng.random_range(-1.0..1.0);
+    }
+}
+
+/// `J[o][k] = ∂out_o/∂p_k` of the network's output by central differences (step 1e-5).
+fn param_jacobian(p: &[f64], mut out: impl FnMut(&[f64]) -> Vec<f64>) -> Vec<Vec<f64>> {
+    let h = 1e-5;
+    let cols: Vec<Vec<f64>> = (0..p.len())
+        .map(|k| {
+            let (mut up, mut down) = (p.to_vec(), p.to_vec());
+            up[k] += h;
+            down[k] -= h;
+            let (a, b) = (out(&up), out(&down));
+            a.iter().zip(&b).map(|(a, b)| (a - b) / (2.0 * h)).collect()
+        })
+        .collect();
+    let outs = cols.first().map_or(0, Vec::len);
+    (0..outs)
+        .map(|o| cols.iter().map(|c| c[o]).collect())
+        .collect()
+}
+
+/// Every check on one network type: gradients of the parameters, inputs and targets against
+/// finite differences on five random samples; with `exact`, bbprop against the Gauss–Newton
+/// diagonal; a minibatch of six against the sum of its samples.
+macro_rules! check_kind {
+    ($net:ident, $nx:literal, $ny:literal, $seed:expr, exact: $exact:expr) => {{
+        let mut rng = StdRng::seed_from_u64($seed);
+        let mut net = $net::new(&mut rng);
+        randomise(net.params_mut(), &mut rng);
+        for round in 0..5 {
+            let (x, y) = (sample($nx, &mut rng), sample($ny, &mut rng));
+            net.set_input_grads(false);
+            let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
+            assert!(
+                report.passes(TOL),
+                "{} round {round}:\n{report}",
+                stringify!($net)
+            );
+            let ndx = numeric(&mut |v| net.try_fprop(v, &y).unwrap(), &x);
+            let ndy = numeric(&mut |v| net.try_fprop(&x, v).unwrap(), &y);
+            net.set_input_grads(true);
+            net.try_fprop(&x, &y).unwrap();
+            net.bprop();
+            assert_close(concat!(stringify!($net), " dE/dx"), &net.x.dx, &ndx);
+            assert_close(concat!(stringify!($net), " dE/dy"), &net.y.dx, &ndy);
+            if $exact {
+                let p = net.params().to_vec();
+                let j = param_jacobian(&p, |v| {
+                    net.params_mut().copy_from_slice(v);
+                    net.try_fprop(&x, &y).unwrap();
+                    net.out.x.to_vec()
+                });
+                net.params_mut().copy_from_slice(&p);
+                let gn: Vec<f64> = (0..p.len())
+                    .map(|k| j.iter().map(|row| row[k] * row[k]).sum())
+                    .collect();
+                net.try_fprop(&x, &y).unwrap();
+                net.zero_curvature();
+                net.bbprop();
+                assert_close(concat!(stringify!($net), " bbprop"), net.curvature(), &gn);
+            }
+        }
+        // A minibatch is the sum of its samples, in gradients and curvatures.
+        let xs = rows::<$nx>(6, &mut rng);
+        let ys = rows::<$ny>(6, &mut rng);
+        net.set_input_grads(false);
+        net.zero_grad();
+        net.zero_curvature();
+        let mut energy = 0.0;
+        for (x, y) in xs.iter().zip(&ys) {
+            energy += net.fprop(x, y);
+            net.bprop();
+            net.bbprop();
+        }
+        let (grads, curv) = (net.grads().to_vec(), net.curvature().to_vec());
+        net.reserve_batch(8);
+        net.zero_grad();
+        net.zero_curvature();
+        let batch = net.fprop_batch(&xs, &ys).unwrap();
+        net.bprop_batch();
+        net.bbprop_batch();
+        assert!(close(&[batch], &[energy]), "{batch} vs {energy}");
+        assert!(
+            close(net.grads(), &grads),
+            "{:?}\nvs\n{grads:?}",
+            net.grads()
+        );
+        assert!(
+            close(net.curvature(), &curv),
+            "{:?}\nvs\n{curv:?}",
+            net.curvature()
+        );
+        net
+    }};
+}
+
+network! {
+    #[bpnet(float = f64)]
+    struct Relu {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 4);
+        h      = relu(a);
+        out    = lo: linear(h -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    #[bpnet(float = f64)]
+    struct Leaky {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 4);
+        h      = leaky_relu(a, slope = 0.2);
+        out    = lo: linear(h -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    #[bpnet(float = f64)]
+    struct Softplus {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 4);
+        h      = softplus(a);
+        out    = lo: linear(h -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// The three sigmoid modules without biases, one after another on three branches.
+    #[bpnet(float = f64)]
+    struct NoBias {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 4);
+        t      = tanh(a, bias = false);
+        s      = sigmoid(a, bias = false);
+        st     = scaled_tanh(a, bias = false);
+        ts     = add(t, s, st);
+        out    = lo: linear(ts -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    #[bpnet(float = f64)]
+    struct Scale {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 4);
+        h      = scale(a, by = -0.5);
+        out    = lo: linear(h -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// A gate: one branch times another.
+    #[bpnet(float = f64)]
+    struct Mul {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 4);
+        b      = lb: linear(x -> 4);
+        g      = sigmoid(b, bias = false);
+        h      = mul(a, g);
+        out    = lo: linear(h -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// `mul(a, a)`: the same state read twice.
+    #[bpnet(float = f64)]
+    struct Square {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 4);
+        h      = mul(a, a);
+        out    = lo: linear(h -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    #[bpnet(float = f64)]
+    struct Sub {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 4);
+        b      = lb: linear(x -> 4);
+        h      = sub(a, b);
+        out    = lo: linear(h -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// Two branches side by side, then a slice that takes parts of both.
+    #[bpnet(float = f64)]
+    struct ConcatSlice {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 3);
+        b      = lb: linear(x -> 4);
+        c      = concat(a, b, a);
+        h      = slice(c, from = 2, to = 8);
+        out    = lo: linear(h -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// PyTorch's `nn.Linear`: `W x + b`.
+    #[bpnet(float = f64)]
+    struct Affine {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 4, bias = true);
+        h      = tanh(a, bias = false);
+        out    = lo: linear(h -> 2, bias = true);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// Every new kind at once, with the same state read by several of them.
+    #[bpnet(float = f64)]
+    struct Zoo {
+        input  x: 4;
+        target y: 3;
+        a      = la: linear(x -> 6, bias = true);
+        r      = relu(a);
+        l      = leaky_relu(a, slope = 0.1);
+        s      = softplus(l);
+        t      = tanh(s, bias = false);
+        g      = sigmoid(r, bias = false);
+        m      = mul(t, g);
+        d      = sub(m, r);
+        c      = scale(d, by = -0.5);
+        k      = concat(c, t);
+        p      = slice(k, from = 3, to = 9);
+        out    = lo: linear(p -> 3);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// As `Zoo`, in f32.
+    struct Zoo32 {
+        input  x: 4;
+        target y: 3;
+        a      = la: linear(x -> 6, bias = true);
+        r      = relu(a);
+        l      = leaky_relu(a, slope = 0.1);
+        s      = softplus(l);
+        t      = tanh(s, bias = false);
+        g      = sigmoid(r, bias = false);
+        m      = mul(t, g);
+        d      = sub(m, r);
+        c      = scale(d, by = -0.5);
+        k      = concat(c, t);
+        p      = slice(k, from = 3, to = 9);
+        out    = lo: linear(p -> 3);
+        energy = euclidean(out, y);
+    }
+}
+
+#[test]
+fn relu() {
+    for seed in 0..3 {
+        check_kind!(Relu, 3, 2, seed, exact: true);
+    }
+}
+
+#[test]
+fn leaky_relu() {
+    for seed in 0..3 {
+        check_kind!(Leaky, 3, 2, seed, exact: true);
+    }
+}
+
+#[test]
+fn softplus() {
+    for seed in 0..3 {
+        check_kind!(Softplus, 3, 2, seed, exact: true);
+    }
+}
+
+#[test]
+fn sigmoid_modules_without_a_bias() {
+    for seed in 0..3 {
+        let net = check_kind!(NoBias, 3, 2, seed, exact: false);
+        // No biases in the pool: the two linear modules only.
+        assert_eq!(NoBias::PARAMS, 4 * 3 + 2 * 4);
+        assert_eq!(net.params().len(), NoBias::PARAMS);
+    }
+}
+
+#[test]
+fn scale() {
+    for seed in 0..3 {
+        check_kind!(Scale, 3, 2, seed, exact: true);
+    }
+}
+
+#[test]
+fn mul() {
+    for seed in 0..3 {
+        check_kind!(Mul, 3, 2, seed, exact: true);
+    }
+}
+
+/// The same state read twice sums its two contributions, in bprop (exact: `2a·dy`) and in bbprop
+/// (each read's Jacobian squared, the cross term dropped: `2a²·ddy` where the exact diagonal of
+/// `a²` is `4a²·ddy`), as for any state that fans out.
+#[test]
+fn mul_of_a_state_by_itself() {
+    for seed in 0..3 {
+        let mut net = check_kind!(Square, 3, 2, seed, exact: false);
+        let (x, y) = ([0.3, -0.2, 0.5], [0.1, 0.4]);
+        net.fprop(&x, &y);
+        net.zero_curvature();
+        net.bbprop();
+        let a = net.a.x;
+        for j in 0..4 {
+            assert!((net.a.ddx[j] - 2.0 * a[j] * a[j] * net.h.ddx[j]).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn sub() {
+    for seed in 0..3 {
+        check_kind!(Sub, 3, 2, seed, exact: true);
+    }
+}
+
+#[test]
+fn concat_and_slice() {
+    for seed in 0..3 {
+        let mut net = check_kind!(ConcatSlice, 3, 2, seed, exact: true);
+        net.fprop(&[0.3, -0.2, 0.5], &[0.1, 0.4]);
+        let (a, b) = (net.a.x, net.b.x);
+        assert_eq!(
+            net.c.x,
+            [a[0], a[1], a[2], b[0], b[1], b[2], b[3], a[0], a[1], a[2]]
+        );
+        assert_eq!(net.h.x, [a[2], b[0], b[1], b[2], b[3], a[0]]);
+    }
+}
+
+#[test]
+fn linear_with_a_bias() {
+    for seed in 0..3 {
+        let mut net = check_kind!(Affine, 3, 2, seed, exact: false);
+        // W then b, in the module's slice; `W x + b` exactly.
+        assert_eq!(Affine::LA_LEN, 4 * 3 + 4);
+        let x = [0.3, -0.2, 0.5];
+        net.fprop(&x, &[0.1, 0.4]);
+        let p = net.la_params();
+        for o in 0..4 {
+            let want: f64 = (0..3).map(|i| p[o * 3 + i] * x[i]).sum::<f64>() + p[12 + o];
+            assert!((net.a.x[o] - want).abs() < 1e-15);
+        }
+    }
+}
+
+#[test]
+fn every_new_kind_in_one_network() {
+    for seed in 0..3 {
+        check_kind!(Zoo, 4, 3, seed, exact: false);
+    }
+}
+
+/// The f32 network computes what the f64 one does, to f32's precision.
+#[test]
+fn every_new_kind_in_f32() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut n64 = Zoo::new(&mut rng);
+    randomise(n64.params_mut(), &mut rng);
+    let mut n32 = Zoo32::new(&mut rng);
+    for (a, b) in n32.params_mut().iter_mut().zip(n64.params()) {
+        *a = *b as f32;
+    }
+    for _ in 0..5 {
+        let (x, y) = (rows::<4>(1, &mut rng)[0], rows::<3>(1, &mut rng)[0]);
+        let (x32, y32) = (x.map(|v| v as f32), y.map(|v| v as f32));
+        let (e64, e32) = (n64.fprop(&x, &y), n32.fprop(&x32, &y32));
+        n64.zero_grad();
+        n32.zero_grad();
+        n64.bprop();
+        n32.bprop();
+        assert!((e64 - f64::from(e32)).abs() <= 1e-4 * e64.abs().max(1.0));
+        for (g32, g64) in n32.grads().iter().zip(n64.grads()) {
+            assert!((f64::from(*g32) - g64).abs() <= 1e-4 * g64.abs().max(1.0));
+        }
+    }
+}
+
+/// The new kinds are drawn, saved under their tensors' names, and loaded back.
+#[test]
+fn saved_loaded_and_drawn() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut net = Zoo::new(&mut rng);
+    randomise(net.params_mut(), &mut rng);
+    for kind in [
+        "linear 4→6 +b",
+        "relu",
+        "leaky_relu a=0.1",
+        "softplus",
+        "tanh (no bias)",
+        "sigmoid (no bias)",
+        "mul",
+        "sub",
+        "scale ×-0.5",
+        "concat",
+        "slice 3..9",
+    ] {
+        assert!(Zoo::DOT.contains(kind), "{kind} not in\n{}", Zoo::DOT);
+    }
+    let names: Vec<String> = bpnet::io::param_tensors(Zoo::MODULES, Zoo::STATES)
+        .into_iter()
+        .map(|t| format!("{} {:?}", t.name, t.shape))
+        .collect();
+    assert_eq!(
+        names,
+        ["la.weight [6, 4]", "la.bias [6]", "lo.weight [3, 6]"]
+    );
+    let path = std::env::temp_dir().join(format!("bpnet-kinds-{}.safetensors", std::process::id()));
+    bpnet::io::save(&path, &net, &[], &[]).unwrap();
+    let mut again = Zoo::new(&mut StdRng::seed_from_u64(7));
+    bpnet::io::load(&path, &mut again).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(again.params(), net.params());
+}
