@@ -119,9 +119,7 @@ pub mod train;
 
 /// The runtime's kernels, for reading and for hand-written modules.
 pub mod kernels {
-    pub use bpnet_runtime::{
-        add, approx, euclidean, gemm, linear, loss, pool, scaled_tanh, sigmoid, tanh,
-    };
+    pub use bpnet_runtime::kernels::*;
 }
 
 /// What a program that declares and trains networks usually needs.
@@ -140,12 +138,10 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use bpnet_runtime::gemm::GemmScratch;
+    pub use bpnet_runtime::kernels::*;
     pub use bpnet_runtime::rand::Rng;
     pub use bpnet_runtime::user::{Message, MixedRole, OneRole, SameFloat, cast, cast_mut};
-    pub use bpnet_runtime::{
-        add, batch_len, batch_seq_len, bias, concat, continue_rows, euclidean, linear, load, loss,
-        mul, pool, relu, scale, scaled_tanh, seq_len, sigmoid, slice, softplus, sub, tanh,
-    };
+    pub use bpnet_runtime::{batch_len, batch_seq_len, continue_rows, load, seq_len};
     pub use core::result::Result;
     pub use std::vec::Vec;
 

@@ -466,3 +466,76 @@ fn saved_loaded_and_drawn() {
     std::fs::remove_file(&path).unwrap();
     assert_eq!(again.params(), net.params());
 }
+
+network! {
+    /// The kinds not in the gated cells, inside an `unfold` block, on the loop itself.
+    #[bpnet(float = f64)]
+    struct Recurrent {
+        unfold 5 {
+            input  x: 2;
+            target y: 2;
+            a      = la: linear(x -> 3, bias = true);
+            b      = lb: linear(h[t - 1] -> 3);
+            k      = concat(a, b);
+            r      = relu(k);
+            l      = leaky_relu(k, slope = 0.3);
+            s      = softplus(l);
+            m      = mul(r, s);
+            q      = scale(m, by = 0.5);
+            h      = slice(q, from = 1, to = 4);
+            out    = lo: linear(h -> 2);
+            e      = euclidean(out, y);
+        }
+        energy = sum(e);
+    }
+}
+
+/// Back-propagation through time through every kind: parameters and every input at every step
+/// against finite differences, full-length and shorter sequences; a minibatch of sequences
+/// against the sum of its sequences.
+#[test]
+fn new_kinds_unfolded_in_time() {
+    for seed in 0..3 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut net = Recurrent::new(&mut rng);
+        randomise(net.params_mut(), &mut rng);
+        for len in [5, 2] {
+            let (xs, ys) = (rows::<2>(len, &mut rng), rows::<2>(len, &mut rng));
+            net.set_input_grads(false);
+            let report = check_gradients(&mut net, |n| n.fprop(&xs, &ys).unwrap());
+            assert!(report.passes(TOL), "len {len}:\n{report}");
+            let flat: Vec<f64> = xs.iter().flatten().copied().collect();
+            let ndx = numeric(
+                &mut |v| {
+                    let xs: Vec<[f64; 2]> = v.chunks(2).map(|c| c.try_into().unwrap()).collect();
+                    net.fprop(&xs, &ys).unwrap()
+                },
+                &flat,
+            );
+            net.set_input_grads(true);
+            net.fprop(&xs, &ys).unwrap();
+            net.bprop();
+            let dx: Vec<f64> = (0..len).flat_map(|t| net.x[t].dx).collect();
+            assert_close("Recurrent dE/dx", &dx, &ndx);
+        }
+        let xs: Vec<Vec<[f64; 2]>> = (0..4).map(|_| rows::<2>(5, &mut rng)).collect();
+        let ys: Vec<Vec<[f64; 2]>> = (0..4).map(|_| rows::<2>(5, &mut rng)).collect();
+        net.set_input_grads(false);
+        net.zero_grad();
+        net.zero_curvature();
+        for (x, y) in xs.iter().zip(&ys) {
+            net.fprop(x, y).unwrap();
+            net.bprop();
+            net.bbprop();
+        }
+        let (grads, curv) = (net.grads().to_vec(), net.curvature().to_vec());
+        net.reserve_batch(4);
+        net.zero_grad();
+        net.zero_curvature();
+        net.fprop_batch(&xs, &ys).unwrap();
+        net.bprop_batch();
+        net.bbprop_batch();
+        assert!(close(net.grads(), &grads));
+        assert!(close(net.curvature(), &curv));
+    }
+}

@@ -81,6 +81,57 @@ network! {
 }
 
 network! {
+    /// Every kind added by issue 11.
+    pub struct Zoo {
+        input  x: 4;
+        target y: 3;
+        a      = la: linear(x -> 6, bias = true);
+        r      = relu(a);
+        l      = leaky_relu(a, slope = 0.1);
+        s      = softplus(l);
+        t      = tanh(s, bias = false);
+        g      = sigmoid(r, bias = false);
+        st     = scaled_tanh(g, bias = false);
+        m      = mul(t, st);
+        d      = sub(m, r);
+        c      = scale(d, by = -0.5);
+        k      = concat(c, t);
+        p      = slice(k, from = 3, to = 9);
+        out    = lo: linear(p -> 3);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// An LSTM cell of 3 units from the built-in kinds.
+    pub struct Gated {
+        unfold 8 {
+            input  x: 2;
+            zx     = wx: linear(x -> 12, bias = true);
+            zh     = wh: linear(h[t - 1] -> 12);
+            a      = add(zx, zh);
+            ai     = slice(a, from = 0, to = 3);
+            af     = slice(a, from = 3, to = 6);
+            ag     = slice(a, from = 6, to = 9);
+            ao     = slice(a, from = 9, to = 12);
+            i      = sigmoid(ai, bias = false);
+            f      = sigmoid(af, bias = false);
+            g      = tanh(ag, bias = false);
+            o      = sigmoid(ao, bias = false);
+            fc     = mul(f, c[t - 1]);
+            ig     = mul(i, g);
+            c      = add(fc, ig);
+            tc     = tanh(c, bias = false);
+            h      = mul(o, tc);
+        }
+        hl     = last(h);
+        out    = wo: linear(hl -> 1, bias = true);
+        target y: 1;
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
     /// Wide enough that its minibatch products are split across threads.
     pub struct Wide {
         input  x: 300;
@@ -114,8 +165,39 @@ fn training_and_inference_do_not_allocate() {
     let sx: [&[[f32; 4]]; 3] = [&seq[..5]; 3];
     let sy: [&[[f32; 1]]; 3] = [&targets[..5]; 3];
 
+    let mut zoo = Zoo::new(&mut StdRng::seed_from_u64(1));
+    zoo.reserve_batch(8);
+    let (zx, zy) = ([[0.1f32, -0.2, 0.3, 0.4]; 8], [[0.5f32, -0.5, 0.1]; 8]);
+    let mut gated = Gated::new(&mut StdRng::seed_from_u64(1));
+    gated.reserve_batch(4);
+    let gseq = [[0.3f32, 1.0]; 8];
+    let gseqs = [gseq; 4];
+
     COUNTING.with(|c| c.set(true));
     let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for i in 0..50 {
+        zoo.set_input_grads(i % 2 == 1);
+        zoo.fprop(&zx[0], &zy[0]);
+        zoo.zero_grad();
+        zoo.bprop();
+        zoo.bbprop();
+        zoo.sgd_step(0.01);
+        zoo.run(&zx[0]);
+        zoo.fprop_batch(&zx, &zy).unwrap();
+        zoo.bprop_batch();
+        zoo.bbprop_batch();
+        zoo.run_batch(&zx[..3]).unwrap();
+        gated.set_input_grads(i % 2 == 1);
+        gated.fprop(&gseq, &[0.5]).unwrap();
+        gated.zero_grad();
+        gated.bprop();
+        gated.bbprop();
+        gated.sgd_step(0.01);
+        gated.fprop_batch(&gseqs, &[[0.5]; 4]).unwrap();
+        gated.bprop_batch();
+        gated.bbprop_batch();
+        gated.run_batch(&gseqs[..2]).unwrap();
+    }
     for i in 0..100 {
         // Both backward sweeps: without input gradients (the default) and with them.
         net.set_input_grads(i % 2 == 1);

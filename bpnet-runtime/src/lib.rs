@@ -54,6 +54,15 @@ mod testing;
 pub mod user;
 pub mod workers;
 
+/// Every kernel module, in one list: `bpnet::kernels` and the code `network!` generates reach
+/// the kernels through it, so a new kernel file is registered here and nowhere else.
+pub mod kernels {
+    pub use crate::{
+        add, approx, bias, concat, euclidean, gemm, linear, loss, mul, pool, relu, scale,
+        scaled_tanh, sigmoid, slice, softplus, sub, tanh,
+    };
+}
+
 pub use batch::{Batch, batch_len};
 pub use batch_steps::{BatchSteps, StepRows, batch_seq_len, continue_rows};
 pub use error::Error;

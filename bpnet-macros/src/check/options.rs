@@ -49,10 +49,7 @@ pub fn options(c: &mut Checker, e: &Entry, call: &Call, key: &str) -> Option<Arg
                 let explain = spec.explain.replace("{key}", key);
                 c.errs.spanned(
                     call.tokens(),
-                    format!(
-                        "{} module `{key}` needs `{} = …`: {explain}",
-                        e.name, spec.name
-                    ),
+                    format!("`{} = …` is missing: {explain}", spec.name),
                 );
             }
         }

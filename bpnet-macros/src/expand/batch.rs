@@ -13,14 +13,15 @@ use quote::{format_ident, quote};
 
 /// The batch struct and the network's minibatch entry points.
 pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
+    (item(model, sched), methods(model))
+}
+
+/// The batch struct's fields, and their values for `capacity` rows.
+fn fields(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
     let rt = rt();
     let f = float_tokens(model.float);
-    let name = &model.name;
-    let vis = &model.vis;
-    let bname = format_ident!("{}Batch", name);
     let steps = model.steps;
     let t_steps = steps.unwrap_or(1);
-
     let fields = model.states.iter().map(|st| {
         let (n, w) = (&st.name, st.width);
         if st.step {
@@ -75,24 +76,16 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         };
         quote!(#n: (0..#count).map(|_| #t::create()).collect(),)
     });
-    // What each kind needs reserved (the matrix products' packing space).
-    let reserves: Vec<TokenStream> = model
-        .modules
-        .iter()
-        .filter_map(|m| {
-            let (ins, out) = model.widths(m);
-            m.kind.op()?.reserve(&ins, out)
-        })
-        .collect();
+    (
+        quote!(#(#fields)* #(#user_fields)*),
+        quote!(#(#inits)* #(#user_inits)*),
+    )
+}
 
-    // The schedules: before the steps, one loop over the steps, after the steps.
-    let Sweeps {
-        fprop: sweep_f,
-        run: sweep_r,
-        bprop: bprop_body,
-        bbprop: bbprop_body,
-    } = sweeps(model, sched, Form::Batch);
-    let bounds = bbprop_bounds(model);
+/// `__begin` of an unfolded network: where the delayed reads start.
+fn begin(model: &Model, sched: &Schedule) -> Option<TokenStream> {
+    let f = float_tokens(model.float);
+    let steps = model.steps;
     // Where the delayed reads start: initial values, or the last states of the previous call.
     let starts = model.states.iter().enumerate().filter_map(|(i, st)| {
         let (n, w) = (&st.name, st.width);
@@ -113,8 +106,7 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         Some((fresh, quote!(self.#n.__carry(self.__len, rows);)))
     });
     let (fresh, carried): (Vec<_>, Vec<_>) = starts.unzip();
-    let len_param = steps.map(|_| quote!(, len: usize));
-    let unfolded_items = steps.map(|_| {
+    steps.map(|_| {
         quote!(
             /// Sets where delayed reads start for `rows` sequences: the initial values, or
             /// (continued) the last states of the last call, row `i` continuing row `i`.
@@ -129,7 +121,37 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
                 self.__continued = continued;
             }
         )
-    });
+    })
+}
+
+/// The batch struct: its states, its schedules over `rows` rows.
+fn item(model: &Model, sched: &Schedule) -> TokenStream {
+    let f = float_tokens(model.float);
+    let name = &model.name;
+    let vis = &model.vis;
+    let bname = format_ident!("{}Batch", name);
+    let steps = model.steps;
+    let (fields, inits) = fields(model, sched);
+    // What each kind needs reserved (the matrix products' packing space).
+    let reserves: Vec<TokenStream> = model
+        .modules
+        .iter()
+        .filter_map(|m| {
+            let (ins, out) = model.widths(m);
+            m.kind.op()?.reserve(&ins, out)
+        })
+        .collect();
+
+    // The schedules: before the steps, one loop over the steps, after the steps.
+    let Sweeps {
+        fprop: sweep_f,
+        run: sweep_r,
+        bprop: bprop_body,
+        bbprop: bbprop_body,
+    } = sweeps(model, sched, Form::Batch);
+    let bounds = bbprop_bounds(model);
+    let len_param = steps.map(|_| quote!(, len: usize));
+    let unfolded_items = begin(model, sched);
     let unfolded_fields = steps.map(|_| quote!(__len: usize, __continued: bool,));
     let unfolded_inits = steps.map(|_| quote!(__len: 0, __continued: false,));
 
@@ -141,11 +163,10 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
     let doc = format!(
         "The states of [`{name}`] for a minibatch, {what} (see [`{name}::reserve_batch`])."
     );
-    let item = quote!(
+    quote!(
         #[doc = #doc]
         #vis struct #bname {
-            #(#fields)*
-            #(#user_fields)*
+            #fields
             __gemm: ::bpnet::__private::GemmScratch<#f>,
             __capacity: usize,
             #unfolded_fields
@@ -156,7 +177,7 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
                 let mut __gemm = ::bpnet::__private::GemmScratch::new();
                 #(#reserves)*
                 Self {
-                    #(#inits)* #(#user_inits)* __gemm, __capacity: capacity,
+                    #inits __gemm, __capacity: capacity,
                     #unfolded_inits
                 }
             }
@@ -183,103 +204,119 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
                 #bbprop_body
             }
         }
-    );
+    )
+}
 
-    // Entry points on the network: a row per sample, or a sequence per row.
-    let sig = |ids: &[usize]| -> Vec<TokenStream> {
-        ids.iter()
-            .map(|&i| {
-                let st = &model.states[i];
-                let (n, w) = (&st.name, st.width);
-                if st.step {
-                    quote!(#n: &[impl ::core::convert::AsRef<[[#f; #w]]>])
-                } else {
-                    quote!(#n: &[[#f; #w]])
-                }
-            })
-            .collect()
+/// An entry point's arguments: a row per sample, or a sequence per row.
+fn sig(model: &Model, ids: &[usize]) -> Vec<TokenStream> {
+    let f = float_tokens(model.float);
+    ids.iter()
+        .map(|&i| {
+            let st = &model.states[i];
+            let (n, w) = (&st.name, st.width);
+            if st.step {
+                quote!(#n: &[impl ::core::convert::AsRef<[[#f; #w]]>])
+            } else {
+                quote!(#n: &[[#f; #w]])
+            }
+        })
+        .collect()
+}
+
+/// The checks of an entry point's lengths: `rows`, and for sequences `len`.
+fn lens(model: &Model, ids: &[usize]) -> TokenStream {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let steps = model.steps;
+    let l = ids.iter().map(|&i| {
+        let n = &model.states[i].name;
+        let s = plain(n);
+        quote!((#s, #n.len()))
+    });
+    let rows = quote!(let rows = #rt::batch_len(&[#(#l),*], self.__batch.__capacity)?;);
+    let Some(t) = steps else {
+        return rows;
     };
-    let lens = |ids: &[usize]| -> TokenStream {
-        let l = ids.iter().map(|&i| {
+    let seq = ids.iter().filter(|&&i| model.states[i].step).map(|&i| {
+        let (n, w) = (&model.states[i].name, model.states[i].width);
+        let s = plain(n);
+        quote!((#s, #rt::batch_seq_len::<#f, #w, _>(#s, #n)?))
+    });
+    quote!(#rows let len = #rt::seq_len(&[#(#seq),*], #t)?;)
+}
+
+/// The loads of an entry point's data into the batch.
+fn loads(ids: &[usize], model: &Model) -> Vec<TokenStream> {
+    ids.iter()
+        .map(|&i| {
             let n = &model.states[i].name;
-            let s = plain(n);
-            quote!((#s, #n.len()))
-        });
-        let rows = quote!(let rows = #rt::batch_len(&[#(#l),*], self.__batch.__capacity)?;);
-        let Some(t) = steps else {
-            return rows;
+            quote!(self.__batch.#n.__load(#n);)
+        })
+        .collect()
+}
+
+/// The public entry points of one kind (fprop or run): their checks and loads, then a shared
+/// tail. Unfolded, a continued variant too, which carries the last call's states over.
+fn entries(
+    model: &Model,
+    ids: &[usize],
+    method: &str,
+    docs: [&str; 2],
+    ret: &TokenStream,
+    tail: &TokenStream,
+) -> TokenStream {
+    let rt = rt();
+    let steps = model.steps;
+    let (s, l, ld) = (sig(model, ids), lens(model, ids), loads(ids, model));
+    let make = |continued: Option<bool>, doc: &str| {
+        let name = match continued {
+            Some(true) => format_ident!("{}_continued", method),
+            _ => format_ident!("{}", method),
         };
-        let seq = ids.iter().filter(|&&i| model.states[i].step).map(|&i| {
-            let (n, w) = (&model.states[i].name, model.states[i].width);
-            let s = plain(n);
-            quote!((#s, #rt::batch_seq_len::<#f, #w, _>(#s, #n)?))
-        });
-        quote!(#rows let len = #rt::seq_len(&[#(#seq),*], #t)?;)
-    };
-    let loads = |ids: &[usize]| -> Vec<TokenStream> {
-        ids.iter()
-            .map(|&i| {
-                let n = &model.states[i].name;
-                quote!(self.__batch.#n.__load(#n);)
-            })
-            .collect()
-    };
-    let inputs: Vec<usize> = model
-        .givens
-        .iter()
-        .copied()
-        .filter(|&g| model.states[g].role == StateRole::Input)
-        .collect();
-    // The public entry points of one kind (fprop or run): their checks and loads, then a shared
-    // tail. Unfolded, a continued variant too, which carries the last call's states over.
-    let entries = |ids: &[usize],
-                   method: &str,
-                   docs: [&str; 2],
-                   ret: &TokenStream,
-                   tail: &TokenStream|
-     -> TokenStream {
-        let (s, l, ld) = (sig(ids), lens(ids), loads(ids));
-        let make = |continued: Option<bool>, doc: &str| {
-            let name = match continued {
-                Some(true) => format_ident!("{}_continued", method),
-                _ => format_ident!("{}", method),
-            };
-            let begin = continued.map(|c| {
-                let first = plain(&model.states[ids[0]].name);
-                let check = c.then(|| {
-                    quote!(#rt::continue_rows(
+        let begin = continued.map(|c| {
+            let first = plain(&model.states[ids[0]].name);
+            let check = c.then(|| {
+                quote!(#rt::continue_rows(
                         #first,
                         (self.__batch.__len > 0).then_some(self.__batch_rows),
                         rows,
                     )?;)
-                });
-                // The carry reads the last call's slots: before this call's loads.
-                quote!(#check self.__batch.__begin(&self.__params, rows, #c);)
             });
-            quote!(
-                #[doc = #doc]
-                #[allow(clippy::too_many_arguments)]
-                #[track_caller]
-                pub fn #name(&mut self, #(#s),*) -> #rt::Result<#ret, ::bpnet::Error> {
-                    self.__own_pool();
-                    #l
-                    #begin
-                    #(#ld)*
-                    #tail
-                }
-            )
-        };
-        match steps {
-            None => make(None, docs[0]),
-            Some(_) => {
-                let (a, b) = (make(Some(false), docs[0]), make(Some(true), docs[1]));
-                quote!(#a #b)
+            // The carry reads the last call's slots: before this call's loads.
+            quote!(#check self.__batch.__begin(&self.__params, rows, #c);)
+        });
+        quote!(
+            #[doc = #doc]
+            #[allow(clippy::too_many_arguments)]
+            #[track_caller]
+            pub fn #name(&mut self, #(#s),*) -> #rt::Result<#ret, ::bpnet::Error> {
+                self.__own_pool();
+                #l
+                #begin
+                #(#ld)*
+                #tail
             }
-        }
+        )
     };
+    match steps {
+        None => make(None, docs[0]),
+        Some(_) => {
+            let (a, b) = (make(Some(false), docs[0]), make(Some(true), docs[1]));
+            quote!(#a #b)
+        }
+    }
+}
+
+/// `fprop_batch` (and `_continued`), `bprop_batch`, `bbprop_batch`, for a network with an energy.
+fn train(model: &Model) -> Option<TokenStream> {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let steps = model.steps;
+    let bounds = bbprop_bounds(model);
+    let len_param = steps.map(|_| quote!(, len: usize));
     let len_arg = steps.map(|_| quote!(, len));
     let set_len = steps.map(|_| quote!(self.__batch.__len = len;));
-    let train = model.energy.map(|e| {
+    model.energy.map(|e| {
         let e = &model.states[e].name;
         let docs = if steps.is_some() {
             [
@@ -302,6 +339,7 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
             ]
         };
         let fprop = entries(
+            model,
             &model.givens,
             "fprop_batch",
             docs,
@@ -360,8 +398,24 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
                 );
             }
         )
-    });
-    let run = model.output.map(|o| {
+    })
+}
+
+/// `run_batch` (and `_continued`), for a network with an output.
+fn run(model: &Model) -> Option<TokenStream> {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let steps = model.steps;
+    let len_param = steps.map(|_| quote!(, len: usize));
+    let len_arg = steps.map(|_| quote!(, len));
+    let set_len = steps.map(|_| quote!(self.__batch.__len = len;));
+    let inputs: Vec<usize> = model
+        .givens
+        .iter()
+        .copied()
+        .filter(|&g| model.states[g].role == StateRole::Input)
+        .collect();
+    model.output.map(|o| {
         let st = &model.states[o];
         let (out, w) = (&st.name, st.width);
         let (ret, value) = if st.step {
@@ -387,6 +441,7 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
             ]
         };
         let runs = entries(
+            model,
             &inputs,
             "run_batch",
             docs,
@@ -406,7 +461,14 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
                 self.__batch.__run(&self.__params, rows #len_arg);
             }
         )
-    });
+    })
+}
+
+/// The network's minibatch methods.
+fn methods(model: &Model) -> TokenStream {
+    let bname = format_ident!("{}Batch", model.name);
+    let steps = model.steps;
+    let (train, run) = (train(model), run(model));
     let reserve_doc = if steps.is_some() {
         "Allocates the states of minibatches of up to `capacity` sequences (once, outside the \
          training loop): every per-step state keeps `capacity` rows at each of the `STEPS` steps. \
@@ -421,7 +483,7 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
     } else {
         "The states of the last minibatch, one row per sample."
     };
-    let methods = quote!(
+    quote!(
         #[doc = #reserve_doc]
         pub fn reserve_batch(&mut self, capacity: usize) {
             let mut batch = #bname::__new(capacity);
@@ -460,6 +522,5 @@ pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
 
         #train
         #run
-    );
-    (item, methods)
+    )
 }

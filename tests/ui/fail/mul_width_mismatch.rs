@@ -1,0 +1,18 @@
+use bpnet::prelude::*;
+
+network! {
+    pub struct Net {
+        input  x: 2;
+        target y: 3;
+        a      = la: linear(x -> 3);
+        b      = lb: linear(x -> 4);
+        g      = mul(a, b);
+        energy = euclidean(g, y);
+    }
+}
+
+fn main() {
+    let mut net = Net::new(&mut StdRng::seed_from_u64(0));
+    net.fprop(&[0.5, -0.5], &[0.1; 3]);
+    net.bprop();
+}
