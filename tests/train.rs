@@ -1582,3 +1582,26 @@ fn fit_batches_never_runs_an_empty_minibatch() {
         assert_eq!(seen.into_inner(), sizes.repeat(2), "batch {batch}");
     }
 }
+
+/// Settings that do nothing useful are not panics: 0 epochs trains nothing and says so; a NaN
+/// minimum improvement makes no epoch after the first an improvement.
+#[test]
+fn degenerate_settings_train_nothing_or_never_improve_without_a_panic() {
+    let train = samples(0..4);
+    let (mut net, mut opt) = (Toy::new(), Sgd::new(0.1));
+    let history = Trainer::new(&mut net, &mut opt, &train)
+        .epochs(0)
+        .restore_best(true)
+        .fit(|net, s| net.fprop(s))
+        .unwrap();
+    assert_eq!((history.epochs.len(), history.best_epoch), (0, None));
+    assert_eq!(opt.steps(), 0);
+    let history = Trainer::new(&mut net, &mut opt, &train)
+        .epochs(3)
+        .min_delta(f64::NAN)
+        .early_stopping(0)
+        .fit(|net, s| net.fprop(s))
+        .unwrap();
+    assert_eq!(history.best_epoch, Some(1));
+    assert_eq!(history.stop, StopReason::EarlyStopping);
+}
