@@ -233,6 +233,32 @@ fn batches_are_checked() {
     assert!(net.fprop_batch(&xs[..3], &ys[..3]).is_ok());
 }
 
+/// An empty minibatch is an error (the same rule as for a minibatch of sequences), not an energy
+/// of −0.0 that a mean over the batch would turn into NaN; the last batch is left as it was.
+#[test]
+fn an_empty_minibatch_is_an_error() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut net = TwoLayer::new(&mut rng);
+    let (xs, ys) = (rows::<3>(2, &mut rng), rows::<2>(2, &mut rng));
+    let empty = Err(Error::EmptyBatch { input: "x" });
+    // Before any reserve_batch too: empty before too large.
+    assert_eq!(net.fprop_batch(&[], &[]), empty);
+    net.reserve_batch(4);
+    let e = net.fprop_batch(&xs, &ys).unwrap();
+    assert_eq!(net.fprop_batch(&[], &[]), empty);
+    assert_eq!(net.run_batch(&[]).map(<[_]>::len), empty.map(|_: f64| 0));
+    // Targets alone, or inputs alone: the lengths differ.
+    assert_eq!(
+        net.fprop_batch(&[], &ys),
+        Err(Error::Length {
+            input: "y",
+            expected: 0,
+            found: 2
+        })
+    );
+    assert_eq!(net.fprop_batch(&xs, &ys), Ok(e));
+}
+
 /// With input gradients off (the default) `bprop_batch` computes dW alone for the linear modules
 /// reading the input (`bprop_batch_params`: no `dX = dY W` product), skips the target's `dx`, and
 /// the parameter gradients are bit for bit those of the full sweep. The input's `dx` is not

@@ -624,14 +624,15 @@ fn batches_of_sequences_are_checked() {
             found: 7
         })
     );
+    // An empty minibatch is an error, as for a feed-forward network (tests/batch.rs).
     let none: [&[[f64; 1]]; 0] = [];
     assert_eq!(
         net.fprop_batch(&[] as &[Vec<[f64; 2]>], &none),
-        Err(Error::Length {
-            input: "x",
-            expected: 1,
-            found: 0
-        })
+        Err(Error::EmptyBatch { input: "x" })
+    );
+    assert_eq!(
+        net.run_batch(&[] as &[Vec<[f64; 2]>]).map(|o| o.rows()),
+        Err(Error::EmptyBatch { input: "x" })
     );
     let empty: Vec<Vec<[f64; 2]>> = vec![vec![]; 2];
     let empty_y: Vec<Vec<[f64; 1]>> = vec![vec![]; 2];

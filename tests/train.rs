@@ -1539,3 +1539,71 @@ fn a_minibatch_of_zero_samples_is_an_error() {
     assert_eq!(opt.steps(), 0);
     assert_eq!(bits(net.params()), bits(&[0.5, -0.5]));
 }
+
+/// `fit_batches` never hands the closure an empty minibatch: no data is an error before any
+/// call (training or validation), and a data set whose size is a multiple of the batch size ends
+/// on a full batch, not on an empty one.
+#[test]
+fn fit_batches_never_runs_an_empty_minibatch() {
+    let none: Vec<Sample> = Vec::new();
+    let train = samples(0..4);
+    for (data, validation, phase) in [
+        (&none, None, Phase::Training),
+        (&train, Some(&none), Phase::Validation),
+    ] {
+        let (mut net, mut opt) = (Toy::new(), Sgd::new(0.1));
+        let mut trainer = Trainer::new(&mut net, &mut opt, data);
+        if let Some(v) = validation {
+            trainer = trainer.validation(v);
+        }
+        let err = trainer
+            .fit_batches(
+                2,
+                |_, _| -> f64 { panic!("no batch to run") },
+                |_| panic!("no batch to back-propagate"),
+            )
+            .unwrap_err();
+        assert_eq!((err.failure, err.phase), (Failure::NoSamples, phase));
+        assert_eq!(opt.steps(), 0);
+    }
+    for (batch, sizes) in [(1, vec![1; 4]), (2, vec![2, 2]), (4, vec![4]), (9, vec![4])] {
+        let (mut net, mut opt) = (Toy::new(), Sgd::new(0.1));
+        let seen = RefCell::new(Vec::new());
+        Trainer::new(&mut net, &mut opt, &train)
+            .validation(&train)
+            .fit_batches(
+                batch,
+                |net, b| {
+                    seen.borrow_mut().push(b.len());
+                    b.iter().map(|s| net.fprop(s)).sum::<f64>()
+                },
+                |net| net.bprop(),
+            )
+            .unwrap();
+        // The training batches, then the validation batches.
+        assert_eq!(seen.into_inner(), sizes.repeat(2), "batch {batch}");
+    }
+}
+
+/// Settings that do nothing useful are not panics: 0 epochs trains nothing and says so; a NaN
+/// minimum improvement makes no epoch after the first an improvement.
+#[test]
+fn degenerate_settings_train_nothing_or_never_improve_without_a_panic() {
+    let train = samples(0..4);
+    let (mut net, mut opt) = (Toy::new(), Sgd::new(0.1));
+    let history = Trainer::new(&mut net, &mut opt, &train)
+        .epochs(0)
+        .restore_best(true)
+        .fit(|net, s| net.fprop(s))
+        .unwrap();
+    assert_eq!((history.epochs.len(), history.best_epoch), (0, None));
+    assert_eq!(opt.steps(), 0);
+    let history = Trainer::new(&mut net, &mut opt, &train)
+        .epochs(3)
+        .min_delta(f64::NAN)
+        .early_stopping(0)
+        .fit(|net, s| net.fprop(s))
+        .unwrap();
+    assert_eq!(history.best_epoch, Some(1));
+    assert_eq!(history.stop, StopReason::EarlyStopping);
+}

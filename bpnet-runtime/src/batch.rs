@@ -1,6 +1,6 @@
 //! The states of a minibatch: one row per sample.
 
-use crate::Float;
+use crate::{Error, Float};
 
 /// A state for a minibatch of up to `capacity` samples: `x[i]` and `dx[i]` are sample `i`'s.
 ///
@@ -23,12 +23,41 @@ pub struct Batch<F, const W: usize> {
 
 impl<F: Float, const W: usize> Batch<F, W> {
     /// Rows for `capacity` samples, zeroed.
+    ///
+    /// # Panics
+    /// If the rows cannot be allocated (see [`Batch::try_new`], which returns the error instead).
+    #[track_caller]
     pub fn new(capacity: usize) -> Self {
-        Self {
-            x: vec![[F::ZERO; W]; capacity],
-            dx: vec![[F::ZERO; W]; capacity],
-            ddx: vec![[F::ZERO; W]; capacity],
-        }
+        Self::try_new(capacity).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Rows for `capacity` samples, zeroed, or [`Error::Alloc`] if their size overflows `usize`
+    /// or the system cannot allocate them (instead of aborting the process).
+    ///
+    /// ```
+    /// use bpnet_runtime::{Batch, Error};
+    ///
+    /// assert_eq!(Batch::<f32, 3>::try_new(8)?.capacity(), 8);
+    /// assert!(matches!(Batch::<f32, 3>::try_new(usize::MAX / 2), Err(Error::Alloc { .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn try_new(capacity: usize) -> Result<Self, Error> {
+        let bytes = Self::bytes(capacity);
+        let err = |_| Error::Alloc {
+            what: "the rows of a minibatch state (x, dx and ddx)",
+            bytes,
+        };
+        bytes.ok_or(()).map_err(err)?;
+        Ok(Self {
+            x: filled(capacity, [F::ZERO; W]).map_err(err)?,
+            dx: filled(capacity, [F::ZERO; W]).map_err(err)?,
+            ddx: filled(capacity, [F::ZERO; W]).map_err(err)?,
+        })
+    }
+
+    /// The bytes of the rows of `capacity` samples (`x`, `dx` and `ddx`), `None` on overflow.
+    pub(crate) fn bytes(capacity: usize) -> Option<usize> {
+        capacity.checked_mul(size_of::<[F; W]>())?.checked_mul(3)
     }
 
     /// The most samples one call can take.
@@ -86,10 +115,26 @@ impl<F: Float> Batch<F, 1> {
     }
 }
 
-/// The number of samples of a minibatch call: all inputs the same, at most `capacity`.
+/// `n` copies of `value`, or `Err` if they cannot be allocated.
+pub(crate) fn filled<T: Clone>(n: usize, value: T) -> Result<Vec<T>, ()> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| ())?;
+    v.resize(n, value);
+    Ok(v)
+}
+
+/// The number of samples of a minibatch call (of sequences, for an unfolded network): all inputs
+/// the same, at least 1 and at most `capacity`.
+///
+/// # Errors
+/// [`Error::Length`] for an input whose length differs from the first's,
+/// [`Error::EmptyBatch`] for none (no samples), [`Error::BatchTooLarge`] for more than
+/// `capacity`.
 #[doc(hidden)]
 pub fn batch_len(lens: &[(&'static str, usize)], capacity: usize) -> Result<usize, crate::Error> {
-    let (first, rows) = lens[0];
+    let Some(&(first, rows)) = lens.first() else {
+        return Err(crate::Error::EmptyBatch { input: "" });
+    };
     for &(input, found) in lens {
         if found != rows {
             return Err(crate::Error::Length {
@@ -99,6 +144,9 @@ pub fn batch_len(lens: &[(&'static str, usize)], capacity: usize) -> Result<usiz
             });
         }
     }
+    if rows == 0 {
+        return Err(crate::Error::EmptyBatch { input: first });
+    }
     if rows > capacity {
         return Err(crate::Error::BatchTooLarge {
             input: first,
@@ -107,4 +155,61 @@ pub fn batch_len(lens: &[(&'static str, usize)], capacity: usize) -> Result<usiz
         });
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_minibatch_is_an_error() {
+        assert_eq!(
+            batch_len(&[("x", 0), ("y", 0)], 8),
+            Err(Error::EmptyBatch { input: "x" })
+        );
+        // Also with no room reserved: the batch is empty before it is too large.
+        assert_eq!(
+            batch_len(&[("x", 0)], 0),
+            Err(Error::EmptyBatch { input: "x" })
+        );
+        // Lengths that differ are reported as such, even if the first is 0.
+        assert_eq!(
+            batch_len(&[("x", 0), ("y", 2)], 8),
+            Err(Error::Length {
+                input: "y",
+                expected: 0,
+                found: 2
+            })
+        );
+        assert_eq!(batch_len(&[("x", 1), ("y", 1)], 8), Ok(1));
+        let message = Error::EmptyBatch { input: "x" }.to_string();
+        assert!(message.contains("no samples"), "{message}");
+    }
+
+    #[test]
+    fn a_capacity_that_cannot_be_allocated_is_an_error() {
+        // The size overflows usize: nothing is allocated.
+        assert_eq!(
+            Batch::<f32, 3>::try_new(usize::MAX / 2),
+            Err(Error::Alloc {
+                what: "the rows of a minibatch state (x, dx and ddx)",
+                bytes: None
+            })
+        );
+        // The size fits in usize (3 × 2⁶⁰ bytes) but no system can allocate it.
+        let capacity = 1 << 57;
+        match Batch::<f64, 1>::try_new(capacity) {
+            Err(Error::Alloc { bytes, .. }) => assert_eq!(bytes, Some(3 << 60)),
+            other => panic!("{other:?}"),
+        }
+        let message = Batch::<f64, 1>::try_new(capacity).unwrap_err().to_string();
+        assert!(message.contains("smaller batch capacity"), "{message}");
+        assert_eq!(Batch::<f32, 2>::try_new(5).unwrap(), Batch::new(5));
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot allocate the rows of a minibatch state")]
+    fn the_infallible_constructor_panics_with_the_message() {
+        let _ = Batch::<f32, 3>::new(usize::MAX / 2);
+    }
 }

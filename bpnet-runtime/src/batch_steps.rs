@@ -30,12 +30,45 @@ pub struct BatchSteps<F, const W: usize> {
 
 impl<F: Float, const W: usize> BatchSteps<F, W> {
     /// `steps` zeroed batches of `capacity` rows after `history` zeroed earlier ones.
+    ///
+    /// # Panics
+    /// If they cannot be allocated (see [`BatchSteps::try_new`], which returns the error
+    /// instead).
+    #[track_caller]
     pub fn new(history: usize, steps: usize, capacity: usize) -> Self {
-        Self {
+        Self::try_new(history, steps, capacity).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `steps` zeroed batches of `capacity` rows after `history` zeroed earlier ones, or
+    /// [`Error::Alloc`] if their size overflows `usize` or the system cannot allocate them
+    /// (instead of aborting the process). Nothing is allocated when the size overflows.
+    ///
+    /// ```
+    /// use bpnet_runtime::{BatchSteps, Error};
+    ///
+    /// assert_eq!(BatchSteps::<f32, 2>::try_new(1, 4, 8)?.capacity(), 8);
+    /// let huge = BatchSteps::<f32, 2>::try_new(1, 4, usize::MAX / 8);
+    /// assert!(matches!(huge, Err(Error::Alloc { bytes: None, .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn try_new(history: usize, steps: usize, capacity: usize) -> Result<Self, Error> {
+        let slots = history.checked_add(steps);
+        let bytes = slots.and_then(|n| n.checked_mul(Batch::<F, W>::bytes(capacity)?));
+        let err = |_| Error::Alloc {
+            what: "the steps of a minibatch state (x, dx and ddx at every step)",
+            bytes,
+        };
+        let slots = slots.filter(|_| bytes.is_some()).ok_or(()).map_err(err)?;
+        let mut all = Vec::new();
+        all.try_reserve_exact(slots).map_err(|_| err(()))?;
+        for _ in 0..slots {
+            all.push(Batch::try_new(capacity).map_err(|_| err(()))?);
+        }
+        Ok(Self {
             history,
             capacity,
-            __slots: vec![Batch::new(capacity); history + steps].into_boxed_slice(),
-        }
+            __slots: all.into_boxed_slice(),
+        })
     }
 
     /// The number of steps `T` (the longest sequences the network runs).
@@ -288,6 +321,34 @@ mod tests {
         assert_eq!((out.steps(), out.rows()), (2, 2));
         assert_eq!(out[1], [[2.0], [4.0]]);
         assert_eq!(out.sequence(1).copied().collect::<Vec<_>>(), [[3.0], [4.0]]);
+    }
+
+    #[test]
+    fn steps_that_cannot_be_allocated_are_an_error() {
+        // Too many slots, too many rows, too many bytes: overflows, nothing allocated.
+        for (history, steps, capacity) in [(usize::MAX, 1, 1), (1, 4, usize::MAX / 8)] {
+            assert_eq!(
+                BatchSteps::<f32, 2>::try_new(history, steps, capacity),
+                Err(Error::Alloc {
+                    what: "the steps of a minibatch state (x, dx and ddx at every step)",
+                    bytes: None
+                })
+            );
+        }
+        // Fits in usize (4 slots × 3 × 2⁵⁸ bytes), but no system can allocate it.
+        match BatchSteps::<f64, 1>::try_new(1, 3, 1 << 55) {
+            Err(Error::Alloc { bytes, .. }) => assert_eq!(bytes, Some(3 << 60)),
+            other => panic!("{other:?}"),
+        }
+        let h = BatchSteps::<f64, 2>::try_new(2, 3, 4).unwrap();
+        assert_eq!(h, BatchSteps::new(2, 3, 4));
+        assert_eq!((h.len(), h.history(), h.capacity()), (3, 2, 4));
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot allocate the steps of a minibatch state")]
+    fn the_infallible_constructor_panics_with_the_message() {
+        let _ = BatchSteps::<f32, 2>::new(1, 4, usize::MAX / 8);
     }
 
     #[test]

@@ -60,6 +60,28 @@ pub enum Error {
         /// The position of the first non-finite component.
         index: usize,
     },
+    /// A minibatch has no samples (no sequences): its energy would be an empty sum, and a mean
+    /// over its samples a division by zero. Skip the call instead.
+    EmptyBatch {
+        /// The network's name for the input (the first of the call).
+        input: &'static str,
+    },
+    /// Memory could not be allocated: the size asked for overflows `usize`, or the system
+    /// refused it (as for `reserve_batch` with a capacity far larger than any batch).
+    Alloc {
+        /// What was being allocated.
+        what: &'static str,
+        /// The bytes asked for, `None` if their number overflows `usize`.
+        bytes: Option<usize>,
+    },
+    /// A helper thread for the matrix products could not be started (see
+    /// `GemmScratch::try_set_threads`). The threads in use before the call are kept.
+    Thread {
+        /// The number of threads asked for.
+        threads: usize,
+        /// The system's reason.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -110,6 +132,29 @@ impl fmt::Display for Error {
             Error::NonFinite { input, index } => {
                 write!(f, "input `{input}` is not finite at component {index}")
             }
+            Error::EmptyBatch { input } => write!(
+                f,
+                "batch `{input}` has no samples (skip empty minibatches: an empty one has no \
+                 energy and no mean)"
+            ),
+            Error::Alloc {
+                what,
+                bytes: Some(bytes),
+            } => write!(
+                f,
+                "cannot allocate {what}: {bytes} bytes (ask for less, e.g. a smaller batch \
+                 capacity)"
+            ),
+            Error::Alloc { what, bytes: None } => write!(
+                f,
+                "cannot allocate {what}: the size overflows usize (ask for less, e.g. a smaller \
+                 batch capacity)"
+            ),
+            Error::Thread { threads, reason } => write!(
+                f,
+                "cannot start the threads for {threads}-thread matrix products: {reason} (ask \
+                 for fewer threads; the ones in use are kept)"
+            ),
         }
     }
 }

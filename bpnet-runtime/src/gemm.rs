@@ -6,8 +6,8 @@
 //! AVX-512 the tile is written with intrinsics (16 accumulators of 16 lanes); elsewhere it is
 //! plain Rust.
 
-use crate::Float;
 use crate::workers::Workers;
+use crate::{Error, Float};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 const KC: usize = 256;
@@ -24,13 +24,20 @@ struct Buffers<F> {
 }
 
 impl<F: Float> Buffers<F> {
-    fn reserve(&mut self, (a, b): (usize, usize)) {
-        if self.a.len() < a {
-            self.a.resize(a, F::ZERO);
+    /// Grows the buffers to `a` and `b` values, or [`Error::Alloc`] (the buffers then keep at
+    /// least their old length).
+    fn try_reserve(&mut self, (a, b): (usize, usize)) -> Result<(), Error> {
+        for (buf, len) in [(&mut self.a, a), (&mut self.b, b)] {
+            if buf.len() < len {
+                let more = len - buf.len();
+                buf.try_reserve_exact(more).map_err(|_| Error::Alloc {
+                    what: "the packing buffers of the matrix products",
+                    bytes: len.checked_mul(size_of::<F>()),
+                })?;
+                buf.resize(len, F::ZERO);
+            }
         }
-        if self.b.len() < b {
-            self.b.resize(b, F::ZERO);
-        }
+        Ok(())
     }
 }
 
@@ -65,18 +72,39 @@ impl<F: Float> GemmScratch<F> {
 
     /// Makes room for products with up to `k` inner and `n` output columns, so that the
     /// products allocate nothing.
+    ///
+    /// # Panics
+    /// If the buffers cannot be allocated (see [`Self::try_reserve`], which returns the error
+    /// instead).
+    #[track_caller]
     pub fn reserve(&mut self, k: usize, n: usize) {
+        self.try_reserve(k, n).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Makes room for products with up to `k` inner and `n` output columns, so that the
+    /// products allocate nothing, or [`Error::Alloc`] if the system cannot allocate the buffers
+    /// (instead of aborting the process). The buffers are blocked, so their size is bounded
+    /// whatever `k` and `n` are (about 2 MB per thread for `f32`): any `k` and `n` are accepted.
+    ///
+    /// ```
+    /// let mut scratch = bpnet_runtime::gemm::GemmScratch::<f32>::new();
+    /// scratch.try_reserve(usize::MAX, usize::MAX)?;
+    /// # Ok::<(), bpnet_runtime::Error>(())
+    /// ```
+    pub fn try_reserve(&mut self, k: usize, n: usize) -> Result<(), Error> {
         let kc = k.clamp(1, KC);
         let nc = n.clamp(1, NC).div_ceil(MAX_NR) * MAX_NR;
         // Room to start both buffers on a cache line (see `aligned`).
         let (a, b) = (MC.div_ceil(MAX_MR) * MAX_MR * kc + ALIGN, kc * nc + ALIGN);
-        self.sizes = (self.sizes.0.max(a), self.sizes.1.max(b));
+        let sizes = (self.sizes.0.max(a), self.sizes.1.max(b));
         if self.buffers.is_empty() {
             self.buffers.push(Mutex::default());
         }
         for buf in &mut self.buffers {
-            lock(buf).reserve(self.sizes);
+            lock(buf).try_reserve(sizes)?;
         }
+        self.sizes = sizes;
+        Ok(())
     }
 
     /// Splits products of at least a million multiply-adds across `threads` threads (clamped
@@ -86,17 +114,56 @@ impl<F: Float> GemmScratch<F> {
     /// with any number of threads.
     ///
     /// # Panics
-    /// If the system cannot start a thread.
+    /// If the system cannot start a thread or allocate its buffers (see
+    /// [`Self::try_set_threads`], which returns the error instead).
+    #[track_caller]
     pub fn set_threads(&mut self, threads: usize) {
+        self.try_set_threads(threads)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// As [`Self::set_threads`] (`threads` clamped to `1..=MAX_THREADS`), but if the system
+    /// cannot start a thread ([`Error::Thread`]) or allocate its packing buffers
+    /// ([`Error::Alloc`]), returns the error and keeps the threads it had: the helpers started
+    /// by this call are stopped.
+    ///
+    /// ```
+    /// let mut scratch = bpnet_runtime::gemm::GemmScratch::<f32>::new();
+    /// scratch.try_set_threads(2)?;
+    /// assert_eq!(scratch.threads(), 2);
+    /// scratch.try_set_threads(0)?; // clamped: 1 thread
+    /// assert_eq!(scratch.threads(), 1);
+    /// # Ok::<(), bpnet_runtime::Error>(())
+    /// ```
+    pub fn try_set_threads(&mut self, threads: usize) -> Result<(), Error> {
+        self.set_threads_with(threads, Workers::try_new)
+    }
+
+    /// [`Self::try_set_threads`] with `start` to start the helpers (a failing one in tests).
+    fn set_threads_with(
+        &mut self,
+        threads: usize,
+        start: impl FnOnce(usize) -> Result<Workers, Error>,
+    ) -> Result<(), Error> {
         let threads = threads.clamp(1, MAX_THREADS);
-        if threads != self.workers.threads() {
-            self.workers = Workers::new(threads);
-        }
-        self.buffers.resize_with(threads, Mutex::default);
         let sizes = self.sizes;
-        for buf in &mut self.buffers {
-            lock(buf).reserve(sizes);
+        // The new threads' buffers first: if they cannot be allocated, nothing has changed.
+        while self.buffers.len() < threads {
+            let mut buf = Buffers::default();
+            buf.try_reserve(sizes)?;
+            self.buffers.push(Mutex::new(buf));
         }
+        if threads != self.workers.threads() {
+            match start(threads) {
+                Ok(workers) => self.workers = workers,
+                Err(e) => {
+                    self.buffers.truncate(self.workers.threads());
+                    return Err(e);
+                }
+            }
+        }
+        self.buffers.truncate(threads);
+        Ok(())
     }
 
     /// The threads a large product uses (1 unless [`Self::set_threads`] said otherwise).
@@ -105,14 +172,41 @@ impl<F: Float> GemmScratch<F> {
     }
 
     /// Hands `other`'s threads over to this scratch space (for a batch that replaces another).
+    ///
+    /// # Panics
+    /// If the buffers of the threads cannot be allocated (see [`Self::try_take_threads`], which
+    /// returns the error instead).
+    #[track_caller]
     pub fn take_threads(&mut self, other: &mut Self) {
-        let threads = other.threads();
-        self.workers = std::mem::take(&mut other.workers);
-        self.buffers.resize_with(threads.max(1), Mutex::default);
+        self.try_take_threads(other)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Hands `other`'s threads over to this scratch space (for a batch that replaces another),
+    /// or [`Error::Alloc`] if the system cannot allocate their packing buffers: `other` then
+    /// keeps its threads.
+    ///
+    /// ```
+    /// use bpnet_runtime::gemm::GemmScratch;
+    ///
+    /// let (mut old, mut new) = (GemmScratch::<f32>::new(), GemmScratch::<f32>::new());
+    /// old.try_set_threads(2)?;
+    /// new.try_take_threads(&mut old)?;
+    /// assert_eq!((new.threads(), old.threads()), (2, 1));
+    /// # Ok::<(), bpnet_runtime::Error>(())
+    /// ```
+    pub fn try_take_threads(&mut self, other: &mut Self) -> Result<(), Error> {
+        let threads = other.threads().max(1);
         let sizes = self.sizes;
-        for buf in &mut self.buffers {
-            lock(buf).reserve(sizes);
+        while self.buffers.len() < threads {
+            self.buffers.push(Mutex::default());
         }
+        for buf in &mut self.buffers[..threads] {
+            lock(buf).try_reserve(sizes)?;
+        }
+        self.buffers.truncate(threads);
+        self.workers = std::mem::take(&mut other.workers);
+        Ok(())
     }
 }
 
@@ -621,6 +715,43 @@ mod tests {
             }
         }
         c
+    }
+
+    /// Any `k` and `n` can be reserved (the buffers are blocked); any thread count is clamped
+    /// to `1..=MAX_THREADS`.
+    #[test]
+    fn sizes_and_thread_counts_are_accepted() {
+        let mut s = GemmScratch::<f32>::new();
+        s.try_reserve(usize::MAX, usize::MAX).unwrap();
+        s.reserve(usize::MAX / 2, 3);
+        s.try_set_threads(0).unwrap();
+        assert_eq!(s.threads(), 1);
+        s.try_set_threads(usize::MAX).unwrap();
+        assert_eq!(s.threads(), super::MAX_THREADS);
+        s.set_threads(1);
+        assert_eq!(s.threads(), 1);
+    }
+
+    /// A thread that cannot be started is an error, and the scratch space keeps its threads.
+    #[test]
+    fn a_thread_that_cannot_start_is_an_error() {
+        let mut s = GemmScratch::<f64>::new();
+        s.try_set_threads(2).unwrap();
+        let refused = || crate::Error::Thread {
+            threads: 3,
+            reason: "refused".into(),
+        };
+        assert_eq!(s.set_threads_with(3, |_| Err(refused())), Err(refused()));
+        assert_eq!((s.threads(), s.buffers.len()), (2, 2));
+        let message = refused().to_string();
+        assert!(message.contains("fewer threads"), "{message}");
+        // Still working, on its two threads.
+        let (m, k, n) = (130, 90, 100);
+        let a = vec![1.0; m * k];
+        let b = vec![1.0; k * n];
+        let mut c = vec![0.0; m * n];
+        super::f64::gemm(m, k, n, &a, (k, 1), &b, (n, 1), 0.0, &mut c, &mut s);
+        assert!(c.iter().all(|&v| v == k as f64));
     }
 
     /// Split across threads (row blocks, each with its own buffers), a product gives the same

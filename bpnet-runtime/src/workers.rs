@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
+use crate::Error;
+
 /// One share of work: `call(data, index)` runs `(*data as &F)(index)` for the `F` it was made for.
 #[derive(Clone, Copy)]
 struct Task {
@@ -96,34 +98,71 @@ fn helper_loop(shared: &Shared) {
     }
 }
 
+/// Starts helper `i` running `body` (`std::thread::Builder::spawn`, or a failing stand-in in
+/// tests).
+type Spawn<'a> = dyn FnMut(usize, Box<dyn FnOnce() + Send>) -> std::io::Result<JoinHandle<()>> + 'a;
+
 impl Workers {
     /// `threads` in all: this one and `threads - 1` helpers started now (none for 0 or 1).
     ///
     /// # Panics
-    /// If the system cannot start a thread.
+    /// If the system cannot start a thread (see [`Workers::try_new`], which returns the error
+    /// instead).
+    #[track_caller]
     pub fn new(threads: usize) -> Self {
-        let helpers: Vec<Helper> = (1..threads.max(1))
-            .map(|i| {
-                let shared = Arc::new(Shared {
-                    state: AtomicU8::new(IDLE),
-                    task: Mutex::new(None),
-                });
-                let theirs = Arc::clone(&shared);
-                let thread = std::thread::Builder::new()
-                    .name(format!("bpnet-gemm-{i}"))
-                    .spawn(move || helper_loop(&theirs))
-                    .expect("bpnet: cannot start a thread for matrix products");
-                Helper {
-                    shared,
-                    thread: Some(thread),
-                }
-            })
-            .collect();
-        let mut workers = Self { helpers };
+        Self::try_new(threads).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `threads` in all: this one and `threads - 1` helpers started now (none for 0 or 1), or
+    /// [`Error::Thread`] if the system cannot start one (the helpers already started are then
+    /// stopped).
+    ///
+    /// ```
+    /// let workers = bpnet_runtime::workers::Workers::try_new(2)?;
+    /// assert_eq!(workers.threads(), 2);
+    /// # Ok::<(), bpnet_runtime::Error>(())
+    /// ```
+    pub fn try_new(threads: usize) -> Result<Self, Error> {
+        Self::start(threads, &mut |i, body| {
+            std::thread::Builder::new()
+                .name(format!("bpnet-gemm-{i}"))
+                .spawn(body)
+        })
+    }
+
+    fn start(threads: usize, spawn: &mut Spawn<'_>) -> Result<Self, Error> {
+        // Helpers join the workers one by one, so that a failure drops (stops) those started.
+        let mut workers = Self {
+            helpers: Vec::new(),
+        };
+        let wanted = threads.max(1) - 1;
+        workers
+            .helpers
+            .try_reserve_exact(wanted)
+            .map_err(|_| Error::Alloc {
+                what: "the helper threads' bookkeeping",
+                bytes: wanted.checked_mul(size_of::<Helper>()),
+            })?;
+        for i in 1..=wanted {
+            let shared = Arc::new(Shared {
+                state: AtomicU8::new(IDLE),
+                task: Mutex::new(None),
+            });
+            let theirs = Arc::clone(&shared);
+            let thread =
+                spawn(i, Box::new(move || helper_loop(&theirs))).map_err(|e| Error::Thread {
+                    threads,
+                    reason: e.to_string(),
+                })?;
+            workers.helpers.push(Helper {
+                shared,
+                thread: Some(thread),
+            });
+        }
         // One empty round, so that whatever a new thread allocates on its first steps is
         // allocated now and not during a training step.
         workers.run(&|_| {});
-        workers
+        Ok(workers)
     }
 
     /// The threads a product uses, the caller's included.
@@ -235,6 +274,38 @@ mod tests {
             }
             assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 100));
         }
+    }
+
+    /// A helper that cannot start is an error (not a panic), and the helpers started before it
+    /// are stopped.
+    #[test]
+    fn a_helper_that_cannot_start_is_an_error_and_the_others_stop() {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicBool;
+        let stopped = Arc::new(AtomicBool::new(false));
+        let theirs = Arc::clone(&stopped);
+        let mut theirs = Some(theirs);
+        let result = Workers::start(3, &mut |i, body| {
+            if i == 1 {
+                let stopped = theirs.take().expect("helper 1 once");
+                std::thread::Builder::new().spawn(move || {
+                    body();
+                    stopped.store(true, Ordering::SeqCst);
+                })
+            } else {
+                Err(std::io::Error::other("no more threads"))
+            }
+        });
+        assert_eq!(
+            result.unwrap_err(),
+            crate::Error::Thread {
+                threads: 3,
+                reason: "no more threads".into()
+            }
+        );
+        // Helper 1 was joined when the workers under construction were dropped.
+        assert!(stopped.load(Ordering::SeqCst));
+        assert_eq!(Workers::try_new(3).unwrap().threads(), 3);
     }
 
     #[test]

@@ -163,11 +163,41 @@ pub enum DataError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A class label that is not below the number of classes (for [`encode_labels`] and
+    /// [`Dataset::try_new`]).
+    ///
+    /// [`encode_labels`]: super::encode_labels
+    /// [`Dataset::try_new`]: super::Dataset::try_new
+    LabelOutOfRange {
+        /// The sample, from 0.
+        sample: usize,
+        /// Its label.
+        label: usize,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// Inputs without one row per label (for [`Dataset::try_new`]).
+    ///
+    /// [`Dataset::try_new`]: super::Dataset::try_new
+    RowCount {
+        /// The rows of inputs.
+        rows: usize,
+        /// The labels.
+        labels: usize,
+    },
+    /// A test fraction that is not in `[0, 1]` (NaN included), for [`split_indices`].
+    ///
+    /// [`split_indices`]: super::split_indices
+    BadFraction {
+        /// The fraction given.
+        fraction: f64,
+    },
 }
 
 impl DataError {
     /// The file the error is about (the images file for [`DataError::CountMismatch`]); `None`
-    /// for [`DataError::Tensor`].
+    /// for the errors about values in memory ([`DataError::Tensor`], [`DataError::LabelOutOfRange`],
+    /// [`DataError::RowCount`], [`DataError::BadFraction`]).
     pub fn path(&self) -> Option<&Path> {
         match self {
             DataError::Io { path, .. }
@@ -185,7 +215,10 @@ impl DataError {
             | DataError::Unexpected { path, .. }
             | DataError::Unwritable { path, .. } => Some(path),
             DataError::CountMismatch { images, .. } => Some(images),
-            DataError::Tensor { .. } => None,
+            DataError::Tensor { .. }
+            | DataError::LabelOutOfRange { .. }
+            | DataError::RowCount { .. }
+            | DataError::BadFraction { .. } => None,
         }
     }
 
@@ -295,6 +328,21 @@ impl fmt::Display for DataError {
             ),
             DataError::Unwritable { reason, .. } => write!(f, "cannot be written: {reason}"),
             DataError::Tensor { name, problem } => write!(f, "tensor `{name}`: {problem}"),
+            DataError::LabelOutOfRange {
+                sample,
+                label,
+                classes,
+            } => write!(
+                f,
+                "label {label} of sample {sample} is not below the {classes} classes"
+            ),
+            DataError::RowCount { rows, labels } => write!(
+                f,
+                "a data set needs one row of inputs per label: {rows} rows, {labels} labels"
+            ),
+            DataError::BadFraction { fraction } => {
+                write!(f, "the test fraction must be in [0, 1], not {fraction}")
+            }
         }
     }
 }

@@ -44,7 +44,7 @@ pub use error::DataError;
 pub use idx::{IdxData, IdxElement, IdxType, read_idx, read_idx_as, write_idx};
 pub use mnist::{PixelScale, load_mnist};
 pub use normalize::Normalizer;
-pub use split::split_indices;
+pub use split::{split_indices, try_split_indices};
 pub use table::{Column, CsvData, CsvOptions, read_csv, read_csv_from};
 
 use std::fs::File;
@@ -105,7 +105,7 @@ impl Targets {
 ///
 /// # Panics
 ///
-/// If a label is `classes` or more.
+/// If a label is `classes` or more ([`try_encode_labels`] returns the error instead).
 ///
 /// ```
 /// use bpnet::data::{Targets, encode_labels};
@@ -114,17 +114,47 @@ impl Targets {
 /// let t = encode_labels::<f32>(&[2, 0], 3, Targets::PlusMinusOne);
 /// assert_eq!(t, array![[-1.0, -1.0, 1.0], [1.0, -1.0, -1.0]]);
 /// ```
+#[track_caller]
 pub fn encode_labels<F: Float>(labels: &[usize], classes: usize, targets: Targets) -> Array2<F> {
+    try_encode_labels(labels, classes, targets).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One target row per label, as [`encode_labels`], or [`DataError::LabelOutOfRange`] for the
+/// first label that is `classes` or more (labels read from a file, say).
+///
+/// ```
+/// use bpnet::data::{DataError, Targets, try_encode_labels};
+///
+/// let t = try_encode_labels::<f32>(&[1, 0], 2, Targets::OneHot)?;
+/// assert_eq!(t.row(0).to_vec(), [0.0, 1.0]);
+/// let err = try_encode_labels::<f32>(&[1, 2], 2, Targets::OneHot).unwrap_err();
+/// assert!(matches!(err, DataError::LabelOutOfRange { sample: 1, label: 2, classes: 2 }));
+/// # Ok::<(), DataError>(())
+/// ```
+pub fn try_encode_labels<F: Float>(
+    labels: &[usize],
+    classes: usize,
+    targets: Targets,
+) -> Result<Array2<F>, DataError> {
+    check_labels(labels, classes)?;
     let (on, off) = targets.values();
     let mut out = Array2::from_elem((labels.len(), classes), F::from_f64(off));
     for (i, &label) in labels.iter().enumerate() {
-        assert!(
-            label < classes,
-            "label {label} of sample {i} is not below the {classes} classes"
-        );
         out[[i, label]] = F::from_f64(on);
     }
-    out
+    Ok(out)
+}
+
+/// [`DataError::LabelOutOfRange`] for the first label that is `classes` or more.
+fn check_labels(labels: &[usize], classes: usize) -> Result<(), DataError> {
+    match labels.iter().position(|&l| l >= classes) {
+        Some(sample) => Err(DataError::LabelOutOfRange {
+            sample,
+            label: labels[sample],
+            classes,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The rows of a standard-layout two-dimensional array as fixed-size arrays, the form
@@ -156,24 +186,43 @@ impl<F: Float> Dataset<F> {
     ///
     /// # Panics
     ///
-    /// If `inputs` has not one row per label, or a label is `classes` or more.
+    /// If `inputs` has not one row per label, or a label is `classes` or more
+    /// ([`Dataset::try_new`] returns the error instead).
+    #[track_caller]
     pub fn new(inputs: Array2<F>, labels: Vec<usize>, classes: usize) -> Self {
-        assert_eq!(
-            inputs.nrows(),
-            labels.len(),
-            "a data set needs one row of inputs per label"
-        );
-        if let Some(i) = labels.iter().position(|&l| l >= classes) {
-            panic!(
-                "label {} of sample {i} is not below the {classes} classes",
-                labels[i]
-            );
+        Self::try_new(inputs, labels, classes).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A data set from its parts, or [`DataError::RowCount`] if `inputs` has not one row per
+    /// label, [`DataError::LabelOutOfRange`] if a label is `classes` or more.
+    ///
+    /// ```
+    /// use bpnet::data::{DataError, Dataset};
+    /// use bpnet::ndarray::array;
+    ///
+    /// let data = Dataset::try_new(array![[0.5f32], [1.5]], vec![0, 1], 2)?;
+    /// assert_eq!(data.len(), 2);
+    /// let err = Dataset::try_new(array![[0.5f32], [1.5]], vec![0, 2], 2).unwrap_err();
+    /// assert!(matches!(err, DataError::LabelOutOfRange { sample: 1, .. }));
+    /// # Ok::<(), DataError>(())
+    /// ```
+    pub fn try_new(
+        inputs: Array2<F>,
+        labels: Vec<usize>,
+        classes: usize,
+    ) -> Result<Self, DataError> {
+        if inputs.nrows() != labels.len() {
+            return Err(DataError::RowCount {
+                rows: inputs.nrows(),
+                labels: labels.len(),
+            });
         }
-        Dataset {
+        check_labels(&labels, classes)?;
+        Ok(Dataset {
             inputs,
             labels,
             classes,
-        }
+        })
     }
 
     /// The number of samples.
@@ -224,10 +273,22 @@ impl<F: Float> Dataset<F> {
     ///
     /// # Panics
     ///
-    /// If `test_fraction` is not in `[0, 1]`.
+    /// If `test_fraction` is not in `[0, 1]` ([`Dataset::try_split`] returns the error instead).
+    #[track_caller]
     pub fn split(&self, test_fraction: f64, seed: u64) -> (Dataset<F>, Dataset<F>) {
-        let (train, test) = split_indices(&self.labels, test_fraction, seed);
-        (self.select(&train), self.select(&test))
+        self.try_split(test_fraction, seed)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Splits into `(train, test)` as [`Dataset::split`], or [`DataError::BadFraction`] if
+    /// `test_fraction` is not in `[0, 1]` (NaN included).
+    pub fn try_split(
+        &self,
+        test_fraction: f64,
+        seed: u64,
+    ) -> Result<(Dataset<F>, Dataset<F>), DataError> {
+        let (train, test) = try_split_indices(&self.labels, test_fraction, seed)?;
+        Ok((self.select(&train), self.select(&test)))
     }
 
     /// The same data set with `f32` or `f64` inputs.
@@ -282,6 +343,53 @@ mod tests {
     #[should_panic(expected = "label 3 of sample 1")]
     fn labels_must_be_below_classes() {
         Dataset::new(array![[1.0f32], [2.0]], vec![0, 3], 3);
+    }
+
+    /// Labels out of range, or not one per row, are errors from the `try_` forms.
+    #[test]
+    fn labels_out_of_range_are_errors() {
+        let err = try_encode_labels::<f32>(&[0, 5, 9], 3, Targets::OneHot).unwrap_err();
+        assert!(matches!(
+            err,
+            DataError::LabelOutOfRange {
+                sample: 1,
+                label: 5,
+                classes: 3
+            }
+        ));
+        assert_eq!(
+            err.to_string(),
+            "label 5 of sample 1 is not below the 3 classes"
+        );
+        assert!(err.path().is_none());
+        // No classes: every label is out of range, none is not.
+        assert!(try_encode_labels::<f32>(&[0], 0, Targets::OneHot).is_err());
+        assert_eq!(
+            try_encode_labels::<f32>(&[], 0, Targets::OneHot)
+                .unwrap()
+                .shape(),
+            [0, 0]
+        );
+        let err = Dataset::try_new(array![[1.0f32], [2.0]], vec![0, 3], 3).unwrap_err();
+        assert!(matches!(err, DataError::LabelOutOfRange { sample: 1, .. }));
+        let err = Dataset::try_new(array![[1.0f32], [2.0]], vec![0], 3).unwrap_err();
+        assert!(matches!(err, DataError::RowCount { rows: 2, labels: 1 }));
+        let d = Dataset::try_new(array![[1.0f32], [2.0]], vec![0, 2], 3).unwrap();
+        assert_eq!(d.labels, [0, 2]);
+        for fraction in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
+            assert!(
+                matches!(d.try_split(fraction, 0), Err(DataError::BadFraction { .. })),
+                "{fraction}"
+            );
+        }
+        let (train, test) = d.try_split(0.5, 0).unwrap();
+        assert_eq!(train.len() + test.len(), 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "label 4 of sample 0")]
+    fn encode_labels_panics_with_the_message() {
+        encode_labels::<f32>(&[4], 3, Targets::OneHot);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use super::DataError;
+
 /// SplitMix64 (Steele, Lea and Flood, 2014): a tiny generator whose stream is fixed by this code,
 /// so a split does not change when a dependency's generator does.
 struct SplitMix64(u64);
@@ -41,7 +43,7 @@ impl SplitMix64 {
 ///
 /// # Panics
 ///
-/// If `test_fraction` is not in `[0, 1]`.
+/// If `test_fraction` is not in `[0, 1]` ([`try_split_indices`] returns the error instead).
 ///
 /// ```
 /// use bpnet::data::split_indices;
@@ -53,11 +55,32 @@ impl SplitMix64 {
 /// assert_eq!(train.len() + test.len(), labels.len());
 /// assert_eq!(split_indices(&labels, 0.25, 42), (train, test));  // same seed, same split
 /// ```
+#[track_caller]
 pub fn split_indices(labels: &[usize], test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    assert!(
-        (0.0..=1.0).contains(&test_fraction),
-        "the test fraction must be in [0, 1], not {test_fraction}"
-    );
+    try_split_indices(labels, test_fraction, seed).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The split of [`split_indices`], or [`DataError::BadFraction`] if `test_fraction` is not in
+/// `[0, 1]` (NaN included), e.g. a fraction read from a command line.
+///
+/// ```
+/// use bpnet::data::{DataError, try_split_indices};
+///
+/// let (train, test) = try_split_indices(&[0, 1, 0, 1], 0.5, 7)?;
+/// assert_eq!((train.len(), test.len()), (2, 2));
+/// assert!(matches!(try_split_indices(&[0, 1], f64::NAN, 7), Err(DataError::BadFraction { .. })));
+/// # Ok::<(), DataError>(())
+/// ```
+pub fn try_split_indices(
+    labels: &[usize],
+    test_fraction: f64,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>), DataError> {
+    if !(0.0..=1.0).contains(&test_fraction) {
+        return Err(DataError::BadFraction {
+            fraction: test_fraction,
+        });
+    }
     let mut classes: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, &label) in labels.iter().enumerate() {
         classes.entry(label).or_default().push(i);
@@ -96,7 +119,7 @@ pub fn split_indices(labels: &[usize], test_fraction: f64, seed: u64) -> (Vec<us
     }
     train.sort_unstable();
     test.sort_unstable();
-    (train, test)
+    Ok((train, test))
 }
 
 #[cfg(test)]
@@ -145,5 +168,23 @@ mod tests {
     #[should_panic(expected = "test fraction")]
     fn fraction_above_one_panics() {
         split_indices(&[0, 1], 1.5, 0);
+    }
+
+    #[test]
+    fn a_fraction_outside_zero_one_is_an_error() {
+        for fraction in [-0.0 - 1e-9, 1.0 + 1e-9, f64::NAN, f64::NEG_INFINITY] {
+            let err = try_split_indices(&[0, 1], fraction, 0).unwrap_err();
+            assert!(matches!(err, DataError::BadFraction { .. }), "{fraction}");
+            assert!(
+                err.to_string()
+                    .starts_with("the test fraction must be in [0, 1]")
+            );
+        }
+        assert_eq!(
+            try_split_indices(&[0, 1], 1.0, 0).unwrap(),
+            split_indices(&[0, 1], 1.0, 0)
+        );
+        // No samples: two empty parts.
+        assert_eq!(try_split_indices(&[], 0.5, 0).unwrap(), (vec![], vec![]));
     }
 }
