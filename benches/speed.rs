@@ -754,8 +754,8 @@ fn minibatch(cfg: &Config, batch: usize, threads: usize) -> Row {
     use reference::{HID, IN, OUT};
     let data = minibatch_data(batch);
     let mut net = MinibatchNet::new(&mut StdRng::seed_from_u64(4));
-    net.reserve_batch(batch);
-    net.set_batch_threads(threads);
+    net.reserve_batch(batch).expect("the batch fits in memory");
+    net.set_batch_threads(threads).expect("the threads start");
     let init = net.params().to_vec();
     let name = match (batch, threads) {
         (reference::BATCH, 1) => "minibatch 784-256-10, B=64".to_string(),

@@ -692,7 +692,7 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
     /// let train: Vec<_> = train.into_iter().map(|(_, s)| *s).collect();
     ///
     /// let mut net = Fit::new(&mut StdRng::seed_from_u64(0));
-    /// net.reserve_batch(16);
+    /// net.reserve_batch(16).unwrap();
     /// let mut opt = Adam::new(0.02);
     /// let mut columns = Columns::new();
     /// let history = Trainer::new(&mut net, &mut opt, &train)

@@ -81,7 +81,7 @@ fn layout_is_one_pool_in_declaration_order() {
             inputs: &["hidden"],
             output: "sum2",
             children: &[],
-            tensors: &[],
+            tensors: &[("weight", &[1, 3])],
         }
     );
     let roles: Vec<_> = TwoLayer::STATES

@@ -106,7 +106,7 @@ macro_rules! check_batch {
         let mut rng = StdRng::seed_from_u64($seed);
         let mut net = <$net>::new(&mut rng);
         net.set_input_grads(true);
-        net.reserve_batch(8);
+        net.reserve_batch(8).unwrap();
         for n in [8, 3, 1, 8] {
             let (xs, ys) = (rows::<$wx>(n, &mut rng), rows::<$wy>(n, &mut rng));
             net.zero_grad();
@@ -170,7 +170,7 @@ fn run_batch_gives_every_sample_its_scores() {
     use bpnet::kernels::loss::argmax;
     let mut rng = StdRng::seed_from_u64(9);
     let mut net = WideClasses::new(&mut rng);
-    net.reserve_batch(6);
+    net.reserve_batch(6).unwrap();
     let xs: Vec<[f32; 40]> = rows::<40>(6, &mut rng)
         .iter()
         .map(|r| r.map(|v| v as f32))
@@ -192,7 +192,7 @@ fn run_batch_gives_every_sample_its_scores() {
 fn run_batch_gives_every_sample_its_output() {
     let mut rng = StdRng::seed_from_u64(3);
     let mut net = TwoLayer::new(&mut rng);
-    net.reserve_batch(5);
+    net.reserve_batch(5).unwrap();
     let xs = rows::<3>(5, &mut rng);
     let outs = net.run_batch(&xs).unwrap().to_vec();
     for (x, out) in xs.iter().zip(&outs) {
@@ -213,7 +213,7 @@ fn batches_are_checked() {
             found: 4
         })
     );
-    net.reserve_batch(3);
+    net.reserve_batch(3).unwrap();
     assert_eq!(
         net.fprop_batch(&xs, &ys),
         Err(Error::BatchTooLarge {
@@ -243,7 +243,7 @@ fn an_empty_minibatch_is_an_error() {
     let empty = Err(Error::EmptyBatch { input: "x" });
     // Before any reserve_batch too: empty before too large.
     assert_eq!(net.fprop_batch(&[], &[]), empty);
-    net.reserve_batch(4);
+    net.reserve_batch(4).unwrap();
     let e = net.fprop_batch(&xs, &ys).unwrap();
     assert_eq!(net.fprop_batch(&[], &[]), empty);
     assert_eq!(net.run_batch(&[]).map(<[_]>::len), empty.map(|_: f64| 0));
@@ -267,7 +267,7 @@ macro_rules! batch_params_either_way {
     ($net:ty, $wx:literal, $wy:literal, $float:ty, $seed:expr) => {{
         let mut rng = StdRng::seed_from_u64($seed);
         let mut net = <$net>::new(&mut rng);
-        net.reserve_batch(17);
+        net.reserve_batch(17).unwrap();
         let cast = |rows: Vec<[f64; $wx]>| -> Vec<[$float; $wx]> {
             rows.iter().map(|r| r.map(|v| v as $float)).collect()
         };
@@ -343,8 +343,8 @@ fn threads_change_no_bit_of_a_training_step() {
     let train = |threads: usize| {
         let mut net = Wider::new(&mut StdRng::seed_from_u64(12));
         net.set_input_grads(true);
-        net.set_batch_threads(threads);
-        net.reserve_batch(40);
+        net.set_batch_threads(threads).unwrap();
+        net.reserve_batch(40).unwrap();
         assert_eq!(net.batch_threads(), threads);
         let mut seen = Vec::new();
         for n in [40, 33, 40] {

@@ -514,7 +514,7 @@ fn a_minibatch_gives_the_sum_of_its_samples_curvatures() {
         net.bbprop();
     }
     let samples = net.curvature().to_vec();
-    net.reserve_batch(8);
+    net.reserve_batch(8).unwrap();
     net.zero_curvature();
     net.fprop_batch(&xs, &ys).unwrap();
     net.bbprop_batch();
@@ -535,7 +535,7 @@ fn a_minibatch_of_sequences_gives_the_sum_of_its_sequences_curvatures() {
         net.bbprop();
     }
     let samples = net.curvature().to_vec();
-    net.reserve_batch(5);
+    net.reserve_batch(5).unwrap();
     net.zero_curvature();
     net.fprop_batch(&xs, &ys).unwrap();
     net.bbprop_batch();
@@ -618,7 +618,7 @@ fn a_minibatch_with_a_distance_inside_gives_the_sum_of_its_samples_curvatures() 
         net.bbprop();
     }
     let samples = net.curvature().to_vec();
-    net.reserve_batch(5);
+    net.reserve_batch(5).unwrap();
     net.zero_curvature();
     net.fprop_batch(&xs, &cs, &ys).unwrap();
     net.bbprop_batch();

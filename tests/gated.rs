@@ -59,7 +59,7 @@ macro_rules! through_time {
             net.bbprop();
         }
         let (grads, curv) = (net.grads().to_vec(), net.curvature().to_vec());
-        net.reserve_batch(5);
+        net.reserve_batch(5).unwrap();
         net.zero_grad();
         net.zero_curvature();
         net.fprop_batch(&xs, &ys).unwrap();

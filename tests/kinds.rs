@@ -101,7 +101,7 @@ macro_rules! check_kind {
             net.bbprop();
         }
         let (grads, curv) = (net.grads().to_vec(), net.curvature().to_vec());
-        net.reserve_batch(8);
+        net.reserve_batch(8).unwrap();
         net.zero_grad();
         net.zero_curvature();
         let batch = net.fprop_batch(&xs, &ys).unwrap();
@@ -354,9 +354,8 @@ fn mul_of_a_state_by_itself() {
         net.fprop(&x, &y);
         net.zero_curvature();
         net.bbprop();
-        let a = net.a.x;
-        for j in 0..4 {
-            assert!((net.a.ddx[j] - 2.0 * a[j] * a[j] * net.h.ddx[j]).abs() < 1e-12);
+        for ((a, dda), ddh) in net.a.x.iter().zip(&net.a.ddx).zip(&net.h.ddx) {
+            assert!((dda - 2.0 * a * a * ddh).abs() < 1e-12);
         }
     }
 }
@@ -529,7 +528,7 @@ fn new_kinds_unfolded_in_time() {
             net.bbprop();
         }
         let (grads, curv) = (net.grads().to_vec(), net.curvature().to_vec());
-        net.reserve_batch(4);
+        net.reserve_batch(4).unwrap();
         net.zero_grad();
         net.zero_curvature();
         net.fprop_batch(&xs, &ys).unwrap();

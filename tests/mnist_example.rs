@@ -134,7 +134,7 @@ fn learns(seed: u64, gz: (bool, bool)) {
     let (_, test) = pipeline::load(&files, None).unwrap();
     let test_s = pipeline::samples(&test, &outcome.scaling);
     let mut fresh = Mnist::new(&mut StdRng::seed_from_u64(seed + 1));
-    fresh.reserve_batch(settings.batch);
+    fresh.reserve_batch(settings.batch).unwrap();
     let untrained = pipeline::predictions(&mut fresh, &test_s, settings.batch).unwrap();
     let untrained = pipeline::accuracy(&untrained, &test.labels);
     assert!(
@@ -147,9 +147,9 @@ fn learns(seed: u64, gz: (bool, bool)) {
     let bits = |p: &[f32]| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(reloaded.params()), bits(outcome.net.params()));
     assert_eq!(scaling, outcome.scaling);
-    reloaded.reserve_batch(settings.batch);
+    reloaded.reserve_batch(settings.batch).unwrap();
     let mut net = outcome.net;
-    net.reserve_batch(settings.batch);
+    net.reserve_batch(settings.batch).unwrap();
     assert_eq!(
         pipeline::predictions(&mut reloaded, &test_s, settings.batch).unwrap(),
         pipeline::predictions(&mut net, &test_s, settings.batch).unwrap()

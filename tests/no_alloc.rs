@@ -157,19 +157,19 @@ fn training_and_inference_do_not_allocate() {
         targets.iter().flatten().copied().collect(),
     );
 
-    net.reserve_batch(8);
+    net.reserve_batch(8).unwrap();
     let (bx, by) = ([[0.1f32, 0.2, 0.3]; 8], [[0.5f32, -0.5]; 8]);
     // Four sequences at once, as arrays and as slices.
-    rnn.reserve_batch(4);
+    rnn.reserve_batch(4).unwrap();
     let (bseqs, btargets) = ([seq; 4], [targets; 4]);
     let sx: [&[[f32; 4]]; 3] = [&seq[..5]; 3];
     let sy: [&[[f32; 1]]; 3] = [&targets[..5]; 3];
 
     let mut zoo = Zoo::new(&mut StdRng::seed_from_u64(1));
-    zoo.reserve_batch(8);
+    zoo.reserve_batch(8).unwrap();
     let (zx, zy) = ([[0.1f32, -0.2, 0.3, 0.4]; 8], [[0.5f32, -0.5, 0.1]; 8]);
     let mut gated = Gated::new(&mut StdRng::seed_from_u64(1));
-    gated.reserve_batch(4);
+    gated.reserve_batch(4).unwrap();
     let gseq = [[0.3f32, 1.0]; 8];
     let gseqs = [gseq; 4];
 
@@ -255,8 +255,8 @@ fn training_and_inference_do_not_allocate() {
     // helper is started by `set_batch_threads`, before counting). The harness's own threads
     // are idle while this, the only test of the binary, runs.
     let mut wide = Wide::new(&mut StdRng::seed_from_u64(3));
-    wide.reserve_batch(40);
-    wide.set_batch_threads(2);
+    wide.reserve_batch(40).unwrap();
+    wide.set_batch_threads(2).unwrap();
     assert_eq!(wide.batch_threads(), 2);
     let wx = vec![[0.1f32; 300]; 40];
     let wy = vec![[0.2f32; 10]; 40];

@@ -919,7 +919,7 @@ fn classification_through_time_in_a_batch() {
         *p = rng.random_range(-0.8..0.8);
     }
     net.set_input_grads(true);
-    net.reserve_batch(4);
+    net.reserve_batch(4).unwrap();
     for (rows, len) in [(4, 5), (2, 3), (4, 1)] {
         let xs: Vec<Vec<[f64; 2]>> = (0..rows).map(|_| seq::<2>(len, &mut rng)).collect();
         let ys: Vec<Vec<[f64; 3]>> = (0..rows).map(|_| seq::<3>(len, &mut rng)).collect();
@@ -947,7 +947,7 @@ fn classification_through_time_in_a_batch() {
     }
 
     let mut net = SequenceLabel::new(&mut rng);
-    net.reserve_batch(3);
+    net.reserve_batch(3).unwrap();
     for len in [4, 2] {
         let xs: Vec<Vec<[f64; 2]>> = (0..3).map(|_| seq::<2>(len, &mut rng)).collect();
         let labels = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]];

@@ -324,7 +324,7 @@ macro_rules! check_batch {
             *p = rng.random_range(-0.8..0.8);
         }
         net.set_input_grads(true);
-        net.reserve_batch(5);
+        net.reserve_batch(5).unwrap();
         let steps = <$net>::STEPS;
         for (rows, len) in [(5, steps), (3, 2), (1, steps), (5, 1), (4, steps - 1)] {
             let (xs, ys) = (
@@ -392,7 +392,7 @@ fn a_learned_initial_state_in_a_batch() {
     for p in net.h_initial_params_mut() {
         *p = rng.random_range(-1.0..1.0);
     }
-    net.reserve_batch(3);
+    net.reserve_batch(3).unwrap();
     let (xs, ys) = (seqs::<2>(3, 4, &mut rng), seqs::<2>(3, 4, &mut rng));
     net.fprop_batch(&xs, &ys).unwrap();
     for i in 0..3 {
@@ -435,7 +435,7 @@ fn modules_reading_their_own_earlier_output_in_a_batch() {
     for p in net.params_mut() {
         *p = rng.random_range(-0.5..0.5);
     }
-    net.reserve_batch(3);
+    net.reserve_batch(3).unwrap();
     let xs = seqs::<2>(3, 5, &mut rng);
     let each: Vec<Vec<[f64; 2]>> = xs
         .iter()
@@ -460,7 +460,7 @@ fn a_sequence_classifier_in_a_batch() {
         *p = rng.random_range(-0.8..0.8);
     }
     net.set_input_grads(true);
-    net.reserve_batch(4);
+    net.reserve_batch(4).unwrap();
     for (rows, len) in [(4, 5), (2, 3), (4, 1)] {
         let (labels, xs) = (seq::<2>(rows, &mut rng), seqs::<3>(rows, len, &mut rng));
         net.zero_grad();
@@ -496,7 +496,7 @@ fn a_sequence_classifier_in_a_batch() {
 fn run_batch_gives_every_sequence_its_outputs_at_every_step() {
     let mut rng = StdRng::seed_from_u64(10);
     let mut net = Elman::new(&mut rng);
-    net.reserve_batch(4);
+    net.reserve_batch(4).unwrap();
     for (rows, len) in [(4, 6), (3, 2)] {
         let xs = seqs::<2>(rows, len, &mut rng);
         let want: Vec<Vec<[f64; 1]>> = xs
@@ -516,7 +516,7 @@ fn run_batch_gives_every_sequence_its_outputs_at_every_step() {
     }
     // An explicit per-step output, reading the input with delays.
     let mut net = DelayedInput::new(&mut rng);
-    net.reserve_batch(2);
+    net.reserve_batch(2).unwrap();
     let xs = seqs::<2>(2, 5, &mut rng);
     let want: Vec<f64> = xs
         .iter()
@@ -540,7 +540,7 @@ fn run_batch_gives_every_sequence_its_outputs_at_every_step() {
 fn sequences_as_vectors_slices_or_arrays() {
     let mut rng = StdRng::seed_from_u64(11);
     let mut net = Elman::new(&mut rng);
-    net.reserve_batch(2);
+    net.reserve_batch(2).unwrap();
     let (xs, ys) = (seqs::<2>(2, 3, &mut rng), seqs::<1>(2, 3, &mut rng));
     let from_vecs = net.fprop_batch(&xs, &ys).unwrap();
     let from_slices = net
@@ -568,7 +568,7 @@ fn batches_of_sequences_are_checked() {
             found: 4
         })
     );
-    net.reserve_batch(3);
+    net.reserve_batch(3).unwrap();
     assert_eq!(
         net.fprop_batch(&xs, &ys),
         Err(Error::BatchTooLarge {
@@ -665,7 +665,7 @@ macro_rules! check_continued {
             *p = rng.random_range(-0.8..0.8);
         }
         net.set_input_grads(true);
-        net.reserve_batch(4);
+        net.reserve_batch(4).unwrap();
         let steps = <$net>::STEPS;
         for (first, second, kept) in [(steps, steps - 1, 4), (2, steps, 3), (1, 1, 1)] {
             let (xs, ys) = (
@@ -724,7 +724,7 @@ fn continued_batches_run_in_chunks() {
     for p in net.params_mut() {
         *p = rng.random_range(-0.8..0.8);
     }
-    net.reserve_batch(3);
+    net.reserve_batch(3).unwrap();
     let xs = seqs::<2>(3, 5, &mut rng);
     let row = |out: bpnet::StepRows<'_, f64, 1>, i: usize| -> Vec<f64> {
         out.sequence(i).map(|o| o[0]).collect()
@@ -779,10 +779,10 @@ fn continued_batches_run_in_chunks() {
     // After a reset (or a new reserve_batch), a continued call starts afresh, any size.
     net.reset();
     assert!(net.fprop_batch_continued(&one, &ys).is_ok());
-    net.reserve_batch(3);
+    net.reserve_batch(3).unwrap();
     let fresh = net.fprop_batch(&one, &ys).unwrap();
     net.fprop_batch(&one[..1], &ys[..1]).unwrap();
-    net.reserve_batch(3);
+    net.reserve_batch(3).unwrap();
     assert_eq!(net.fprop_batch_continued(&one, &ys).unwrap(), fresh);
 }
 
@@ -796,7 +796,7 @@ macro_rules! batch_params_either_way {
         for p in net.params_mut() {
             *p = rng.random_range(-0.8..0.8);
         }
-        net.reserve_batch(4);
+        net.reserve_batch(4).unwrap();
         let steps = <$net>::STEPS;
         for (round, (rows, len)) in [(4, steps), (2, 3), (4, steps)].into_iter().enumerate() {
             let (xs, ys) = (
@@ -837,7 +837,7 @@ fn input_gradients_off_leave_batch_gradients_through_time_bit_identical() {
 fn input_dx_of_a_batch_is_not_written_when_input_gradients_are_off() {
     let mut rng = StdRng::seed_from_u64(25);
     let mut net = Elman::new(&mut rng);
-    net.reserve_batch(3);
+    net.reserve_batch(3).unwrap();
     let (xs, ys) = (seqs::<2>(3, 6, &mut rng), seqs::<1>(3, 6, &mut rng));
     net.fprop_batch(&xs, &ys).unwrap();
     net.bprop_batch();
@@ -865,7 +865,7 @@ fn wide_f32_batch_through_the_matrix_product() {
     for p in net.h_initial_params_mut() {
         *p = rng.random_range(-0.5..0.5);
     }
-    net.reserve_batch(37);
+    net.reserve_batch(37).unwrap();
     let to32 = |s: Vec<Vec<[f64; 40]>>| -> Vec<Vec<[f32; 40]>> {
         s.iter()
             .map(|q| q.iter().map(|r| r.map(|v| v as f32)).collect())

@@ -711,7 +711,7 @@ mod generated {
         );
 
         // On minibatches (bbprop_batch): the same samples, the same mean up to rounding.
-        net.reserve_batch(4);
+        net.reserve_batch(4).unwrap();
         let mut batched = Sdlm::new(0.1, 0.1).samples(15).seed(5);
         let mut columns = Columns::new();
         batched

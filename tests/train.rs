@@ -496,7 +496,7 @@ fn sine() -> (Points, Points) {
 fn sine_fit<O: Optimizer<f64>>(seed: u64, mut opt: O, epochs: usize) -> f64 {
     let (train, val) = sine();
     let mut net = Fit::new(&mut StdRng::seed_from_u64(seed));
-    net.reserve_batch(8);
+    net.reserve_batch(8).unwrap();
     let mut columns = Columns::new();
     let history = Trainer::new(&mut net, &mut opt, &train)
         .epochs(epochs)
@@ -630,7 +630,7 @@ fn minibatches_are_consecutive_runs_of_the_shuffled_order_with_the_mean_gradient
     let data: Vec<([f64; 2], [f64; 1])> = indexed(10).into_iter().map(|(_, x, y)| (x, y)).collect();
     for mean in [true, false] {
         let mut net = Xor::new(&mut StdRng::seed_from_u64(1));
-        net.reserve_batch(4);
+        net.reserve_batch(4).unwrap();
         let mut opt = Adam::new(0.01).weight_decay(0.01);
         let sizes = RefCell::new(Vec::new());
         let mut columns = Columns::new();
@@ -652,7 +652,7 @@ fn minibatches_are_consecutive_runs_of_the_shuffled_order_with_the_mean_gradient
         assert_eq!(history.last().unwrap().steps, 9);
 
         let mut by_hand = Xor::new(&mut StdRng::seed_from_u64(1));
-        by_hand.reserve_batch(4);
+        by_hand.reserve_batch(4).unwrap();
         let mut opt2 = Adam::new(0.01).weight_decay(0.01);
         let mut rng = StdRng::seed_from_u64(9);
         let mut order: Vec<usize> = (0..10).collect();
@@ -1153,7 +1153,7 @@ fn a_nan_in_a_minibatch_is_traced_to_its_sample() {
         indexed(10).into_iter().map(|(_, x, y)| (x, y)).collect();
     data[7].1 = [f64::NAN];
     let mut net = Xor::new(&mut StdRng::seed_from_u64(0));
-    net.reserve_batch(4);
+    net.reserve_batch(4).unwrap();
     let mut opt = Sgd::new(0.1);
     let mut columns = Columns::new();
     let err = Trainer::new(&mut net, &mut opt, &data)
@@ -1266,7 +1266,7 @@ fn a_nan_in_the_validation_data_is_reported_as_validation() {
 fn a_batch_the_network_refuses_stops_training_with_its_error() {
     let data: Vec<([f64; 2], [f64; 1])> = XOR.to_vec();
     let mut net = Xor::new(&mut StdRng::seed_from_u64(0));
-    net.reserve_batch(2);
+    net.reserve_batch(2).unwrap();
     let mut opt = Sgd::new(0.1);
     let before = net.params().to_vec();
     let mut columns = Columns::new();
@@ -1322,7 +1322,7 @@ fn a_sequence_the_network_refuses_in_a_minibatch_is_traced_to_its_sample() {
     let mut data: Vec<_> = (0..6).map(|_| seq(8)).collect();
     data[4] = seq(9); // longer than the 8 steps the net is unfolded over
     let mut net = Elman::new(&mut StdRng::seed_from_u64(0));
-    net.reserve_batch(3);
+    net.reserve_batch(3).unwrap();
     let mut opt = Sgd::new(0.01);
     let mut columns = Columns::new();
     let err = Trainer::new(&mut net, &mut opt, &data)

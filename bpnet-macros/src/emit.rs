@@ -347,3 +347,9 @@ impl Sites for Cx<'_> {
         quote!(, #lit)
     }
 }
+
+/// `#[allow(clippy::too_many_arguments)]` on a method taking `args` arguments besides `self`, when
+/// clippy would count more than its limit of 7 (a declaration with many inputs and targets).
+pub fn many_args(args: usize) -> Option<TokenStream> {
+    (args + 1 > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]))
+}

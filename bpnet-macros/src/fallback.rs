@@ -236,8 +236,8 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
     });
     let batch_points = quote!(
         #continued
-        pub fn reserve_batch(&mut self, capacity: usize) {}
-        pub fn set_batch_threads(&mut self, threads: usize) {}
+        pub fn reserve_batch(&mut self, capacity: usize) -> ::core::result::Result<(), ::bpnet::Error> { ::core::unreachable!() }
+        pub fn set_batch_threads(&mut self, threads: usize) -> ::core::result::Result<(), ::bpnet::Error> { ::core::unreachable!() }
         pub fn batch_threads(&self) -> usize { 1 }
         pub fn batch(&self) -> &#bname { ::core::unreachable!() }
         pub fn fprop_batch(&mut self, #(#batch_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }

@@ -139,3 +139,39 @@ mod tests {
         assert!(std::panic::catch_unwind(|| cast::<f32, f64>(&v).len()).is_err());
     }
 }
+
+/// `steps × capacity` values of a user module for a minibatch, made by `create`: an
+/// [`Error::Alloc`](crate::Error::Alloc) naming `what` if the count overflows or the system
+/// refuses the memory, instead of an abort.
+pub fn copies<T>(
+    steps: usize,
+    capacity: usize,
+    what: &'static str,
+    create: impl FnMut() -> T,
+) -> Result<Vec<T>, crate::Error> {
+    let alloc = |bytes| crate::Error::Alloc { what, bytes };
+    let count = steps.checked_mul(capacity).ok_or(alloc(None))?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(count)
+        .map_err(|_| alloc(count.checked_mul(core::mem::size_of::<T>())))?;
+    v.extend(core::iter::repeat_with(create).take(count));
+    Ok(v)
+}
+
+#[cfg(test)]
+mod copies_tests {
+    /// A count that overflows, and one the allocator refuses, are errors; a small one is made.
+    #[test]
+    fn copies_that_cannot_be_allocated_are_an_error() {
+        let what = "copies";
+        assert!(matches!(
+            super::copies(usize::MAX, 2, what, || 0u8),
+            Err(crate::Error::Alloc { bytes: None, .. })
+        ));
+        assert!(matches!(
+            super::copies(1 << 40, 1 << 20, what, || 0u64),
+            Err(crate::Error::Alloc { bytes: Some(_), .. })
+        ));
+        assert_eq!(super::copies(2, 3, what, || 7u8).unwrap(), vec![7; 6]);
+    }
+}

@@ -13,7 +13,7 @@ use bpnet::optim::Adam;
 use bpnet::plot::{self, CurveOptions};
 use bpnet::prelude::*;
 use bpnet::progress::Progress;
-use bpnet::train::{Columns, History, TrainError, Trainer};
+use bpnet::train::{Columns, History, Trainer};
 
 /// Pixels per image: 28 × 28.
 pub const PIXELS: usize = 28 * 28;
@@ -323,8 +323,8 @@ pub fn train(
     train: &[Sample],
     val: &[Sample],
     settings: &Settings,
-) -> Result<History, TrainError> {
-    net.reserve_batch(settings.batch);
+) -> Result<History, Box<dyn Error>> {
+    net.reserve_batch(settings.batch)?;
     let mut opt = Adam::new(settings.learning_rate);
     let steps_per_epoch = train.len().div_ceil(settings.batch);
     let bar = Progress::new((settings.epochs * steps_per_epoch) as u64);
@@ -361,7 +361,7 @@ pub fn train(
             |net| net.bprop_batch(),
         );
     bar.finish_and_clear();
-    history
+    Ok(history?)
 }
 
 /// Saves `net`'s parameters to `path` with the pixel scaling beside them (`normalize.mean`,
@@ -463,7 +463,7 @@ pub fn run(files: &MnistFiles, settings: &Settings) -> Result<Outcome, Box<dyn E
     let accuracy_text = format!("{test_accuracy:.4}");
     save(&model, &net, &norm, &[("test_accuracy", &accuracy_text)])?;
     let (mut reloaded, norm2) = reload(&model)?;
-    reloaded.reserve_batch(settings.batch);
+    reloaded.reserve_batch(settings.batch)?;
     let again = predictions(&mut reloaded, &samples(&test, &norm2), settings.batch)?;
     if again != predicted {
         return Err("the reloaded model predicts differently".into());

@@ -2,7 +2,7 @@
 //! (`bpnet::Network`, `bpnet::SecondOrder`, and for a network with one input and an output,
 //! `bpnet::Module` and `bpnet::Bbprop`).
 
-use crate::emit::{plain, rt};
+use crate::emit::{many_args, plain, rt};
 use crate::model::{Model, StateRole, float_tokens};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -37,6 +37,7 @@ pub fn entry_points(model: &Model) -> TokenStream {
     let (run_args, run_copies): (Vec<_>, Vec<_>) = inputs.iter().map(arg).unzip();
     let (try_run_args, try_run_loads): (Vec<_>, Vec<_>) = inputs.iter().map(try_arg).unzip();
 
+    let (many_inputs, many_givens) = (many_args(inputs.len()), many_args(model.givens.len()));
     let unfolded = model.steps.is_some();
     let run = model.output.filter(|_| !unfolded).map(|o| {
         let out = &model.states[o].name;
@@ -50,7 +51,7 @@ pub fn entry_points(model: &Model) -> TokenStream {
                 .to_string();
         quote!(
             #[doc = #doc]
-            #[allow(clippy::too_many_arguments)]
+            #many_inputs
             #[track_caller]
             pub fn run(&mut self, #(#run_args),*) -> &[#f; #w] {
                 self.__own_pool();
@@ -62,7 +63,7 @@ pub fn entry_points(model: &Model) -> TokenStream {
             }
 
             #[doc = #try_doc]
-            #[allow(clippy::too_many_arguments)]
+            #many_inputs
             #[track_caller]
             pub fn try_run(&mut self, #(#try_run_args),*) -> #rt::Result<&[#f; #w], ::bpnet::Error> {
                 self.__own_pool();
@@ -81,7 +82,7 @@ pub fn entry_points(model: &Model) -> TokenStream {
             let doc = "fprop: loads a sample (inputs and targets), computes every state and returns the energy.";
             Some(quote!(
                 #[doc = #doc]
-                #[allow(clippy::too_many_arguments)]
+                #many_givens
                 #[track_caller]
                 pub fn fprop(&mut self, #(#given_args),*) -> #f {
                     self.__own_pool();
@@ -94,7 +95,7 @@ pub fn entry_points(model: &Model) -> TokenStream {
 
                 /// [`Self::fprop`] for data whose widths are only known at run time: a wrong width
                 /// or a NaN gives an [`Error`](::bpnet::Error) instead of a panic.
-                #[allow(clippy::too_many_arguments)]
+                #many_givens
                 #[track_caller]
                 pub fn try_fprop(&mut self, #(#try_given_args),*) -> #rt::Result<#f, ::bpnet::Error> {
                     self.__own_pool();
@@ -211,7 +212,7 @@ pub fn module_impls(model: &Model, inits: &TokenStream, bounds: &TokenStream) ->
                         __params: #rt::Vec::new(), __grads: #rt::Vec::new(),
                         __ddgrads: #rt::Vec::new(),
                         __input_grads: false,
-                        __batch: #bname::__new(0), __batch_rows: 0,
+                        __batch: #bname::__empty(), __batch_rows: 0,
                     }
                 }
                 fn init<R: #rt::Rng + ?Sized>(params: &mut [#f], rng: &mut R) {

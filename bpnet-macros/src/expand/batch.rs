@@ -4,12 +4,13 @@
 //! the per-sequence schedule.
 
 use super::bbprop_bounds;
-use crate::emit::{Form, offset_tokens, plain, rt, user_module, user_ty};
+use crate::emit::{Form, many_args, offset_tokens, plain, rt, user_item, user_ty};
 use crate::lower::Schedule;
 use crate::model::{InitialM, Kind, Model, StateRole, float_tokens};
 use crate::sweep::{Sweeps, sweeps};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 /// The batch struct and the network's minibatch entry points.
 pub fn batch(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
@@ -61,20 +62,18 @@ fn fields(model: &Model, sched: &Schedule) -> (TokenStream, TokenStream) {
         let n = &st.name;
         if st.step {
             let k = sched.history[i];
-            quote!(#n: ::bpnet::BatchSteps::new(#k, #t_steps, capacity),)
+            quote!(#n: ::bpnet::BatchSteps::try_new(#k, #t_steps, capacity)?,)
         } else {
-            quote!(#n: ::bpnet::Batch::new(capacity),)
+            quote!(#n: ::bpnet::Batch::try_new(capacity)?,)
         }
     });
     let user_inits = users.iter().map(|&i| {
         let n = &model.modules[i].name;
-        let t = user_module(model, i);
-        let count = if model.modules[i].step {
-            quote!(#t_steps * capacity)
-        } else {
-            quote!(capacity)
-        };
-        quote!(#n: (0..#count).map(|_| #t::create()).collect(),)
+        let steps = if model.modules[i].step { t_steps } else { 1 };
+        let what = format!("the copies of user module `{}` in a minibatch", plain(n));
+        // Spanned on the user's type, as its other uses: an error in it is reported there once.
+        let create = user_item(model, i, "create");
+        quote_spanned!(create.span()=> #n: #rt::copies(#steps, capacity, #what, || #create())?,)
     });
     (
         quote!(#(#fields)* #(#user_fields)*),
@@ -173,12 +172,20 @@ fn item(model: &Model, sched: &Schedule) -> TokenStream {
         }
 
         impl #bname {
-            fn __new(capacity: usize) -> Self {
+            fn __new(capacity: usize) -> ::core::result::Result<Self, ::bpnet::Error> {
                 let mut __gemm = ::bpnet::__private::GemmScratch::new();
                 #(#reserves)*
-                Self {
+                ::core::result::Result::Ok(Self {
                     #inits __gemm, __capacity: capacity,
                     #unfolded_inits
+                })
+            }
+
+            /// The batch of a network before `reserve_batch`: no rows, nothing to refuse.
+            fn __empty() -> Self {
+                match Self::__new(0) {
+                    ::core::result::Result::Ok(b) => b,
+                    ::core::result::Result::Err(e) => ::core::panic!("{}", e),
                 }
             }
 
@@ -268,6 +275,7 @@ fn entries(
     let rt = rt();
     let steps = model.steps;
     let (s, l, ld) = (sig(model, ids), lens(model, ids), loads(ids, model));
+    let many = many_args(ids.len());
     let make = |continued: Option<bool>, doc: &str| {
         let name = match continued {
             Some(true) => format_ident!("{}_continued", method),
@@ -287,7 +295,7 @@ fn entries(
         });
         quote!(
             #[doc = #doc]
-            #[allow(clippy::too_many_arguments)]
+            #many
             #[track_caller]
             pub fn #name(&mut self, #(#s),*) -> #rt::Result<#ret, ::bpnet::Error> {
                 self.__own_pool();
@@ -485,11 +493,17 @@ fn methods(model: &Model) -> TokenStream {
     };
     quote!(
         #[doc = #reserve_doc]
-        pub fn reserve_batch(&mut self, capacity: usize) {
-            let mut batch = #bname::__new(capacity);
-            batch.__gemm.take_threads(&mut self.__batch.__gemm);
+        ///
+        /// # Errors
+        /// [`Error::Alloc`](::bpnet::Error::Alloc) if the states for `capacity` rows cannot be
+        /// allocated (their size overflows, or the system refuses it): the previous batch, and
+        /// the threads, are then kept.
+        pub fn reserve_batch(&mut self, capacity: usize) -> ::core::result::Result<(), ::bpnet::Error> {
+            let mut batch = #bname::__new(capacity)?;
+            batch.__gemm.try_take_threads(&mut self.__batch.__gemm)?;
             self.__batch = batch;
             self.__batch_rows = 0;
+            ::core::result::Result::Ok(())
         }
 
         /// Splits the minibatch's large matrix products (a million multiply-adds or more)
@@ -504,10 +518,12 @@ fn methods(model: &Model) -> TokenStream {
         /// (the update then reads the gradients the other core wrote). Helpers sleep between
         /// products after a brief spin.
         ///
-        /// # Panics
-        /// If the system cannot start a thread.
-        pub fn set_batch_threads(&mut self, threads: usize) {
-            self.__batch.__gemm.set_threads(threads);
+        /// # Errors
+        /// [`Error::Thread`](::bpnet::Error::Thread) if the system cannot start a thread
+        /// ([`Error::Alloc`](::bpnet::Error::Alloc) if its buffers cannot be allocated): the
+        /// threads in use are then kept.
+        pub fn set_batch_threads(&mut self, threads: usize) -> ::core::result::Result<(), ::bpnet::Error> {
+            self.__batch.__gemm.try_set_threads(threads)
         }
 
         /// The threads the minibatch's large products use (see [`Self::set_batch_threads`]).

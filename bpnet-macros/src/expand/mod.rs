@@ -96,7 +96,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
                     __grads: #rt::zeroed::<#f>(Self::PARAMS),
                     __ddgrads: #rt::zeroed::<#f>(Self::PARAMS),
                     __input_grads: false,
-                    __batch: #bname::__new(0),
+                    __batch: #bname::__empty(),
                     __batch_rows: 0,
                     #unfolded_inits
                 }

@@ -2,7 +2,7 @@
 //! sequences, start from the initial values or carry the last states over, and run the schedule
 //! over the steps given.
 
-use crate::emit::{offset_tokens, plain, rt};
+use crate::emit::{many_args, offset_tokens, plain, rt};
 use crate::lower::Schedule;
 use crate::model::{InitialM, Model, StateRole, float_tokens};
 use proc_macro2::TokenStream;
@@ -108,6 +108,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
     let (fresh, carried): (Vec<_>, Vec<_>) = starts.unzip();
 
     let (given_sig, input_sig) = (sig(&model.givens), sig(&inputs));
+    let (many_givens, many_inputs) = (many_args(model.givens.len()), many_args(inputs.len()));
     let ((given_len, given_copies), (input_len, input_copies)) =
         (loads(&model.givens), loads(&inputs));
     let (try_given_sig, try_input_sig) = (try_sig(&model.givens), try_sig(&inputs));
@@ -120,7 +121,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             /// fprop over a sequence of at most `STEPS` steps, from the initial values: loads it,
             /// computes every state at every step and returns the energy. A sequence longer than
             /// the network is unfolded over, or sequences of different lengths, give an error.
-            #[allow(clippy::too_many_arguments)]
+            #many_givens
             #[track_caller]
             pub fn fprop(&mut self, #(#given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
                 self.__own_pool();
@@ -134,7 +135,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             /// [`Self::fprop`] continuing the previous call: delayed reads before this call's
             /// first step see the previous call's last states (truncated back-propagation
             /// through time: bprop stops at this call's first step).
-            #[allow(clippy::too_many_arguments)]
+            #many_givens
             #[track_caller]
             pub fn fprop_continued(&mut self, #(#given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
                 self.__own_pool();
@@ -148,7 +149,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
             /// [`Self::fprop`] for data whose widths are only known at run time: each sequence
             /// is its steps' values one after the other; a wrong width, a length that is not a
             /// whole number of steps or more than `STEPS`, or a NaN gives an error.
-            #[allow(clippy::too_many_arguments)]
+            #many_givens
             #[track_caller]
             pub fn try_fprop(&mut self, #(#try_given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
                 self.__own_pool();
@@ -216,7 +217,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
 
             /// Inference over a sequence (the lecture's `run`), from the initial values: the
             /// output at every step run (or once, for an output after the steps).
-            #[allow(clippy::too_many_arguments)]
+            #many_inputs
             #[track_caller]
             pub fn run(&mut self, #(#input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
                 self.__own_pool();
@@ -230,7 +231,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
 
             /// [`Self::run`] continuing the previous call: for running a long sequence in
             /// chunks, or step by step (chunks of one step).
-            #[allow(clippy::too_many_arguments)]
+            #many_inputs
             #[track_caller]
             pub fn run_continued(&mut self, #(#input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
                 self.__own_pool();
@@ -244,7 +245,7 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
 
             /// [`Self::run`] for data whose widths are only known at run time (each sequence is
             /// its steps' values one after the other).
-            #[allow(clippy::too_many_arguments)]
+            #many_inputs
             #[track_caller]
             pub fn try_run(&mut self, #(#try_input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
                 self.__own_pool();

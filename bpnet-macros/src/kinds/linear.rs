@@ -77,9 +77,9 @@ impl Op for Linear {
         let n_in = ins[0];
         Some(quote!(
             if capacity > 0 {
-                __gemm.reserve(#n_in, #out);
-                __gemm.reserve(#out, #n_in);
-                __gemm.reserve(capacity, #n_in);
+                __gemm.try_reserve(#n_in, #out)?;
+                __gemm.try_reserve(#out, #n_in)?;
+                __gemm.try_reserve(capacity, #n_in)?;
             }
         ))
     }

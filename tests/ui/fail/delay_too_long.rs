@@ -22,7 +22,7 @@ fn main() {
     net.set_input_grads(true);
     let _ = net.fprop(&[[0.5]], &[[0.1]]);
     let _: bool = net.input_grads();
-    net.reserve_batch(2);
+    net.reserve_batch(2).unwrap();
     let _ = net.fprop_batch(&[[[0.5]], [[0.2]]], &[vec![[0.1]], vec![[0.3]]]);
     net.bprop_batch();
     let _ = net.fprop_batch_continued(&[[[0.5]]], &[[[0.1]]]);

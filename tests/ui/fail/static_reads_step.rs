@@ -19,7 +19,7 @@ network! {
 fn main() {
     let mut net = Net::new(&mut StdRng::seed_from_u64(0));
     let _ = net.fprop(&[0.5, 0.5], &[[0.1]]);
-    net.reserve_batch(2);
+    net.reserve_batch(2).unwrap();
     let _ = net.fprop_batch(&[[0.5, 0.5]], &[[[0.1]]]);
     net.bprop_batch();
     let _ = net.run_batch(&[[[0.1]]]).map(|o| o.to_vec());

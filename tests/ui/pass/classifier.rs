@@ -44,7 +44,7 @@ fn main() {
     let energies: &[f32; 3] = net.run(&x);
     let p = softmin(energies, 2.0);
     assert_eq!(argmax(&p), argmin(energies));
-    net.reserve_batch(2);
+    net.reserve_batch(2).unwrap();
     net.fprop_batch(&[x, x], &[y, y]).unwrap();
     net.bprop_batch();
 

@@ -32,7 +32,7 @@ fn main() {
     assert!(net.fprop(&xs, &ys).unwrap() < first);
     assert!(net.h_initial_grads().iter().any(|g| *g != 0.0));
     // Minibatches of sequences: two sequences of 8 steps, then of 3.
-    net.reserve_batch(2);
+    net.reserve_batch(2).unwrap();
     let shifted: Vec<[f32; 1]> = xs.iter().map(|x| [x[0] * 0.5]).collect();
     let before = net.fprop_batch(&[&xs, &shifted], &[&ys, &ys]).unwrap();
     for _ in 0..50 {

@@ -65,7 +65,7 @@ macro_rules! train {
         net.zero_grad();
         net.bprop();
         assert!(net.grads().iter().any(|g| *g != 0.0));
-        net.reserve_batch(2);
+        net.reserve_batch(2).unwrap();
         net.fprop_batch(&[&xs, &ys], &[&ys, &xs]).unwrap();
         net.bprop_batch();
         net.fprop_batch_continued(&[&xs[..1]], &[&ys[..1]]).unwrap();
