@@ -131,6 +131,13 @@ fn item(model: &Model, sched: &Schedule) -> TokenStream {
     let bname = format_ident!("{}Batch", name);
     let steps = model.steps;
     let (fields, inits) = fields(model, sched);
+    // User modules' copies are made by a closure spanned on the user's type (where an error in
+    // the type is reported), which clippy would rather see as a path.
+    let redundant = model
+        .modules
+        .iter()
+        .any(|m| matches!(m.kind, Kind::User { .. }))
+        .then(|| quote!(#[allow(clippy::redundant_closure)]));
     // What each kind needs reserved (the matrix products' packing space).
     let reserves: Vec<TokenStream> = model
         .modules
@@ -172,6 +179,7 @@ fn item(model: &Model, sched: &Schedule) -> TokenStream {
         }
 
         impl #bname {
+            #redundant
             fn __new(capacity: usize) -> ::core::result::Result<Self, ::bpnet::Error> {
                 let mut __gemm = ::bpnet::__private::GemmScratch::new();
                 #(#reserves)*
