@@ -10,81 +10,116 @@ use quote::quote;
 
 /// The inherent methods of an unfolded network.
 pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
+    let steps = model.steps.unwrap_or(1);
+    let (begin, energy, run) = (begin(model, sched), energy(model), run(model));
+    quote!(
+        /// The number of steps `T` the network is unfolded over: the longest sequence it runs.
+        pub const STEPS: usize = #steps;
+
+        #begin
+
+        /// The number of steps of the last fprop or run (0 before the first, and after
+        /// [`Self::reset`]).
+        pub fn steps_run(&self) -> usize {
+            self.__len
+        }
+
+        /// Forgets the previous calls: the next `fprop_continued` or `run_continued` starts from
+        /// the initial values, like `fprop` and `run`, and so does the next
+        /// `fprop_batch_continued` or `run_batch_continued`.
+        pub fn reset(&mut self) {
+            self.__len = 0;
+            self.__batch.__len = 0;
+        }
+
+        #energy
+        #run
+    )
+}
+
+/// The parts of the entry points that take states `ids` (the inputs and targets, or the inputs).
+struct Io {
+    /// Arguments: a sequence `&[[F; W]]` per per-step state, an array per static one.
+    sig: Vec<TokenStream>,
+    /// `#[allow(clippy::too_many_arguments)]` if they are many.
+    many: Option<TokenStream>,
+    /// `let len = …?;` from the sequences' lengths.
+    len: TokenStream,
+    /// The copies into the states.
+    copies: Vec<TokenStream>,
+    /// The `try_` forms: arguments of run-time width, their loads, then `len`.
+    try_sig: Vec<TokenStream>,
+    try_loads: Vec<TokenStream>,
+    try_len: TokenStream,
+}
+
+fn io(model: &Model, ids: &[usize]) -> Io {
     let rt = rt();
     let f = float_tokens(model.float);
-    let steps = model.steps.expect("an unfolded network has steps");
-
-    // Arguments: a sequence `&[[F; W]]` per per-step input, an array per static one.
-    let sig = |ids: &[usize]| -> Vec<TokenStream> {
-        ids.iter()
-            .map(|&i| {
-                let st = &model.states[i];
-                let (n, w) = (&st.name, st.width);
-                if st.step {
-                    quote!(#n: &[[#f; #w]])
-                } else {
-                    quote!(#n: &[#f; #w])
-                }
-            })
-            .collect()
-    };
-    let loads = |ids: &[usize]| -> (TokenStream, Vec<TokenStream>) {
-        let lens = ids.iter().filter(|&&i| model.states[i].step).map(|&i| {
-            let n = &model.states[i].name;
-            let s = plain(n);
-            quote!((#s, #n.len()))
-        });
-        let copies = ids
-            .iter()
-            .map(|&i| {
-                let n = &model.states[i].name;
-                if model.states[i].step {
-                    quote!(self.#n.__load(#n);)
-                } else {
-                    quote!(self.#n.x = *#n;)
-                }
-            })
-            .collect();
-        (
-            quote!(let len = #rt::seq_len(&[#(#lens),*], #steps)?;),
-            copies,
-        )
-    };
-    let try_sig = |ids: &[usize]| -> Vec<TokenStream> {
-        ids.iter()
-            .map(|&i| {
-                let n = &model.states[i].name;
-                quote!(#n: impl ::bpnet::Input<#f>)
-            })
-            .collect()
-    };
-    let try_loads = |ids: &[usize]| -> (Vec<TokenStream>, TokenStream) {
-        let mut loads = Vec::new();
-        let mut lens = Vec::new();
-        for &i in ids {
-            let n = &model.states[i].name;
-            let s = plain(n);
-            if model.states[i].step {
-                let l = quote::format_ident!("__len_{}", plain(n));
-                loads.push(quote!(let #l = self.#n.__load_flat(#s, &#n)?;));
-                lens.push(quote!((#s, #l)));
-            } else {
-                loads.push(quote!(#rt::load(#s, &#n, &mut self.#n.x)?;));
-            }
-        }
-        (
-            loads,
-            quote!(let len = #rt::seq_len(&[#(#lens),*], #steps)?;),
-        )
-    };
-
-    let inputs: Vec<usize> = model
-        .givens
+    let steps = model.steps.unwrap_or(1);
+    let sig = ids
         .iter()
-        .copied()
-        .filter(|&g| model.states[g].role == StateRole::Input)
+        .map(|&i| {
+            let st = &model.states[i];
+            let (n, w) = (&st.name, st.width);
+            if st.step {
+                quote!(#n: &[[#f; #w]])
+            } else {
+                quote!(#n: &[#f; #w])
+            }
+        })
         .collect();
+    let lens = ids.iter().filter(|&&i| model.states[i].step).map(|&i| {
+        let n = &model.states[i].name;
+        let s = plain(n);
+        quote!((#s, #n.len()))
+    });
+    let copies = ids
+        .iter()
+        .map(|&i| {
+            let n = &model.states[i].name;
+            if model.states[i].step {
+                quote!(self.#n.__load(#n);)
+            } else {
+                quote!(self.#n.x = *#n;)
+            }
+        })
+        .collect();
+    let try_sig = ids
+        .iter()
+        .map(|&i| {
+            let n = &model.states[i].name;
+            quote!(#n: impl ::bpnet::Input<#f>)
+        })
+        .collect();
+    let mut try_loads = Vec::new();
+    let mut try_lens = Vec::new();
+    for &i in ids {
+        let n = &model.states[i].name;
+        let s = plain(n);
+        if model.states[i].step {
+            let l = quote::format_ident!("__len_{}", plain(n));
+            try_loads.push(quote!(let #l = self.#n.__load_flat(#s, &#n)?;));
+            try_lens.push(quote!((#s, #l)));
+        } else {
+            try_loads.push(quote!(#rt::load(#s, &#n, &mut self.#n.x)?;));
+        }
+    }
+    Io {
+        sig,
+        many: many_args(ids.len()),
+        len: quote!(let len = #rt::seq_len(&[#(#lens),*], #steps)?;),
+        copies,
+        try_sig,
+        try_loads,
+        try_len: quote!(let len = #rt::seq_len(&[#(#try_lens),*], #steps)?;),
+    }
+}
 
+/// `__begin`: where the delayed reads start, the initial values or the last states of the
+/// previous call.
+fn begin(model: &Model, sched: &Schedule) -> TokenStream {
+    let f = float_tokens(model.float);
     // Where the delayed reads start: initial values, or the last states of the previous call.
     let starts = model.states.iter().enumerate().filter_map(|(i, st)| {
         let n = &st.name;
@@ -106,16 +141,29 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
         Some((fresh, quote!(self.#n.__carry(self.__len);)))
     });
     let (fresh, carried): (Vec<_>, Vec<_>) = starts.unzip();
+    quote!(
+        /// Sets where delayed reads start: the initial values, or (continued) the last states
+        /// of the previous call. The caller then records this call's length in `__len`.
+        fn __begin(&mut self, continued: bool) {
+            let continued = continued && self.__len > 0;
+            if continued {
+                #(#carried)*
+            } else {
+                #(#fresh)*
+            }
+            self.__continued = continued;
+        }
+    )
+}
 
-    let (given_sig, input_sig) = (sig(&model.givens), sig(&inputs));
-    let (many_givens, many_inputs) = (many_args(model.givens.len()), many_args(inputs.len()));
-    let ((given_len, given_copies), (input_len, input_copies)) =
-        (loads(&model.givens), loads(&inputs));
-    let (try_given_sig, try_input_sig) = (try_sig(&model.givens), try_sig(&inputs));
-    let ((try_given_loads, try_given_len), (try_input_loads, try_input_len)) =
-        (try_loads(&model.givens), try_loads(&inputs));
-
-    let energy = model.energy.map(|e| {
+/// `fprop`, `fprop_continued`, `try_fprop`, `bprop`, `energy`, for a network with an energy.
+fn energy(model: &Model) -> Option<TokenStream> {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let io = io(model, &model.givens);
+    let (given_sig, many_givens, given_len, given_copies) = (io.sig, io.many, io.len, io.copies);
+    let (try_given_sig, try_given_loads, try_given_len) = (io.try_sig, io.try_loads, io.try_len);
+    model.energy.map(|e| {
         let e = &model.states[e].name;
         quote!(
             /// fprop over a sequence of at most `STEPS` steps, from the initial values: loads it,
@@ -193,9 +241,23 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
                 self.#e.x[0]
             }
         )
-    });
+    })
+}
 
-    let run = model.output.map(|o| {
+/// `run`, `run_continued`, `try_run`, for a network with an output.
+fn run(model: &Model) -> Option<TokenStream> {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let inputs: Vec<usize> = model
+        .givens
+        .iter()
+        .copied()
+        .filter(|&g| model.states[g].role == StateRole::Input)
+        .collect();
+    let io = io(model, &inputs);
+    let (input_sig, many_inputs, input_len, input_copies) = (io.sig, io.many, io.len, io.copies);
+    let (try_input_sig, try_input_loads, try_input_len) = (io.try_sig, io.try_loads, io.try_len);
+    model.output.map(|o| {
         let st = &model.states[o];
         let (out, w) = (&st.name, st.width);
         let (ret, value) = if st.step {
@@ -258,39 +320,5 @@ pub fn api(model: &Model, sched: &Schedule) -> TokenStream {
                 #rt::Result::Ok(#value)
             }
         )
-    });
-
-    quote!(
-        /// The number of steps `T` the network is unfolded over: the longest sequence it runs.
-        pub const STEPS: usize = #steps;
-
-        /// Sets where delayed reads start: the initial values, or (continued) the last states
-        /// of the previous call. The caller then records this call's length in `__len`.
-        fn __begin(&mut self, continued: bool) {
-            let continued = continued && self.__len > 0;
-            if continued {
-                #(#carried)*
-            } else {
-                #(#fresh)*
-            }
-            self.__continued = continued;
-        }
-
-        /// The number of steps of the last fprop or run (0 before the first, and after
-        /// [`Self::reset`]).
-        pub fn steps_run(&self) -> usize {
-            self.__len
-        }
-
-        /// Forgets the previous calls: the next `fprop_continued` or `run_continued` starts from
-        /// the initial values, like `fprop` and `run`, and so does the next
-        /// `fprop_batch_continued` or `run_batch_continued`.
-        pub fn reset(&mut self) {
-            self.__len = 0;
-            self.__batch.__len = 0;
-        }
-
-        #energy
-        #run
-    )
+    })
 }
