@@ -56,7 +56,47 @@ pub struct Schedule {
 }
 
 pub fn lower(model: &Model) -> Schedule {
-    let n_states = model.states.len();
+    let (offsets, initial_offsets, total) = offsets(model);
+    let gather = gather(model);
+    let run_modules = run_modules(model);
+    let (pre, step, post) = parts(model);
+    // The backward sweep: after-part, the steps (their block once: a state that is not gathered
+    // only receives contributions within its own step), then the before-part.
+    let mut written = vec![false; model.states.len()];
+    let mut backward = |ids: &[usize]| -> Vec<BackStep> {
+        ids.iter()
+            .rev()
+            .map(|&m| BackStep {
+                module: m,
+                accumulate: model.modules[m]
+                    .args
+                    .iter()
+                    .map(|&a| gather[a] || std::mem::replace(&mut written[a], true))
+                    .collect(),
+            })
+            .collect()
+    };
+    let (post_b, step_b, pre_b) = (backward(&post), backward(&step), backward(&pre));
+    let make = |fprop: Vec<usize>, bprop: Vec<BackStep>| Part {
+        run: fprop.iter().copied().filter(|&i| run_modules[i]).collect(),
+        fprop,
+        bprop,
+    };
+    Schedule {
+        pre: make(pre, pre_b),
+        step: make(step, step_b),
+        post: make(post, post_b),
+        gather,
+        history: history(model),
+        offsets,
+        initial_offsets,
+        total,
+    }
+}
+
+/// Where each module's parameters start in the pool, then each learned initial value's, and the
+/// pool's size.
+fn offsets(model: &Model) -> (Vec<Offset>, Vec<Option<Offset>>, Offset) {
     let mut offsets = Vec::new();
     let mut next = Offset::default();
     for (i, m) in model.modules.iter().enumerate() {
@@ -78,15 +118,23 @@ pub fn lower(model: &Model) -> Schedule {
             })
         })
         .collect();
+    (offsets, initial_offsets, next)
+}
 
-    let mut history = vec![0; n_states];
+/// Per state: how many steps back it is read.
+fn history(model: &Model) -> Vec<usize> {
+    let mut history = vec![0; model.states.len()];
     for m in &model.modules {
         for (&a, &d) in m.args.iter().zip(&m.delays) {
             history[a] = history[a].max(d);
         }
     }
+    history
+}
 
-    // Modules computed once after the steps: `sum`/`last` and what depends on them.
+/// The modules in order, split into those before the steps, at every step, and after them
+/// (`sum`/`last` and what depends on them).
+fn parts(model: &Model) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
     let mut after = vec![false; model.modules.len()];
     for &i in &model.order {
         let m = &model.modules[i];
@@ -96,86 +144,50 @@ pub fn lower(model: &Model) -> Schedule {
                     .iter()
                     .any(|&a| model.states[a].producer.is_some_and(|p| after[p])));
     }
-    let part_of = |i: usize| -> u8 {
+    let (mut pre, mut step, mut post) = (Vec::new(), Vec::new(), Vec::new());
+    for &i in &model.order {
         match (model.modules[i].step, after[i]) {
-            (true, _) => 1,
-            (false, false) => 0,
-            (false, true) => 2,
+            (true, _) => step.push(i),
+            (false, false) => pre.push(i),
+            (false, true) => post.push(i),
         }
-    };
+    }
+    (pre, step, post)
+}
 
-    // States whose dx gathers contributions from more than one step.
-    let mut gather = vec![false; n_states];
+/// Per state: whether its dx gathers contributions from more than one step.
+fn gather(model: &Model) -> Vec<bool> {
+    let mut gather = vec![false; model.states.len()];
     for m in &model.modules {
         for (&a, &d) in m.args.iter().zip(&m.delays) {
             let st = &model.states[a];
             gather[a] |= d > 0 || m.kind.flow() == Flow::Gather || (m.step && !st.step);
         }
     }
+    gather
+}
 
-    // What the output needs (delayed reads included), for run.
-    let mut needed = vec![false; n_states];
+/// Per module: whether the output needs it (delayed reads included), for `run`.
+fn run_modules(model: &Model) -> Vec<bool> {
+    let mut needed = vec![false; model.states.len()];
     let mut run_modules = vec![false; model.modules.len()];
-    if let Some(out) = model.output {
-        needed[out] = true;
-        loop {
-            let mut changed = false;
-            for (i, m) in model.modules.iter().enumerate() {
-                if needed[m.out] && !run_modules[i] {
-                    run_modules[i] = true;
-                    changed = true;
-                    for &a in &m.args {
-                        needed[a] = true;
-                    }
+    let Some(out) = model.output else {
+        return run_modules;
+    };
+    needed[out] = true;
+    loop {
+        let mut changed = false;
+        for (i, m) in model.modules.iter().enumerate() {
+            if needed[m.out] && !run_modules[i] {
+                run_modules[i] = true;
+                changed = true;
+                for &a in &m.args {
+                    needed[a] = true;
                 }
             }
-            if !changed {
-                break;
-            }
         }
-    }
-
-    // The backward sweep: after-part, the steps (their block once: a state that is not gathered
-    // only receives contributions within its own step), then the before-part.
-    let mut written = vec![false; n_states];
-    let mut backward = |ids: Vec<usize>| -> Vec<BackStep> {
-        ids.into_iter()
-            .map(|m| BackStep {
-                module: m,
-                accumulate: model.modules[m]
-                    .args
-                    .iter()
-                    .map(|&a| gather[a] || std::mem::replace(&mut written[a], true))
-                    .collect(),
-            })
-            .collect()
-    };
-    let part = |p: u8| -> Vec<usize> {
-        model
-            .order
-            .iter()
-            .copied()
-            .filter(|&i| part_of(i) == p)
-            .collect()
-    };
-    let (pre, step, post) = (part(0), part(1), part(2));
-    let post_b = backward(post.iter().rev().copied().collect());
-    let step_b = backward(step.iter().rev().copied().collect());
-    let pre_b = backward(pre.iter().rev().copied().collect());
-    let make = |fprop: Vec<usize>, bprop: Vec<BackStep>| Part {
-        run: fprop.iter().copied().filter(|&i| run_modules[i]).collect(),
-        fprop,
-        bprop,
-    };
-
-    Schedule {
-        pre: make(pre, pre_b),
-        step: make(step, step_b),
-        post: make(post, post_b),
-        gather,
-        history,
-        offsets,
-        initial_offsets,
-        total: next,
+        if !changed {
+            return run_modules;
+        }
     }
 }

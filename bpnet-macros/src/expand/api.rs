@@ -9,37 +9,63 @@ use quote::{format_ident, quote};
 
 /// `run`/`try_run` and the training entry points (`fprop`, `try_fprop`, `bprop`, `energy`).
 pub fn entry_points(model: &Model) -> TokenStream {
-    let rt = rt();
-    let f = float_tokens(model.float);
-    // Inputs of fprop (inputs and targets) and of run (inputs only).
-    let arg = |i: &usize| {
-        let st = &model.states[*i];
-        let (n, w) = (&st.name, st.width);
-        (quote!(#n: &[#f; #w]), quote!(self.#n.x = *#n;))
-    };
-    let (given_args, given_copies): (Vec<_>, Vec<_>) = model.givens.iter().map(arg).unzip();
-    let try_arg = |i: &usize| {
-        let n = &model.states[*i].name;
-        let s = plain(n);
-        (
-            quote!(#n: impl ::bpnet::Input<#f>),
-            quote!(#rt::load(#s, &#n, &mut self.#n.x)?;),
-        )
-    };
-    let (try_given_args, try_given_loads): (Vec<_>, Vec<_>) =
-        model.givens.iter().map(try_arg).unzip();
+    let given = Io::of(model, &model.givens);
     let inputs: Vec<usize> = model
         .givens
         .iter()
         .copied()
         .filter(|&g| model.states[g].role == StateRole::Input)
         .collect();
-    let (run_args, run_copies): (Vec<_>, Vec<_>) = inputs.iter().map(arg).unzip();
-    let (try_run_args, try_run_loads): (Vec<_>, Vec<_>) = inputs.iter().map(try_arg).unzip();
+    let (run, train) = (run(model, &Io::of(model, &inputs)), train(model, &given));
+    quote!(#run #train)
+}
 
-    let (many_inputs, many_givens) = (many_args(inputs.len()), many_args(model.givens.len()));
+/// The arguments of an entry point taking states `ids`, and their loads.
+struct Io {
+    args: Vec<TokenStream>,
+    copies: Vec<TokenStream>,
+    try_args: Vec<TokenStream>,
+    try_loads: Vec<TokenStream>,
+    many: Option<TokenStream>,
+}
+
+impl Io {
+    fn of(model: &Model, ids: &[usize]) -> Io {
+        let rt = rt();
+        let f = float_tokens(model.float);
+        let arg = |i: &usize| {
+            let st = &model.states[*i];
+            let (n, w) = (&st.name, st.width);
+            (quote!(#n: &[#f; #w]), quote!(self.#n.x = *#n;))
+        };
+        let try_arg = |i: &usize| {
+            let n = &model.states[*i].name;
+            let s = plain(n);
+            (
+                quote!(#n: impl ::bpnet::Input<#f>),
+                quote!(#rt::load(#s, &#n, &mut self.#n.x)?;),
+            )
+        };
+        let (args, copies) = ids.iter().map(arg).unzip();
+        let (try_args, try_loads) = ids.iter().map(try_arg).unzip();
+        Io {
+            args,
+            copies,
+            try_args,
+            try_loads,
+            many: many_args(ids.len()),
+        }
+    }
+}
+
+/// `run` and `try_run`, for a feed-forward network with an output.
+fn run(model: &Model, io: &Io) -> Option<TokenStream> {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let (run_args, run_copies, try_run_args, try_run_loads, many_inputs) =
+        (&io.args, &io.copies, &io.try_args, &io.try_loads, &io.many);
     let unfolded = model.steps.is_some();
-    let run = model.output.filter(|_| !unfolded).map(|o| {
+    model.output.filter(|_| !unfolded).map(|o| {
         let out = &model.states[o].name;
         let w = model.states[o].width;
         let doc = format!(
@@ -74,9 +100,17 @@ pub fn entry_points(model: &Model) -> TokenStream {
                 #rt::Result::Ok(&self.#out.x)
             }
         )
-    });
+    })
+}
 
-    let train = match (model.energy, model.output) {
+/// `fprop`, `try_fprop`, `bprop` and `energy` with an energy; `bprop` from a given dE/d(output)
+/// without.
+fn train(model: &Model, io: &Io) -> Option<TokenStream> {
+    let rt = rt();
+    let f = float_tokens(model.float);
+    let (given_args, given_copies, try_given_args, try_given_loads, many_givens) =
+        (&io.args, &io.copies, &io.try_args, &io.try_loads, &io.many);
+    match (model.energy, model.output) {
         (Some(e), _) => {
             let e = &model.states[e].name;
             let doc = "fprop: loads a sample (inputs and targets), computes every state and returns the energy.";
@@ -147,9 +181,7 @@ pub fn entry_points(model: &Model) -> TokenStream {
             ))
         }
         (None, None) => None,
-    };
-
-    quote!(#run #train)
+    }
 }
 
 /// `impl bpnet::Network` and `impl bpnet::SecondOrder` for a network with an energy.
