@@ -16,6 +16,7 @@ mod emit;
 mod expand;
 mod fallback;
 mod kinds;
+mod limits;
 mod lower;
 mod model;
 mod op;
