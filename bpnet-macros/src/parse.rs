@@ -382,6 +382,9 @@ pub struct Unfold {
     pub stmts: Vec<Stmt>,
     /// The error for steps that are not a literal (the block is still checked, as if `T = 1`).
     pub bad_steps: Option<syn::Error>,
+    /// The syntax errors of its statements (each broken statement is kept as [`Broken`], so the
+    /// rest of the block is still checked).
+    pub errors: Vec<syn::Error>,
 }
 
 /// `initial h = zeros | learned | [v, …];`: the value a delayed read of `h` sees before step 0.
@@ -465,6 +468,9 @@ impl Parse for Stmt {
                 while !input.peek(syn::token::Brace) && !input.is_empty() {
                     bad.extend([input.parse::<TokenTree>()?]);
                 }
+                if bad.is_empty() {
+                    bad.extend([TokenTree::Ident(Ident::new("unfold", kw.span))]);
+                }
                 let err = syn::Error::new_spanned(
                     &bad,
                     "the number of steps is an integer literal, as in `unfold 16 { … }`",
@@ -486,17 +492,12 @@ impl Parse for Stmt {
             ]);
             let mut errors = Vec::new();
             let stmts = parse_statements(body, &mut errors);
-            if let Some(e) = errors.into_iter().reduce(|mut a, b| {
-                a.combine(b);
-                a
-            }) {
-                return Err(e);
-            }
             return Ok(Stmt::Unfold(Unfold {
                 steps,
                 head,
                 stmts,
                 bad_steps,
+                errors,
             }));
         }
         if input.peek(kw::initial) && input.peek2(Ident) {
@@ -731,17 +732,38 @@ fn parse_statements(body: TokenStream, errors: &mut Vec<syn::Error>) -> Vec<Stmt
         if segment.to_string().trim() == ";" {
             continue;
         }
-        match syn::parse2::<Stmt>(segment.clone()) {
+        match parse_all::<Stmt>(segment.clone()) {
             Ok(stmt) => stmts.push(stmt),
             Err(e) => {
                 errors.push(e);
-                if let Ok(broken) = syn::parse2::<Broken>(segment) {
+                if let Ok(broken) = parse_all::<Broken>(segment) {
                     stmts.push(Stmt::Broken(broken));
                 }
             }
         }
     }
     stmts
+}
+
+/// `tokens` parsed as a `T`, all of them. Unlike `syn::parse2`, an error at their end ("expected
+/// `;`", "unexpected end of input") points at their last token, not at the macro's call site
+/// (the whole invocation): they are parsed as the contents of a group spanned there.
+pub fn parse_all<T: Parse>(tokens: TokenStream) -> syn::Result<T> {
+    let Some(last) = tokens.clone().into_iter().last() else {
+        return syn::parse2(tokens);
+    };
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, tokens);
+    group.set_span(last.span());
+    let parser = |input: ParseStream| {
+        let content;
+        braced!(content in input);
+        let t = content.parse::<T>()?;
+        if !content.is_empty() {
+            return Err(content.error("unexpected token"));
+        }
+        Ok(t)
+    };
+    syn::parse::Parser::parse2(parser, TokenTree::Group(group).into())
 }
 
 /// Splits the body after each top-level `;` (kept with its statement, so errors at the end of a

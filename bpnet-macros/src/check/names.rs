@@ -13,6 +13,9 @@ pub fn statements(c: &mut Checker) {
     for stmt in &c.def.stmts {
         match stmt {
             Stmt::Unfold(u) => {
+                for e in &u.errors {
+                    c.errs.push(e.clone());
+                }
                 if c.steps.is_some() {
                     c.errs.spanned(&u.head, "a network has one `unfold` block");
                     // A second block's statements are left out: that one error is enough.
@@ -65,7 +68,14 @@ fn head(stmt: &Stmt) -> Option<Head<'_>> {
                 DeclRole::Input => StateRole::Input,
                 DeclRole::Target => StateRole::Target,
             };
-            (&d.name, &d.attrs, role, Some(d.width.value), Some(&d.width), None)
+            (
+                &d.name,
+                &d.attrs,
+                role,
+                Some(d.width.value),
+                Some(&d.width),
+                None,
+            )
         }
         Stmt::Assign(a) => (
             &a.state,
