@@ -160,7 +160,11 @@ fn backward_body(
         let pool = crate::emit::pool(order);
         let gather = match form {
             Form::Sample => {
-                let (rt, f, k) = (crate::emit::rt(), float_tokens(model.float), sched.history[i]);
+                let (rt, f, k) = (
+                    crate::emit::rt(),
+                    float_tokens(model.float),
+                    sched.history[i],
+                );
                 quote!(
                     for j in 0..#k {
                         #rt::add::#f::bprop_acc(&self.#n.__slots[j].#d, &mut #pool[#a..#b]);

@@ -84,7 +84,11 @@ pub fn backward(
         place(model, sched, i, m.args[0], m.delays[0]),
         place(model, sched, i, m.out, 0),
     );
-    let (value, r, span) = (value(model, i, form), range(model, sched, i), span(model, i));
+    let (value, r, span) = (
+        value(model, i, form),
+        range(model, sched, i),
+        span(model, i),
+    );
     let (d, grads, x) = (slot(order), pool(order), quote::format_ident!("x"));
     let (xa, xo, dxo, dxa) = (
         at(&a, &x, form),

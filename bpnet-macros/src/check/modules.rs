@@ -101,7 +101,10 @@ fn module(
             options::no_options(c, &kind_name, call, &key);
             Kind::User {
                 path: call.kind.clone(),
-                out: a.width.clone().expect("a user module's state has a declared width"),
+                out: a
+                    .width
+                    .clone()
+                    .expect("a user module's state has a declared width"),
             }
         }
         Found::None => Kind::Broken,
@@ -284,7 +287,8 @@ fn arguments(c: &mut Checker, call: &Call, step: bool, kind_name: &str, key: &st
             let hint = closest(&arg.unraw().to_string(), c.state_ids.keys())
                 .map(|c| format!(" (did you mean `{c}`?)"))
                 .unwrap_or_default();
-            c.errs.at(arg.span(), format!("unknown state `{arg}`{hint}"));
+            c.errs
+                .at(arg.span(), format!("unknown state `{arg}`{hint}"));
             continue;
         };
         args.push(s);

@@ -82,7 +82,11 @@ pub fn no_options(c: &mut Checker, label: &str, call: &Call, key: &str) {
 /// The error for an option `name` that kind `e` does not take.
 fn unknown(e: &Entry, key: &str, name: &str) -> String {
     let label = e.name;
-    let list: Vec<String> = e.options.iter().map(|o| format!("`{} = …`", o.name)).collect();
+    let list: Vec<String> = e
+        .options
+        .iter()
+        .map(|o| format!("`{} = …`", o.name))
+        .collect();
     match list.as_slice() {
         [] => format!(
             "{label} module `{key}` takes no option `{name} = …`: only the built-in modules {} \

@@ -17,9 +17,9 @@ pub fn unfold_needs_input(c: &mut Checker) {
         .states
         .iter()
         .any(|st| st.step && st.role == StateRole::Input)
-        || c.flat.iter().any(
-            |(s, step)| *step && matches!(s, Stmt::Broken(b) if b.role == BrokenRole::Input),
-        );
+        || c.flat
+            .iter()
+            .any(|(s, step)| *step && matches!(s, Stmt::Broken(b) if b.role == BrokenRole::Input));
     if !has_input {
         c.errs.spanned(
             &u.head,
@@ -92,8 +92,8 @@ fn after_the_steps(c: &mut Checker) {
     loop {
         let mut changed = false;
         for m in &c.modules {
-            let from_steps = m.kind.flow() == Flow::Gather
-                || (!m.step && m.args.iter().any(|&a| after[a]));
+            let from_steps =
+                m.kind.flow() == Flow::Gather || (!m.step && m.args.iter().any(|&a| after[a]));
             if from_steps && !after[m.out] {
                 after[m.out] = true;
                 changed = true;

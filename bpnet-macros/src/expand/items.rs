@@ -278,8 +278,11 @@ pub fn asserts(model: &Model) -> TokenStream {
 /// The parameters' initialisation: each kind's (linear: fan-in scaled uniform), each user
 /// module's `init`; biases start at zero.
 pub fn param_inits(model: &Model, sched: &Schedule) -> TokenStream {
-    let inits = model.modules.iter().enumerate().filter_map(|(i, m)| {
-        match &m.kind {
+    let inits = model
+        .modules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| match &m.kind {
             Kind::Op(op) => op.init(&Cx {
                 model,
                 sched,
@@ -294,8 +297,7 @@ pub fn param_inits(model: &Model, sched: &Schedule) -> TokenStream {
                 Some(quote_spanned!(path.span()=> #t::init(#rt::cast_mut(&mut params[#r]), rng);))
             }
             Kind::Broken => None,
-        }
-    });
+        });
     quote!(#(#inits)*)
 }
 

@@ -3,8 +3,8 @@
 //! over the steps given.
 
 use crate::emit::{offset_tokens, plain, rt};
-use crate::model::{InitialM, Model, StateRole, float_tokens};
 use crate::lower::Schedule;
+use crate::model::{InitialM, Model, StateRole, float_tokens};
 use proc_macro2::TokenStream;
 use quote::quote;
 

@@ -22,9 +22,13 @@ macro_rules! loss_entry {
     };
 }
 
-loss_entry!(ENERGY_LOSS, "energy_loss", "`energy_loss(energies, y)`", &[], |_| {
-    Box::new(Loss::new("energy_loss", "energy", None))
-});
+loss_entry!(
+    ENERGY_LOSS,
+    "energy_loss",
+    "`energy_loss(energies, y)`",
+    &[],
+    |_| { Box::new(Loss::new("energy_loss", "energy", None)) }
+);
 loss_entry!(
     NLL,
     "nll",

@@ -163,8 +163,16 @@ pub fn known_list() -> String {
         .filter(|e| matches!(e.flow, Flow::Module | Flow::Pass | Flow::Term))
         .map(tick)
         .collect();
-    let losses = KINDS.iter().filter(|e| e.flow == Flow::Loss).map(tick).collect();
-    let gather = KINDS.iter().filter(|e| e.flow == Flow::Gather).map(tick).collect();
+    let losses = KINDS
+        .iter()
+        .filter(|e| e.flow == Flow::Loss)
+        .map(tick)
+        .collect();
+    let gather = KINDS
+        .iter()
+        .filter(|e| e.flow == Flow::Gather)
+        .map(tick)
+        .collect();
     format!(
         "{}, the losses {}, and {} after an `unfold` block",
         plain.join(", "),
@@ -179,7 +187,11 @@ pub fn with_options() -> String {
         .iter()
         .filter(|e| !e.options.is_empty())
         .map(|e| {
-            let opts: Vec<String> = e.options.iter().map(|o| format!("`{} = …`", o.name)).collect();
+            let opts: Vec<String> = e
+                .options
+                .iter()
+                .map(|o| format!("`{} = …`", o.name))
+                .collect();
             format!("`{}` ({})", e.name, opts.join(", "))
         })
         .collect();

@@ -33,7 +33,14 @@ pub const LEAKY_RELU: Entry = Entry {
         explain: "the slope of leaky_relu module `{key}` for negative inputs is a number zero or \
                   more (0.01 by default)",
     }],
-    build: |a| Box::new(Pointwise::new("leaky_relu", "relu", "_leaky", Some(a.get("slope")))),
+    build: |a| {
+        Box::new(Pointwise::new(
+            "leaky_relu",
+            "relu",
+            "_leaky",
+            Some(a.get("slope")),
+        ))
+    },
 };
 
 pub const SOFTPLUS: Entry = Entry {

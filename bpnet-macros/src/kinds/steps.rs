@@ -45,11 +45,7 @@ impl Op for Sum {
     fn fprop(&self, s: &dyn Sites) -> TokenStream {
         let k = s.kernels("add");
         let o = s.out();
-        let (steps, xe, xo) = (
-            s.steps_gathered(),
-            s.x(&s.slot(quote!(t))),
-            s.x_mut(&o),
-        );
+        let (steps, xe, xo) = (s.steps_gathered(), s.x(&s.slot(quote!(t))), s.x_mut(&o));
         let clear = if s.batch() {
             quote!(#xo.fill(0.0);)
         } else {
