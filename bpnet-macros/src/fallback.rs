@@ -78,6 +78,9 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             consts.push(quote!(pub const #c: usize = #width;));
         }
     }
+    // A state given twice (reported) is one argument, as the checker keeps its first definition.
+    let mut given_seen = std::collections::HashSet::new();
+    givens.retain(|g| given_seen.insert(g.0.unraw().to_string()));
     // Arguments typed as the real methods' where the width is known, as slices elsewhere.
     let args = |inputs_only: bool| -> Vec<TokenStream> {
         givens

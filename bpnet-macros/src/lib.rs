@@ -16,6 +16,7 @@ mod emit;
 mod expand;
 mod fallback;
 mod kinds;
+mod limits;
 mod lower;
 mod model;
 mod op;
@@ -34,7 +35,7 @@ pub fn network(input: TokenStream) -> TokenStream {
 
 /// The whole macro on `proc_macro2` tokens (so it can be measured in tests).
 fn expand_network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    let def = match syn::parse2::<parse::NetworkDef>(input) {
+    let def = match parse::parse_all::<parse::NetworkDef>(input) {
         Ok(def) => def,
         Err(err) => return err.to_compile_error(),
     };
@@ -51,6 +52,7 @@ fn expand_network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
 #[cfg(test)]
 mod tests {
     mod corpus;
+    mod fuzz;
 
     use proc_macro2::{TokenStream, TokenTree};
     use quote::quote;

@@ -47,6 +47,8 @@ pub struct ModuleM {
     pub delays: Vec<usize>,
     /// For `sum(e[a..b])`: the steps gathered (`b` open: to the last step run).
     pub range: Option<(usize, Option<usize>)>,
+    /// The call's tokens, `kind(` … `)`, for errors about the module as a whole.
+    pub call: TokenStream,
 }
 
 impl ModuleM {

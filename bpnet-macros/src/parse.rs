@@ -8,6 +8,8 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned as _;
 use syn::{Attribute, Ident, LitInt, Path, Token, Visibility, braced, parenthesized};
 
+use crate::limits::{self, MAX_STEPS, MAX_WIDTH};
+
 /// Custom keywords of the DSL.
 pub mod kw {
     syn::custom_keyword!(input);
@@ -164,9 +166,64 @@ impl Parse for Width {
                 "a width is a plain integer literal, without a type suffix",
             ));
         }
-        let value = lit.base10_parse::<usize>()?;
+        let value = limits::at_most(&lit, MAX_WIDTH).ok_or_else(|| {
+            syn::Error::new(
+                lit.span(),
+                format!(
+                    "width {} is too large: a state's width is at most {} components (a state is \
+                     fixed-size arrays inside the network's struct)",
+                    lit.base10_digits(),
+                    limits::show(MAX_WIDTH)
+                ),
+            )
+        })?;
         Ok(Width { value, lit })
     }
+}
+
+/// `T` of `unfold T`: an integer literal without a suffix, at most [`MAX_STEPS`].
+fn parse_steps(input: ParseStream) -> syn::Result<Width> {
+    let lit: LitInt = input.parse()?;
+    if !lit.suffix().is_empty() && lit.suffix() != "usize" {
+        return Err(syn::Error::new(
+            lit.span(),
+            "the number of steps is a plain integer literal, without a type suffix",
+        ));
+    }
+    let value = limits::at_most(&lit, MAX_STEPS).ok_or_else(|| {
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "`unfold {}`: too many steps; a network is unfolded over at most {} steps (every \
+                 per-step state keeps one value per step)",
+                lit.base10_digits(),
+                limits::show(MAX_STEPS)
+            ),
+        )
+    })?;
+    Ok(Width { value, lit })
+}
+
+/// A step in `h[t - k]` or `e[a..b]`: an integer literal without a suffix, at most
+/// [`MAX_STEPS`].
+fn parse_step(input: ParseStream, what: &str) -> syn::Result<usize> {
+    let lit: LitInt = input.parse()?;
+    if !lit.suffix().is_empty() && lit.suffix() != "usize" {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("{what} is a plain integer literal, without a type suffix"),
+        ));
+    }
+    limits::at_most(&lit, MAX_STEPS).ok_or_else(|| {
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "{what} {} is too large: a network is unfolded over at most {} steps",
+                lit.base10_digits(),
+                limits::show(MAX_STEPS)
+            ),
+        )
+    })
 }
 
 impl Parse for Call {
@@ -272,14 +329,16 @@ fn parse_delay(content: ParseStream, arg: &Ident) -> syn::Result<Delay> {
     ]);
     // `e[a..b]`, `e[a..]`, `e[..b]`: the steps `sum` gathers.
     if inner.peek(LitInt) || inner.peek(Token![..]) {
-        let start = match inner.parse::<Option<LitInt>>()? {
-            Some(l) => l.base10_parse::<usize>()?,
-            None => 0,
+        let start = if inner.peek(LitInt) {
+            parse_step(&inner, "the first step of a range")?
+        } else {
+            0
         };
         inner.parse::<Token![..]>()?;
-        let end = match inner.parse::<Option<LitInt>>()? {
-            Some(l) => Some(l.base10_parse::<usize>()?),
-            None => None,
+        let end = if inner.peek(LitInt) {
+            Some(parse_step(&inner, "the end of a range of steps")?)
+        } else {
+            None
         };
         if !inner.is_empty() {
             return Err(inner.error("expected `]`: a range of steps is written `a..b`"));
@@ -300,8 +359,7 @@ fn parse_delay(content: ParseStream, arg: &Ident) -> syn::Result<Delay> {
     let offset = if inner.peek(Token![-]) || inner.peek(Token![+]) {
         let minus = inner.peek(Token![-]);
         let _: proc_macro2::Punct = inner.parse()?;
-        let k: LitInt = inner.parse()?;
-        let k = k.base10_parse::<i64>()?;
+        let k = parse_step(&inner, "a delay")? as i64;
         if minus { -k } else { k }
     } else {
         0
@@ -324,6 +382,9 @@ pub struct Unfold {
     pub stmts: Vec<Stmt>,
     /// The error for steps that are not a literal (the block is still checked, as if `T = 1`).
     pub bad_steps: Option<syn::Error>,
+    /// The syntax errors of its statements (each broken statement is kept as [`Broken`], so the
+    /// rest of the block is still checked).
+    pub errors: Vec<syn::Error>,
 }
 
 /// `initial h = zeros | learned | [v, …];`: the value a delayed read of `h` sees before step 0.
@@ -335,8 +396,9 @@ pub struct Initial {
 pub enum InitialValue {
     Zeros,
     Learned,
-    /// Constant values, with the tokens of the list for errors.
-    Values(Vec<f64>, TokenStream),
+    /// Constant values, with the tokens of the list and of each value (`-`, the literal) for
+    /// errors.
+    Values(Vec<f64>, TokenStream, Vec<TokenStream>),
 }
 
 impl Parse for InitialValue {
@@ -356,15 +418,21 @@ impl Parse for InitialValue {
         }
         let content;
         let brackets = syn::bracketed!(content in input);
-        let mut values = Vec::new();
+        let (mut values, mut each) = (Vec::new(), Vec::new());
         while !content.is_empty() {
-            let negative = content.parse::<Option<Token![-]>>()?.is_some();
-            let v = if content.peek(syn::LitFloat) {
-                content.parse::<syn::LitFloat>()?.base10_parse::<f64>()?
+            let minus = content.parse::<Option<Token![-]>>()?;
+            let (v, lit) = if content.peek(syn::LitFloat) {
+                let l = content.parse::<syn::LitFloat>()?;
+                (l.base10_parse::<f64>()?, l.token())
             } else {
-                content.parse::<LitInt>()?.base10_parse::<f64>()?
+                let l = content.parse::<LitInt>()?;
+                (l.base10_parse::<f64>()?, l.token())
             };
-            values.push(if negative { -v } else { v });
+            let mut tokens = TokenStream::new();
+            tokens.extend(minus.map(|m| quote::ToTokens::to_token_stream(&m)));
+            tokens.extend([TokenTree::Literal(lit)]);
+            each.push(tokens);
+            values.push(if minus.is_some() { -v } else { v });
             if !content.is_empty() {
                 content.parse::<Token![,]>()?;
             }
@@ -374,7 +442,7 @@ impl Parse for InitialValue {
             TokenTree::Ident(Ident::new("open", brackets.span.open())),
             TokenTree::Ident(Ident::new("close", brackets.span.close())),
         ]);
-        Ok(InitialValue::Values(values, tokens))
+        Ok(InitialValue::Values(values, tokens, each))
     }
 }
 
@@ -385,11 +453,23 @@ impl Parse for Stmt {
             let kw: kw::unfold = input.parse()?;
             // Anything but a literal is reported, and the block is still read.
             let (steps, bad_steps) = if input.peek(LitInt) {
-                (input.parse::<Width>()?, None)
+                match parse_steps(input) {
+                    Ok(steps) => (steps, None),
+                    Err(err) => (
+                        Width {
+                            value: 1,
+                            lit: LitInt::new("1", kw.span),
+                        },
+                        Some(err),
+                    ),
+                }
             } else {
                 let mut bad = TokenStream::new();
                 while !input.peek(syn::token::Brace) && !input.is_empty() {
                     bad.extend([input.parse::<TokenTree>()?]);
+                }
+                if bad.is_empty() {
+                    bad.extend([TokenTree::Ident(Ident::new("unfold", kw.span))]);
                 }
                 let err = syn::Error::new_spanned(
                     &bad,
@@ -412,17 +492,12 @@ impl Parse for Stmt {
             ]);
             let mut errors = Vec::new();
             let stmts = parse_statements(body, &mut errors);
-            if let Some(e) = errors.into_iter().reduce(|mut a, b| {
-                a.combine(b);
-                a
-            }) {
-                return Err(e);
-            }
             return Ok(Stmt::Unfold(Unfold {
                 steps,
                 head,
                 stmts,
                 bad_steps,
+                errors,
             }));
         }
         if input.peek(kw::initial) && input.peek2(Ident) {
@@ -657,17 +732,38 @@ fn parse_statements(body: TokenStream, errors: &mut Vec<syn::Error>) -> Vec<Stmt
         if segment.to_string().trim() == ";" {
             continue;
         }
-        match syn::parse2::<Stmt>(segment.clone()) {
+        match parse_all::<Stmt>(segment.clone()) {
             Ok(stmt) => stmts.push(stmt),
             Err(e) => {
                 errors.push(e);
-                if let Ok(broken) = syn::parse2::<Broken>(segment) {
+                if let Ok(broken) = parse_all::<Broken>(segment) {
                     stmts.push(Stmt::Broken(broken));
                 }
             }
         }
     }
     stmts
+}
+
+/// `tokens` parsed as a `T`, all of them. Unlike `syn::parse2`, an error at their end ("expected
+/// `;`", "unexpected end of input") points at their last token, not at the macro's call site
+/// (the whole invocation): they are parsed as the contents of a group spanned there.
+pub fn parse_all<T: Parse>(tokens: TokenStream) -> syn::Result<T> {
+    let Some(last) = tokens.clone().into_iter().last() else {
+        return syn::parse2(tokens);
+    };
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, tokens);
+    group.set_span(last.span());
+    let parser = |input: ParseStream| {
+        let content;
+        braced!(content in input);
+        let t = content.parse::<T>()?;
+        if !content.is_empty() {
+            return Err(content.error("unexpected token"));
+        }
+        Ok(t)
+    };
+    syn::parse::Parser::parse2(parser, TokenTree::Group(group).into())
 }
 
 /// Splits the body after each top-level `;` (kept with its statement, so errors at the end of a

@@ -3,7 +3,7 @@
 
 use super::{Checker, closest};
 use crate::model::InitialM;
-use crate::parse::InitialValue;
+use crate::parse::{FloatTy, InitialValue};
 use syn::ext::IdentExt;
 
 pub fn initial_values(c: &mut Checker) {
@@ -20,6 +20,15 @@ pub fn initial_values(c: &mut Checker) {
     let mut given = vec![false; c.states.len()];
     for init in c.initials.clone() {
         let name = init.state.unraw().to_string();
+        if let InitialValue::Values(v, _, each) = &init.value {
+            for (&x, lit) in v.iter().zip(each) {
+                if let Some(msg) = not_held(x, c.def.float) {
+                    let text = lit.to_string().replace(' ', "");
+                    c.errs
+                        .spanned(lit, format!("the initial value `{text}` of `{name}` {msg}"));
+                }
+            }
+        }
         let Some(&s) = c.state_ids.get(&name) else {
             let hint = closest(&name, c.state_ids.keys())
                 .map(|c| format!(" (did you mean `{c}`?)"))
@@ -29,6 +38,10 @@ pub fn initial_values(c: &mut Checker) {
             continue;
         };
         if !delayed[s] {
+            // A statement that could not be read may be the one reading it with a delay.
+            if c.incomplete {
+                continue;
+            }
             c.errs.at(
                 init.state.span(),
                 format!(
@@ -48,7 +61,7 @@ pub fn initial_values(c: &mut Checker) {
         c.initial_of[s] = Some(match &init.value {
             InitialValue::Zeros => InitialM::Zeros,
             InitialValue::Learned => InitialM::Learned,
-            InitialValue::Values(v, tokens) => {
+            InitialValue::Values(v, tokens, _) => {
                 if let Some(w) = c.states[s].width
                     && v.len() != w
                 {
@@ -65,4 +78,19 @@ pub fn initial_values(c: &mut Checker) {
             }
         });
     }
+}
+
+/// Why `v` cannot be a constant of the network's float: infinite as written (`1e400`) or as the
+/// float (`1e39` for `f32`), with the largest one.
+fn not_held(v: f64, float: FloatTy) -> Option<String> {
+    let (held, ty, max) = match float {
+        FloatTy::F32 => (f64::from(v as f32), "f32", format!("{:e}", f32::MAX)),
+        FloatTy::F64 => (v, "f64", format!("{:e}", f64::MAX)),
+    };
+    (!held.is_finite()).then(|| {
+        format!(
+            "is infinite as {ty}: a value must be finite, at most {max} in magnitude, the largest \
+             {ty}"
+        )
+    })
 }

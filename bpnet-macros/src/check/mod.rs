@@ -9,6 +9,7 @@ mod initial;
 mod modules;
 mod names;
 mod options;
+mod pool;
 mod time;
 mod widths;
 
@@ -113,6 +114,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
     graph::order(&mut c);
     widths::widths(&mut c);
     initial::initial_values(&mut c);
+    pool::pool(&mut c);
     ends::energy_and_output(&mut c);
     ends::reachability(&mut c);
     finish(c)

@@ -139,6 +139,7 @@ fn module(
         step,
         delays,
         range,
+        call: call.tokens(),
     });
 }
 
@@ -315,7 +316,11 @@ fn step_range(
     key: &str,
 ) -> Option<(usize, Option<usize>)> {
     let (a, b) = d.range?;
-    let t = c.steps.unwrap_or(usize::MAX);
+    // Against an unreadable `T` (reported) every range is taken as possible.
+    let t = match c.steps {
+        Some(t) if !c.zero_steps => t,
+        _ => usize::MAX,
+    };
     let end = b.map_or(String::new(), |b| b.to_string());
     if kind_name != "sum" {
         c.errs.spanned(

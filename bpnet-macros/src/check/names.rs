@@ -13,6 +13,9 @@ pub fn statements(c: &mut Checker) {
     for stmt in &c.def.stmts {
         match stmt {
             Stmt::Unfold(u) => {
+                for e in &u.errors {
+                    c.errs.push(e.clone());
+                }
                 if c.steps.is_some() {
                     c.errs.spanned(&u.head, "a network has one `unfold` block");
                     // A second block's statements are left out: that one error is enough.

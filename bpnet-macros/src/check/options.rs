@@ -4,6 +4,7 @@
 
 use super::Checker;
 use crate::kinds::{self, Args, Entry, OptSpec, Rule};
+use crate::limits::{self, MAX_WIDTH};
 use crate::parse::{Call, FloatTy, OptLit};
 use syn::ext::IdentExt;
 
@@ -112,8 +113,16 @@ fn value(spec: &OptSpec, lit: &OptLit, float: FloatTy) -> Result<f64, String> {
         Rule::Positive => v > 0.0 && v.is_finite(),
         Rule::NonNegative => v >= 0.0 && v.is_finite(),
         Rule::Finite | Rule::Bool => v.is_finite(),
-        Rule::Index => v >= 0.0 && v.fract() == 0.0 && v <= f64::from(u32::MAX),
+        Rule::Index => v >= 0.0 && v.fract() == 0.0,
     };
+    if in_rule && spec.rule == Rule::Index && v > MAX_WIDTH as f64 {
+        return Err(format!(
+            "`{} = {v}` is too large: an index of a component is less than a state's width, which \
+             is at most {}",
+            spec.name,
+            limits::show(MAX_WIDTH)
+        ));
+    }
     if !in_rule {
         return Err(explain());
     }

@@ -2,6 +2,7 @@
 //! computed later in the order); then each kind's rules, once every width that can be known is.
 
 use super::Checker;
+use crate::limits::{self, MAX_WIDTH};
 use crate::model::{Kind, ModuleM};
 use crate::op::{ArgView, WidthView};
 
@@ -42,15 +43,23 @@ fn made_by(c: &Checker, m: &ModuleM) -> Option<usize> {
     }
 }
 
+/// Widths flow from the inputs, in order and around delayed loops. A width a module would make
+/// beyond [`MAX_WIDTH`] (a `concat` of wide states; computed with checked arithmetic) is
+/// reported once, at the call, and stays unknown, so nothing is computed from it.
 fn infer(c: &mut Checker) {
+    let mut too_wide: Vec<(usize, Option<usize>)> = Vec::new();
     loop {
         let mut changed = false;
         for &mi in &c.order {
             let m = &c.modules[mi];
-            if c.states[m.out].width.is_some() {
+            if c.states[m.out].width.is_some() || too_wide.iter().any(|&(t, _)| t == mi) {
                 continue;
             }
             let made = made_by(c, m);
+            if wider_than_allowed(c, m) {
+                too_wide.push((mi, made));
+                continue;
+            }
             let st = &mut c.states[m.out];
             st.width = made.or(st.declared.map(|d| d.value)).filter(|&w| w > 0);
             changed |= st.width.is_some();
@@ -59,6 +68,32 @@ fn infer(c: &mut Checker) {
             break;
         }
     }
+    for (mi, made) in too_wide {
+        let m = &c.modules[mi];
+        let w = made.map_or_else(|| "more than usize::MAX".to_string(), |w| w.to_string());
+        let msg = format!(
+            "state `{}` would have width {w}, made by {} module `{}`: a state's width is at most \
+             {} components (a state is fixed-size arrays inside the network's struct)",
+            c.states[m.out].name,
+            m.kind.label(),
+            m.name,
+            limits::show(MAX_WIDTH)
+        );
+        c.errs.spanned(&m.call, msg);
+    }
+}
+
+/// Whether module `m` would make a width beyond [`MAX_WIDTH`] from its inputs' known widths: a
+/// sum that does not fit in `usize` or passes the limit.
+fn wider_than_allowed(c: &Checker, m: &ModuleM) -> bool {
+    let Kind::Op(op) = &m.kind else {
+        return false;
+    };
+    let ins: Vec<Option<usize>> = m.args.iter().map(|&a| c.states[a].width).collect();
+    if ins.iter().any(Option::is_none) {
+        return false;
+    }
+    op.width(&ins).is_none_or(|w| w > MAX_WIDTH)
 }
 
 /// The kind's own rules on its inputs' widths (and roles).

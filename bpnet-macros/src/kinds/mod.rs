@@ -72,7 +72,7 @@ pub enum Rule {
     NonNegative,
     /// Any number finite in the network's float.
     Finite,
-    /// A component index: an integer ≥ 0.
+    /// A component index: an integer ≥ 0, at most `limits::MAX_WIDTH`.
     Index,
     /// `true` or `false`.
     Bool,
