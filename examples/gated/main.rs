@@ -151,14 +151,17 @@ trait Net: Network<Float = f64> + Sized {
 }
 
 macro_rules! net {
-    ($ty:ident, $name:literal, |$net:ident| $init:expr) => {
+    ($ty:ident, $name:literal $(, |$net:ident| $init:expr)?) => {
         impl Net for $ty {
             const NAME: &'static str = $name;
             fn make(seed: u64) -> Self {
                 #[allow(unused_mut)]
-                let mut $net = $ty::new(&mut StdRng::seed_from_u64(seed));
-                $init;
-                $net
+                let mut net = $ty::new(&mut StdRng::seed_from_u64(seed));
+                $(
+                    let $net = &mut net;
+                    $init;
+                )?
+                net
             }
             fn reserve(&mut self, rows: usize) {
                 self.reserve_batch(rows);
@@ -181,8 +184,8 @@ macro_rules! net {
 // 32 × 2 weights) at 1 instead of 0.
 net!(Lstm, "LSTM", |net| net.wx_params_mut()[64 + 8..64 + 16]
     .fill(1.0));
-net!(Gru, "GRU", |_net| ());
-net!(Elman, "Elman", |_net| ());
+net!(Gru, "GRU");
+net!(Elman, "Elman");
 
 /// The mean squared error of `net` on `data` (its energy is ½(out − y)² per sequence).
 fn mse<N: Net>(net: &mut N, data: &[Sample]) -> Result<f64, bpnet::Error> {
