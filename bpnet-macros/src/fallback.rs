@@ -7,11 +7,69 @@ use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 
 pub fn fallback(def: &NetworkDef) -> TokenStream {
+    let mut d = read(def);
+    let accessors = accessors(&mut d);
+    let (network, module) = (network_impls(def, &d), module_impl(def, &d));
+    let (batch_item, batch_points) = batch(def, &d);
+    let (entry_points, bprop) = (entry_points(&d), bprop(&d));
+    let Read {
+        f, fields, consts, ..
+    } = &d;
+    let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
+    quote!(
+        #network
+        #module
+        #batch_item
+        #(#attrs)*
+        #[allow(dead_code, unused_variables, clippy::all)]
+        #vis struct #name { #(#fields)* }
+
+        #[allow(dead_code, unused_variables, clippy::all)]
+        impl #name {
+            pub const PARAMS: usize = 0;
+            pub const MODULES: &'static [::bpnet::ModuleInfo] = &[];
+            pub const STATES: &'static [::bpnet::StateInfo] = &[];
+            pub const DOT: &'static str = "";
+            #(#consts)*
+            pub fn new<R: ?Sized>(rng: &mut R) -> Self { ::core::unreachable!() }
+            #entry_points
+            #batch_points
+            #bprop
+            pub fn energy(&self) -> #f { ::core::unreachable!() }
+            pub fn set_input_grads(&mut self, on: bool) {}
+            pub fn input_grads(&self) -> bool { false }
+            pub fn zero_grad(&mut self) {}
+            pub fn sgd_step(&mut self, lr: #f) {}
+            pub fn params(&self) -> &[#f] { &[] }
+            pub fn params_mut(&mut self) -> &mut [#f] { &mut [] }
+            pub fn grads(&self) -> &[#f] { &[] }
+            pub fn grads_mut(&mut self) -> &mut [#f] { &mut [] }
+            pub fn curvature(&self) -> &[#f] { &[] }
+            pub fn curvature_mut(&mut self) -> &mut [#f] { &mut [] }
+            pub fn zero_curvature(&mut self) {}
+            #(#accessors)*
+        }
+    )
+}
+
+/// What the declaration says, read without checking it.
+struct Read<'a> {
+    f: TokenStream,
+    fields: Vec<TokenStream>,
+    consts: Vec<TokenStream>,
+    modules: Vec<syn::Ident>,
+    /// Inputs and targets: (name, width if usable, is an input, per step).
+    givens: Vec<(&'a syn::Ident, Option<usize>, bool, bool)>,
+    has_energy: bool,
+    flat: Vec<(&'a Stmt, bool)>,
+    unfolded: bool,
+}
+
+fn read(def: &NetworkDef) -> Read<'_> {
     let f = match def.float {
         FloatTy::F32 => quote!(f32),
         FloatTy::F64 => quote!(f64),
     };
-    let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
     let mut seen = std::collections::HashSet::new();
     let mut fields = Vec::new();
     let mut consts = Vec::new();
@@ -81,9 +139,23 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
     // A state given twice (reported) is one argument, as the checker keeps its first definition.
     let mut given_seen = std::collections::HashSet::new();
     givens.retain(|g| given_seen.insert(g.0.unraw().to_string()));
-    // Arguments typed as the real methods' where the width is known, as slices elsewhere.
-    let args = |inputs_only: bool| -> Vec<TokenStream> {
-        givens
+    Read {
+        f,
+        fields,
+        consts,
+        modules,
+        givens,
+        has_energy,
+        flat,
+        unfolded,
+    }
+}
+
+impl Read<'_> {
+    /// Arguments typed as the real methods' where the width is known, as slices elsewhere.
+    fn args(&self, inputs_only: bool) -> Vec<TokenStream> {
+        let f = &self.f;
+        self.givens
             .iter()
             .filter(|g| !inputs_only || g.2)
             .map(|(n, w, _, step)| match (w, step) {
@@ -93,11 +165,12 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 (None, true) => quote!(#n: impl ::core::marker::Sized),
             })
             .collect()
-    };
-    let (fprop_p, run_p) = (args(false), args(true));
-    // Rows of samples, or of sequences for the per-step inputs of an unfolded network.
-    let batch_args = |inputs_only: bool| -> Vec<TokenStream> {
-        givens
+    }
+
+    /// Rows of samples, or of sequences for the per-step inputs of an unfolded network.
+    fn batch_args(&self, inputs_only: bool) -> Vec<TokenStream> {
+        let f = &self.f;
+        self.givens
             .iter()
             .filter(|g| !inputs_only || g.2)
             .map(|(n, w, _, step)| match (w, step) {
@@ -106,29 +179,24 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 (None, _) => quote!(#n: impl ::core::marker::Sized),
             })
             .collect()
-    };
-    let (batch_p, batch_run_p) = (batch_args(false), batch_args(true));
-    let try_args = |inputs_only: bool| -> Vec<TokenStream> {
-        givens
+    }
+
+    fn try_args(&self, inputs_only: bool) -> Vec<TokenStream> {
+        self.givens
             .iter()
             .filter(|g| !inputs_only || g.2)
             .map(|(n, _, _, _)| quote!(#n: impl ::core::marker::Sized))
             .collect()
-    };
-    let (try_fprop_p, try_run_p) = (try_args(false), try_args(true));
-    let bprop = if has_energy {
-        quote!(
-            pub fn bprop(&mut self) {}
-            pub fn bbprop(&mut self) {}
-        )
-    } else {
-        quote!(
-            pub fn bprop<T>(&mut self, _: T) {}
-            pub fn bbprop<T>(&mut self, _: T) {}
-        )
-    };
+    }
+}
+
+/// `<module>_params` and the other accessors of every named module, and their consts.
+fn accessors(d: &mut Read) -> Vec<TokenStream> {
+    let f = d.f.clone();
+    let consts = &mut d.consts;
+    let modules = &d.modules;
     let mut seen_modules = std::collections::HashSet::new();
-    let accessors = modules
+    modules
         .iter()
         .filter(|m| seen_modules.insert(m.unraw().to_string()))
         .map(|m| {
@@ -154,8 +222,13 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 pub fn #gm(&mut self) -> &mut [#f] { &mut [] }
             )
         })
-        .collect::<Vec<_>>();
-    let network = has_energy.then(|| {
+        .collect::<Vec<_>>()
+}
+
+/// `bpnet::Network` and `bpnet::SecondOrder` for a declaration with an energy.
+fn network_impls(def: &NetworkDef, d: &Read) -> Option<TokenStream> {
+    let (name, f) = (&def.name, &d.f);
+    d.has_energy.then(|| {
         quote!(
             #[allow(unused_variables, clippy::all)]
             impl ::bpnet::Network for #name {
@@ -180,15 +253,20 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 fn zero_curvature(&mut self) {}
             }
         )
-    });
-    // A declaration that would be a module (no energy, an output, one input) still is one, so
-    // networks that nest it report nothing about it.
+    })
+}
+
+/// A declaration that would be a module (no energy, an output, one input) still is one, so
+/// networks that nest it report nothing about it.
+fn module_impl(def: &NetworkDef, d: &Read) -> Option<TokenStream> {
+    let (name, f, givens, flat) = (&def.name, &d.f, &d.givens, &d.flat);
+    let (unfolded, has_energy) = (d.unfolded, d.has_energy);
     let has_output = flat.iter().any(|(s, _)| match s {
         Stmt::Assign(a) => matches!(a.role, Some((AssignRole::Output, _))),
         Stmt::Broken(b) => b.role == BrokenRole::Output,
         _ => false,
     });
-    let module = (!unfolded && !has_energy && has_output && givens.len() == 1 && givens[0].2)
+    (!unfolded && !has_energy && has_output && givens.len() == 1 && givens[0].2)
         .then(|| {
         quote!(
             #[allow(unused_variables, clippy::all)]
@@ -208,7 +286,13 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
                 fn bbprop(&mut self, params: &[#f], ddparams: &mut [#f], input: &[#f], output: &[#f], ddoutput: &[#f], ddinput: &mut [#f]) {}
             }
         )
-    });
+    })
+}
+
+/// The batch struct and the minibatch methods.
+fn batch(def: &NetworkDef, d: &Read) -> (TokenStream, TokenStream) {
+    let (name, vis, f, flat, unfolded) = (&def.name, &def.vis, &d.f, &d.flat, d.unfolded);
+    let (batch_p, batch_run_p) = (d.batch_args(false), d.batch_args(true));
     // What run_batch returns: rows, or for an output inside the `unfold` block (declared there,
     // or the one an energy `sum(e)` / `last(e)` implies) every step of every sequence.
     let per_step_output = unfolded
@@ -252,7 +336,15 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
         #[allow(dead_code)]
         #vis struct #bname {}
     );
-    let entry_points = if unfolded {
+    (batch_item, batch_points)
+}
+
+/// The per-sample or per-sequence entry points.
+fn entry_points(d: &Read) -> TokenStream {
+    let (f, unfolded) = (&d.f, d.unfolded);
+    let (fprop_p, run_p) = (d.args(false), d.args(true));
+    let (try_fprop_p, try_run_p) = (d.try_args(false), d.try_args(true));
+    if unfolded {
         quote!(
             pub const STEPS: usize = 0;
             pub fn steps_run(&self) -> usize { 0 }
@@ -271,39 +363,20 @@ pub fn fallback(def: &NetworkDef) -> TokenStream {
             pub fn run(&mut self, #(#run_p),*) -> &[#f] { ::core::unreachable!() }
             pub fn try_run(&mut self, #(#try_run_p),*) -> ::core::result::Result<&[#f], ::bpnet::Error> { ::core::unreachable!() }
         )
-    };
-    quote!(
-        #network
-        #module
-        #batch_item
-        #(#attrs)*
-        #[allow(dead_code, unused_variables, clippy::all)]
-        #vis struct #name { #(#fields)* }
+    }
+}
 
-        #[allow(dead_code, unused_variables, clippy::all)]
-        impl #name {
-            pub const PARAMS: usize = 0;
-            pub const MODULES: &'static [::bpnet::ModuleInfo] = &[];
-            pub const STATES: &'static [::bpnet::StateInfo] = &[];
-            pub const DOT: &'static str = "";
-            #(#consts)*
-            pub fn new<R: ?Sized>(rng: &mut R) -> Self { ::core::unreachable!() }
-            #entry_points
-            #batch_points
-            #bprop
-            pub fn energy(&self) -> #f { ::core::unreachable!() }
-            pub fn set_input_grads(&mut self, on: bool) {}
-            pub fn input_grads(&self) -> bool { false }
-            pub fn zero_grad(&mut self) {}
-            pub fn sgd_step(&mut self, lr: #f) {}
-            pub fn params(&self) -> &[#f] { &[] }
-            pub fn params_mut(&mut self) -> &mut [#f] { &mut [] }
-            pub fn grads(&self) -> &[#f] { &[] }
-            pub fn grads_mut(&mut self) -> &mut [#f] { &mut [] }
-            pub fn curvature(&self) -> &[#f] { &[] }
-            pub fn curvature_mut(&mut self) -> &mut [#f] { &mut [] }
-            pub fn zero_curvature(&mut self) {}
-            #(#accessors)*
-        }
-    )
+/// bprop and bbprop: from the energy, or from a given derivative of the output.
+fn bprop(d: &Read) -> TokenStream {
+    if d.has_energy {
+        quote!(
+            pub fn bprop(&mut self) {}
+            pub fn bbprop(&mut self) {}
+        )
+    } else {
+        quote!(
+            pub fn bprop<T>(&mut self, _: T) {}
+            pub fn bbprop<T>(&mut self, _: T) {}
+        )
+    }
 }
