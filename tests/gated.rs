@@ -12,7 +12,7 @@ mod common;
 mod cells;
 
 use cells::{Elman, Gru, Lstm};
-use common::{TOL, assert_close, close, numeric, rows};
+use common::rows;
 
 /// Gradients through time of sequences of `len` steps, against finite differences.
 macro_rules! through_time {
@@ -26,47 +26,12 @@ macro_rules! through_time {
         for len in [7, 3, 1] {
             let xs = rows::<2>(len, &mut rng);
             let y = [rng.random_range(-1.0..1.0)];
-            net.set_input_grads(false);
-            let report = check_gradients(&mut net, |n| n.fprop(&xs, &y).unwrap());
-            assert!(
-                report.passes(TOL),
-                "{} len {len}:\n{report}",
-                stringify!($net)
-            );
-            let flat: Vec<f64> = xs.iter().flatten().copied().collect();
-            let ndx = numeric(
-                &mut |v| {
-                    let xs: Vec<[f64; 2]> = v.chunks(2).map(|c| c.try_into().unwrap()).collect();
-                    net.fprop(&xs, &y).unwrap()
-                },
-                &flat,
-            );
-            net.set_input_grads(true);
-            net.fprop(&xs, &y).unwrap();
-            net.bprop();
-            let dx: Vec<f64> = (0..len).flat_map(|t| net.x[t].dx).collect();
-            assert_close(concat!(stringify!($net), " dE/dx"), &dx, &ndx);
+            common::check_through_time!(net, xs, y, 2);
         }
         // A minibatch of sequences of one length is the sum of its sequences.
         let xs: Vec<Vec<[f64; 2]>> = (0..5).map(|_| rows::<2>(9, &mut rng)).collect();
         let ys = rows::<1>(5, &mut rng);
-        net.set_input_grads(false);
-        net.zero_grad();
-        net.zero_curvature();
-        for (x, y) in xs.iter().zip(&ys) {
-            net.fprop(x, y).unwrap();
-            net.bprop();
-            net.bbprop();
-        }
-        let (grads, curv) = (net.grads().to_vec(), net.curvature().to_vec());
-        net.reserve_batch(5).unwrap();
-        net.zero_grad();
-        net.zero_curvature();
-        net.fprop_batch(&xs, &ys).unwrap();
-        net.bprop_batch();
-        net.bbprop_batch();
-        assert!(close(net.grads(), &grads));
-        assert!(close(net.curvature(), &curv));
+        let curv = common::batch_is_the_sum!(net, xs, ys, 5, seq);
         assert!(curv.iter().any(|&c| c > 0.0));
     }};
 }

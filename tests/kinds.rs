@@ -16,7 +16,7 @@ use bpnet::prelude::*;
 
 mod common;
 
-use common::{TOL, assert_close, close, numeric, rows};
+use common::{TOL, assert_close, numeric, rows};
 
 fn sample(n: usize, rng: &mut StdRng) -> Vec<f64> {
     (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
@@ -89,35 +89,8 @@ macro_rules! check_kind {
             }
         }
         // A minibatch is the sum of its samples, in gradients and curvatures.
-        let xs = rows::<$nx>(6, &mut rng);
-        let ys = rows::<$ny>(6, &mut rng);
-        net.set_input_grads(false);
-        net.zero_grad();
-        net.zero_curvature();
-        let mut energy = 0.0;
-        for (x, y) in xs.iter().zip(&ys) {
-            energy += net.fprop(x, y);
-            net.bprop();
-            net.bbprop();
-        }
-        let (grads, curv) = (net.grads().to_vec(), net.curvature().to_vec());
-        net.reserve_batch(8).unwrap();
-        net.zero_grad();
-        net.zero_curvature();
-        let batch = net.fprop_batch(&xs, &ys).unwrap();
-        net.bprop_batch();
-        net.bbprop_batch();
-        assert!(close(&[batch], &[energy]), "{batch} vs {energy}");
-        assert!(
-            close(net.grads(), &grads),
-            "{:?}\nvs\n{grads:?}",
-            net.grads()
-        );
-        assert!(
-            close(net.curvature(), &curv),
-            "{:?}\nvs\n{curv:?}",
-            net.curvature()
-        );
+        let (xs, ys) = (rows::<$nx>(6, &mut rng), rows::<$ny>(6, &mut rng));
+        common::batch_is_the_sum!(net, xs, ys, 8);
         net
     }};
 }
@@ -255,48 +228,8 @@ network! {
     }
 }
 
-network! {
-    /// Every new kind at once, with the same state read by several of them.
-    #[bpnet(float = f64)]
-    struct Zoo {
-        input  x: 4;
-        target y: 3;
-        a      = la: linear(x -> 6, bias = true);
-        r      = relu(a);
-        l      = leaky_relu(a, slope = 0.1);
-        s      = softplus(l);
-        t      = tanh(s, bias = false);
-        g      = sigmoid(r, bias = false);
-        m      = mul(t, g);
-        d      = sub(m, r);
-        c      = scale(d, by = -0.5);
-        k      = concat(c, t);
-        p      = slice(k, from = 3, to = 9);
-        out    = lo: linear(p -> 3);
-        energy = euclidean(out, y);
-    }
-}
-
-network! {
-    /// As `Zoo`, in f32.
-    struct Zoo32 {
-        input  x: 4;
-        target y: 3;
-        a      = la: linear(x -> 6, bias = true);
-        r      = relu(a);
-        l      = leaky_relu(a, slope = 0.1);
-        s      = softplus(l);
-        t      = tanh(s, bias = false);
-        g      = sigmoid(r, bias = false);
-        m      = mul(t, g);
-        d      = sub(m, r);
-        c      = scale(d, by = -0.5);
-        k      = concat(c, t);
-        p      = slice(k, from = 3, to = 9);
-        out    = lo: linear(p -> 3);
-        energy = euclidean(out, y);
-    }
-}
+common::zoo!(Zoo, #[bpnet(float = f64)]);
+common::zoo!(Zoo32,);
 
 #[test]
 fn relu() {
@@ -442,6 +375,7 @@ fn saved_loaded_and_drawn() {
         "softplus",
         "tanh (no bias)",
         "sigmoid (no bias)",
+        "scaled_tanh (no bias)",
         "mul",
         "sub",
         "scale ×-0.5",
@@ -500,41 +434,10 @@ fn new_kinds_unfolded_in_time() {
         randomise(net.params_mut(), &mut rng);
         for len in [5, 2] {
             let (xs, ys) = (rows::<2>(len, &mut rng), rows::<2>(len, &mut rng));
-            net.set_input_grads(false);
-            let report = check_gradients(&mut net, |n| n.fprop(&xs, &ys).unwrap());
-            assert!(report.passes(TOL), "len {len}:\n{report}");
-            let flat: Vec<f64> = xs.iter().flatten().copied().collect();
-            let ndx = numeric(
-                &mut |v| {
-                    let xs: Vec<[f64; 2]> = v.chunks(2).map(|c| c.try_into().unwrap()).collect();
-                    net.fprop(&xs, &ys).unwrap()
-                },
-                &flat,
-            );
-            net.set_input_grads(true);
-            net.fprop(&xs, &ys).unwrap();
-            net.bprop();
-            let dx: Vec<f64> = (0..len).flat_map(|t| net.x[t].dx).collect();
-            assert_close("Recurrent dE/dx", &dx, &ndx);
+            common::check_through_time!(net, xs, ys, 2);
         }
         let xs: Vec<Vec<[f64; 2]>> = (0..4).map(|_| rows::<2>(5, &mut rng)).collect();
         let ys: Vec<Vec<[f64; 2]>> = (0..4).map(|_| rows::<2>(5, &mut rng)).collect();
-        net.set_input_grads(false);
-        net.zero_grad();
-        net.zero_curvature();
-        for (x, y) in xs.iter().zip(&ys) {
-            net.fprop(x, y).unwrap();
-            net.bprop();
-            net.bbprop();
-        }
-        let (grads, curv) = (net.grads().to_vec(), net.curvature().to_vec());
-        net.reserve_batch(4).unwrap();
-        net.zero_grad();
-        net.zero_curvature();
-        net.fprop_batch(&xs, &ys).unwrap();
-        net.bprop_batch();
-        net.bbprop_batch();
-        assert!(close(net.grads(), &grads));
-        assert!(close(net.curvature(), &curv));
+        common::batch_is_the_sum!(net, xs, ys, 4, seq);
     }
 }

@@ -80,56 +80,13 @@ network! {
     }
 }
 
-network! {
-    /// Every kind added by issue 11.
-    pub struct Zoo {
-        input  x: 4;
-        target y: 3;
-        a      = la: linear(x -> 6, bias = true);
-        r      = relu(a);
-        l      = leaky_relu(a, slope = 0.1);
-        s      = softplus(l);
-        t      = tanh(s, bias = false);
-        g      = sigmoid(r, bias = false);
-        st     = scaled_tanh(g, bias = false);
-        m      = mul(t, st);
-        d      = sub(m, r);
-        c      = scale(d, by = -0.5);
-        k      = concat(c, t);
-        p      = slice(k, from = 3, to = 9);
-        out    = lo: linear(p -> 3);
-        energy = euclidean(out, y);
-    }
-}
+mod common;
+common::zoo!(Zoo,);
 
-network! {
-    /// An LSTM cell of 3 units from the built-in kinds.
-    pub struct Gated {
-        unfold 8 {
-            input  x: 2;
-            zx     = wx: linear(x -> 12, bias = true);
-            zh     = wh: linear(h[t - 1] -> 12);
-            a      = add(zx, zh);
-            ai     = slice(a, from = 0, to = 3);
-            af     = slice(a, from = 3, to = 6);
-            ag     = slice(a, from = 6, to = 9);
-            ao     = slice(a, from = 9, to = 12);
-            i      = sigmoid(ai, bias = false);
-            f      = sigmoid(af, bias = false);
-            g      = tanh(ag, bias = false);
-            o      = sigmoid(ao, bias = false);
-            fc     = mul(f, c[t - 1]);
-            ig     = mul(i, g);
-            c      = add(fc, ig);
-            tc     = tanh(c, bias = false);
-            h      = mul(o, tc);
-        }
-        hl     = last(h);
-        out    = wo: linear(hl -> 1, bias = true);
-        target y: 1;
-        energy = euclidean(out, y);
-    }
-}
+/// An LSTM cell from the built-in kinds.
+#[path = "../examples/gated/cells.rs"]
+#[allow(dead_code)]
+mod cells;
 
 network! {
     /// Wide enough that its minibatch products are split across threads.
@@ -168,9 +125,9 @@ fn training_and_inference_do_not_allocate() {
     let mut zoo = Zoo::new(&mut StdRng::seed_from_u64(1));
     zoo.reserve_batch(8).unwrap();
     let (zx, zy) = ([[0.1f32, -0.2, 0.3, 0.4]; 8], [[0.5f32, -0.5, 0.1]; 8]);
-    let mut gated = Gated::new(&mut StdRng::seed_from_u64(1));
+    let mut gated = cells::Lstm::new(&mut StdRng::seed_from_u64(1));
     gated.reserve_batch(4).unwrap();
-    let gseq = [[0.3f32, 1.0]; 8];
+    let gseq = [[0.3f64, 1.0]; 8];
     let gseqs = [gseq; 4];
 
     COUNTING.with(|c| c.set(true));

@@ -146,7 +146,7 @@ fn constant_mse(data: &[Sample], c: f64) -> f64 {
 trait Net: Network<Float = f64> + Sized {
     const NAME: &'static str;
     fn make(seed: u64) -> Self;
-    fn reserve(&mut self, rows: usize);
+    fn reserve(&mut self, rows: usize) -> Result<(), bpnet::Error>;
     fn fprop_rows(&mut self, xs: &[Vec<[f64; 2]>], ys: &[[f64; 1]]) -> Result<f64, bpnet::Error>;
     fn bprop_rows(&mut self);
 }
@@ -164,8 +164,8 @@ macro_rules! net {
                 )?
                 net
             }
-            fn reserve(&mut self, rows: usize) {
-                self.reserve_batch(rows);
+            fn reserve(&mut self, rows: usize) -> Result<(), bpnet::Error> {
+                self.reserve_batch(rows)
             }
             fn fprop_rows(
                 &mut self,
@@ -214,7 +214,7 @@ struct Run {
 /// non-finite energy or gradient (a rate too large) counts as a failed run.
 fn train<N: Net>(data: &Data, rate: f64, seed: u64) -> Result<Run, bpnet::Error> {
     let mut net = N::make(seed);
-    net.reserve(BATCH);
+    net.reserve(BATCH)?;
     let mut opt = Adam::new(rate);
     let mut columns = Columns::new();
     let start = Instant::now();

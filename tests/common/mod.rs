@@ -101,3 +101,103 @@ impl Module for Square {
         }
     }
 }
+
+/// Declares `$name`, a network with every kind added by issue 11 (the same state read by several
+/// of them), in the float its attributes say: `zoo!(Zoo, #[bpnet(float = f64)]);`.
+#[allow(unused_macros)]
+macro_rules! zoo {
+    ($name:ident, $($attr:tt)*) => {
+        network! {
+            /// Every kind added by issue 11.
+            $($attr)*
+            pub struct $name {
+                input  x: 4;
+                target y: 3;
+                a      = la: linear(x -> 6, bias = true);
+                r      = relu(a);
+                l      = leaky_relu(a, slope = 0.1);
+                s      = softplus(l);
+                t      = tanh(s, bias = false);
+                g      = sigmoid(r, bias = false);
+                st     = scaled_tanh(g, bias = false);
+                m      = mul(t, st);
+                d      = sub(m, r);
+                c      = scale(d, by = -0.5);
+                k      = concat(c, t);
+                p      = slice(k, from = 3, to = 9);
+                out    = lo: linear(p -> 3);
+                energy = euclidean(out, y);
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use zoo;
+
+/// Back-propagation through time of `$net.fprop(&xs, &ys)` (f64, inputs of width `$w`) against
+/// finite differences: the parameters by `check_gradients` (input gradients off), and dE/dx of
+/// every input at every step by central differences (input gradients on), to `TOL`.
+#[allow(unused_macros)]
+macro_rules! check_through_time {
+    ($net:expr, $xs:expr, $ys:expr, $w:literal) => {{
+        let (net, xs, ys) = (&mut $net, &$xs, &$ys);
+        let len = xs.len();
+        net.set_input_grads(false);
+        let report = check_gradients(net, |n| n.fprop(xs, ys).unwrap());
+        assert!(report.passes($crate::common::TOL), "len {len}:\n{report}");
+        let flat: Vec<f64> = xs.iter().flatten().copied().collect();
+        let ndx = $crate::common::numeric(
+            &mut |v| {
+                let xs: Vec<[f64; $w]> = v.chunks($w).map(|c| c.try_into().unwrap()).collect();
+                net.fprop(&xs, ys).unwrap()
+            },
+            &flat,
+        );
+        net.set_input_grads(true);
+        net.fprop(xs, ys).unwrap();
+        net.bprop();
+        let dx: Vec<f64> = (0..len).flat_map(|t| net.x[t].dx).collect();
+        $crate::common::assert_close("dE/dx through time", &dx, &ndx);
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use check_through_time;
+
+/// A minibatch (`fprop_batch`, `bprop_batch`, `bbprop_batch`) against the sum of its samples or
+/// sequences (`seq`: `fprop` returns a `Result`), in energies, gradients and curvatures, to 1e-10;
+/// `$rows` rows reserved. Returns the curvature.
+#[allow(unused_macros)]
+macro_rules! batch_is_the_sum {
+    ($net:expr, $xs:expr, $ys:expr, $rows:expr) => {
+        $crate::common::batch_is_the_sum!(@ $net, $xs, $ys, $rows, |n, x, y| n.fprop(x, y))
+    };
+    ($net:expr, $xs:expr, $ys:expr, $rows:expr, seq) => {
+        $crate::common::batch_is_the_sum!(@ $net, $xs, $ys, $rows, |n, x, y| n.fprop(x, y).unwrap())
+    };
+    (@ $net:expr, $xs:expr, $ys:expr, $rows:expr, |$n:ident, $x:ident, $y:ident| $fprop:expr) => {{
+        let (net, xs, ys) = (&mut $net, &$xs, &$ys);
+        net.set_input_grads(false);
+        net.zero_grad();
+        net.zero_curvature();
+        let mut energy = 0.0;
+        for ($x, $y) in xs.iter().zip(ys.iter()) {
+            let $n = &mut *net;
+            energy += $fprop;
+            net.bprop();
+            net.bbprop();
+        }
+        let (grads, curv) = (net.grads().to_vec(), net.curvature().to_vec());
+        net.reserve_batch($rows).unwrap();
+        net.zero_grad();
+        net.zero_curvature();
+        let batch = net.fprop_batch(xs, ys).unwrap();
+        net.bprop_batch();
+        net.bbprop_batch();
+        assert!($crate::common::close(&[batch], &[energy]), "{batch} vs {energy}");
+        assert!($crate::common::close(net.grads(), &grads), "{:?}\nvs\n{grads:?}", net.grads());
+        assert!($crate::common::close(net.curvature(), &curv));
+        curv
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use batch_is_the_sum;
