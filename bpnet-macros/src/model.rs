@@ -1,12 +1,51 @@
 //! The checked network: what `check` proves and `lower` and `expand` read. No rule is checked
 //! here; these are the types and the graph facts derived from them.
 
-pub use crate::kinds::Kind;
+use crate::op::Op;
 pub use crate::op::{Flow, StateRole};
 use crate::parse::FloatTy;
+use crate::parse::Width;
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::{Attribute, Ident, Path};
+
+/// A module's kind in the checked network.
+pub enum Kind {
+    /// A built-in kind.
+    Op(Box<dyn Op>),
+    /// A type implementing `bpnet::Module` (a user module or a nested network).
+    User {
+        path: Path,
+        /// The width the declaration gives its output state.
+        out: Width,
+    },
+    /// A module with an error already reported; never reaches `lower`.
+    Broken,
+}
+
+impl Kind {
+    pub fn label(&self) -> String {
+        match self {
+            Kind::Op(op) => op.label(),
+            Kind::User { path, .. } => path_string(path),
+            Kind::Broken => "?".into(),
+        }
+    }
+
+    pub fn flow(&self) -> Flow {
+        match self {
+            Kind::Op(op) => op.flow(),
+            _ => Flow::Module,
+        }
+    }
+
+    pub fn op(&self) -> Option<&dyn Op> {
+        match self {
+            Kind::Op(op) => Some(op.as_ref()),
+            _ => None,
+        }
+    }
+}
 
 /// A state of the checked network.
 pub struct StateM {

@@ -2,8 +2,8 @@
 //! steps they are read at).
 
 use super::{Checker, closest, options};
-use crate::kinds::{self, Arity, Entry, Kind};
-use crate::model::{ModuleM, path_string};
+use crate::kinds::{self, Arity, Entry};
+use crate::model::{Kind, ModuleM, path_string};
 use crate::parse::{Assign, Call, Stmt};
 use syn::Ident;
 use syn::ext::IdentExt;

@@ -3,7 +3,7 @@
 //! per-step state keeps one batch of rows per step, and the steps are one loop over `t`, as in
 //! the per-sequence schedule.
 
-use super::bbprop_bounds;
+use super::second::bbprop_bounds;
 use crate::emit::{Form, many_args, offset_tokens, plain, rt, user_item, user_ty};
 use crate::lower::Schedule;
 use crate::model::{InitialM, Kind, Model, StateRole, float_tokens};

@@ -15,46 +15,7 @@ mod slice;
 mod steps;
 
 use crate::op::{Flow, Op};
-use crate::parse::{OptLit, Width};
-use syn::Path;
-
-/// A module's kind in the checked network.
-pub enum Kind {
-    /// A built-in kind.
-    Op(Box<dyn Op>),
-    /// A type implementing `bpnet::Module` (a user module or a nested network).
-    User {
-        path: Path,
-        /// The width the declaration gives its output state.
-        out: Width,
-    },
-    /// A module with an error already reported; never reaches `lower`.
-    Broken,
-}
-
-impl Kind {
-    pub fn label(&self) -> String {
-        match self {
-            Kind::Op(op) => op.label(),
-            Kind::User { path, .. } => crate::model::path_string(path),
-            Kind::Broken => "?".into(),
-        }
-    }
-
-    pub fn flow(&self) -> Flow {
-        match self {
-            Kind::Op(op) => op.flow(),
-            _ => Flow::Module,
-        }
-    }
-
-    pub fn op(&self) -> Option<&dyn Op> {
-        match self {
-            Kind::Op(op) => Some(op.as_ref()),
-            _ => None,
-        }
-    }
-}
+use crate::parse::OptLit;
 
 /// How many inputs a kind takes.
 #[derive(Clone, Copy)]
