@@ -192,12 +192,33 @@ pub enum DataError {
         /// The fraction given.
         fraction: f64,
     },
+    /// Data of another width than a [`Normalizer`]'s (for [`Normalizer::try_apply`] and the
+    /// other `try_` forms).
+    ///
+    /// [`Normalizer`]: super::Normalizer
+    /// [`Normalizer::try_apply`]: super::Normalizer::try_apply
+    Width {
+        /// The width the normaliser was fitted on.
+        expected: usize,
+        /// The width of the data given.
+        found: usize,
+    },
+    /// A sample index that is not below the number of samples (for [`Dataset::try_select`]).
+    ///
+    /// [`Dataset::try_select`]: super::Dataset::try_select
+    IndexOutOfRange {
+        /// The index given.
+        index: usize,
+        /// The number of samples.
+        len: usize,
+    },
 }
 
 impl DataError {
     /// The file the error is about (the images file for [`DataError::CountMismatch`]); `None`
     /// for the errors about values in memory ([`DataError::Tensor`], [`DataError::LabelOutOfRange`],
-    /// [`DataError::RowCount`], [`DataError::BadFraction`]).
+    /// [`DataError::RowCount`], [`DataError::BadFraction`], [`DataError::Width`],
+    /// [`DataError::IndexOutOfRange`]).
     pub fn path(&self) -> Option<&Path> {
         match self {
             DataError::Io { path, .. }
@@ -218,7 +239,9 @@ impl DataError {
             DataError::Tensor { .. }
             | DataError::LabelOutOfRange { .. }
             | DataError::RowCount { .. }
-            | DataError::BadFraction { .. } => None,
+            | DataError::BadFraction { .. }
+            | DataError::Width { .. }
+            | DataError::IndexOutOfRange { .. } => None,
         }
     }
 
@@ -343,6 +366,14 @@ impl fmt::Display for DataError {
             DataError::BadFraction { fraction } => {
                 write!(f, "the test fraction must be in [0, 1], not {fraction}")
             }
+            DataError::Width { expected, found } => write!(
+                f,
+                "the normaliser was fitted on {expected} features, the data has {found}"
+            ),
+            DataError::IndexOutOfRange { index, len } => write!(
+                f,
+                "sample index {index} is out of range: the data set has {len} samples"
+            ),
         }
     }
 }

@@ -116,7 +116,7 @@ impl Targets {
 /// ```
 #[track_caller]
 pub fn encode_labels<F: Float>(labels: &[usize], classes: usize, targets: Targets) -> Array2<F> {
-    try_encode_labels(labels, classes, targets).unwrap_or_else(|e| panic!("{e}"))
+    or_panic(try_encode_labels(labels, classes, targets))
 }
 
 /// One target row per label, as [`encode_labels`], or [`DataError::LabelOutOfRange`] for the
@@ -143,6 +143,23 @@ pub fn try_encode_labels<F: Float>(
         out[[i, label]] = F::from_f64(on);
     }
     Ok(out)
+}
+
+/// [`DataError::RowCount`] unless there are as many rows of inputs as labels.
+fn check_rows(rows: usize, labels: usize) -> Result<(), DataError> {
+    if rows == labels {
+        return Ok(());
+    }
+    Err(DataError::RowCount { rows, labels })
+}
+
+/// The value, or a panic with the error's message (for the panicking forms of the `try_` ones).
+#[track_caller]
+fn or_panic<T>(result: Result<T, DataError>) -> T {
+    match result {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// [`DataError::LabelOutOfRange`] for the first label that is `classes` or more.
@@ -190,7 +207,7 @@ impl<F: Float> Dataset<F> {
     /// ([`Dataset::try_new`] returns the error instead).
     #[track_caller]
     pub fn new(inputs: Array2<F>, labels: Vec<usize>, classes: usize) -> Self {
-        Self::try_new(inputs, labels, classes).unwrap_or_else(|e| panic!("{e}"))
+        or_panic(Self::try_new(inputs, labels, classes))
     }
 
     /// A data set from its parts, or [`DataError::RowCount`] if `inputs` has not one row per
@@ -211,12 +228,7 @@ impl<F: Float> Dataset<F> {
         labels: Vec<usize>,
         classes: usize,
     ) -> Result<Self, DataError> {
-        if inputs.nrows() != labels.len() {
-            return Err(DataError::RowCount {
-                rows: inputs.nrows(),
-                labels: labels.len(),
-            });
-        }
+        check_rows(inputs.nrows(), labels.len())?;
         check_labels(&labels, classes)?;
         Ok(Dataset {
             inputs,
@@ -258,13 +270,38 @@ impl<F: Float> Dataset<F> {
     ///
     /// # Panics
     ///
-    /// If an index is out of bounds.
+    /// If an index is out of bounds ([`Dataset::try_select`] returns the error instead).
+    #[track_caller]
     pub fn select(&self, indices: &[usize]) -> Dataset<F> {
-        Dataset {
+        or_panic(self.try_select(indices))
+    }
+
+    /// The samples at `indices` as [`Dataset::select`], or [`DataError::IndexOutOfRange`] for
+    /// the first index that is not below [`Dataset::len`] (indices read from a file, say), and
+    /// [`DataError::RowCount`] if the public fields were left without one row of inputs per
+    /// label.
+    ///
+    /// ```
+    /// use bpnet::data::{DataError, Dataset};
+    /// use bpnet::ndarray::array;
+    ///
+    /// let data = Dataset::new(array![[0.5f32], [1.5], [2.5]], vec![0, 1, 0], 2);
+    /// assert_eq!(data.try_select(&[2, 0])?.labels, [0, 0]);
+    /// let err = data.try_select(&[1, 3]).unwrap_err();
+    /// assert!(matches!(err, DataError::IndexOutOfRange { index: 3, len: 3 }));
+    /// # Ok::<(), DataError>(())
+    /// ```
+    pub fn try_select(&self, indices: &[usize]) -> Result<Dataset<F>, DataError> {
+        check_rows(self.inputs.nrows(), self.labels.len())?;
+        let len = self.len();
+        if let Some(&index) = indices.iter().find(|&&i| i >= len) {
+            return Err(DataError::IndexOutOfRange { index, len });
+        }
+        Ok(Dataset {
             inputs: self.inputs.select(Axis(0), indices),
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
             classes: self.classes,
-        }
+        })
     }
 
     /// Splits into `(train, test)` with [`split_indices`]: stratified by class, the test part
@@ -276,19 +313,19 @@ impl<F: Float> Dataset<F> {
     /// If `test_fraction` is not in `[0, 1]` ([`Dataset::try_split`] returns the error instead).
     #[track_caller]
     pub fn split(&self, test_fraction: f64, seed: u64) -> (Dataset<F>, Dataset<F>) {
-        self.try_split(test_fraction, seed)
-            .unwrap_or_else(|e| panic!("{e}"))
+        or_panic(self.try_split(test_fraction, seed))
     }
 
     /// Splits into `(train, test)` as [`Dataset::split`], or [`DataError::BadFraction`] if
-    /// `test_fraction` is not in `[0, 1]` (NaN included).
+    /// `test_fraction` is not in `[0, 1]` (NaN included), [`DataError::RowCount`] if the public
+    /// fields were left without one row of inputs per label.
     pub fn try_split(
         &self,
         test_fraction: f64,
         seed: u64,
     ) -> Result<(Dataset<F>, Dataset<F>), DataError> {
         let (train, test) = try_split_indices(&self.labels, test_fraction, seed)?;
-        Ok((self.select(&train), self.select(&test)))
+        Ok((self.try_select(&train)?, self.try_select(&test)?))
     }
 
     /// The same data set with `f32` or `f64` inputs.
@@ -384,6 +421,41 @@ mod tests {
         }
         let (train, test) = d.try_split(0.5, 0).unwrap();
         assert_eq!(train.len() + test.len(), 2);
+    }
+
+    #[test]
+    fn try_select_refuses_an_index_out_of_range() {
+        let d = Dataset::new(array![[1.0f32], [2.0], [3.0]], vec![0, 1, 2], 3);
+        for indices in [&[3][..], &[0, 2, 7], &[usize::MAX]] {
+            let err = d.try_select(indices).unwrap_err();
+            let index = *indices.last().unwrap();
+            assert!(
+                matches!(err, DataError::IndexOutOfRange { index: i, len: 3 } if i == index),
+                "{err:?}"
+            );
+            let expected = format!("sample index {index} is out of range: the data set has 3");
+            assert!(err.to_string().starts_with(&expected), "{err}");
+            assert!(err.path().is_none());
+        }
+        assert_eq!(d.try_select(&[2, 0, 2]).unwrap(), d.select(&[2, 0, 2]));
+        assert_eq!(d.try_select(&[]).unwrap(), d.select(&[]));
+        let mut broken = d.clone();
+        broken.labels.push(0); // the public fields out of step: an error, not a panic
+        let err = broken.try_select(&[3]).unwrap_err();
+        assert!(
+            matches!(err, DataError::RowCount { rows: 3, labels: 4 }),
+            "{err:?}"
+        );
+        assert!(matches!(
+            broken.try_split(0.5, 1),
+            Err(DataError::RowCount { .. })
+        ));
+    }
+
+    #[test]
+    #[should_panic(expected = "sample index 5 is out of range: the data set has 2 samples")]
+    fn select_panics_with_the_message() {
+        Dataset::new(array![[1.0f32], [2.0]], vec![0, 1], 2).select(&[5]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::ndarray::{Array2, ArrayBase, Data, DataMut, Ix2};
 
-use super::DataError;
+use super::{DataError, or_panic};
 use crate::Float;
 
 /// The prefix of the tensor names of [`Normalizer::tensors`] and [`Normalizer::from_tensors`].
@@ -133,37 +133,80 @@ impl<F: Float> Normalizer<F> {
     ///
     /// # Panics
     ///
-    /// If `data` has not [`Normalizer::width`] columns.
+    /// If `data` has not [`Normalizer::width`] columns ([`Normalizer::try_apply`] returns the
+    /// error instead).
+    #[track_caller]
     pub fn apply<S: DataMut<Elem = F>>(&self, data: &mut ArrayBase<S, Ix2>) {
-        self.check_width(data.ncols());
+        or_panic(self.try_apply(data));
+    }
+
+    /// Normalises every row of `data` in place as [`Normalizer::apply`], or returns
+    /// [`DataError::Width`], leaving `data` as it was, if it has not [`Normalizer::width`]
+    /// columns (data read from a file, say).
+    ///
+    /// ```
+    /// use bpnet::data::{DataError, Normalizer};
+    /// use bpnet::ndarray::array;
+    ///
+    /// let norm = Normalizer::fit(&array![[1.0f32, 10.0], [3.0, 30.0]]);
+    /// let mut x = array![[2.0f32, 20.0]];
+    /// norm.try_apply(&mut x)?;
+    /// assert_eq!(x, array![[0.0, 0.0]]);
+    /// let err = norm.try_apply(&mut array![[1.0f32, 2.0, 3.0]]).unwrap_err();
+    /// assert!(matches!(err, DataError::Width { expected: 2, found: 3 }));
+    /// # Ok::<(), DataError>(())
+    /// ```
+    pub fn try_apply<S: DataMut<Elem = F>>(
+        &self,
+        data: &mut ArrayBase<S, Ix2>,
+    ) -> Result<(), DataError> {
+        self.check_width(data.ncols())?;
         for mut row in data.rows_mut() {
-            for ((x, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
-                *x = (*x - m) / s;
-            }
+            self.normalise(row.iter_mut());
         }
+        Ok(())
     }
 
     /// A normalised copy of `data`.
     ///
     /// # Panics
     ///
-    /// If `data` has not [`Normalizer::width`] columns.
+    /// If `data` has not [`Normalizer::width`] columns ([`Normalizer::try_transform`] returns
+    /// the error instead).
+    #[track_caller]
     pub fn transform<S: Data<Elem = F>>(&self, data: &ArrayBase<S, Ix2>) -> Array2<F> {
+        or_panic(self.try_transform(data))
+    }
+
+    /// A normalised copy of `data` as [`Normalizer::transform`], or [`DataError::Width`] if it
+    /// has not [`Normalizer::width`] columns.
+    pub fn try_transform<S: Data<Elem = F>>(
+        &self,
+        data: &ArrayBase<S, Ix2>,
+    ) -> Result<Array2<F>, DataError> {
+        self.check_width(data.ncols())?;
         let mut out = data.to_owned();
-        self.apply(&mut out);
-        out
+        self.try_apply(&mut out)?;
+        Ok(out)
     }
 
     /// Normalises one sample in place.
     ///
     /// # Panics
     ///
-    /// If `row` has not [`Normalizer::width`] values.
+    /// If `row` has not [`Normalizer::width`] values ([`Normalizer::try_apply_row`] returns the
+    /// error instead).
+    #[track_caller]
     pub fn apply_row(&self, row: &mut [F]) {
-        self.check_width(row.len());
-        for ((x, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
-            *x = (*x - m) / s;
-        }
+        or_panic(self.try_apply_row(row));
+    }
+
+    /// Normalises one sample in place as [`Normalizer::apply_row`], or returns
+    /// [`DataError::Width`], leaving `row` as it was, if it has not [`Normalizer::width`] values.
+    pub fn try_apply_row(&self, row: &mut [F]) -> Result<(), DataError> {
+        self.check_width(row.len())?;
+        self.normalise(row.iter_mut());
+        Ok(())
     }
 
     /// Undoes the normalisation of every row of `data` in place: `x ↦ x × scale + mean` (to
@@ -171,35 +214,76 @@ impl<F: Float> Normalizer<F> {
     ///
     /// # Panics
     ///
-    /// If `data` has not [`Normalizer::width`] columns.
+    /// If `data` has not [`Normalizer::width`] columns ([`Normalizer::try_invert`] returns the
+    /// error instead).
+    #[track_caller]
     pub fn invert<S: DataMut<Elem = F>>(&self, data: &mut ArrayBase<S, Ix2>) {
-        self.check_width(data.ncols());
+        or_panic(self.try_invert(data));
+    }
+
+    /// Undoes the normalisation of every row of `data` in place as [`Normalizer::invert`], or
+    /// returns [`DataError::Width`], leaving `data` as it was, if it has not
+    /// [`Normalizer::width`] columns.
+    pub fn try_invert<S: DataMut<Elem = F>>(
+        &self,
+        data: &mut ArrayBase<S, Ix2>,
+    ) -> Result<(), DataError> {
+        self.check_width(data.ncols())?;
         for mut row in data.rows_mut() {
-            for ((x, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
-                *x = *x * s + m;
-            }
+            self.denormalise(row.iter_mut());
         }
+        Ok(())
     }
 
     /// Undoes the normalisation of one sample in place.
     ///
     /// # Panics
     ///
-    /// If `row` has not [`Normalizer::width`] values.
+    /// If `row` has not [`Normalizer::width`] values ([`Normalizer::try_invert_row`] returns
+    /// the error instead).
+    #[track_caller]
     pub fn invert_row(&self, row: &mut [F]) {
-        self.check_width(row.len());
-        for ((x, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+        or_panic(self.try_invert_row(row));
+    }
+
+    /// Undoes the normalisation of one sample in place as [`Normalizer::invert_row`], or returns
+    /// [`DataError::Width`], leaving `row` as it was, if it has not [`Normalizer::width`]
+    /// values.
+    pub fn try_invert_row(&self, row: &mut [F]) -> Result<(), DataError> {
+        self.check_width(row.len())?;
+        self.denormalise(row.iter_mut());
+        Ok(())
+    }
+
+    /// `x ↦ (x − mean) / scale` for the values of one row.
+    fn normalise<'a>(&self, row: impl Iterator<Item = &'a mut F>)
+    where
+        F: 'a,
+    {
+        for ((x, &m), &s) in row.zip(&self.mean).zip(&self.scale) {
+            *x = (*x - m) / s;
+        }
+    }
+
+    /// `x ↦ x × scale + mean` for the values of one row.
+    fn denormalise<'a>(&self, row: impl Iterator<Item = &'a mut F>)
+    where
+        F: 'a,
+    {
+        for ((x, &m), &s) in row.zip(&self.mean).zip(&self.scale) {
             *x = *x * s + m;
         }
     }
 
-    fn check_width(&self, width: usize) {
-        assert_eq!(
-            width,
-            self.width(),
-            "the normaliser was fitted on {} features, the data has {width}",
-            self.width()
-        );
+    /// [`DataError::Width`] unless `width` is the normaliser's.
+    fn check_width(&self, width: usize) -> Result<(), DataError> {
+        if width == self.width() {
+            return Ok(());
+        }
+        Err(DataError::Width {
+            expected: self.width(),
+            found: width,
+        })
     }
 
     /// The mean and scale as named tensors, to be saved beside the parameters:
@@ -304,6 +388,83 @@ mod tests {
     fn no_rows_is_the_identity() {
         let norm = Normalizer::<f32>::fit(&Array2::zeros((0, 3)));
         assert_eq!((norm.mean(), norm.scale()), (&[0.0; 3][..], &[1.0; 3][..]));
+    }
+
+    fn fitted() -> Normalizer<f64> {
+        Normalizer::fit(&array![[1.0, 10.0], [3.0, 30.0]])
+    }
+
+    /// `result` is [`DataError::Width`] for a normaliser of 2 features and data of `found`.
+    #[track_caller]
+    fn wrong_width<T: core::fmt::Debug>(result: Result<T, DataError>, found: usize) {
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, DataError::Width { expected: 2, found: f } if f == found),
+            "{err:?}"
+        );
+        let message = format!("the normaliser was fitted on 2 features, the data has {found}");
+        assert_eq!(err.to_string(), message);
+        assert!(err.path().is_none());
+    }
+
+    #[test]
+    fn try_apply_checks_the_width() {
+        for cols in [0, 1, 3] {
+            let mut data = Array2::from_elem((2, cols), 5.0);
+            wrong_width(fitted().try_apply(&mut data), cols);
+            assert!(data.iter().all(|&v| v == 5.0), "left as it was");
+        }
+        let (mut a, mut b) = (
+            array![[2.0, 0.0], [4.0, 40.0]],
+            array![[2.0, 0.0], [4.0, 40.0]],
+        );
+        fitted().try_apply(&mut a).unwrap();
+        fitted().apply(&mut b);
+        assert_eq!(a, b);
+        assert_eq!(a, array![[0.0, -2.0], [2.0, 2.0]]);
+    }
+
+    #[test]
+    fn try_transform_checks_the_width() {
+        wrong_width(fitted().try_transform(&array![[1.0]]), 1);
+        let data = array![[2.0, 0.0], [4.0, 40.0]];
+        assert_eq!(
+            fitted().try_transform(&data).unwrap(),
+            fitted().transform(&data)
+        );
+    }
+
+    #[test]
+    fn try_apply_row_checks_the_width() {
+        let mut row = [1.0, 2.0, 3.0];
+        wrong_width(fitted().try_apply_row(&mut row), 3);
+        assert_eq!(row, [1.0, 2.0, 3.0], "left as it was");
+        let (mut a, mut b) = ([4.0, 40.0], [4.0, 40.0]);
+        fitted().try_apply_row(&mut a).unwrap();
+        fitted().apply_row(&mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn try_invert_checks_the_width() {
+        let mut data = array![[1.0, 2.0, 3.0]];
+        wrong_width(fitted().try_invert(&mut data), 3);
+        assert_eq!(data, array![[1.0, 2.0, 3.0]], "left as it was");
+        let (mut a, mut b) = (array![[0.5, -1.0]], array![[0.5, -1.0]]);
+        fitted().try_invert(&mut a).unwrap();
+        fitted().invert(&mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn try_invert_row_checks_the_width() {
+        let mut row = [1.0];
+        wrong_width(fitted().try_invert_row(&mut row), 1);
+        assert_eq!(row, [1.0], "left as it was");
+        let (mut a, mut b) = ([0.5, -1.0], [0.5, -1.0]);
+        fitted().try_invert_row(&mut a).unwrap();
+        fitted().invert_row(&mut b);
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -57,7 +57,7 @@ impl SplitMix64 {
 /// ```
 #[track_caller]
 pub fn split_indices(labels: &[usize], test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    try_split_indices(labels, test_fraction, seed).unwrap_or_else(|e| panic!("{e}"))
+    super::or_panic(try_split_indices(labels, test_fraction, seed))
 }
 
 /// The split of [`split_indices`], or [`DataError::BadFraction`] if `test_fraction` is not in

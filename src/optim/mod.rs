@@ -52,6 +52,14 @@
 //! assert_eq!(opt.first_moment().len(), Fit::PARAMS); // state parallel to the pool
 //! ```
 //!
+//! # Settings
+//!
+//! A setting out of its range (a negative or NaN learning rate, a momentum of 1, …) makes the
+//! constructors and setters panic; each has a `try_` form ([`Sgd::try_new`],
+//! [`Sgd::try_momentum`], [`Adam::try_betas`], [`Sdlm::try_new`], …) that returns a
+//! [`SettingError`] instead, naming the setting, the value and what it must be: for settings
+//! read from a configuration file or a command line.
+//!
 //! # Pool lengths
 //!
 //! A pool's length is fixed when its network compiles, so giving an optimizer pools of different
@@ -63,7 +71,15 @@
 use crate::{Float, Network};
 
 mod sdlm;
+mod setting;
 pub use sdlm::{CurvatureError, Every, Sdlm};
+pub use setting::SettingError;
+use setting::{non_negative, or_panic, positive, unit};
+
+/// The name of the learning-rate setting in [`SettingError`].
+const LR: &str = "the learning rate";
+/// The name of the weight-decay setting in [`SettingError`].
+const WD: &str = "the weight decay";
 
 /// How the learning rate changes with the number of updates already made.
 ///
@@ -230,36 +246,6 @@ impl<F: Float, O: Optimizer<F> + ?Sized> Optimizer<F> for Box<O> {
     }
 }
 
-/// Panics unless `lr` is a valid learning rate: finite and `≥ 0`.
-#[track_caller]
-fn check_lr<F: Float>(what: &str, lr: F) {
-    let v = lr.to_f64();
-    assert!(
-        v.is_finite() && v >= 0.0,
-        "{what}: the learning rate must be finite and >= 0, got {v}"
-    );
-}
-
-/// Panics unless `v` is finite and `≥ 0` (a weight decay).
-#[track_caller]
-fn check_weight_decay<F: Float>(what: &str, wd: F) {
-    let v = wd.to_f64();
-    assert!(
-        v.is_finite() && v >= 0.0,
-        "{what}: the weight decay must be finite and >= 0, got {v}"
-    );
-}
-
-/// Panics unless `v` is in `[0, 1)` (a momentum or a moment's decay rate).
-#[track_caller]
-fn check_unit<F: Float>(what: &str, name: &str, v: F) {
-    let v = v.to_f64();
-    assert!(
-        (0.0..1.0).contains(&v),
-        "{what}: {name} must be in [0, 1), got {v}"
-    );
-}
-
 /// Checks the pool lengths and makes `state` the pool's length if it is empty (a first update).
 #[track_caller]
 fn fit_state<F: Float>(what: &str, params: usize, grads: usize, state: &mut Vec<F>) {
@@ -327,11 +313,26 @@ impl<F: Float> Sgd<F> {
     /// Plain SGD with base learning rate `lr`: no momentum, no weight decay, a constant rate.
     ///
     /// # Panics
-    /// If `lr` is negative, NaN or infinite.
+    /// If `lr` is negative, NaN or infinite ([`Sgd::try_new`] returns the error instead).
     #[track_caller]
     pub fn new(lr: F) -> Self {
-        check_lr("Sgd", lr);
-        Sgd {
+        or_panic(Self::try_new(lr))
+    }
+
+    /// Plain SGD as [`Sgd::new`], or a [`SettingError`] if `lr` is negative, NaN or infinite.
+    ///
+    /// ```
+    /// use bpnet::optim::Sgd;
+    ///
+    /// let opt = Sgd::try_new(0.1f32)?.try_momentum(0.9)?.try_weight_decay(1e-4)?;
+    /// # let _ = opt;
+    /// let err = Sgd::try_new(f32::NAN).unwrap_err();
+    /// assert_eq!(err.to_string(), "Sgd: the learning rate must be finite and >= 0, got NaN");
+    /// # Ok::<(), bpnet::optim::SettingError>(())
+    /// ```
+    pub fn try_new(lr: F) -> Result<Self, SettingError> {
+        non_negative("Sgd", LR, lr)?;
+        Ok(Sgd {
             lr,
             momentum: F::ZERO,
             nesterov: false,
@@ -340,18 +341,24 @@ impl<F: Float> Sgd<F> {
             velocity: Vec::new(),
             t: 0,
             buf: Vec::new(),
-        }
+        })
     }
 
     /// Momentum `μ` (typically 0.9); 0 turns it off.
     ///
     /// # Panics
-    /// If `momentum` is not in `[0, 1)` (NaN included).
+    /// If `momentum` is not in `[0, 1)` (NaN included; [`Sgd::try_momentum`] returns the error
+    /// instead).
     #[track_caller]
-    pub fn momentum(mut self, momentum: F) -> Self {
-        check_unit("Sgd", "the momentum", momentum);
+    pub fn momentum(self, momentum: F) -> Self {
+        or_panic(self.try_momentum(momentum))
+    }
+
+    /// Momentum as [`Sgd::momentum`], or a [`SettingError`] if `momentum` is not in `[0, 1)`.
+    pub fn try_momentum(mut self, momentum: F) -> Result<Self, SettingError> {
+        unit("Sgd", "the momentum", momentum)?;
         self.momentum = momentum;
-        self
+        Ok(self)
     }
 
     /// Nesterov's momentum instead of the classic one (no effect while the momentum is 0).
@@ -363,12 +370,19 @@ impl<F: Float> Sgd<F> {
     /// L2 weight decay `λ`: adds `λ·w` to each gradient (the gradient of `½λ‖w‖²`).
     ///
     /// # Panics
-    /// If `weight_decay` is negative, NaN or infinite.
+    /// If `weight_decay` is negative, NaN or infinite ([`Sgd::try_weight_decay`] returns the
+    /// error instead).
     #[track_caller]
-    pub fn weight_decay(mut self, weight_decay: F) -> Self {
-        check_weight_decay("Sgd", weight_decay);
+    pub fn weight_decay(self, weight_decay: F) -> Self {
+        or_panic(self.try_weight_decay(weight_decay))
+    }
+
+    /// L2 weight decay as [`Sgd::weight_decay`], or a [`SettingError`] if `weight_decay` is
+    /// negative, NaN or infinite.
+    pub fn try_weight_decay(mut self, weight_decay: F) -> Result<Self, SettingError> {
+        non_negative("Sgd", WD, weight_decay)?;
         self.weight_decay = weight_decay;
-        self
+        Ok(self)
     }
 
     /// The learning-rate schedule.
@@ -380,11 +394,19 @@ impl<F: Float> Sgd<F> {
     /// Sets the base learning rate (the schedule still multiplies it).
     ///
     /// # Panics
-    /// If `lr` is negative, NaN or infinite.
+    /// If `lr` is negative, NaN or infinite ([`Sgd::try_set_learning_rate`] returns the error
+    /// instead).
     #[track_caller]
     pub fn set_learning_rate(&mut self, lr: F) {
-        check_lr("Sgd", lr);
+        or_panic(self.try_set_learning_rate(lr));
+    }
+
+    /// Sets the base learning rate as [`Sgd::set_learning_rate`], or leaves it and returns a
+    /// [`SettingError`] if `lr` is negative, NaN or infinite.
+    pub fn try_set_learning_rate(&mut self, lr: F) -> Result<(), SettingError> {
+        non_negative("Sgd", LR, lr)?;
         self.lr = lr;
+        Ok(())
     }
 
     /// The base learning rate.
@@ -501,11 +523,26 @@ impl<F: Float> Adam<F> {
     /// `β₂ = 0.999`, `ε = 1e-8`, no weight decay, a constant rate.
     ///
     /// # Panics
-    /// If `lr` is negative, NaN or infinite.
+    /// If `lr` is negative, NaN or infinite ([`Adam::try_new`] returns the error instead).
     #[track_caller]
     pub fn new(lr: F) -> Self {
-        check_lr("Adam", lr);
-        Adam {
+        or_panic(Self::try_new(lr))
+    }
+
+    /// Adam as [`Adam::new`], or a [`SettingError`] if `lr` is negative, NaN or infinite.
+    ///
+    /// ```
+    /// use bpnet::optim::Adam;
+    ///
+    /// let opt = Adam::try_new(1e-3f64)?.try_betas(0.9, 0.99)?.try_eps(1e-6)?;
+    /// # let _ = opt;
+    /// let err = Adam::try_new(1e-3f64)?.try_betas(0.9, 1.0).unwrap_err();
+    /// assert_eq!((err.setting, err.value, err.rule), ("beta2", 1.0, "in [0, 1)"));
+    /// # Ok::<(), bpnet::optim::SettingError>(())
+    /// ```
+    pub fn try_new(lr: F) -> Result<Self, SettingError> {
+        non_negative("Adam", LR, lr)?;
+        Ok(Adam {
             lr,
             beta1: F::from_f64(0.9),
             beta2: F::from_f64(0.999),
@@ -517,72 +554,100 @@ impl<F: Float> Adam<F> {
             v: Vec::new(),
             t: 0,
             buf: Vec::new(),
-        }
+        })
     }
 
     /// AdamW: Adam with decoupled weight decay `λ` (PyTorch's `AdamW` default is `0.01`).
     ///
     /// # Panics
-    /// If `lr` or `weight_decay` is negative, NaN or infinite.
+    /// If `lr` or `weight_decay` is negative, NaN or infinite ([`Adam::try_adamw`] returns the
+    /// error instead).
     #[track_caller]
     pub fn adamw(lr: F, weight_decay: F) -> Self {
-        Self::new(lr).decoupled_weight_decay(weight_decay)
+        or_panic(Self::try_adamw(lr, weight_decay))
+    }
+
+    /// AdamW as [`Adam::adamw`], or a [`SettingError`] if `lr` or `weight_decay` is negative,
+    /// NaN or infinite (the learning rate is checked first).
+    pub fn try_adamw(lr: F, weight_decay: F) -> Result<Self, SettingError> {
+        Self::try_new(lr)?.try_decoupled_weight_decay(weight_decay)
     }
 
     /// The moments' decay rates `β₁` and `β₂`, each in `[0, 1)`.
     ///
     /// # Panics
     /// If `beta1` or `beta2` is not in `[0, 1)` (NaN included): `β₂ = 1` would divide by
-    /// `√(1 − β₂ᵗ) = 0`.
+    /// `√(1 − β₂ᵗ) = 0` ([`Adam::try_betas`] returns the error instead).
     #[track_caller]
-    pub fn betas(mut self, beta1: F, beta2: F) -> Self {
-        check_unit("Adam", "beta1", beta1);
-        check_unit("Adam", "beta2", beta2);
+    pub fn betas(self, beta1: F, beta2: F) -> Self {
+        or_panic(self.try_betas(beta1, beta2))
+    }
+
+    /// The decay rates as [`Adam::betas`], or a [`SettingError`] for the first of `beta1` and
+    /// `beta2` that is not in `[0, 1)` (NaN included).
+    pub fn try_betas(mut self, beta1: F, beta2: F) -> Result<Self, SettingError> {
+        unit("Adam", "beta1", beta1)?;
+        unit("Adam", "beta2", beta2)?;
         self.beta1 = beta1;
         self.beta2 = beta2;
-        self
+        Ok(self)
     }
 
     /// The `ε` added to the denominator.
     ///
     /// # Panics
     /// Unless `eps` is finite and `> 0` (with `ε = 0`, a parameter whose gradient has always
-    /// been 0 would be updated by `0/0`, NaN).
+    /// been 0 would be updated by `0/0`, NaN; [`Adam::try_eps`] returns the error instead).
     #[track_caller]
-    pub fn eps(mut self, eps: F) -> Self {
-        let v = eps.to_f64();
-        assert!(
-            v.is_finite() && v > 0.0,
-            "Adam: eps must be finite and > 0, got {v}"
-        );
+    pub fn eps(self, eps: F) -> Self {
+        or_panic(self.try_eps(eps))
+    }
+
+    /// `ε` as [`Adam::eps`], or a [`SettingError`] unless `eps` is finite and `> 0`.
+    pub fn try_eps(mut self, eps: F) -> Result<Self, SettingError> {
+        positive("Adam", "eps", eps)?;
         self.eps = eps;
-        self
+        Ok(self)
     }
 
     /// L2 weight decay `λ`, added to the gradient as `λ·w` before the moments (PyTorch's `Adam`
     /// `weight_decay`). Replaces a decoupled weight decay.
     ///
     /// # Panics
-    /// If `weight_decay` is negative, NaN or infinite.
+    /// If `weight_decay` is negative, NaN or infinite ([`Adam::try_weight_decay`] returns the
+    /// error instead).
     #[track_caller]
-    pub fn weight_decay(mut self, weight_decay: F) -> Self {
-        check_weight_decay("Adam", weight_decay);
+    pub fn weight_decay(self, weight_decay: F) -> Self {
+        or_panic(self.try_weight_decay(weight_decay))
+    }
+
+    /// L2 weight decay as [`Adam::weight_decay`], or a [`SettingError`] if `weight_decay` is
+    /// negative, NaN or infinite.
+    pub fn try_weight_decay(mut self, weight_decay: F) -> Result<Self, SettingError> {
+        non_negative("Adam", WD, weight_decay)?;
         self.weight_decay = weight_decay;
         self.decoupled = false;
-        self
+        Ok(self)
     }
 
     /// Decoupled weight decay `λ`: every update first shrinks `w` by the factor `1 − η·λ`,
     /// outside the moments (AdamW, Loshchilov & Hutter). Replaces an L2 weight decay.
     ///
     /// # Panics
-    /// If `weight_decay` is negative, NaN or infinite.
+    /// If `weight_decay` is negative, NaN or infinite ([`Adam::try_decoupled_weight_decay`]
+    /// returns the error instead).
     #[track_caller]
-    pub fn decoupled_weight_decay(mut self, weight_decay: F) -> Self {
-        check_weight_decay("Adam", weight_decay);
+    pub fn decoupled_weight_decay(self, weight_decay: F) -> Self {
+        or_panic(self.try_decoupled_weight_decay(weight_decay))
+    }
+
+    /// Decoupled weight decay as [`Adam::decoupled_weight_decay`], or a [`SettingError`] if
+    /// `weight_decay` is negative, NaN or infinite.
+    pub fn try_decoupled_weight_decay(mut self, weight_decay: F) -> Result<Self, SettingError> {
+        non_negative("Adam", WD, weight_decay)?;
         self.weight_decay = weight_decay;
         self.decoupled = true;
-        self
+        Ok(self)
     }
 
     /// The learning-rate schedule.
@@ -594,11 +659,19 @@ impl<F: Float> Adam<F> {
     /// Sets the base learning rate (the schedule still multiplies it).
     ///
     /// # Panics
-    /// If `lr` is negative, NaN or infinite.
+    /// If `lr` is negative, NaN or infinite ([`Adam::try_set_learning_rate`] returns the error
+    /// instead).
     #[track_caller]
     pub fn set_learning_rate(&mut self, lr: F) {
-        check_lr("Adam", lr);
+        or_panic(self.try_set_learning_rate(lr));
+    }
+
+    /// Sets the base learning rate as [`Adam::set_learning_rate`], or leaves it and returns a
+    /// [`SettingError`] if `lr` is negative, NaN or infinite.
+    pub fn try_set_learning_rate(&mut self, lr: F) -> Result<(), SettingError> {
+        non_negative("Adam", LR, lr)?;
         self.lr = lr;
+        Ok(())
     }
 
     /// The base learning rate.

@@ -1,6 +1,7 @@
 //! Stochastic diagonal Levenberg–Marquardt: one learning rate per parameter, from the curvature.
 
-use super::{Optimizer, Schedule, check_lr, copy_grads};
+use super::setting::{at_least_one, non_negative, or_panic, positive};
+use super::{Optimizer, Schedule, SettingError, copy_grads};
 use crate::train::{IntoEnergy, module_at};
 use crate::{Error, Float, Network, SecondOrder};
 use bpnet_runtime::rand::rngs::StdRng;
@@ -241,12 +242,29 @@ impl<F: Float> Sdlm<F> {
     ///
     /// # Panics
     /// If `epsilon` is negative, NaN or infinite, or `mu` is not finite and `> 0` (with `μ = 0`
-    /// a parameter of zero curvature would get an infinite rate).
+    /// a parameter of zero curvature would get an infinite rate; [`Sdlm::try_new`] returns the
+    /// error instead).
     #[track_caller]
     pub fn new(epsilon: F, mu: F) -> Self {
-        check_lr("Sdlm", epsilon);
-        check_mu(mu);
-        Sdlm {
+        or_panic(Self::try_new(epsilon, mu))
+    }
+
+    /// SDLM as [`Sdlm::new`], or a [`SettingError`] if `epsilon` is negative, NaN or infinite,
+    /// or `mu` is not finite and `> 0` (`epsilon` is checked first).
+    ///
+    /// ```
+    /// use bpnet::optim::Sdlm;
+    ///
+    /// let opt = Sdlm::try_new(0.05f32, 0.1)?.try_samples(200)?;
+    /// assert_eq!(opt.sample_count(), 200);
+    /// let err = Sdlm::try_new(0.05f32, 0.0).unwrap_err();
+    /// assert_eq!(err.to_string(), "Sdlm: mu must be finite and > 0, got 0");
+    /// # Ok::<(), bpnet::optim::SettingError>(())
+    /// ```
+    pub fn try_new(epsilon: F, mu: F) -> Result<Self, SettingError> {
+        non_negative("Sdlm", EPSILON, epsilon)?;
+        positive("Sdlm", "mu", mu)?;
+        Ok(Sdlm {
             epsilon,
             mu,
             schedule: Schedule::Constant,
@@ -263,7 +281,7 @@ impl<F: Float> Sdlm<F> {
             restart: false,
             t: 0,
             buf: Vec::new(),
-        }
+        })
     }
 
     /// The schedule of `ε`: the rates of update `t` are `ε · schedule.factor(t) / (μ + hᵢᵢ)`.
@@ -275,15 +293,17 @@ impl<F: Float> Sdlm<F> {
     /// The number of samples each estimate averages over (500 by default).
     ///
     /// # Panics
-    /// If `n` is 0.
+    /// If `n` is 0 ([`Sdlm::try_samples`] returns the error instead).
     #[track_caller]
-    pub fn samples(mut self, n: usize) -> Self {
-        assert!(
-            n > 0,
-            "Sdlm: the curvature is averaged over at least 1 sample"
-        );
+    pub fn samples(self, n: usize) -> Self {
+        or_panic(self.try_samples(n))
+    }
+
+    /// The number of samples as [`Sdlm::samples`], or a [`SettingError`] if `n` is 0.
+    pub fn try_samples(mut self, n: usize) -> Result<Self, SettingError> {
+        at_least_one("Sdlm", "the sample count", n)?;
         self.samples = n;
-        self
+        Ok(self)
     }
 
     /// When to re-estimate the curvature ([`Every::Epochs(1)`](Every::Epochs) by default).
@@ -303,11 +323,19 @@ impl<F: Float> Sdlm<F> {
     /// Sets `ε` (the schedule still multiplies it).
     ///
     /// # Panics
-    /// If `epsilon` is negative, NaN or infinite.
+    /// If `epsilon` is negative, NaN or infinite ([`Sdlm::try_set_epsilon`] returns the error
+    /// instead).
     #[track_caller]
     pub fn set_epsilon(&mut self, epsilon: F) {
-        check_lr("Sdlm", epsilon);
+        or_panic(self.try_set_epsilon(epsilon));
+    }
+
+    /// Sets `ε` as [`Sdlm::set_epsilon`], or leaves it and returns a [`SettingError`] if
+    /// `epsilon` is negative, NaN or infinite.
+    pub fn try_set_epsilon(&mut self, epsilon: F) -> Result<(), SettingError> {
+        non_negative("Sdlm", EPSILON, epsilon)?;
         self.epsilon = epsilon;
+        Ok(())
     }
 
     /// `ε`, the global rate.
@@ -693,15 +721,8 @@ impl<F: Float> Optimizer<F> for Sdlm<F> {
     }
 }
 
-/// Panics unless `mu` is finite and `> 0`.
-#[track_caller]
-fn check_mu<F: Float>(mu: F) {
-    let v = mu.to_f64();
-    assert!(
-        v.is_finite() && v > 0.0,
-        "Sdlm: mu must be finite and > 0, got {v}"
-    );
-}
+/// The name of the `ε` setting in [`SettingError`].
+const EPSILON: &str = "epsilon";
 
 #[cfg(test)]
 mod tests {
