@@ -379,3 +379,248 @@ fn gradients_of_a_scaled_distance() {
         assert!(report.passes(TOL), "{report}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Delayed reads and self-reads inside `unfold`.
+
+macro_rules! delayed {
+    ($name:ident, $($attr:tt)*) => {
+        network! {
+            /// `mul(x, …h[t − 1])`, `concat(x, h[t − 2])`, `slice(h[t − 1], …)`, and modules
+            /// reading their own earlier output (`scale(p[t − 1])`, `mul(x, m[t − 1])`), every
+            /// delayed state with a learned initial value.
+            $($attr)*
+            struct $name {
+                unfold 5 {
+                    input  x: 2;
+                    target y: 2;
+                    hs     = slice(h[t - 1], from = 1, to = 3);
+                    g      = mul(x, hs);
+                    k      = concat(x, h[t - 2]);
+                    u      = la: linear(k -> 3, bias = true);
+                    p: 2   = scale(p[t - 1], by = 0.5);
+                    m: 2   = mul(x, m[t - 1]);
+                    n      = add(g, p, m);
+                    v      = lv: linear(n -> 3);
+                    z      = add(u, v);
+                    h      = tanh(z, bias = false);
+                    o      = lo: linear(h -> 2);
+                    e      = euclidean(o, y);
+                }
+                initial h = learned;
+                initial p = learned;
+                initial m = learned;
+                energy = sum(e);
+            }
+        }
+    };
+}
+
+delayed!(Delayed, #[bpnet(float = f64)]);
+delayed!(Delayed32,);
+
+/// Random parameters and initial values; the learned `m` near ±1 so that it does not vanish.
+fn delayed_net(seed: u64) -> (Delayed, StdRng) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut net = Delayed::new(&mut rng);
+    randomise(net.params_mut(), &mut rng);
+    (net, rng)
+}
+
+#[test]
+fn delayed_reads_and_self_reads_through_time() {
+    for seed in 0..3 {
+        let (mut net, mut rng) = delayed_net(50 + seed);
+        for len in [5, 3, 1] {
+            let (xs, ys) = (rows::<2>(len, &mut rng), rows::<2>(len, &mut rng));
+            common::check_through_time!(net, xs, ys, 2);
+            // The parameter gradients bit-identical with input gradients off and on.
+            net.set_input_grads(false);
+            net.zero_grad();
+            net.fprop(&xs, &ys).unwrap();
+            net.bprop();
+            let off = bits(net.grads());
+            net.set_input_grads(true);
+            net.zero_grad();
+            net.bprop();
+            assert_eq!(bits(net.grads()), off, "len {len}");
+            // p is the initial value halved at every step.
+            let p0 = net.p.initial(1).x;
+            for t in 0..len {
+                let f = 0.5f64.powi(t as i32 + 1);
+                assert!((net.p[t].x[0] - f * p0[0]).abs() < 1e-15);
+            }
+        }
+        let xs: Vec<Vec<[f64; 2]>> = (0..4).map(|_| rows::<2>(5, &mut rng)).collect();
+        let ys: Vec<Vec<[f64; 2]>> = (0..4).map(|_| rows::<2>(5, &mut rng)).collect();
+        common::batch_is_the_sum!(net, xs, ys, 4, seq);
+    }
+}
+
+/// Truncated back-propagation through time: the gradient of a continued call is the derivative
+/// of its energy with the carried-over states held fixed (the parameters perturbed in the second
+/// call only), and the learned initial values get none of it.
+#[test]
+fn continued_calls_with_new_kinds() {
+    for seed in 0..2 {
+        let (mut net, mut rng) = delayed_net(60 + seed);
+        let (xs1, ys1) = (rows::<2>(4, &mut rng), rows::<2>(4, &mut rng));
+        let (xs2, ys2) = (rows::<2>(3, &mut rng), rows::<2>(3, &mut rng));
+        let p = net.params().to_vec();
+        let mut chunked = |q: &[f64]| {
+            net.params_mut().copy_from_slice(&p);
+            net.fprop(&xs1, &ys1).unwrap();
+            net.params_mut().copy_from_slice(q);
+            net.fprop_continued(&xs2, &ys2).unwrap()
+        };
+        let nd = numeric(&mut chunked, &p);
+        chunked(&p);
+        net.zero_grad();
+        net.bprop();
+        assert_close("continued", net.grads(), &nd);
+        // The initial values' slices of the pool (after the modules) get nothing.
+        let first = Delayed::LA_LEN + Delayed::LV_LEN + Delayed::LO_LEN;
+        assert!(net.grads()[first..].iter().all(|g| *g == 0.0));
+        // The energies of the chunks add up to the whole sequence's.
+        let whole_x: Vec<[f64; 2]> = xs1.iter().chain(&xs2).copied().collect();
+        let whole_y: Vec<[f64; 2]> = ys1.iter().chain(&ys2).copied().collect();
+        let whole = net.fprop(&whole_x[..5], &whole_y[..5]).unwrap();
+        let a = net.fprop(&xs1, &ys1).unwrap();
+        let b = net.fprop_continued(&whole_x[4..5], &whole_y[4..5]).unwrap();
+        assert!((a + b - whole).abs() < 1e-12 * whole.abs().max(1.0));
+
+        // A continued minibatch is the sum of its sequences' continued calls.
+        let xs1: Vec<Vec<[f64; 2]>> = (0..3).map(|_| rows::<2>(4, &mut rng)).collect();
+        let ys1: Vec<Vec<[f64; 2]>> = (0..3).map(|_| rows::<2>(4, &mut rng)).collect();
+        let xs2: Vec<Vec<[f64; 2]>> = (0..3).map(|_| rows::<2>(2, &mut rng)).collect();
+        let ys2: Vec<Vec<[f64; 2]>> = (0..3).map(|_| rows::<2>(2, &mut rng)).collect();
+        net.zero_grad();
+        net.zero_curvature();
+        let mut e = 0.0;
+        for i in 0..3 {
+            net.fprop(&xs1[i], &ys1[i]).unwrap();
+            e += net.fprop_continued(&xs2[i], &ys2[i]).unwrap();
+            net.bprop();
+            net.bbprop();
+        }
+        let (g, c) = (net.grads().to_vec(), net.curvature().to_vec());
+        net.reserve_batch(3).unwrap();
+        net.zero_grad();
+        net.zero_curvature();
+        net.fprop_batch(&xs1, &ys1).unwrap();
+        let eb = net.fprop_batch_continued(&xs2, &ys2).unwrap();
+        net.bprop_batch();
+        net.bbprop_batch();
+        assert!(close(&[eb], &[e]), "{eb} vs {e}");
+        assert!(close(net.grads(), &g), "{:?}\nvs\n{g:?}", net.grads());
+        assert!(close(net.curvature(), &c));
+    }
+}
+
+/// The f32 network computes what the f64 one does.
+#[test]
+fn delayed_reads_in_f32() {
+    let (n64, mut rng) = delayed_net(70);
+    let mut n64 = n64;
+    let mut n32 = Delayed32::new(&mut rng);
+    for (a, b) in n32.params_mut().iter_mut().zip(n64.params()) {
+        *a = *b as f32;
+    }
+    for len in [5, 2] {
+        let (xs, ys) = (rows::<2>(len, &mut rng), rows::<2>(len, &mut rng));
+        let xs32: Vec<[f32; 2]> = xs.iter().map(|r| r.map(|v| v as f32)).collect();
+        let ys32: Vec<[f32; 2]> = ys.iter().map(|r| r.map(|v| v as f32)).collect();
+        let e64 = n64.fprop(&xs, &ys).unwrap();
+        let e32 = n32.fprop(&xs32, &ys32).unwrap();
+        n64.zero_grad();
+        n32.zero_grad();
+        n64.bprop();
+        n32.bprop();
+        assert!((e64 - f64::from(e32)).abs() <= 1e-4 * e64.abs().max(1.0), "{e64} vs {e32}");
+        for (g32, g64) in n32.grads().iter().zip(n64.grads()) {
+            assert!((f64::from(*g32) - g64).abs() <= 1e-4 * g64.abs().max(1.0), "{g32} vs {g64}");
+        }
+    }
+}
+
+network! {
+    /// New kinds after `last` and `sum`, with an input given once per sequence.
+    #[bpnet(float = f64)]
+    struct Gathered {
+        unfold 4 {
+            input  x: 2;
+            a      = la: linear(x -> 3, bias = true);
+            b      = lb: linear(h[t - 1] -> 3);
+            z      = add(a, b);
+            h      = tanh(z, bias = false);
+            sp     = softplus(h);
+        }
+        input  u: 2;
+        target y: 2;
+        hl     = last(h);
+        hsum   = sum(sp);
+        k      = sub(hl, hsum);
+        hs     = slice(k, from = 1, to = 3);
+        g      = mul(hs, u);
+        c      = concat(g, u);
+        output out = lo: linear(c -> 2, bias = true);
+        energy = euclidean(out, y);
+    }
+}
+
+#[test]
+fn new_kinds_after_last_and_sum() {
+    for seed in 0..3 {
+        let mut rng = StdRng::seed_from_u64(80 + seed);
+        let mut net = Gathered::new(&mut rng);
+        randomise(net.params_mut(), &mut rng);
+        for len in [4, 2] {
+            let (xs, u, y) = (rows::<2>(len, &mut rng), rows::<2>(1, &mut rng)[0], rows::<2>(1, &mut rng)[0]);
+            net.set_input_grads(false);
+            let report = check_gradients(&mut net, |n| n.fprop(&xs, &u, &y).unwrap());
+            assert!(report.passes(TOL), "len {len}:\n{report}");
+            net.zero_grad();
+            net.fprop(&xs, &u, &y).unwrap();
+            net.bprop();
+            let off = bits(net.grads());
+            let flat: Vec<f64> = xs.iter().flatten().copied().collect();
+            let ndx = numeric(
+                &mut |v| {
+                    let xs: Vec<[f64; 2]> = v.chunks(2).map(|c| c.try_into().unwrap()).collect();
+                    net.fprop(&xs, &u, &y).unwrap()
+                },
+                &flat,
+            );
+            let ndu = numeric(&mut |v| net.fprop(&xs, &v.try_into().unwrap(), &y).unwrap(), &u);
+            let ndy = numeric(&mut |v| net.fprop(&xs, &u, &v.try_into().unwrap()).unwrap(), &y);
+            net.set_input_grads(true);
+            net.zero_grad();
+            net.fprop(&xs, &u, &y).unwrap();
+            net.bprop();
+            assert_eq!(bits(net.grads()), off);
+            let dx: Vec<f64> = (0..len).flat_map(|t| net.x[t].dx).collect();
+            assert_close("dE/dx", &dx, &ndx);
+            assert_close("dE/du", &net.u.dx, &ndu);
+            assert_close("dE/dy", &net.y.dx, &ndy);
+        }
+        let xs: Vec<Vec<[f64; 2]>> = (0..3).map(|_| rows::<2>(4, &mut rng)).collect();
+        let (us, ys) = (rows::<2>(3, &mut rng), rows::<2>(3, &mut rng));
+        net.set_input_grads(false);
+        net.zero_grad();
+        net.zero_curvature();
+        let mut e = 0.0;
+        for i in 0..3 {
+            e += net.fprop(&xs[i], &us[i], &ys[i]).unwrap();
+            net.bprop();
+            net.bbprop();
+        }
+        let (g, c) = (net.grads().to_vec(), net.curvature().to_vec());
+        net.reserve_batch(3).unwrap();
+        net.zero_grad();
+        net.zero_curvature();
+        let eb = net.fprop_batch(&xs, &us, &ys).unwrap();
+        net.bprop_batch();
+        net.bbprop_batch();
+        assert!(close(&[eb], &[e]) && close(net.grads(), &g) && close(net.curvature(), &c));
+    }
+}
