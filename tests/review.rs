@@ -624,3 +624,141 @@ fn new_kinds_after_last_and_sum() {
         assert!(close(&[eb], &[e]) && close(net.grads(), &g) && close(net.curvature(), &c));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Nested networks and user modules next to the new kinds.
+
+network! {
+    /// A module network made of new kinds: an affine map, a leaky ReLU and a slice of a concat.
+    #[bpnet(float = f64)]
+    pub struct Layer {
+        input  x: 3;
+        a      = la: linear(x -> 4, bias = true);
+        r      = softplus(a);
+        c      = concat(r, x);
+        output h = slice(c, from = 1, to = 6);
+    }
+}
+
+network! {
+    /// `Layer` as a module, a user module beside `mul`, and an affine output layer.
+    #[bpnet(float = f64)]
+    struct NestedOuter {
+        input  x: 3;
+        target y: 2;
+        h: 5   = layer: Layer(x);
+        hs     = slice(h, from = 0, to = 4);
+        q: 4   = sq: common::Square(hs);
+        m      = mul(q, hs);
+        out    = lo: linear(m -> 2, bias = true);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// `Layer` as a module straight into an output layer (each unit reaches each output by one
+    /// path: the Gauss–Newton diagonal is exact).
+    #[bpnet(float = f64)]
+    struct NestedExact {
+        input  x: 3;
+        target y: 2;
+        h: 5   = layer: Layer(x);
+        out    = lo: linear(h -> 2, bias = true);
+        energy = euclidean(out, y);
+    }
+}
+
+#[test]
+fn nested_network_of_new_kinds_with_a_user_module() {
+    let mut rng = StdRng::seed_from_u64(90);
+    let mut net = NestedOuter::new(&mut rng);
+    randomise(net.params_mut(), &mut rng);
+    for round in 0..3 {
+        let (x, y) = (sample(3, &mut rng), sample(2, &mut rng));
+        net.set_input_grads(false);
+        let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
+        assert!(report.passes(TOL), "round {round}:\n{report}");
+        net.zero_grad();
+        net.try_fprop(&x, &y).unwrap();
+        net.bprop();
+        let off = bits(net.grads());
+        let ndx = numeric(&mut |v| net.try_fprop(v, &y).unwrap(), &x);
+        net.set_input_grads(true);
+        net.zero_grad();
+        net.try_fprop(&x, &y).unwrap();
+        net.bprop();
+        assert_eq!(bits(net.grads()), off);
+        assert_close("dE/dx", &net.x.dx, &ndx);
+    }
+    // A minibatch is the sum of its samples (the user module keeps one input per row).
+    let (xs, ys) = (rows::<3>(4, &mut rng), rows::<2>(4, &mut rng));
+    net.set_input_grads(false);
+    net.zero_grad();
+    let mut e = 0.0;
+    for i in 0..4 {
+        e += net.fprop(&xs[i], &ys[i]);
+        net.bprop();
+    }
+    let g = net.grads().to_vec();
+    net.reserve_batch(4).unwrap();
+    net.zero_grad();
+    let eb = net.fprop_batch(&xs, &ys).unwrap();
+    net.bprop_batch();
+    assert!(close(&[eb], &[e]) && close(net.grads(), &g));
+
+    // Saved under the module paths, the inner affine map as `layer.la.weight` / `.bias`.
+    let names: Vec<(String, Vec<usize>)> =
+        bpnet::io::param_tensors(NestedOuter::MODULES, NestedOuter::STATES)
+            .into_iter()
+            .map(|t| (t.name, t.shape))
+            .collect();
+    assert!(names.contains(&("layer.la.weight".to_string(), vec![4, 3])), "{names:?}");
+    assert!(names.contains(&("layer.la.bias".to_string(), vec![4])), "{names:?}");
+    assert!(names.contains(&("lo.bias".to_string(), vec![2])), "{names:?}");
+    let path = std::env::temp_dir().join(format!("bpnet-review-{}.safetensors", std::process::id()));
+    bpnet::io::save(&path, &net, &[], &[]).unwrap();
+    let file = std::fs::read(&path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&file).unwrap();
+    let read = |name: &str| -> Vec<f64> {
+        st.tensor(name)
+            .unwrap()
+            .data()
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect()
+    };
+    assert_eq!(bits(&read("layer.la.weight")), bits(&net.layer_params()[..12]));
+    assert_eq!(bits(&read("layer.la.bias")), bits(&net.layer_params()[12..16]));
+    let mut again = NestedOuter::new(&mut StdRng::seed_from_u64(91));
+    bpnet::io::load(&path, &mut again).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(bits(again.params()), bits(net.params()));
+    let (x, y) = (sample(3, &mut rng), sample(2, &mut rng));
+    assert_eq!(again.try_fprop(&x, &y).unwrap().to_bits(), net.try_fprop(&x, &y).unwrap().to_bits());
+}
+
+#[test]
+fn bbprop_through_a_nested_network_of_new_kinds() {
+    for seed in 0..3 {
+        let mut rng = StdRng::seed_from_u64(95 + seed);
+        let mut net = NestedExact::new(&mut rng);
+        randomise(net.params_mut(), &mut rng);
+        let (x, y) = (sample(3, &mut rng), sample(2, &mut rng));
+        let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
+        assert!(report.passes(TOL), "{report}");
+        let p = net.params().to_vec();
+        let j = param_jacobian(&p, |q| {
+            net.params_mut().copy_from_slice(q);
+            net.try_fprop(&x, &y).unwrap();
+            net.out.x.to_vec()
+        });
+        net.params_mut().copy_from_slice(&p);
+        let gn = gn_diag(&j, p.len());
+        net.try_fprop(&x, &y).unwrap();
+        net.zero_curvature();
+        net.bbprop();
+        assert_close("bbprop", net.curvature(), &gn);
+        let (xs, ys) = (rows::<3>(4, &mut rng), rows::<2>(4, &mut rng));
+        common::batch_is_the_sum!(net, xs, ys, 4);
+    }
+}
