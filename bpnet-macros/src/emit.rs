@@ -196,10 +196,10 @@ pub fn is_part_of_energy(model: &Model, i: usize) -> bool {
 /// input's `ddx` and adds nothing into the curvature pool. (A value that is also read by another
 /// module makes bbprop uncallable, see `expand::bbprop_bounds`.)
 pub fn clears_seed(model: &Model, i: usize, order: Order) -> bool {
-    let flow = model.flow(i);
+    let kind = &model.modules[i].kind;
     order == Order::Second
-        && !flow.passes()
-        && !flow.is_term()
+        && !kind.linear()
+        && !kind.flow().is_term()
         && model.energy_paths(model.modules[i].out) == (true, false)
 }
 
@@ -232,7 +232,10 @@ pub struct Cx<'a> {
     pub sched: &'a Schedule,
     pub i: usize,
     pub form: Form,
+    /// Whose kernels are called.
     pub order: Order,
+    /// Whose places (`dx` or `ddx`, `grads` or `ddgrads`) they work on.
+    pub slots: Order,
 }
 
 impl Cx<'_> {
@@ -287,14 +290,14 @@ impl Sites for Cx<'_> {
         }
     }
     fn d(&self, p: &TokenStream) -> TokenStream {
-        let d = slot(self.order);
+        let d = slot(self.slots);
         match self.form {
             Form::Sample => quote!(&#p.#d),
             Form::Batch => quote!(#p.#d[..rows].as_flattened()),
         }
     }
     fn d_mut(&self, p: &TokenStream) -> TokenStream {
-        let d = slot(self.order);
+        let d = slot(self.slots);
         match self.form {
             Form::Sample => quote!(&mut #p.#d),
             Form::Batch => quote!(#p.#d[..rows].as_flattened_mut()),
@@ -304,7 +307,7 @@ impl Sites for Cx<'_> {
         range(self.model, self.sched, self.i)
     }
     fn pool(&self) -> syn::Ident {
-        pool(self.order)
+        pool(self.slots)
     }
     fn kernel(&self, base: &str, mid: &str, tail: &str) -> syn::Ident {
         let batch = if self.batch() { "_batch" } else { "" };

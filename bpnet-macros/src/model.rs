@@ -39,6 +39,11 @@ impl Kind {
         }
     }
 
+    /// Linear in its inputs (see `Op::linear`); a user module is not known to be.
+    pub fn linear(&self) -> bool {
+        self.op().is_some_and(|op| op.linear())
+    }
+
     pub fn op(&self) -> Option<&dyn Op> {
         match self {
             Kind::Op(op) => Some(op.as_ref()),
@@ -137,7 +142,7 @@ impl Model {
             }
             linearly |= Some(s) == self.energy;
             for m in self.modules.iter().filter(|m| m.args.contains(&s)) {
-                if m.kind.flow().passes() {
+                if m.kind.linear() {
                     todo.push(m.out);
                 } else {
                     otherwise = true;
@@ -172,11 +177,6 @@ impl Model {
             }
             Kind::User { .. } | Kind::Broken => None,
         }
-    }
-
-    /// Whether module `i` is a built-in kind with this flow.
-    pub fn flow(&self, i: usize) -> Flow {
-        self.modules[i].kind.flow()
     }
 }
 

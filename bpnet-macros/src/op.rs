@@ -96,7 +96,9 @@ pub trait Sites {
     fn float(&self) -> TokenStream;
     /// Per minibatch (`rows` rows in every place) rather than per sample.
     fn batch(&self) -> bool;
-    /// The sweep being generated (for the backward calls).
+    /// The backward sweep whose kernels are called (`bprop…` or `bbprop…`). In bbprop a linear
+    /// module that is part of the energy is given `Order::First` here (its first-order
+    /// coefficients) while its places are the `ddx` ones.
     fn order(&self) -> Order;
     /// The number of arguments.
     fn arity(&self) -> usize;
@@ -157,6 +159,13 @@ pub trait Op {
     }
     fn flow(&self) -> Flow {
         Flow::Module
+    }
+    /// Whether it is linear in its inputs (`add`, `sub`, `scale`, `concat`, `slice`, `sum`,
+    /// `last`): where its value is part of the energy, the energy is linear in its inputs too, and
+    /// bbprop passes the energy's Gauss–Newton weights back with its first-order coefficients
+    /// (its bprop on `ddx`: a scaled distance keeps its own Hessian, scaled by `c`, not `c²`).
+    fn linear(&self) -> bool {
+        matches!(self.flow(), Flow::Pass | Flow::Gather)
     }
     /// The output width, from the inputs' (`None` until those it needs are known).
     fn width(&self, ins: &[Option<usize>]) -> Option<usize>;

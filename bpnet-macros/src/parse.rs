@@ -113,7 +113,8 @@ pub struct CallOption {
 /// The value of an option as written.
 #[derive(Clone, Copy)]
 pub enum OptLit {
-    Num(f64),
+    /// A number, and whether it was written as an integer (`2`, not `2.0`).
+    Num(f64, bool),
     Bool(bool),
 }
 
@@ -134,22 +135,23 @@ impl Parse for CallOption {
             });
         }
         let minus = input.parse::<Option<Token![-]>>()?;
-        let (v, lit) = if input.peek(syn::LitFloat) {
+        let (v, lit, int) = if input.peek(syn::LitFloat) {
             let l = input.parse::<syn::LitFloat>()?;
-            (l.base10_parse::<f64>()?, l.token())
+            (l.base10_parse::<f64>()?, l.token(), false)
         } else if input.peek(LitInt) {
             let l = input.parse::<LitInt>()?;
-            (l.base10_parse::<f64>()?, l.token())
+            (l.base10_parse::<f64>()?, l.token(), true)
         } else {
             return Err(input.error(format!(
-                "expected a number after `{name} =`, as in `{name} = 0.5`"
+                "expected a value after `{name} =`: a number (`{name} = 0.5`, `{name} = 2`) or \
+                 `true` / `false`"
             )));
         };
         tokens.extend(minus.map(|m| quote::ToTokens::to_token_stream(&m)));
         tokens.extend([TokenTree::Literal(lit)]);
         Ok(CallOption {
             name,
-            value: OptLit::Num(if minus.is_some() { -v } else { v }),
+            value: OptLit::Num(if minus.is_some() { -v } else { v }, int),
             tokens,
         })
     }

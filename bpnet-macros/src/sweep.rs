@@ -72,6 +72,7 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize, form: Form) -> TokenStr
             i,
             form,
             order: Order::First,
+            slots: Order::First,
         }),
         Kind::User { .. } => crate::user::fprop(model, sched, i, form),
         Kind::Broken => quote!(),
@@ -87,12 +88,18 @@ fn backward_step(
     order: Order,
     form: Form,
 ) -> TokenStream {
+    // In bbprop, a linear module that is part of the energy passes the energy's weights back
+    // with its first-order coefficients (see `Op::linear`).
+    let linear_term = order == Order::Second
+        && model.modules[i].kind.linear()
+        && crate::emit::is_part_of_energy(model, i);
     let cx = Cx {
         model,
         sched,
         i,
         form,
-        order,
+        order: if linear_term { Order::First } else { order },
+        slots: order,
     };
     let clear = clears_seed(model, i, order).then(|| {
         let o = cx.out();

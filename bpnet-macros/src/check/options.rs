@@ -102,9 +102,13 @@ fn unknown(e: &Entry, key: &str, name: &str) -> String {
 /// (`{label}` and `{key}` to fill in).
 fn value(spec: &OptSpec, lit: &OptLit, float: FloatTy) -> Result<f64, String> {
     let explain = || spec.explain.to_string();
-    let v = kinds::literal(spec.rule, lit).ok_or_else(|| match spec.rule {
-        Rule::Bool => format!(
+    let v = kinds::literal(spec.rule, lit).ok_or_else(|| match (spec.rule, lit) {
+        (Rule::Bool, _) => format!(
             "`{}` of {{label}} module `{{key}}` is `true` or `false`: {}",
+            spec.name, spec.explain
+        ),
+        (_, OptLit::Bool(b)) => format!(
+            "`{}` of {{label}} module `{{key}}` is a number, not `{b}`: {}",
             spec.name, spec.explain
         ),
         _ => explain(),

@@ -309,6 +309,7 @@ pub fn param_inits(model: &Model, sched: &Schedule) -> TokenStream {
                 i,
                 form: Form::Sample,
                 order: crate::op::Order::First,
+                slots: crate::op::Order::First,
             }),
             Kind::User { path, .. } => {
                 let r = range(model, sched, i);

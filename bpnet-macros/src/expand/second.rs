@@ -78,7 +78,7 @@ pub fn bbprop_bounds(model: &Model) -> TokenStream {
             // A value both part of the energy and read by another module: no bbprop, the error
             // pointing at the module's name. (Add, sum and last only pass it on: the module
             // that made it is the one named.)
-            _ if model.modules[i].kind.flow().passes() => None,
+            _ if model.modules[i].kind.linear() => None,
             _ if model.energy_paths(model.modules[i].out) == (true, true) => {
                 let span = model.modules[i].name.span();
                 Some(quote_spanned!(span=>

@@ -95,6 +95,9 @@ impl Op for Sub {
     fn name(&self) -> &'static str {
         "sub"
     }
+    fn linear(&self) -> bool {
+        true
+    }
     fn width(&self, ins: &[Option<usize>]) -> Option<usize> {
         any_width(ins)
     }

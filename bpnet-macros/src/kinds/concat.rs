@@ -27,6 +27,9 @@ impl Op for Concat {
     fn name(&self) -> &'static str {
         "concat"
     }
+    fn linear(&self) -> bool {
+        true
+    }
     fn width(&self, ins: &[Option<usize>]) -> Option<usize> {
         ins.iter().try_fold(0usize, |sum, w| sum.checked_add((*w)?))
     }

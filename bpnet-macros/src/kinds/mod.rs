@@ -164,6 +164,8 @@ pub fn literal(rule: Rule, lit: &OptLit) -> Option<f64> {
     match (rule, lit) {
         (Rule::Bool, OptLit::Bool(b)) => Some(f64::from(u8::from(*b))),
         (Rule::Bool, _) | (_, OptLit::Bool(_)) => None,
-        (_, OptLit::Num(v)) => Some(*v),
+        // An index is written as an integer: `1.0` is not one.
+        (Rule::Index, OptLit::Num(_, false)) => None,
+        (_, OptLit::Num(v, _)) => Some(*v),
     }
 }

@@ -110,6 +110,9 @@ impl Op for Pointwise {
     fn width(&self, ins: &[Option<usize>]) -> Option<usize> {
         ins[0]
     }
+    fn linear(&self) -> bool {
+        self.name == "scale"
+    }
     fn fprop(&self, s: &dyn Sites) -> TokenStream {
         let (k, f) = (s.kernels(self.module), format_ident!("fprop{}", self.mid));
         let (xa, xo) = (s.x(&s.arg(0)), s.x_mut(&s.out()));

@@ -47,6 +47,9 @@ impl Op for Slice {
     fn name(&self) -> &'static str {
         "slice"
     }
+    fn linear(&self) -> bool {
+        true
+    }
     fn detail(&self, _: &[usize], _: usize) -> String {
         format!("slice {}..{}", self.from, self.to)
     }

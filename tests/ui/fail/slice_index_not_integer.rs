@@ -5,7 +5,7 @@ network! {
         input  x: 2;
         target y: 2;
         a      = la: linear(x -> 4);
-        s      = slice(a, from = 0.5, to = 2);
+        s      = slice(a, from = 1.0, to = 3);
         energy = euclidean(s, y);
     }
 }

@@ -232,7 +232,11 @@ fn inputs_and_targets_read_by_new_kinds() {
         }
         // Minibatch: energies and gradients are the sums, input dx per row too.
         let xs = rows::<4>(5, &mut rng);
-        let (ys, ws, zs) = (rows::<2>(5, &mut rng), rows::<2>(5, &mut rng), rows::<2>(5, &mut rng));
+        let (ys, ws, zs) = (
+            rows::<2>(5, &mut rng),
+            rows::<2>(5, &mut rng),
+            rows::<2>(5, &mut rng),
+        );
         net.set_input_grads(true);
         net.zero_grad();
         let mut e = 0.0;
@@ -286,7 +290,11 @@ fn bbprop_of_two_added_distances_is_the_gauss_newton_diagonal() {
         let mut net = TwoTerms::new(&mut rng);
         randomise(net.params_mut(), &mut rng);
         for _ in 0..3 {
-            let (x, y, v) = (sample(3, &mut rng), sample(2, &mut rng), sample(2, &mut rng));
+            let (x, y, v) = (
+                sample(3, &mut rng),
+                sample(2, &mut rng),
+                sample(2, &mut rng),
+            );
             let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y, &v).unwrap());
             assert!(report.passes(TOL), "{report}");
             let p = net.params().to_vec();
@@ -341,11 +349,10 @@ network! {
 }
 
 /// The energy is `0.5 · ½‖out − y‖²`; its Gauss–Newton diagonal is `0.5 · diag(JᵀJ)` (exact
-/// here: each hidden unit reaches each output by one path). bbprop gives zeros: `scale` making
-/// the energy clears the seed (`emit::clears_seed`), so the distance under it, now an inner
-/// module, passes `0 · (out − y)²` back.
+/// here: each hidden unit reaches each output by one path). `scale` is linear: as part of the
+/// energy it passes the energy's weight back with its coefficient `c`, not `c²` (found by this
+/// review: it used to clear the seed and give zeros).
 #[test]
-#[ignore = "bug: bbprop of `energy = scale(euclidean(..), by = c)` is all zeros instead of c·diag(JᵀJ)"]
 fn bbprop_of_a_scaled_distance() {
     let mut rng = StdRng::seed_from_u64(40);
     let mut net = Halved::new(&mut rng);
@@ -367,7 +374,7 @@ fn bbprop_of_a_scaled_distance() {
     assert_close("bbprop", net.curvature(), &gn);
 }
 
-/// The gradients of the scaled energy are right (the bug above is bbprop's only).
+/// The gradients of the scaled energy are right.
 #[test]
 fn gradients_of_a_scaled_distance() {
     let mut rng = StdRng::seed_from_u64(41);
@@ -378,6 +385,54 @@ fn gradients_of_a_scaled_distance() {
         let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
         assert!(report.passes(TOL), "{report}");
     }
+}
+
+network! {
+    /// An energy that is a difference of distances: `E = ½‖a − y‖² − ½‖b − y‖²`, two linear maps
+    /// of one input.
+    #[bpnet(float = f64)]
+    struct Difference {
+        input  x: 3;
+        target y: 2;
+        a      = la: linear(x -> 2);
+        b      = lb: linear(x -> 2);
+        ea     = euclidean(a, y);
+        eb     = euclidean(b, y);
+        energy = sub(ea, eb);
+    }
+}
+
+/// The Gauss–Newton diagonal of a difference of terms is the difference of theirs:
+/// `diag(JaᵀJa)` for `la`'s weights, `−diag(JbᵀJb)` for `lb`'s (exact: linear maps), which
+/// bbprop gives through `sub`'s first-order coefficients (+1, −1).
+#[test]
+fn bbprop_of_a_difference_of_distances() {
+    let mut rng = StdRng::seed_from_u64(42);
+    let mut net = Difference::new(&mut rng);
+    randomise(net.params_mut(), &mut rng);
+    let (x, y) = (sample(3, &mut rng), sample(2, &mut rng));
+    let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
+    assert!(report.passes(TOL), "{report}");
+    let p = net.params().to_vec();
+    let j = param_jacobian(&p, |q| {
+        net.params_mut().copy_from_slice(q);
+        net.try_fprop(&x, &y).unwrap();
+        [net.a.x, net.b.x].concat()
+    });
+    net.params_mut().copy_from_slice(&p);
+    // Rows 0..2 are a's outputs (weight +1 in the energy), rows 2..4 b's (weight −1).
+    let gn: Vec<f64> = (0..p.len())
+        .map(|k| {
+            (0..4)
+                .map(|o| j[o][k] * j[o][k] * if o < 2 { 1.0 } else { -1.0 })
+                .sum()
+        })
+        .collect();
+    net.try_fprop(&x, &y).unwrap();
+    net.zero_curvature();
+    net.bbprop();
+    assert_close("bbprop", net.curvature(), &gn);
+    assert!(net.curvature()[6..].iter().all(|&c| c < 0.0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,9 +591,15 @@ fn delayed_reads_in_f32() {
         n32.zero_grad();
         n64.bprop();
         n32.bprop();
-        assert!((e64 - f64::from(e32)).abs() <= 1e-4 * e64.abs().max(1.0), "{e64} vs {e32}");
+        assert!(
+            (e64 - f64::from(e32)).abs() <= 1e-4 * e64.abs().max(1.0),
+            "{e64} vs {e32}"
+        );
         for (g32, g64) in n32.grads().iter().zip(n64.grads()) {
-            assert!((f64::from(*g32) - g64).abs() <= 1e-4 * g64.abs().max(1.0), "{g32} vs {g64}");
+            assert!(
+                (f64::from(*g32) - g64).abs() <= 1e-4 * g64.abs().max(1.0),
+                "{g32} vs {g64}"
+            );
         }
     }
 }
@@ -575,7 +636,11 @@ fn new_kinds_after_last_and_sum() {
         let mut net = Gathered::new(&mut rng);
         randomise(net.params_mut(), &mut rng);
         for len in [4, 2] {
-            let (xs, u, y) = (rows::<2>(len, &mut rng), rows::<2>(1, &mut rng)[0], rows::<2>(1, &mut rng)[0]);
+            let (xs, u, y) = (
+                rows::<2>(len, &mut rng),
+                rows::<2>(1, &mut rng)[0],
+                rows::<2>(1, &mut rng)[0],
+            );
             net.set_input_grads(false);
             let report = check_gradients(&mut net, |n| n.fprop(&xs, &u, &y).unwrap());
             assert!(report.passes(TOL), "len {len}:\n{report}");
@@ -591,8 +656,14 @@ fn new_kinds_after_last_and_sum() {
                 },
                 &flat,
             );
-            let ndu = numeric(&mut |v| net.fprop(&xs, &v.try_into().unwrap(), &y).unwrap(), &u);
-            let ndy = numeric(&mut |v| net.fprop(&xs, &u, &v.try_into().unwrap()).unwrap(), &y);
+            let ndu = numeric(
+                &mut |v| net.fprop(&xs, &v.try_into().unwrap(), &y).unwrap(),
+                &u,
+            );
+            let ndy = numeric(
+                &mut |v| net.fprop(&xs, &u, &v.try_into().unwrap()).unwrap(),
+                &y,
+            );
             net.set_input_grads(true);
             net.zero_grad();
             net.fprop(&xs, &u, &y).unwrap();
@@ -712,10 +783,20 @@ fn nested_network_of_new_kinds_with_a_user_module() {
             .into_iter()
             .map(|t| (t.name, t.shape))
             .collect();
-    assert!(names.contains(&("layer.la.weight".to_string(), vec![4, 3])), "{names:?}");
-    assert!(names.contains(&("layer.la.bias".to_string(), vec![4])), "{names:?}");
-    assert!(names.contains(&("lo.bias".to_string(), vec![2])), "{names:?}");
-    let path = std::env::temp_dir().join(format!("bpnet-review-{}.safetensors", std::process::id()));
+    assert!(
+        names.contains(&("layer.la.weight".to_string(), vec![4, 3])),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&("layer.la.bias".to_string(), vec![4])),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&("lo.bias".to_string(), vec![2])),
+        "{names:?}"
+    );
+    let path =
+        std::env::temp_dir().join(format!("bpnet-review-{}.safetensors", std::process::id()));
     bpnet::io::save(&path, &net, &[], &[]).unwrap();
     let file = std::fs::read(&path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&file).unwrap();
@@ -727,14 +808,23 @@ fn nested_network_of_new_kinds_with_a_user_module() {
             .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
             .collect()
     };
-    assert_eq!(bits(&read("layer.la.weight")), bits(&net.layer_params()[..12]));
-    assert_eq!(bits(&read("layer.la.bias")), bits(&net.layer_params()[12..16]));
+    assert_eq!(
+        bits(&read("layer.la.weight")),
+        bits(&net.layer_params()[..12])
+    );
+    assert_eq!(
+        bits(&read("layer.la.bias")),
+        bits(&net.layer_params()[12..16])
+    );
     let mut again = NestedOuter::new(&mut StdRng::seed_from_u64(91));
     bpnet::io::load(&path, &mut again).unwrap();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(bits(again.params()), bits(net.params()));
     let (x, y) = (sample(3, &mut rng), sample(2, &mut rng));
-    assert_eq!(again.try_fprop(&x, &y).unwrap().to_bits(), net.try_fprop(&x, &y).unwrap().to_bits());
+    assert_eq!(
+        again.try_fprop(&x, &y).unwrap().to_bits(),
+        net.try_fprop(&x, &y).unwrap().to_bits()
+    );
 }
 
 #[test]
