@@ -253,8 +253,8 @@ fn inputs_and_targets_read_by_new_kinds() {
         net.bprop_batch();
         assert!(close(&[eb], &[e]));
         assert!(close(net.grads(), &grads));
-        for i in 0..5 {
-            assert!(close(&net.batch().x.dx[i], &dxs[i]), "row {i}");
+        for (i, (row, dx)) in net.batch().x.dx.iter().zip(&dxs).enumerate() {
+            assert!(close(row, dx), "row {i}");
         }
     }
 }
