@@ -13,42 +13,9 @@ use bpnet::prelude::*;
 
 mod common;
 
-use common::{TOL, assert_close, bits, close, numeric, rows};
-
-fn sample(n: usize, rng: &mut StdRng) -> Vec<f64> {
-    (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
-}
-
-fn randomise(params: &mut [f64], rng: &mut StdRng) {
-    for p in params {
-        *p = rng.random_range(-1.0..1.0);
-    }
-}
-
-/// `J[o][k] = ∂out_o/∂p_k` by central differences (step 1e-5).
-fn param_jacobian(p: &[f64], mut out: impl FnMut(&[f64]) -> Vec<f64>) -> Vec<Vec<f64>> {
-    let h = 1e-5;
-    let cols: Vec<Vec<f64>> = (0..p.len())
-        .map(|k| {
-            let (mut up, mut down) = (p.to_vec(), p.to_vec());
-            up[k] += h;
-            down[k] -= h;
-            let (a, b) = (out(&up), out(&down));
-            a.iter().zip(&b).map(|(a, b)| (a - b) / (2.0 * h)).collect()
-        })
-        .collect();
-    let outs = cols.first().map_or(0, Vec::len);
-    (0..outs)
-        .map(|o| cols.iter().map(|c| c[o]).collect())
-        .collect()
-}
-
-/// `diag(Jᵀ J)` of a Jacobian.
-fn gn_diag(j: &[Vec<f64>], n: usize) -> Vec<f64> {
-    (0..n)
-        .map(|k| j.iter().map(|row| row[k] * row[k]).sum())
-        .collect()
-}
+use common::{
+    TOL, assert_close, bits, close, gn_diag, numeric, param_jacobian, randomise, rows, sample,
+};
 
 // ---------------------------------------------------------------------------------------------
 // One state read twice by one module.

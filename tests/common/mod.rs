@@ -102,6 +102,43 @@ impl Module for Square {
     }
 }
 
+/// `n` random values in [−1, 1).
+pub fn sample(n: usize, rng: &mut StdRng) -> Vec<f64> {
+    (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// Random parameters in [−1, 1) (biases start at zero otherwise).
+pub fn randomise(params: &mut [f64], rng: &mut StdRng) {
+    for p in params {
+        *p = rng.random_range(-1.0..1.0);
+    }
+}
+
+/// `J[o][k] = ∂out_o/∂p_k` by central differences (step 1e-5).
+pub fn param_jacobian(p: &[f64], mut out: impl FnMut(&[f64]) -> Vec<f64>) -> Vec<Vec<f64>> {
+    let h = 1e-5;
+    let cols: Vec<Vec<f64>> = (0..p.len())
+        .map(|k| {
+            let (mut up, mut down) = (p.to_vec(), p.to_vec());
+            up[k] += h;
+            down[k] -= h;
+            let (a, b) = (out(&up), out(&down));
+            a.iter().zip(&b).map(|(a, b)| (a - b) / (2.0 * h)).collect()
+        })
+        .collect();
+    let outs = cols.first().map_or(0, Vec::len);
+    (0..outs)
+        .map(|o| cols.iter().map(|c| c[o]).collect())
+        .collect()
+}
+
+/// `diag(Jᵀ J)` of a Jacobian.
+pub fn gn_diag(j: &[Vec<f64>], n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|k| j.iter().map(|row| row[k] * row[k]).sum())
+        .collect()
+}
+
 /// Declares `$name`, a network with every kind added by issue 11 (the same state read by several
 /// of them), in the float its attributes say: `zoo!(Zoo, #[bpnet(float = f64)]);`.
 #[allow(unused_macros)]
