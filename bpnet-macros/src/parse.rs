@@ -137,9 +137,11 @@ impl Parse for CallOption {
         let minus = input.parse::<Option<Token![-]>>()?;
         let (v, lit, int) = if input.peek(syn::LitFloat) {
             let l = input.parse::<syn::LitFloat>()?;
+            no_suffix(&l.token(), l.suffix())?;
             (l.base10_parse::<f64>()?, l.token(), false)
         } else if input.peek(LitInt) {
             let l = input.parse::<LitInt>()?;
+            no_suffix(&l.token(), l.suffix())?;
             (l.base10_parse::<f64>()?, l.token(), true)
         } else {
             return Err(input.error(format!(
@@ -403,6 +405,21 @@ pub enum InitialValue {
     Values(Vec<f64>, TokenStream, Vec<TokenStream>),
 }
 
+/// A number an option or an initial value is declared with is plain: it takes the network's
+/// float (`#[bpnet(float = …)]`), so a suffix (`2u8`, `0.5f32`) would say something else.
+fn no_suffix(lit: &proc_macro2::Literal, suffix: &str) -> syn::Result<()> {
+    if suffix.is_empty() {
+        return Ok(());
+    }
+    Err(syn::Error::new(
+        lit.span(),
+        format!(
+            "a number here is plain, without a type suffix (`{suffix}`): it takes the network's \
+             float, `f32` unless `#[bpnet(float = f64)]` says otherwise"
+        ),
+    ))
+}
+
 impl Parse for InitialValue {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         if input.peek(kw::zeros) {
@@ -425,9 +442,11 @@ impl Parse for InitialValue {
             let minus = content.parse::<Option<Token![-]>>()?;
             let (v, lit) = if content.peek(syn::LitFloat) {
                 let l = content.parse::<syn::LitFloat>()?;
+                no_suffix(&l.token(), l.suffix())?;
                 (l.base10_parse::<f64>()?, l.token())
             } else {
                 let l = content.parse::<LitInt>()?;
+                no_suffix(&l.token(), l.suffix())?;
                 (l.base10_parse::<f64>()?, l.token())
             };
             let mut tokens = TokenStream::new();
