@@ -91,6 +91,8 @@ pub struct ModuleM {
     pub delays: Vec<usize>,
     /// For `sum(e[a..b])`: the steps gathered (`b` open: to the last step run).
     pub range: Option<(usize, Option<usize>)>,
+    /// The options as written, each name with its span (for errors about their values).
+    pub options: Vec<(String, proc_macro2::Span)>,
     /// The call's tokens, `kind(` … `)`, for errors about the module as a whole.
     pub call: TokenStream,
 }

@@ -82,6 +82,20 @@ pub struct WidthView {
     /// The module's name.
     pub name: String,
     pub args: Vec<ArgView>,
+    /// The options given, each with the span of its name.
+    pub options: Vec<(String, Span)>,
+}
+
+impl WidthView {
+    /// Where option `name` is written, else where argument 0 is.
+    pub fn option_span(&self, name: &str) -> Span {
+        self.options
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| *s)
+            .or_else(|| self.args.first().map(|a| a.span))
+            .unwrap_or_else(Span::call_site)
+    }
 }
 
 /// The places one module's calls read and write, given by the generator of a sweep: per sample

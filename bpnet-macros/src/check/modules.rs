@@ -139,6 +139,11 @@ fn module(
         step,
         delays,
         range,
+        options: call
+            .options
+            .iter()
+            .map(|o| (o.name.unraw().to_string(), o.name.span()))
+            .collect(),
         call: call.tokens(),
     });
 }

@@ -134,6 +134,7 @@ fn view(c: &Checker, m: &ModuleM) -> WidthView {
     WidthView {
         name: m.name.to_string(),
         args,
+        options: m.options.clone(),
     }
 }
 

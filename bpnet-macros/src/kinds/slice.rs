@@ -60,7 +60,7 @@ impl Op for Slice {
         let (from, to, arg) = (self.from, self.to, &view.args[0]);
         if to <= from {
             errs(
-                arg.span,
+                view.option_span("to"),
                 format!(
                     "slice module `{}` takes components {from}..{to} of `{}`: an empty range; \
                      `to` must be greater than `from`",
@@ -71,7 +71,7 @@ impl Op for Slice {
             && to > w
         {
             errs(
-                arg.span,
+                view.option_span("to"),
                 format!(
                     "slice module `{}` takes components {from}..{to} of `{}`, but `{}` has width \
                      {w}: its components are 0..{w}",
