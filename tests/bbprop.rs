@@ -20,20 +20,7 @@ use common::{Square, assert_close, close, rows};
 
 /// `J[o][k] = ∂out_o/∂v_k` by central differences (step 1e-5).
 fn jacobian(f: &mut dyn FnMut(&[f64]) -> Vec<f64>, v: &[f64]) -> Vec<Vec<f64>> {
-    let h = 1e-5;
-    let cols: Vec<Vec<f64>> = (0..v.len())
-        .map(|k| {
-            let (mut up, mut down) = (v.to_vec(), v.to_vec());
-            up[k] += h;
-            down[k] -= h;
-            let (a, b) = (f(&up), f(&down));
-            a.iter().zip(&b).map(|(a, b)| (a - b) / (2.0 * h)).collect()
-        })
-        .collect();
-    let outs = cols.first().map_or(0, Vec::len);
-    (0..outs)
-        .map(|o| cols.iter().map(|c| c[o]).collect())
-        .collect()
+    common::param_jacobian(v, f)
 }
 
 /// The Jacobian of `out` with respect to the network's parameters (central differences, step

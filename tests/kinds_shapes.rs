@@ -281,23 +281,12 @@ fn bbprop_of_two_added_distances_is_the_gauss_newton_diagonal() {
         }
         let xs = rows::<3>(4, &mut rng);
         let (ys, vs) = (rows::<2>(4, &mut rng), rows::<2>(4, &mut rng));
-        net.set_input_grads(false);
-        net.zero_grad();
-        net.zero_curvature();
-        let mut e = 0.0;
-        for i in 0..4 {
-            e += net.fprop(&xs[i], &ys[i], &vs[i]);
-            net.bprop();
-            net.bbprop();
-        }
-        let (g, c) = (net.grads().to_vec(), net.curvature().to_vec());
-        net.reserve_batch(4).unwrap();
-        net.zero_grad();
-        net.zero_curvature();
-        let eb = net.fprop_batch(&xs, &ys, &vs).unwrap();
-        net.bprop_batch();
-        net.bbprop_batch();
-        assert!(close(&[eb], &[e]) && close(net.grads(), &g) && close(net.curvature(), &c));
+        common::batch_is_the_sum!(
+            net,
+            4,
+            |i| net.fprop(&xs[i], &ys[i], &vs[i]),
+            net.fprop_batch(&xs, &ys, &vs)
+        );
     }
 }
 
@@ -643,23 +632,12 @@ fn new_kinds_after_last_and_sum() {
         }
         let xs: Vec<Vec<[f64; 2]>> = (0..3).map(|_| rows::<2>(4, &mut rng)).collect();
         let (us, ys) = (rows::<2>(3, &mut rng), rows::<2>(3, &mut rng));
-        net.set_input_grads(false);
-        net.zero_grad();
-        net.zero_curvature();
-        let mut e = 0.0;
-        for i in 0..3 {
-            e += net.fprop(&xs[i], &us[i], &ys[i]).unwrap();
-            net.bprop();
-            net.bbprop();
-        }
-        let (g, c) = (net.grads().to_vec(), net.curvature().to_vec());
-        net.reserve_batch(3).unwrap();
-        net.zero_grad();
-        net.zero_curvature();
-        let eb = net.fprop_batch(&xs, &us, &ys).unwrap();
-        net.bprop_batch();
-        net.bbprop_batch();
-        assert!(close(&[eb], &[e]) && close(net.grads(), &g) && close(net.curvature(), &c));
+        common::batch_is_the_sum!(
+            net,
+            3,
+            |i| net.fprop(&xs[i], &us[i], &ys[i]).unwrap(),
+            net.fprop_batch(&xs, &us, &ys)
+        );
     }
 }
 

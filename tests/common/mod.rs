@@ -202,38 +202,62 @@ pub(crate) use check_through_time;
 
 /// A minibatch (`fprop_batch`, `bprop_batch`, `bbprop_batch`) against the sum of its samples or
 /// sequences (`seq`: `fprop` returns a `Result`), in energies, gradients and curvatures, to 1e-10;
-/// `$rows` rows reserved. Returns the curvature.
+/// `$rows` rows reserved. Returns the curvature. For networks of more than an input and a target,
+/// the general form takes the per-sample call of sample `i` and the minibatch call:
+/// `batch_is_the_sum!(net, 4, |i| net.fprop(&xs[i], &ys[i], &vs[i]), net.fprop_batch(&xs, &ys, &vs))`.
 #[allow(unused_macros)]
 macro_rules! batch_is_the_sum {
-    ($net:expr, $xs:expr, $ys:expr, $rows:expr) => {
-        $crate::common::batch_is_the_sum!(@ $net, $xs, $ys, $rows, |n, x, y| n.fprop(x, y))
+    ($net:expr, $rows:expr, |$i:ident| $one:expr, $batch:expr) => {
+        $crate::common::batch_is_the_sum!($net, $rows, $rows, |$i| $one, $batch)
     };
-    ($net:expr, $xs:expr, $ys:expr, $rows:expr, seq) => {
-        $crate::common::batch_is_the_sum!(@ $net, $xs, $ys, $rows, |n, x, y| n.fprop(x, y).unwrap())
-    };
-    (@ $net:expr, $xs:expr, $ys:expr, $rows:expr, |$n:ident, $x:ident, $y:ident| $fprop:expr) => {{
-        let (net, xs, ys) = (&mut $net, &$xs, &$ys);
-        net.set_input_grads(false);
-        net.zero_grad();
-        net.zero_curvature();
+    ($net:expr, $n:expr, $rows:expr, |$i:ident| $one:expr, $batch:expr) => {{
+        $net.set_input_grads(false);
+        $net.zero_grad();
+        $net.zero_curvature();
         let mut energy = 0.0;
-        for ($x, $y) in xs.iter().zip(ys.iter()) {
-            let $n = &mut *net;
-            energy += $fprop;
-            net.bprop();
-            net.bbprop();
+        for $i in 0..$n {
+            energy += $one;
+            $net.bprop();
+            $net.bbprop();
         }
-        let (grads, curv) = (net.grads().to_vec(), net.curvature().to_vec());
-        net.reserve_batch($rows).unwrap();
-        net.zero_grad();
-        net.zero_curvature();
-        let batch = net.fprop_batch(xs, ys).unwrap();
-        net.bprop_batch();
-        net.bbprop_batch();
-        assert!($crate::common::close(&[batch], &[energy]), "{batch} vs {energy}");
-        assert!($crate::common::close(net.grads(), &grads), "{:?}\nvs\n{grads:?}", net.grads());
-        assert!($crate::common::close(net.curvature(), &curv));
+        let (grads, curv) = ($net.grads().to_vec(), $net.curvature().to_vec());
+        $net.reserve_batch($rows).unwrap();
+        $net.zero_grad();
+        $net.zero_curvature();
+        let batch = $batch.unwrap();
+        $net.bprop_batch();
+        $net.bbprop_batch();
+        assert!(
+            $crate::common::close(&[batch], &[energy]),
+            "{batch} vs {energy}"
+        );
+        assert!(
+            $crate::common::close($net.grads(), &grads),
+            "{:?}\nvs\n{grads:?}",
+            $net.grads()
+        );
+        assert!($crate::common::close($net.curvature(), &curv));
         curv
+    }};
+    ($net:expr, $xs:expr, $ys:expr, $rows:expr) => {{
+        let (xs, ys) = (&$xs, &$ys);
+        $crate::common::batch_is_the_sum!(
+            $net,
+            xs.len(),
+            $rows,
+            |i| $net.fprop(&xs[i], &ys[i]),
+            $net.fprop_batch(xs, ys)
+        )
+    }};
+    ($net:expr, $xs:expr, $ys:expr, $rows:expr, seq) => {{
+        let (xs, ys) = (&$xs, &$ys);
+        $crate::common::batch_is_the_sum!(
+            $net,
+            xs.len(),
+            $rows,
+            |i| $net.fprop(&xs[i], &ys[i]).unwrap(),
+            $net.fprop_batch(xs, ys)
+        )
     }};
 }
 #[allow(unused_imports)]
