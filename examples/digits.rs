@@ -32,7 +32,7 @@ network! {
         input  x: 64;
         target y: 10;
         sum1   = linear1: linear(x -> 64);
-        hidden = sigmoid1: tanh(sum1);
+        hidden = tanh1: tanh(sum1);
         out    = linear2: linear(hidden -> 10);
         energy = cross_entropy(out, y);
     }

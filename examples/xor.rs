@@ -18,9 +18,9 @@ network! {
         input  x: 2;
         target y: 1;
         sum1   = linear1: linear(x -> 4);
-        hidden = sigmoid1: tanh(sum1);
+        hidden = tanh1: tanh(sum1);
         sum2   = linear2: linear(hidden -> 1);
-        out    = sigmoid2: tanh(sum2);
+        out    = tanh2: tanh(sum2);
         energy = euclidean(out, y);
     }
 }

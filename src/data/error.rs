@@ -212,13 +212,25 @@ pub enum DataError {
         /// The number of samples.
         len: usize,
     },
+    /// Rows of another width than a data set's (for [`Dataset::pairs`]): inputs of `N` values
+    /// from a data set of another width, or targets of `K` values for another number of classes.
+    ///
+    /// [`Dataset::pairs`]: super::Dataset::pairs
+    Columns {
+        /// `"inputs"` or `"targets"`.
+        part: &'static str,
+        /// The width asked for (the network's).
+        expected: usize,
+        /// The data set's: its width for inputs, its number of classes for targets.
+        found: usize,
+    },
 }
 
 impl DataError {
     /// The file the error is about (the images file for [`DataError::CountMismatch`]); `None`
     /// for the errors about values in memory ([`DataError::Tensor`], [`DataError::LabelOutOfRange`],
     /// [`DataError::RowCount`], [`DataError::BadFraction`], [`DataError::Width`],
-    /// [`DataError::IndexOutOfRange`]).
+    /// [`DataError::IndexOutOfRange`], [`DataError::Columns`]).
     pub fn path(&self) -> Option<&Path> {
         match self {
             DataError::Io { path, .. }
@@ -241,7 +253,8 @@ impl DataError {
             | DataError::RowCount { .. }
             | DataError::BadFraction { .. }
             | DataError::Width { .. }
-            | DataError::IndexOutOfRange { .. } => None,
+            | DataError::IndexOutOfRange { .. }
+            | DataError::Columns { .. } => None,
         }
     }
 
@@ -373,6 +386,24 @@ impl fmt::Display for DataError {
             DataError::IndexOutOfRange { index, len } => write!(
                 f,
                 "sample index {index} is out of range: the data set has {len} samples"
+            ),
+            DataError::Columns {
+                part: "targets",
+                expected,
+                found,
+            } => write!(
+                f,
+                "targets of {expected} values were asked for, but the data set has {found} \
+                 classes (declare `target y: {found}`, one value per class)"
+            ),
+            DataError::Columns {
+                part,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{part} of {expected} values were asked for, but the data set's have {found} \
+                 (declare `input x: {found}`)"
             ),
         }
     }

@@ -266,6 +266,57 @@ impl<F: Float> Dataset<F> {
         encode_labels(&self.labels, self.classes, targets)
     }
 
+    /// The samples as `(input, target)` pairs of fixed-size rows, the samples
+    /// [`Trainer`](crate::train::Trainer) and `fprop` take: `N` inputs (the data set's width)
+    /// and `K` target values (one per class, as [`Dataset::targets`] makes them).
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::Columns`] if `N` is not the data set's width or `K` its number of classes,
+    /// [`DataError::RowCount`] or [`DataError::LabelOutOfRange`] if the public fields were left
+    /// inconsistent.
+    ///
+    /// ```
+    /// use bpnet::data::{DataError, Dataset, Targets};
+    /// use bpnet::ndarray::Array2;
+    ///
+    /// let features: Vec<[f32; 2]> = vec![[0.5, 1.0], [2.0, -1.0]];
+    /// let data = Dataset::try_new(Array2::from(features), vec![2, 0], 3)?;
+    /// let pairs = data.pairs::<2, 3>(Targets::OneHot)?;
+    /// assert_eq!(pairs[0], ([0.5, 1.0], [0.0, 0.0, 1.0]));
+    /// let err = data.pairs::<2, 2>(Targets::OneHot).unwrap_err();
+    /// assert!(matches!(err, DataError::Columns { part: "targets", expected: 2, found: 3 }));
+    /// # Ok::<(), DataError>(())
+    /// ```
+    pub fn pairs<const N: usize, const K: usize>(
+        &self,
+        targets: Targets,
+    ) -> Result<Vec<([F; N], [F; K])>, DataError> {
+        check_rows(self.inputs.nrows(), self.labels.len())?;
+        check_labels(&self.labels, self.classes)?;
+        let columns = |part, expected, found| DataError::Columns {
+            part,
+            expected,
+            found,
+        };
+        if self.width() != N {
+            return Err(columns("inputs", N, self.width()));
+        }
+        if self.classes != K {
+            return Err(columns("targets", K, self.classes));
+        }
+        let (on, off) = targets.values();
+        let (on, off) = (F::from_f64(on), F::from_f64(off));
+        let pairs = self.inputs.rows().into_iter().zip(&self.labels);
+        Ok(pairs
+            .map(|(row, &label)| {
+                let x = std::array::from_fn(|i| row[i]);
+                let y = std::array::from_fn(|j| if j == label { on } else { off });
+                (x, y)
+            })
+            .collect())
+    }
+
     /// The samples at `indices`, in that order.
     ///
     /// # Panics
@@ -374,6 +425,32 @@ mod tests {
             array![[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
         );
         assert_eq!(d.class_counts(), [1, 0, 1]);
+    }
+
+    /// `pairs` gives each sample's input row and the same target row as `targets`, and refuses
+    /// widths that are not the data set's.
+    #[test]
+    fn pairs_are_the_rows_and_the_targets() {
+        let inputs = array![[1.0f64, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let d = Dataset::new(inputs.t().as_standard_layout().t().to_owned(), vec![1, 0, 1], 2);
+        let targets = Targets::Custom { on: 0.9, off: -0.3 };
+        let pairs = d.pairs::<2, 2>(targets).unwrap();
+        let t = d.targets(targets);
+        assert_eq!(pairs.len(), 3);
+        for (i, (x, y)) in pairs.iter().enumerate() {
+            assert_eq!(x[..], d.inputs.row(i).to_vec()[..]);
+            assert_eq!(y[..], t.row(i).to_vec()[..]);
+        }
+        let err = d.pairs::<3, 2>(targets).unwrap_err();
+        assert!(matches!(err, DataError::Columns { part: "inputs", expected: 3, found: 2 }));
+        assert!(err.to_string().contains("`input x: 2`"), "{err}");
+        let err = d.pairs::<2, 4>(targets).unwrap_err();
+        assert!(matches!(err, DataError::Columns { part: "targets", expected: 4, found: 2 }));
+        assert!(err.to_string().contains("`target y: 2`"), "{err}");
+        let mut broken = d.clone();
+        broken.labels[2] = 7; // the public fields edited: an error, not a panic
+        let err = broken.pairs::<2, 2>(targets).unwrap_err();
+        assert!(matches!(err, DataError::LabelOutOfRange { sample: 2, .. }));
     }
 
     #[test]
