@@ -334,7 +334,7 @@ impl fmt::Display for TrainError {
                 return write!(f, "the data set has no samples");
             }
             Failure::BadBatchSize => {
-                return write!(f, "the minibatch size is 0");
+                return write!(f, "the minibatch size must be at least 1, not 0");
             }
         }
         if self.phase == Phase::Training {

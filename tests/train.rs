@@ -1560,7 +1560,7 @@ fn a_minibatch_of_zero_samples_is_an_error() {
     assert_eq!(err.history.stop, StopReason::Failed);
     assert_eq!(
         err.to_string(),
-        "training stopped in epoch 1: the minibatch size is 0"
+        "training stopped in epoch 1: the minibatch size must be at least 1, not 0"
     );
     assert_eq!(opt.steps(), 0);
     assert_eq!(bits(net.params()), bits(&[0.5, -0.5]));
