@@ -837,20 +837,21 @@ fn read_into<F: Float>(
     })?;
     let file = parse(&bytes)?;
     let metadata = file.metadata();
-    let (scratch, extras) = decode(&file, &tensors, &metadata, params.len())
+    let mut scratch = vec![F::ZERO; params.len()];
+    let extras = decode(&file, &tensors, &metadata, &mut scratch)
         .map_err(|e| e.in_network(network, &metadata))?;
     params.copy_from_slice(&scratch);
     Ok(Loaded { extras, metadata })
 }
 
-/// The parameters (a pool of `len`) and the extras of a parsed file, every check made.
+/// Decodes the parameters of a parsed file into `scratch` (a pool) and returns its extras, every
+/// check made.
 fn decode<F: Float>(
     file: &Parsed<'_>,
     tensors: &[TensorSpec],
     metadata: &BTreeMap<String, String>,
-    len: usize,
-) -> Result<(Vec<F>, Vec<(String, Vec<F>)>), LoadError> {
-    let mut scratch = vec![F::ZERO; len];
+    scratch: &mut [F],
+) -> Result<Vec<(String, Vec<F>)>, LoadError> {
     for t in tensors {
         let view = file.tensor(&t.name)?;
         view.check::<F>(&t.shape)?;
@@ -886,7 +887,7 @@ fn decode<F: Float>(
     if let Some(name) = names.into_iter().find(|n| !known.contains(n.as_str())) {
         return Err(LoadError::Unexpected { name });
     }
-    Ok((scratch, extras))
+    Ok(extras)
 }
 
 /// The safetensors dtype of a float.
