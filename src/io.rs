@@ -344,7 +344,8 @@ fn layout(
 }
 
 /// Why a network could not be saved. The target file, if it existed, is unchanged.
-#[derive(Debug)]
+///
+/// `Debug` prints the message, as `Display`, so `main` returning the error shows it.
 #[non_exhaustive]
 pub enum SaveError {
     /// Writing failed: the directory does not exist, a component of the path is a file, the disk
@@ -396,6 +397,8 @@ impl fmt::Display for SaveError {
     }
 }
 
+bpnet_runtime::debug_as_display!(SaveError, LoadError);
+
 impl std::error::Error for SaveError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
@@ -406,7 +409,8 @@ impl std::error::Error for SaveError {
 }
 
 /// Why a file could not be loaded into a network. The network is unchanged.
-#[derive(Debug)]
+///
+/// `Debug` prints the message, as `Display`, so `main` returning the error shows it.
 #[non_exhaustive]
 pub enum LoadError {
     /// Reading failed: no such file, permission denied, …
@@ -479,6 +483,46 @@ pub enum LoadError {
         /// What does not match.
         reason: String,
     },
+    /// The file was saved from another network: [`load`] found a tensor missing, unexpected or
+    /// of another shape or dtype, and the file's `bpnet.network` names another type than the
+    /// one loaded into. The mismatch is kept (and is the [`source`](std::error::Error::source))
+    /// so that the message says both what the file is and where it first differs.
+    OtherNetwork {
+        /// The network the file was saved from (its `bpnet.network`).
+        file: String,
+        /// The network it was loaded into.
+        network: String,
+        /// The first mismatch: [`LoadError::Missing`], [`LoadError::Unexpected`],
+        /// [`LoadError::Shape`] or [`LoadError::Dtype`].
+        mismatch: Box<LoadError>,
+    },
+}
+
+impl LoadError {
+    /// `self` wrapped in [`LoadError::OtherNetwork`] if it is a mismatch of the file's tensors
+    /// with the network's and the file names another `network` than the one loaded into.
+    fn in_network(self, network: Option<&str>, metadata: &BTreeMap<String, String>) -> Self {
+        let mismatch = matches!(
+            self,
+            LoadError::Missing { .. }
+                | LoadError::Unexpected { .. }
+                | LoadError::Shape { .. }
+                | LoadError::Dtype { .. }
+        );
+        match (network, metadata.get(NETWORK_KEY)) {
+            (Some(network), Some(file)) if mismatch && file != network => LoadError::OtherNetwork {
+                file: file.clone(),
+                network: network.to_string(),
+                mismatch: Box::new(self),
+            },
+            _ => self,
+        }
+    }
+}
+
+/// The message of [`LoadError::Unexpected`], without a guess at the cause.
+fn unexpected(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    write!(f, "the file has a tensor `{name}` the network does not")
 }
 
 impl fmt::Display for LoadError {
@@ -498,10 +542,10 @@ impl fmt::Display for LoadError {
             LoadError::Missing { name } => {
                 write!(f, "tensor `{name}` of the network is not in the file")
             }
-            LoadError::Unexpected { name } => write!(
-                f,
-                "the file has a tensor `{name}` the network does not (saved from another network?)"
-            ),
+            LoadError::Unexpected { name } => {
+                unexpected(f, name)?;
+                write!(f, " (saved from another network?)")
+            }
             LoadError::Shape {
                 name,
                 expected,
@@ -524,6 +568,21 @@ impl fmt::Display for LoadError {
             LoadError::Layout { reason } => {
                 write!(f, "the modules do not describe the parameters: {reason}")
             }
+            LoadError::OtherNetwork {
+                file,
+                network,
+                mismatch,
+            } => {
+                write!(
+                    f,
+                    "the file holds network `{file}`, not `{network}` (wrong file?): "
+                )?;
+                match mismatch.as_ref() {
+                    // Without the guess at the cause, which this message answers.
+                    LoadError::Unexpected { name } => unexpected(f, name),
+                    m => write!(f, "{m}"),
+                }
+            }
         }
     }
 }
@@ -532,6 +591,7 @@ impl std::error::Error for LoadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LoadError::Io { source, .. } => Some(source),
+            LoadError::OtherNetwork { mismatch, .. } => Some(mismatch.as_ref()),
             _ => None,
         }
     }
@@ -577,11 +637,9 @@ pub fn save<N: Network>(
     extras: &[(&str, &[N::Float])],
     metadata: &[(&str, &str)],
 ) -> Result<(), SaveError> {
-    let full = std::any::type_name::<N>();
-    let name = full.rsplit("::").next().unwrap_or(full);
     let mut all = metadata.to_vec();
     if !metadata.iter().any(|&(k, _)| k == NETWORK_KEY) {
-        all.push((NETWORK_KEY, name));
+        all.push((NETWORK_KEY, network_name::<N>()));
     }
     save_params(path, N::MODULES, N::STATES, net.params(), extras, &all)
 }
@@ -590,12 +648,25 @@ pub fn save<N: Network>(
 /// parameters, and returns its extras and metadata.
 ///
 /// Every name, dtype and shape is checked against the network first; on any error `net` is
-/// unchanged. See [`load_params`].
+/// unchanged. See [`load_params`]; unlike it, a mismatch in a file whose `bpnet.network` names
+/// another type is a [`LoadError::OtherNetwork`], which says so.
 pub fn load<N: Network>(
     path: impl AsRef<Path>,
     net: &mut N,
 ) -> Result<Loaded<N::Float>, LoadError> {
-    load_params(path, N::MODULES, N::STATES, net.params_mut())
+    read_into(
+        path.as_ref(),
+        N::MODULES,
+        N::STATES,
+        net.params_mut(),
+        Some(network_name::<N>()),
+    )
+}
+
+/// The name [`save`] records in `bpnet.network`: the type's, without its module path.
+fn network_name<N>() -> &'static str {
+    let full = std::any::type_name::<N>();
+    full.rsplit("::").next().unwrap_or(full)
 }
 
 /// Saves a pool of parameters described by `modules` and `states` (a network's `MODULES` and
@@ -746,7 +817,18 @@ pub fn load_params<F: Float>(
     states: &[StateInfo],
     params: &mut [F],
 ) -> Result<Loaded<F>, LoadError> {
-    let path = path.as_ref();
+    read_into(path.as_ref(), modules, states, params, None)
+}
+
+/// [`load_params`], with the name of the network loaded into when it is known (by [`load`]),
+/// for [`LoadError::OtherNetwork`].
+fn read_into<F: Float>(
+    path: &Path,
+    modules: &[ModuleInfo],
+    states: &[StateInfo],
+    params: &mut [F],
+    network: Option<&str>,
+) -> Result<Loaded<F>, LoadError> {
     let tensors =
         layout(modules, states, params.len()).map_err(|reason| LoadError::Layout { reason })?;
     let bytes = fs::read(path).map_err(|source| LoadError::Io {
@@ -754,15 +836,28 @@ pub fn load_params<F: Float>(
         source,
     })?;
     let file = parse(&bytes)?;
-
+    let metadata = file.metadata();
     let mut scratch = vec![F::ZERO; params.len()];
-    for t in &tensors {
+    let extras = decode(&file, &tensors, &metadata, &mut scratch)
+        .map_err(|e| e.in_network(network, &metadata))?;
+    params.copy_from_slice(&scratch);
+    Ok(Loaded { extras, metadata })
+}
+
+/// Decodes the parameters of a parsed file into `scratch` (a pool) and returns its extras, every
+/// check made.
+fn decode<F: Float>(
+    file: &Parsed<'_>,
+    tensors: &[TensorSpec],
+    metadata: &BTreeMap<String, String>,
+    scratch: &mut [F],
+) -> Result<Vec<(String, Vec<F>)>, LoadError> {
+    for t in tensors {
         let view = file.tensor(&t.name)?;
         view.check::<F>(&t.shape)?;
         view.decode_into(&mut scratch[t.range()])?;
     }
 
-    let metadata = file.metadata();
     let listed: Vec<String> = match metadata.get(EXTRAS_KEY) {
         Some(list) if !list.is_empty() => list.split(',').map(str::to_string).collect(),
         _ => Vec::new(),
@@ -792,9 +887,7 @@ pub fn load_params<F: Float>(
     if let Some(name) = names.into_iter().find(|n| !known.contains(n.as_str())) {
         return Err(LoadError::Unexpected { name });
     }
-
-    params.copy_from_slice(&scratch);
-    Ok(Loaded { extras, metadata })
+    Ok(extras)
 }
 
 /// The safetensors dtype of a float.
@@ -1059,6 +1152,25 @@ mod tests {
         t.iter()
             .map(|t| (t.name.as_str(), t.offset, t.shape.as_slice()))
             .collect()
+    }
+
+    #[test]
+    fn debug_is_the_message() {
+        let save = SaveError::NonFinite {
+            name: "linear1.weight".into(),
+            index: 3,
+        };
+        assert!(format!("{save:?}").starts_with(&save.to_string()));
+        let load = LoadError::OtherNetwork {
+            file: "Other".into(),
+            network: "Digits".into(),
+            mismatch: Box::new(LoadError::Unexpected {
+                name: "head.weight".into(),
+            }),
+        };
+        assert!(format!("{load:?}").starts_with(&load.to_string()));
+        // The cause is given once, by the file's name.
+        assert!(!load.to_string().contains("another network?"), "{load}");
     }
 
     #[test]

@@ -64,7 +64,8 @@ pub const MIN_LOG_VALUE: f64 = 1e-300;
 pub const MAX_LOG_DECADES: i32 = 305;
 
 /// An error writing a picture: which file, and what went wrong.
-#[derive(Debug)]
+///
+/// `Debug` prints the message, as `Display`, so `main` returning the error shows it.
 pub struct PlotError {
     path: PathBuf,
     kind: PlotErrorKind,
@@ -149,6 +150,8 @@ impl fmt::Display for PlotError {
         write!(f, "cannot write {}: {}", self.path.display(), self.kind)
     }
 }
+
+bpnet_runtime::debug_as_display!(PlotError);
 
 impl std::error::Error for PlotError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
@@ -1015,6 +1018,12 @@ fn nice_ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_is_the_message() {
+        let e = PlotError::new(Path::new("loss.png"), PlotErrorKind::NoData);
+        assert!(format!("{e:?}").starts_with(&e.to_string()));
+    }
 
     #[test]
     fn numbers_read_well() {

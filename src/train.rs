@@ -259,7 +259,9 @@ pub enum Failure {
 /// network: where and why. The parameters are those before the step that failed; so is the
 /// optimizer's state, except after a [`Failure::NonFiniteUpdate`] (the trainer cannot copy an
 /// optimizer's state, so that update stays counted in it).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `Debug` prints the message, as `Display`, so `main` returning the error shows it.
+#[derive(Clone, PartialEq)]
 pub struct TrainError {
     /// The epoch (from 1) it happened in.
     pub epoch: usize,
@@ -332,7 +334,7 @@ impl fmt::Display for TrainError {
                 return write!(f, "the data set has no samples");
             }
             Failure::BadBatchSize => {
-                return write!(f, "the minibatch size is 0");
+                return write!(f, "the minibatch size must be at least 1, not 0");
             }
         }
         if self.phase == Phase::Training {
@@ -341,6 +343,8 @@ impl fmt::Display for TrainError {
         Ok(())
     }
 }
+
+bpnet_runtime::debug_as_display!(TrainError);
 
 impl std::error::Error for TrainError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
@@ -1124,6 +1128,15 @@ mod tests {
     use super::*;
 
     fn error(phase: Phase, step: Option<u64>, sample: Option<usize>, failure: Failure) -> String {
+        train_error(phase, step, sample, failure).to_string()
+    }
+
+    fn train_error(
+        phase: Phase,
+        step: Option<u64>,
+        sample: Option<usize>,
+        failure: Failure,
+    ) -> TrainError {
         TrainError {
             epoch: 3,
             step,
@@ -1137,7 +1150,19 @@ mod tests {
                 restored_best: false,
             }),
         }
-        .to_string()
+    }
+
+    #[test]
+    fn debug_is_the_message_not_the_history() {
+        let failure = Failure::Network(Error::BatchTooLarge {
+            input: "x",
+            capacity: 0,
+            found: 32,
+        });
+        let e = train_error(Phase::Training, Some(1), None, failure);
+        let debug = format!("{e:?}");
+        assert!(debug.starts_with(&e.to_string()), "{debug}");
+        assert!(!debug.contains("History"), "{debug}");
     }
 
     #[test]

@@ -873,7 +873,12 @@ fn wrong_dtype_is_reported() {
         &[],
     )
     .unwrap();
-    match refuse(&t) {
+    // Saved under its own name, so the error names it too.
+    let LoadError::OtherNetwork { file, mismatch, .. } = refuse(&t) else {
+        panic!("not named as another network's file");
+    };
+    assert_eq!(file, "TwoLayer64");
+    match *mismatch {
         LoadError::Dtype {
             name,
             expected,
@@ -904,18 +909,33 @@ fn wrong_dtype_is_reported() {
 fn file_of_another_network_is_refused() {
     let t = Temp::new("other");
     io::save(&t, &Wider::new(&mut StdRng::seed_from_u64(0)), &[], &[]).unwrap();
-    // Same key, other shape: reported first, in the order of the network's parameters.
+    // Same key, other shape: reported first, in the order of the network's parameters, inside the
+    // error that names the file's network.
     match refuse(&t) {
-        LoadError::Shape {
-            name,
-            expected,
-            found,
+        LoadError::OtherNetwork {
+            file,
+            network,
+            mismatch,
         } => {
-            assert_eq!(name, "linear1.weight");
-            assert_eq!((expected, found), (vec![4, 2], vec![5, 2]));
+            assert_eq!((file.as_str(), network.as_str()), ("Wider", "TwoLayer"));
+            assert!(
+                matches!(
+                    *mismatch,
+                    LoadError::Shape { ref name, ref expected, ref found }
+                        if name == "linear1.weight" && (expected, found) == (&vec![4, 2], &vec![5, 2])
+                ),
+                "{mismatch:?}"
+            );
         }
         e => panic!("{e:?}"),
     }
+
+    // A file that names the network loaded into has the mismatch alone: the name cannot be
+    // what is wrong.
+    let t = Temp::new("other-same-name");
+    let wider = Wider::new(&mut StdRng::seed_from_u64(0));
+    io::save(&t, &wider, &[], &[("bpnet.network", "TwoLayer")]).unwrap();
+    assert!(matches!(refuse(&t), LoadError::Shape { name, .. } if name == "linear1.weight"));
 
     // And the other way round, a nested network's file into a flat one.
     let t = Temp::new("other-nested");
@@ -929,8 +949,36 @@ fn file_of_another_network_is_refused() {
     let mut net = WithUser::new(&mut StdRng::seed_from_u64(0));
     let before = bits64(net.params());
     let err = io::load(&t, &mut net).unwrap_err();
-    assert!(matches!(err, LoadError::Missing { name } if name == "lin.weight"));
+    assert!(matches!(
+        err,
+        LoadError::OtherNetwork { file, mismatch, .. }
+            if file == "NnTwoLayer"
+                && matches!(*mismatch, LoadError::Missing { ref name } if name == "lin.weight")
+    ));
     assert_eq!(bits64(net.params()), before);
+
+    // `load_params` does not know the network's name: the mismatch alone.
+    let err = io::load_params(&t, WithUser::MODULES, WithUser::STATES, net.params_mut());
+    assert!(matches!(err, Err(LoadError::Missing { name }) if name == "lin.weight"));
+}
+
+#[test]
+fn what_main_prints_for_another_networks_file_names_both_networks() {
+    let t = Temp::new("other-main");
+    io::save(&t, &Wider::new(&mut StdRng::seed_from_u64(0)), &[], &[]).unwrap();
+    let mut net = TwoLayer::new(&mut StdRng::seed_from_u64(0));
+    let err: Box<dyn std::error::Error> = io::load(&t, &mut net).unwrap_err().into();
+    // What `fn main() -> Result<(), Box<dyn Error>>` prints after `Error: `.
+    let printed = format!("{err:?}");
+    assert_eq!(
+        printed,
+        "the file holds network `Wider`, not `TwoLayer` (wrong file?): tensor `linear1.weight` \
+         has shape [5, 2] in the file, but the network's is [4, 2]"
+    );
+    assert!(
+        err.source()
+            .is_some_and(|m| m.to_string().starts_with("tensor `linear1.weight`"))
+    );
 }
 
 #[test]

@@ -1317,6 +1317,32 @@ fn a_batch_the_network_refuses_stops_training_with_its_error() {
 }
 
 #[test]
+fn what_main_prints_for_a_missing_reserve_batch_says_to_call_it() {
+    let data: Vec<([f64; 2], [f64; 1])> = XOR.to_vec();
+    let mut net = Xor::new(&mut StdRng::seed_from_u64(0));
+    let mut opt = Sgd::new(0.1);
+    let mut columns = Columns::new();
+    let err = Trainer::new(&mut net, &mut opt, &data)
+        .fit_batches(
+            2,
+            |net, batch| {
+                let (xs, ys) = columns.split(batch);
+                net.fprop_batch(xs, ys)
+            },
+            |net| net.bprop_batch(),
+        )
+        .unwrap_err();
+    // What `fn main() -> Result<(), Box<dyn Error>>` prints after `Error: `.
+    let printed = format!("{:?}", Box::<dyn std::error::Error>::from(err));
+    assert_eq!(
+        printed,
+        "training stopped in epoch 1, step 1: batch `x` has 2 samples, but `reserve_batch` was \
+         not called: call `reserve_batch` with at least 2 before the minibatch calls; the \
+         parameters are those before this step"
+    );
+}
+
+#[test]
 fn a_sequence_the_network_refuses_in_a_minibatch_is_traced_to_its_sample() {
     let seq = |n: usize| -> (Vec<[f64; 1]>, Vec<[f64; 1]>) { (vec![[0.1]; n], vec![[0.2]; n]) };
     let mut data: Vec<_> = (0..6).map(|_| seq(8)).collect();
@@ -1534,7 +1560,7 @@ fn a_minibatch_of_zero_samples_is_an_error() {
     assert_eq!(err.history.stop, StopReason::Failed);
     assert_eq!(
         err.to_string(),
-        "training stopped in epoch 1: the minibatch size is 0"
+        "training stopped in epoch 1: the minibatch size must be at least 1, not 0"
     );
     assert_eq!(opt.steps(), 0);
     assert_eq!(bits(net.params()), bits(&[0.5, -0.5]));

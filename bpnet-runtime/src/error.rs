@@ -3,7 +3,9 @@
 use core::fmt;
 
 /// What was wrong with run-time data given to a network.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` prints the message, as `Display`, so `main` returning the error shows it.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
     /// An input's length differs from the width the network declares for it.
@@ -101,7 +103,8 @@ impl fmt::Display for Error {
                 found,
             } => write!(
                 f,
-                "sequence `{input}` has {found} steps, but the network is unfolded over {steps}"
+                "sequence `{input}` has {found} steps, but the network is unfolded over {steps}: \
+                 give a longer one in chunks of at most {steps} to the `_continued` calls"
             ),
             Error::Length {
                 input,
@@ -115,11 +118,18 @@ impl fmt::Display for Error {
                 input,
                 capacity,
                 found,
-            } => write!(
-                f,
-                "batch `{input}` has {found} samples, but the network has room for {capacity} \
-                 (see `reserve_batch`)"
-            ),
+            } => {
+                write!(f, "batch `{input}` has {found} samples, but ")?;
+                if *capacity == 0 {
+                    write!(f, "`reserve_batch` was not called")?;
+                } else {
+                    write!(f, "the network has room for {capacity}")?;
+                }
+                write!(
+                    f,
+                    ": call `reserve_batch` with at least {found} before the minibatch calls"
+                )
+            }
             Error::Continuation {
                 input,
                 expected,
@@ -160,3 +170,60 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Implements `Debug` as the type's `Display`, for error types: `fn main() -> Result<(), Box<dyn
+/// Error>>` and `unwrap` print an error's `Debug`, and should show what happened and what to do,
+/// not the variant's fields. Used by every error type of bpnet.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! debug_as_display {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl ::core::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                ::core::fmt::Display::fmt(self, f)
+            }
+        }
+    )+};
+}
+
+debug_as_display!(Error);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_the_message() {
+        let e = Error::BatchTooLarge {
+            input: "x",
+            capacity: 0,
+            found: 32,
+        };
+        assert!(format!("{e:?}").starts_with(&e.to_string()));
+        assert!(format!("{e:#?}").starts_with(&e.to_string()));
+    }
+
+    #[test]
+    fn a_batch_too_large_says_to_reserve_room() {
+        let none = Error::BatchTooLarge {
+            input: "x",
+            capacity: 0,
+            found: 32,
+        };
+        assert_eq!(
+            none.to_string(),
+            "batch `x` has 32 samples, but `reserve_batch` was not called: call `reserve_batch` \
+             with at least 32 before the minibatch calls"
+        );
+        let some = Error::BatchTooLarge {
+            input: "x",
+            capacity: 16,
+            found: 32,
+        };
+        assert_eq!(
+            some.to_string(),
+            "batch `x` has 32 samples, but the network has room for 16: call `reserve_batch` \
+             with at least 32 before the minibatch calls"
+        );
+    }
+}

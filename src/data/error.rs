@@ -11,6 +11,8 @@ use super::idx::IdxType;
 /// Every variant about a file names the file. Line and column numbers count from 1, as editors
 /// and spreadsheets do; sizes are in bytes of the decompressed contents.
 ///
+/// `Debug` prints the message, as `Display`, so `main` returning the error shows it.
+///
 /// [`Normalizer::from_tensors`]: super::Normalizer::from_tensors
 ///
 /// ```
@@ -20,7 +22,6 @@ use super::idx::IdxType;
 /// assert!(matches!(err, DataError::Io { .. }));
 /// assert!(err.to_string().starts_with("no/such/file.idx: "));
 /// ```
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum DataError {
     /// The file could not be opened, read or written.
@@ -409,11 +410,29 @@ impl fmt::Display for DataError {
     }
 }
 
+bpnet_runtime::debug_as_display!(DataError);
+
 impl std::error::Error for DataError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             DataError::Io { source, .. } | DataError::Gzip { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_the_message() {
+        let e = DataError::Ragged {
+            path: PathBuf::from("train.csv"),
+            line: 3,
+            expected: 4,
+            found: 5,
+        };
+        assert!(format!("{e:?}").starts_with(&e.to_string()));
     }
 }

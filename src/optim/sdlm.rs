@@ -36,7 +36,9 @@ impl Default for Every {
 }
 
 /// Why a curvature estimate failed; the previous estimate, if any, is kept.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `Debug` prints the message, as `Display`, so `main` returning the error shows it.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum CurvatureError {
     /// The data to estimate on has no samples.
@@ -113,6 +115,8 @@ impl fmt::Display for CurvatureError {
         }
     }
 }
+
+bpnet_runtime::debug_as_display!(CurvatureError);
 
 impl std::error::Error for CurvatureError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
@@ -727,6 +731,15 @@ const EPSILON: &str = "epsilon";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_is_the_message() {
+        let e = CurvatureError::Length {
+            expected: 3,
+            found: 2,
+        };
+        assert!(format!("{e:?}").starts_with(&e.to_string()));
+    }
 
     #[test]
     fn subsets_are_distinct_sorted_and_seeded() {

@@ -11,6 +11,8 @@ use core::fmt;
 /// or a command line can be checked without a panic. The panicking forms (`new`, `betas`, …)
 /// panic with this error's message.
 ///
+/// `Debug` prints the message, as `Display`, so `main` returning the error shows it.
+///
 /// [`Sgd::try_new`]: super::Sgd::try_new
 /// [`Adam::try_betas`]: super::Adam::try_betas
 /// [`Sdlm::try_new`]: super::Sdlm::try_new
@@ -24,7 +26,7 @@ use core::fmt;
 /// assert_eq!(err.to_string(), "Sgd: the momentum must be in [0, 1), got 1.5");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct SettingError {
     /// The optimizer: `"Sgd"`, `"Adam"` or `"Sdlm"`.
@@ -50,6 +52,8 @@ impl fmt::Display for SettingError {
 }
 
 impl std::error::Error for SettingError {}
+
+bpnet_runtime::debug_as_display!(SettingError);
 
 /// The rule of learning rates and weight decays.
 const FINITE_NON_NEGATIVE: &str = "finite and >= 0";
@@ -161,6 +165,12 @@ mod tests {
         let message = e.to_string();
         let expected = format!("{optimizer}: {setting} must be {}, got {value}", e.rule);
         assert_eq!(message, expected);
+    }
+
+    #[test]
+    fn debug_is_the_message() {
+        let e = Sgd::try_new(-1.0).unwrap_err();
+        assert!(format!("{e:?}").starts_with(&e.to_string()));
     }
 
     /// `a` and `b` are the same optimizer (same settings and state).
