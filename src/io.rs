@@ -8,7 +8,7 @@
 //! | module | key | shape |
 //! | --- | --- | --- |
 //! | `linear1: linear(x -> 4)`, `x: 2` | `linear1.weight` | `[4, 2]`: `[out, in]`, the pool's row-major `W` (PyTorch's `nn.Linear` layout) |
-//! | `sigmoid1: tanh(sum1)`, width 4 (any activation with biases) | `sigmoid1.bias` | `[4]` |
+//! | `tanh1: tanh(sum1)`, width 4 (any activation with biases) | `tanh1.bias` | `[4]` |
 //! | `initial h = learned`, width 3 | `h_initial.value` | `[3]` |
 //! | a nested network `layer1: NnLayer(x)` | `layer1.linear.weight`, `layer1.sigmoid.bias`, … | as above, one level down |
 //! | any other module with parameters (a user module) | `scale.params` | `[Scale::PARAMS]`, flat |
@@ -48,9 +48,9 @@
 //!         input  x: 2;
 //!         target y: 1;
 //!         sum1   = linear1: linear(x -> 4);
-//!         hidden = sigmoid1: tanh(sum1);
+//!         hidden = tanh1: tanh(sum1);
 //!         sum2   = linear2: linear(hidden -> 1);
-//!         out    = sigmoid2: tanh(sum2);
+//!         out    = tanh2: tanh(sum2);
 //!         energy = euclidean(out, y);
 //!     }
 //! }
@@ -73,7 +73,7 @@
 //!     .map(|t| (t.name, t.shape))
 //!     .collect();
 //! assert_eq!(names[0], ("linear1.weight".to_string(), vec![4, 2]));
-//! assert_eq!(names[1], ("sigmoid1.bias".to_string(), vec![4]));
+//! assert_eq!(names[1], ("tanh1.bias".to_string(), vec![4]));
 //! # std::fs::remove_file(&path)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

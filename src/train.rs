@@ -16,9 +16,9 @@
 //!         input  x: 2;
 //!         target y: 1;
 //!         sum1   = linear1: linear(x -> 4);
-//!         hidden = sigmoid1: tanh(sum1);
+//!         hidden = tanh1: tanh(sum1);
 //!         sum2   = linear2: linear(hidden -> 1);
-//!         out    = sigmoid2: tanh(sum2);
+//!         out    = tanh2: tanh(sum2);
 //!         energy = euclidean(out, y);
 //!     }
 //! }
@@ -991,9 +991,9 @@ impl<'a, N: SecondOrder, S> Trainer<'a, N, Sdlm<N::Float>, S> {
     ///         input  x: 2;
     ///         target y: 1;
     ///         sum1   = linear1: linear(x -> 4);
-    ///         hidden = sigmoid1: tanh(sum1);
+    ///         hidden = tanh1: tanh(sum1);
     ///         sum2   = linear2: linear(hidden -> 1);
-    ///         out    = sigmoid2: tanh(sum2);
+    ///         out    = tanh2: tanh(sum2);
     ///         energy = euclidean(out, y);
     ///     }
     /// }
@@ -1192,7 +1192,7 @@ mod tests {
             index: 1,
         });
         let e = error(Phase::Training, Some(1), Some(0), network);
-        assert!(e.ends_with("training sample 0: input `x` is not finite at component 1; the parameters are those before this step"), "{e}");
+        assert!(e.ends_with("training sample 0: input `x` is not finite at component 1 (a NaN or an infinity: check the data and its scaling); the parameters are those before this step"), "{e}");
         assert_eq!(
             error(Phase::Training, None, None, Failure::NoSamples),
             "training stopped in epoch 3: the data set has no samples"

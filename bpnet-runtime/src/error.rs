@@ -140,7 +140,11 @@ impl fmt::Display for Error {
                  (a continued call continues row i in row i)"
             ),
             Error::NonFinite { input, index } => {
-                write!(f, "input `{input}` is not finite at component {index}")
+                write!(
+                    f,
+                    "input `{input}` is not finite at component {index} (a NaN or an infinity: \
+                     check the data and its scaling)"
+                )
             }
             Error::EmptyBatch { input } => write!(
                 f,

@@ -432,7 +432,11 @@ mod tests {
     #[test]
     fn pairs_are_the_rows_and_the_targets() {
         let inputs = array![[1.0f64, 2.0], [3.0, 4.0], [5.0, 6.0]];
-        let d = Dataset::new(inputs.t().as_standard_layout().t().to_owned(), vec![1, 0, 1], 2);
+        let d = Dataset::new(
+            inputs.t().as_standard_layout().t().to_owned(),
+            vec![1, 0, 1],
+            2,
+        );
         let targets = Targets::Custom { on: 0.9, off: -0.3 };
         let pairs = d.pairs::<2, 2>(targets).unwrap();
         let t = d.targets(targets);
@@ -442,10 +446,24 @@ mod tests {
             assert_eq!(y[..], t.row(i).to_vec()[..]);
         }
         let err = d.pairs::<3, 2>(targets).unwrap_err();
-        assert!(matches!(err, DataError::Columns { part: "inputs", expected: 3, found: 2 }));
+        assert!(matches!(
+            err,
+            DataError::Columns {
+                part: "inputs",
+                expected: 3,
+                found: 2
+            }
+        ));
         assert!(err.to_string().contains("`input x: 2`"), "{err}");
         let err = d.pairs::<2, 4>(targets).unwrap_err();
-        assert!(matches!(err, DataError::Columns { part: "targets", expected: 4, found: 2 }));
+        assert!(matches!(
+            err,
+            DataError::Columns {
+                part: "targets",
+                expected: 4,
+                found: 2
+            }
+        ));
         assert!(err.to_string().contains("`target y: 2`"), "{err}");
         let mut broken = d.clone();
         broken.labels[2] = 7; // the public fields edited: an error, not a panic
