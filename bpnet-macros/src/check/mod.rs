@@ -138,6 +138,7 @@ fn finish(c: Checker) -> Result<Model, syn::Error> {
             .map(|(p, initial)| StateM {
                 step: p.step,
                 initial,
+                width_span: p.declared.map_or(p.name.span(), |w| w.lit.span()),
                 name: p.name,
                 width: p.width.unwrap_or(1),
                 role: p.role,
