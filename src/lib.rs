@@ -67,7 +67,11 @@ extern crate self as bpnet;
 /// `cross_entropy(scores, y)`, with a one-hot target `y`), or any type that implements
 /// [`Module`] (a user module, or a network without an energy: networks nest). A user
 /// module's output state declares its width (`h: 4 = layer1: NnLayer(x)`) and the module a name,
-/// which becomes its field. Widths are literals: every width, arity, name and graph rule is checked
+/// which becomes its field. Built-in kinds are lower case: `Tanh(x)` names a type `Tanh`. Written
+/// without the width or the name a user module needs, it is reported as a miswritten `tanh` ("did
+/// you mean the built-in `tanh`?"); with both (`h: 4 = t: Tanh(x)`) it may be a real type, and if
+/// none is in scope the error is rustc's ``cannot find type `Tanh` ``, to which a macro cannot add
+/// a hint. Widths are literals: every width, arity, name and graph rule is checked
 /// while the crate compiles, and each mistake is reported at its tokens.
 ///
 /// ```

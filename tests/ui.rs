@@ -2,7 +2,10 @@
 //!
 //! Every file in `ui/fail` breaks exactly one rule (named by the file), except the two that check
 //! that several errors are reported together, and then uses the network as a program would: the
-//! only errors in its `.stderr` must be the macro's own, at the offending tokens. Every file in
+//! only errors in its `.stderr` must be the macro's own, at the offending tokens. The exceptions
+//! are rustc's errors on a wrong call of a generated method (`method_*_note`,
+//! `fprop_batch_pairs`, `user_module_unknown_type`): they pin where rustc's notes point (the
+//! network's name and the parameter's declaration, not the whole macro call). Every file in
 //! `ui/pass` must compile and run.
 //!
 //! Snapshots depend on the pinned toolchain (`rust-toolchain.toml`). After changing a message,

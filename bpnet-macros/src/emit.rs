@@ -3,10 +3,10 @@
 //! its calls through. No code of a whole method is made here.
 
 use crate::lower::{Offset, Schedule};
-use crate::model::{Kind, Model, StateRole, float_tokens};
+use crate::model::{Kind, Model, StateM, StateRole, float_tokens};
 use crate::op::{Order, Sites};
 use crate::parse::FloatTy;
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -355,4 +355,37 @@ impl Sites for Cx<'_> {
 /// clippy would count more than its limit of 7 (a declaration with many inputs and targets).
 pub fn many_args(args: usize) -> Option<TokenStream> {
     (args + 1 > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]))
+}
+
+/// An entry point's parameter for state `st`, `x: &[f32; 2]` (or another type `ty` of its
+/// values), spanned at the state's declaration: the name is the user's, the type takes the
+/// width's span. rustc's note "method defined here" on a wrong call then shows `x: 2` rather
+/// than the whole macro call. Only signatures are spanned so: bodies keep the macro's spans,
+/// so that an internal error is never blamed on the user's tokens.
+pub fn param(st: &StateM, ty: TokenStream) -> TokenStream {
+    let (n, ty) = (&st.name, respan(ty, st.width_span));
+    quote!(#n: #ty)
+}
+
+/// An entry point's name (`fprop`, `run_batch`), spanned at the network's name, for the same
+/// notes: "method defined here" points at `struct Net`.
+pub fn entry_name(model: &Model, name: &str) -> syn::Ident {
+    syn::Ident::new(name, model.name.span())
+}
+
+/// `tokens` with every span (delimiters too) set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut t| {
+            if let TokenTree::Group(g) = &t {
+                let mut inner = Group::new(g.delimiter(), respan(g.stream(), span));
+                inner.set_span(span);
+                t = TokenTree::Group(inner);
+            } else {
+                t.set_span(span);
+            }
+            t
+        })
+        .collect()
 }

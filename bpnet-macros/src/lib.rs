@@ -21,6 +21,7 @@ mod lower;
 mod model;
 mod op;
 mod parse;
+mod suggest;
 mod sweep;
 mod user;
 

@@ -56,6 +56,9 @@ impl Kind {
 pub struct StateM {
     pub name: Ident,
     pub width: usize,
+    /// Where the width is declared (`2` of `input x: 2`; the name when it is inferred), for the
+    /// entry points' parameters (see `emit::param`).
+    pub width_span: proc_macro2::Span,
     pub role: StateRole,
     pub attrs: Vec<Attribute>,
     /// The module that computes it (none for inputs and targets).

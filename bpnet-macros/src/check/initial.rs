@@ -1,7 +1,7 @@
 //! Pass: initial values. A state read with a delay starts from zeros, from given values of its
 //! width, or from a learned vector in the pool.
 
-use super::{Checker, closest};
+use super::{Checker, state_hint};
 use crate::model::InitialM;
 use crate::parse::{FloatTy, InitialValue};
 use syn::ext::IdentExt;
@@ -30,9 +30,7 @@ pub fn initial_values(c: &mut Checker) {
             }
         }
         let Some(&s) = c.state_ids.get(&name) else {
-            let hint = closest(&name, c.state_ids.keys())
-                .map(|c| format!(" (did you mean `{c}`?)"))
-                .unwrap_or_default();
+            let hint = state_hint(c, &name);
             c.errs
                 .at(init.state.span(), format!("unknown state `{name}`{hint}"));
             continue;

@@ -138,6 +138,7 @@ fn finish(c: Checker) -> Result<Model, syn::Error> {
             .map(|(p, initial)| StateM {
                 step: p.step,
                 initial,
+                width_span: p.declared.map_or(p.name.span(), |w| w.lit.span()),
                 name: p.name,
                 width: p.width.unwrap_or(1),
                 role: p.role,
@@ -154,26 +155,9 @@ fn finish(c: Checker) -> Result<Model, syn::Error> {
     })
 }
 
-/// The known name closest to `name`, if it is a likely typo.
-pub fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
-    known
-        .map(|k| (edit_distance(name, k), k))
-        .filter(|(d, k)| *d <= 2 && *d < k.len().max(2))
-        .min()
-        .map(|(_, k)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
+/// ` (did you mean `hidden`?)` after an unknown state's name near a known one's; else nothing.
+pub fn state_hint(c: &Checker, name: &str) -> String {
+    crate::suggest::closest(name, c.state_ids.keys().map(String::as_str))
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default()
 }

@@ -1,7 +1,7 @@
 //! Pass: modules. Each module statement's kind, name, options, arity and arguments (with the
 //! steps they are read at).
 
-use super::{Checker, closest, options};
+use super::{Checker, options, state_hint};
 use crate::kinds::{self, Arity, Entry};
 use crate::model::{Kind, ModuleM, path_string};
 use crate::parse::{Assign, Call, Stmt};
@@ -49,28 +49,62 @@ fn find_kind(c: &mut Checker, a: &Assign, step: bool) -> Found {
         None if call.kind.segments.len() == 1
             && kind_name.starts_with(|c: char| c.is_ascii_lowercase()) =>
         {
-            c.errs.spanned(
-                &call.kind,
-                format!(
-                    "unknown module `{kind_name}`: the built-in modules are {}; a user module is \
-                     a type that implements `bpnet::Module`",
-                    kinds::known_list()
-                ),
-            );
+            unknown_kind(c, call, &kind_name);
             Found::None
         }
         None if a.width.is_some() => Found::User,
         None => {
-            c.errs.spanned(
-                &a.state,
-                format!(
-                    "state `{}` is made by user module `{kind_name}`, whose output width the \
-                     macro cannot see: declare it, as in `{}: N = …`",
-                    a.state, a.state
-                ),
-            );
+            needs_width(c, a, &kind_name);
             Found::None
         }
+    }
+}
+
+/// A lower-case kind that is not built in: the built-in it is a typo of, else the list.
+fn unknown_kind(c: &mut Checker, call: &Call, kind_name: &str) {
+    let user = "a user module is a type that implements `bpnet::Module`";
+    let msg = match kinds::nearest(kind_name) {
+        Some(k) => format!("unknown module `{kind_name}`: did you mean `{k}`? ({user})"),
+        None => format!(
+            "unknown module `{kind_name}`: the built-in modules are {}; {user}",
+            kinds::known_list()
+        ),
+    };
+    c.errs.spanned(&call.kind, msg);
+}
+
+/// A user module's state without a declared width; at the kind if it is a built-in's name
+/// capitalised (`Tanh`), which is the likelier mistake.
+fn needs_width(c: &mut Checker, a: &Assign, kind_name: &str) {
+    let state = &a.state;
+    match capitalised_kind(&a.call) {
+        Some(k) => c.errs.spanned(
+            &a.call.kind,
+            format!(
+                "did you mean the built-in `{k}`? kinds are lower case; a user module \
+                 `{kind_name}` would need its output width declared, as in `{state}: N = …`, as \
+                 the macro cannot see it"
+            ),
+        ),
+        None => c.errs.spanned(
+            state,
+            format!(
+                "state `{state}` is made by user module `{kind_name}`, whose output width the \
+                 macro cannot see: declare it, as in `{state}: N = …`"
+            ),
+        ),
+    }
+}
+
+/// The built-in kind a user module's type is named after but for case and `_` (`Tanh`,
+/// `LeakyRelu`): almost surely that kind, miswritten.
+fn capitalised_kind(call: &Call) -> Option<&'static str> {
+    match call.kind.segments.iter().collect::<Vec<_>>().as_slice() {
+        [seg] if seg.arguments.is_none() => {
+            let name = seg.ident.unraw().to_string();
+            kinds::nearest(&name).filter(|k| crate::suggest::same_but_case(k, &name))
+        }
+        _ => None,
     }
 }
 
@@ -160,15 +194,7 @@ fn module_name(
     let name = match (&a.module, user) {
         (Some(m), _) => m.clone(),
         (None, true) => {
-            let w = a.width.as_ref().map_or(0, |w| w.value);
-            c.errs.spanned(
-                &a.call.kind,
-                format!(
-                    "user module `{kind_name}` needs a name, which becomes its field: \
-                     `{}: {w} = NAME: {kind_name}(…)`",
-                    a.state
-                ),
-            );
+            needs_name(c, a, kind_name);
             a.state.clone()
         }
         (None, false) => a.state.clone(),
@@ -204,6 +230,20 @@ fn module_name(
         }
     }
     name
+}
+
+/// A user module without a name (with the built-in it is likely a miswritten `Tanh` of).
+fn needs_name(c: &mut Checker, a: &Assign, kind_name: &str) {
+    let w = a.width.as_ref().map_or(0, |w| w.value);
+    let usage = format!("`{}: {w} = NAME: {kind_name}(…)`", a.state);
+    let msg = match capitalised_kind(&a.call) {
+        Some(k) => format!(
+            "did you mean the built-in `{k}`? kinds are lower case; a user module `{kind_name}` \
+             would need a name, which becomes its field: {usage}"
+        ),
+        None => format!("user module `{kind_name}` needs a name, which becomes its field: {usage}"),
+    };
+    c.errs.spanned(&a.call.kind, msg);
 }
 
 /// The number of inputs; `false` if it is wrong (reported).
@@ -289,9 +329,7 @@ fn arguments(c: &mut Checker, call: &Call, step: bool, kind_name: &str, key: &st
         let Some(&s) = c.state_ids.get(&arg.unraw().to_string()) else {
             ok = false;
             c.incomplete = true;
-            let hint = closest(&arg.unraw().to_string(), c.state_ids.keys())
-                .map(|c| format!(" (did you mean `{c}`?)"))
-                .unwrap_or_default();
+            let hint = state_hint(c, &arg.unraw().to_string());
             c.errs
                 .at(arg.span(), format!("unknown state `{arg}`{hint}"));
             continue;

@@ -84,15 +84,18 @@ fn unknown(e: &Entry, key: &str, name: &str) -> String {
         .iter()
         .map(|o| format!("`{} = …`", o.name))
         .collect();
+    let near = crate::suggest::closest(name, e.options.iter().map(|o| o.name))
+        .map(|o| format!(" (did you mean `{o}`?)"))
+        .unwrap_or_default();
     match list.as_slice() {
         [] => format!(
             "{label} module `{key}` takes no option `{name} = …`: only the built-in modules {} \
              are declared with options",
             kinds::with_options()
         ),
-        [one] => format!("{label} module `{key}` takes one option, {one}, not `{name}`"),
+        [one] => format!("{label} module `{key}` takes one option, {one}, not `{name}`{near}"),
         [rest @ .., last] => format!(
-            "{label} module `{key}` takes the options {} and {last}, not `{name}`",
+            "{label} module `{key}` takes the options {} and {last}, not `{name}`{near}",
             rest.join(", ")
         ),
     }

@@ -2,7 +2,7 @@
 //! (`bpnet::Network`, `bpnet::SecondOrder`, and for a network with one input and an output,
 //! `bpnet::Module` and `bpnet::Bbprop`).
 
-use crate::emit::{many_args, plain, rt};
+use crate::emit::{entry_name, many_args, param, plain, rt};
 use crate::model::{Model, StateRole, float_tokens};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -36,13 +36,13 @@ impl Io {
         let arg = |i: &usize| {
             let st = &model.states[*i];
             let (n, w) = (&st.name, st.width);
-            (quote!(#n: &[#f; #w]), quote!(self.#n.x = *#n;))
+            (param(st, quote!(&[#f; #w])), quote!(self.#n.x = *#n;))
         };
         let try_arg = |i: &usize| {
             let n = &model.states[*i].name;
             let s = plain(n);
             (
-                quote!(#n: impl ::bpnet::Input<#f>),
+                param(&model.states[*i], quote!(impl ::bpnet::Input<#f>)),
                 quote!(#rt::load(#s, &#n, &mut self.#n.x)?;),
             )
         };
@@ -71,6 +71,7 @@ fn run(model: &Model, io: &Io) -> Option<TokenStream> {
         let doc = format!(
             "Inference (the lecture's `run`): computes the output `{out}` from the inputs alone."
         );
+        let (run, try_run) = (entry_name(model, "run"), entry_name(model, "try_run"));
         let try_doc =
             "[`Self::run`] for data whose widths are only known at run time: a wrong width or a \
              NaN gives an [`Error`](::bpnet::Error) instead of a panic."
@@ -79,7 +80,7 @@ fn run(model: &Model, io: &Io) -> Option<TokenStream> {
             #[doc = #doc]
             #many_inputs
             #[track_caller]
-            pub fn run(&mut self, #(#run_args),*) -> &[#f; #w] {
+            pub fn #run(&mut self, #(#run_args),*) -> &[#f; #w] {
                 self.__own_pool();
                 #(#run_copies)*
                 let params = ::core::mem::take(&mut self.__params);
@@ -91,7 +92,7 @@ fn run(model: &Model, io: &Io) -> Option<TokenStream> {
             #[doc = #try_doc]
             #many_inputs
             #[track_caller]
-            pub fn try_run(&mut self, #(#try_run_args),*) -> #rt::Result<&[#f; #w], ::bpnet::Error> {
+            pub fn #try_run(&mut self, #(#try_run_args),*) -> #rt::Result<&[#f; #w], ::bpnet::Error> {
                 self.__own_pool();
                 #(#try_run_loads)*
                 let params = ::core::mem::take(&mut self.__params);
@@ -113,12 +114,13 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
     match (model.energy, model.output) {
         (Some(e), _) => {
             let e = &model.states[e].name;
+            let (fprop, try_fprop) = (entry_name(model, "fprop"), entry_name(model, "try_fprop"));
             let doc = "fprop: loads a sample (inputs and targets), computes every state and returns the energy.";
             Some(quote!(
                 #[doc = #doc]
                 #many_givens
                 #[track_caller]
-                pub fn fprop(&mut self, #(#given_args),*) -> #f {
+                pub fn #fprop(&mut self, #(#given_args),*) -> #f {
                     self.__own_pool();
                     #(#given_copies)*
                     let params = ::core::mem::take(&mut self.__params);
@@ -131,7 +133,7 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
                 /// or a NaN gives an [`Error`](::bpnet::Error) instead of a panic.
                 #many_givens
                 #[track_caller]
-                pub fn try_fprop(&mut self, #(#try_given_args),*) -> #rt::Result<#f, ::bpnet::Error> {
+                pub fn #try_fprop(&mut self, #(#try_given_args),*) -> #rt::Result<#f, ::bpnet::Error> {
                     self.__own_pool();
                     #(#try_given_loads)*
                     let params = ::core::mem::take(&mut self.__params);

@@ -4,7 +4,9 @@
 //! the per-sequence schedule.
 
 use super::second::bbprop_bounds;
-use crate::emit::{Form, many_args, offset_tokens, plain, rt, user_item, user_ty};
+use crate::emit::{
+    Form, entry_name, many_args, offset_tokens, param, plain, rt, user_item, user_ty,
+};
 use crate::lower::Schedule;
 use crate::model::{InitialM, Kind, Model, StateRole, float_tokens};
 use crate::sweep::{Sweeps, sweeps};
@@ -228,11 +230,11 @@ fn sig(model: &Model, ids: &[usize]) -> Vec<TokenStream> {
     ids.iter()
         .map(|&i| {
             let st = &model.states[i];
-            let (n, w) = (&st.name, st.width);
+            let w = st.width;
             if st.step {
-                quote!(#n: &[impl ::core::convert::AsRef<[[#f; #w]]>])
+                param(st, quote!(&[impl ::core::convert::AsRef<[[#f; #w]]>]))
             } else {
-                quote!(#n: &[[#f; #w]])
+                param(st, quote!(&[[#f; #w]]))
             }
         })
         .collect()
@@ -286,8 +288,8 @@ fn entries(
     let many = many_args(ids.len());
     let make = |continued: Option<bool>, doc: &str| {
         let name = match continued {
-            Some(true) => format_ident!("{}_continued", method),
-            _ => format_ident!("{}", method),
+            Some(true) => entry_name(model, &format!("{method}_continued")),
+            _ => entry_name(model, method),
         };
         let begin = continued.map(|c| {
             let first = plain(&model.states[ids[0]].name);
@@ -354,11 +356,12 @@ fn train(model: &Model) -> Option<TokenStream> {
                 "",
             ]
         };
+        let docs = docs.map(|d| pairs_doc(model, d));
         let fprop = entries(
             model,
             &model.givens,
             "fprop_batch",
-            docs,
+            [&docs[0], &docs[1]],
             &f,
             &quote!(#rt::Result::Ok(self.__fprop_batch_rows(rows #len_arg))),
         );
@@ -415,6 +418,20 @@ fn train(model: &Model) -> Option<TokenStream> {
             }
         )
     })
+}
+
+/// An fprop_batch doc, and for a network of one input and one target, how a batch of pairs
+/// becomes its two slices (in backticks: an intra-doc link may not resolve in the user's crate).
+fn pairs_doc(model: &Model, doc: &str) -> String {
+    let roles = model.givens.iter().map(|&g| model.states[g].role);
+    let pair = roles.collect::<Vec<_>>() == [StateRole::Input, StateRole::Target];
+    if doc.is_empty() || !pair {
+        return doc.to_string();
+    }
+    format!(
+        "{doc}\n\nA minibatch kept as `(input, target)` pairs is split into the two slices this \
+         takes by `bpnet::train::Columns` (`columns.split(&pairs)`)."
+    )
 }
 
 /// `run_batch` (and `_continued`), for a network with an output.

@@ -2,7 +2,7 @@
 //! sequences, start from the initial values or carry the last states over, and run the schedule
 //! over the steps given.
 
-use crate::emit::{many_args, offset_tokens, plain, rt};
+use crate::emit::{entry_name, many_args, offset_tokens, param, plain, rt};
 use crate::lower::Schedule;
 use crate::model::{InitialM, Model, StateRole, float_tokens};
 use proc_macro2::TokenStream;
@@ -61,11 +61,11 @@ fn io(model: &Model, ids: &[usize]) -> Io {
         .iter()
         .map(|&i| {
             let st = &model.states[i];
-            let (n, w) = (&st.name, st.width);
+            let w = st.width;
             if st.step {
-                quote!(#n: &[[#f; #w]])
+                param(st, quote!(&[[#f; #w]]))
             } else {
-                quote!(#n: &[#f; #w])
+                param(st, quote!(&[#f; #w]))
             }
         })
         .collect();
@@ -87,10 +87,7 @@ fn io(model: &Model, ids: &[usize]) -> Io {
         .collect();
     let try_sig = ids
         .iter()
-        .map(|&i| {
-            let n = &model.states[i].name;
-            quote!(#n: impl ::bpnet::Input<#f>)
-        })
+        .map(|&i| param(&model.states[i], quote!(impl ::bpnet::Input<#f>)))
         .collect();
     let mut try_loads = Vec::new();
     let mut try_lens = Vec::new();
@@ -163,6 +160,8 @@ fn energy(model: &Model) -> Option<TokenStream> {
     let io = io(model, &model.givens);
     let (given_sig, many_givens, given_len, given_copies) = (io.sig, io.many, io.len, io.copies);
     let (try_given_sig, try_given_loads, try_given_len) = (io.try_sig, io.try_loads, io.try_len);
+    let names = ["fprop", "fprop_continued", "try_fprop"].map(|n| entry_name(model, n));
+    let [fprop, fprop_continued, try_fprop] = names;
     model.energy.map(|e| {
         let e = &model.states[e].name;
         quote!(
@@ -171,7 +170,7 @@ fn energy(model: &Model) -> Option<TokenStream> {
             /// the network is unfolded over, or sequences of different lengths, give an error.
             #many_givens
             #[track_caller]
-            pub fn fprop(&mut self, #(#given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
+            pub fn #fprop(&mut self, #(#given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
                 self.__own_pool();
                 #given_len
                 // The carry reads the previous call's slots: before this call's loads.
@@ -185,7 +184,7 @@ fn energy(model: &Model) -> Option<TokenStream> {
             /// through time: bprop stops at this call's first step).
             #many_givens
             #[track_caller]
-            pub fn fprop_continued(&mut self, #(#given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
+            pub fn #fprop_continued(&mut self, #(#given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
                 self.__own_pool();
                 #given_len
                 // The carry reads the previous call's slots: before this call's loads.
@@ -199,7 +198,7 @@ fn energy(model: &Model) -> Option<TokenStream> {
             /// whole number of steps or more than `STEPS`, or a NaN gives an error.
             #many_givens
             #[track_caller]
-            pub fn try_fprop(&mut self, #(#try_given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
+            pub fn #try_fprop(&mut self, #(#try_given_sig),*) -> #rt::Result<#f, ::bpnet::Error> {
                 self.__own_pool();
                 // A load that fails leaves the network forgetting the previous call.
                 self.__begin(false);
@@ -257,6 +256,8 @@ fn run(model: &Model) -> Option<TokenStream> {
     let io = io(model, &inputs);
     let (input_sig, many_inputs, input_len, input_copies) = (io.sig, io.many, io.len, io.copies);
     let (try_input_sig, try_input_loads, try_input_len) = (io.try_sig, io.try_loads, io.try_len);
+    let [run, run_continued, try_run] =
+        ["run", "run_continued", "try_run"].map(|n| entry_name(model, n));
     model.output.map(|o| {
         let st = &model.states[o];
         let (out, w) = (&st.name, st.width);
@@ -281,7 +282,7 @@ fn run(model: &Model) -> Option<TokenStream> {
             /// output at every step run (or once, for an output after the steps).
             #many_inputs
             #[track_caller]
-            pub fn run(&mut self, #(#input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
+            pub fn #run(&mut self, #(#input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
                 self.__own_pool();
                 #input_len
                 // The carry reads the previous call's slots: before this call's loads.
@@ -295,7 +296,7 @@ fn run(model: &Model) -> Option<TokenStream> {
             /// chunks, or step by step (chunks of one step).
             #many_inputs
             #[track_caller]
-            pub fn run_continued(&mut self, #(#input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
+            pub fn #run_continued(&mut self, #(#input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
                 self.__own_pool();
                 #input_len
                 // The carry reads the previous call's slots: before this call's loads.
@@ -309,7 +310,7 @@ fn run(model: &Model) -> Option<TokenStream> {
             /// its steps' values one after the other).
             #many_inputs
             #[track_caller]
-            pub fn try_run(&mut self, #(#try_input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
+            pub fn #try_run(&mut self, #(#try_input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
                 self.__own_pool();
                 // A load that fails leaves the network forgetting the previous call.
                 self.__begin(false);

@@ -112,6 +112,11 @@ pub fn lookup(name: &str) -> Option<&'static Entry> {
     KINDS.iter().copied().find(|e| e.name == name)
 }
 
+/// The built-in kind `name` is likely a typo of (`tahn`, `Tanh`: `tanh`).
+pub fn nearest(name: &str) -> Option<&'static str> {
+    crate::suggest::closest(name, KINDS.iter().map(|e| e.name))
+}
+
 /// The list of built-in kinds, for the error on an unknown one.
 pub fn known_list() -> String {
     let tick = |e: &&Entry| format!("`{}`", e.name);

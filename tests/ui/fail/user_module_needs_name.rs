@@ -1,4 +1,4 @@
-// Mistake: user module `Scale(a)` has no name (`NAME: Scale(a)`) to become its field.
+// Mistake: user module `Scaler(a)` has no name (`NAME: Scaler(a)`) to become its field.
 
 use bpnet::prelude::*;
 
@@ -6,14 +6,14 @@ use bpnet::prelude::*;
 mod scale;
 // Unused once the macro has rejected the network, but there so that its one mistake is the only one.
 #[allow(unused_imports)]
-use scale::Scale;
+use scale::Scale as Scaler;
 
 network! {
     pub struct Net {
         input  x: 2;
         target y: 3;
         a      = l: linear(x -> 3);
-        b: 3   = Scale(a);
+        b: 3   = Scaler(a);
         out    = t: tanh(b);
         energy = euclidean(out, y);
     }

@@ -6,14 +6,14 @@ use bpnet::prelude::*;
 mod scale;
 // Unused once the macro has rejected the network, but there so that its one mistake is the only one.
 #[allow(unused_imports)]
-use scale::Scale;
+use scale::Scale as Scaler;
 
 network! {
     pub struct Net {
         input  x: 2;
         target y: 3;
         a      = l: linear(x -> 3);
-        b      = scale: Scale(a);
+        b      = scale: Scaler(a);
         out    = t: tanh(b);
         energy = euclidean(out, y);
     }
