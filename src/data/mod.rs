@@ -74,6 +74,10 @@ pub struct Dataset<F = f32> {
     pub classes: usize,
 }
 
+/// One sample as `fprop` and the [`Trainer`](crate::train::Trainer) take it: its input row and
+/// its target row (see [`Dataset::pairs`]).
+pub type Pair<F, const N: usize, const K: usize> = ([F; N], [F; K]);
+
 /// How [`Dataset::targets`] and [`encode_labels`] turn a class into a target row.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Targets {
@@ -291,7 +295,7 @@ impl<F: Float> Dataset<F> {
     pub fn pairs<const N: usize, const K: usize>(
         &self,
         targets: Targets,
-    ) -> Result<Vec<([F; N], [F; K])>, DataError> {
+    ) -> Result<Vec<Pair<F, N, K>>, DataError> {
         check_rows(self.inputs.nrows(), self.labels.len())?;
         check_labels(&self.labels, self.classes)?;
         let columns = |part, expected, found| DataError::Columns {
