@@ -13,7 +13,9 @@
 
 use bpnet::optim::{Adam, Optimizer, Schedule, Sgd};
 use bpnet::prelude::*;
-use bpnet::train::{Columns, Control, Failure, Phase, StepReport, StopReason, TrainError, Trainer};
+use bpnet::train::{
+    Columns, Control, Failure, History, Phase, StepReport, StopReason, TrainError, Trainer,
+};
 use bpnet::{ModuleInfo, Network, StateInfo};
 use std::cell::{Cell, RefCell};
 
@@ -86,6 +88,22 @@ const XOR: [([f64; 2], [f64; 1]); 4] = [
 fn xor_correct(net: &mut Xor, (x, y): &([f64; 2], [f64; 1])) -> bool {
     let out = net.run(x)[0];
     out.signum() == y[0].signum() && (out - y[0]).abs() < 0.2
+}
+
+/// `trainer` run on minibatches of `batch` XOR pairs (`fprop_batch` and `bprop_batch`).
+fn xor_batches<O: Optimizer<f64>>(
+    trainer: Trainer<'_, Xor, O, ([f64; 2], [f64; 1])>,
+    batch: usize,
+) -> Result<History, TrainError> {
+    let mut columns = Columns::new();
+    trainer.fit_batches(
+        batch,
+        |net, b| {
+            let (xs, ys) = columns.split(b);
+            net.fprop_batch(xs, ys)
+        },
+        |net| net.bprop_batch(),
+    )
 }
 
 fn bits(v: &[f64]) -> Vec<u64> {
@@ -1155,18 +1173,8 @@ fn a_nan_in_a_minibatch_is_traced_to_its_sample() {
     let mut net = Xor::new(&mut StdRng::seed_from_u64(0));
     net.reserve_batch(4).unwrap();
     let mut opt = Sgd::new(0.1);
-    let mut columns = Columns::new();
-    let err = Trainer::new(&mut net, &mut opt, &data)
-        .seed(5)
-        .fit_batches(
-            4,
-            |net, batch| {
-                let (xs, ys) = columns.split(batch);
-                net.fprop_batch(xs, ys)
-            },
-            |net| net.bprop_batch(),
-        )
-        .unwrap_err();
+    let trainer = Trainer::new(&mut net, &mut opt, &data).seed(5);
+    let err = xor_batches(trainer, 4).unwrap_err();
     let mut order: Vec<usize> = (0..10).collect();
     order.shuffle(&mut StdRng::seed_from_u64(5));
     let batch = order.chunks(4).position(|c| c.contains(&7)).unwrap();
@@ -1269,17 +1277,8 @@ fn a_batch_the_network_refuses_stops_training_with_its_error() {
     net.reserve_batch(2).unwrap();
     let mut opt = Sgd::new(0.1);
     let before = net.params().to_vec();
-    let mut columns = Columns::new();
-    let err = Trainer::new(&mut net, &mut opt, &data)
-        .fit_batches(
-            4,
-            |net, batch| {
-                let (xs, ys) = columns.split(batch);
-                net.fprop_batch(xs, ys)
-            },
-            |net| net.bprop_batch(),
-        )
-        .unwrap_err();
+    let trainer = Trainer::new(&mut net, &mut opt, &data);
+    let err = xor_batches(trainer, 4).unwrap_err();
     assert_eq!(
         err.failure,
         Failure::Network(bpnet::Error::BatchTooLarge {
@@ -1299,16 +1298,8 @@ fn a_batch_the_network_refuses_stops_training_with_its_error() {
 
     // No room at all: every sample fails alone too, and none is blamed.
     let mut net = Xor::new(&mut StdRng::seed_from_u64(0));
-    let err = Trainer::new(&mut net, &mut opt, &data)
-        .fit_batches(
-            2,
-            |net, batch| {
-                let (xs, ys) = columns.split(batch);
-                net.fprop_batch(xs, ys)
-            },
-            |net| net.bprop_batch(),
-        )
-        .unwrap_err();
+    let trainer = Trainer::new(&mut net, &mut opt, &data);
+    let err = xor_batches(trainer, 2).unwrap_err();
     assert!(matches!(
         err.failure,
         Failure::Network(bpnet::Error::BatchTooLarge { capacity: 0, .. })
@@ -1321,17 +1312,8 @@ fn what_main_prints_for_a_missing_reserve_batch_says_to_call_it() {
     let data: Vec<([f64; 2], [f64; 1])> = XOR.to_vec();
     let mut net = Xor::new(&mut StdRng::seed_from_u64(0));
     let mut opt = Sgd::new(0.1);
-    let mut columns = Columns::new();
-    let err = Trainer::new(&mut net, &mut opt, &data)
-        .fit_batches(
-            2,
-            |net, batch| {
-                let (xs, ys) = columns.split(batch);
-                net.fprop_batch(xs, ys)
-            },
-            |net| net.bprop_batch(),
-        )
-        .unwrap_err();
+    let trainer = Trainer::new(&mut net, &mut opt, &data);
+    let err = xor_batches(trainer, 2).unwrap_err();
     // What `fn main() -> Result<(), Box<dyn Error>>` prints after `Error: `.
     let printed = format!("{:?}", Box::<dyn std::error::Error>::from(err));
     assert_eq!(
