@@ -224,12 +224,14 @@ fn batches_are_checked() {
     );
     assert_eq!(
         net.fprop_batch(&xs[..3], &ys[..2]),
-        Err(Error::Length {
+        Err(Error::Rows {
             input: "y",
             expected: 3,
             found: 2
         })
     );
+    let message = net.fprop_batch(&xs[..3], &ys[..2]).unwrap_err().to_string();
+    assert!(message.starts_with("batch `y` has 2 rows"), "{message}");
     assert!(net.fprop_batch(&xs[..3], &ys[..3]).is_ok());
 }
 
@@ -250,7 +252,7 @@ fn an_empty_minibatch_is_an_error() {
     // Targets alone, or inputs alone: the lengths differ.
     assert_eq!(
         net.fprop_batch(&[], &ys),
-        Err(Error::Length {
+        Err(Error::Rows {
             input: "y",
             expected: 0,
             found: 2

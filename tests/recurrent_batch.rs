@@ -588,7 +588,7 @@ fn batches_of_sequences_are_checked() {
     // Not as many targets as inputs.
     assert_eq!(
         net.fprop_batch(&xs[..3], &ys[..2]),
-        Err(Error::Length {
+        Err(Error::Rows {
             input: "y",
             expected: 3,
             found: 2

@@ -389,3 +389,18 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         })
         .collect()
 }
+
+/// Records `pass` (a variant of the runtime's `Forward`) as the network's last forward pass.
+pub fn record_forward(pass: &str) -> TokenStream {
+    let pass = format_ident!("{}", pass);
+    quote!(self.__forward = ::bpnet::__private::Forward::#pass;)
+}
+
+/// Panics unless the last forward pass is `pass`, the one backward pass `call` goes through.
+pub fn expect_forward(model: &Model, pass: &str, call: &str) -> TokenStream {
+    let pass = format_ident!("{}", pass);
+    let net = plain(&model.name);
+    quote!(::bpnet::__private::expect_forward(
+        self.__forward, ::bpnet::__private::Forward::#pass, #call, #net
+    );)
+}

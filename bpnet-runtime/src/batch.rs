@@ -127,7 +127,7 @@ pub(crate) fn filled<T: Clone>(n: usize, value: T) -> Result<Vec<T>, ()> {
 /// the same, at least 1 and at most `capacity`.
 ///
 /// # Errors
-/// [`Error::Length`] for an input whose length differs from the first's,
+/// [`Error::Rows`] for an input whose number of rows differs from the first's,
 /// [`Error::EmptyBatch`] for none (no samples), [`Error::BatchTooLarge`] for more than
 /// `capacity`.
 #[doc(hidden)]
@@ -137,7 +137,7 @@ pub fn batch_len(lens: &[(&'static str, usize)], capacity: usize) -> Result<usiz
     };
     for &(input, found) in lens {
         if found != rows {
-            return Err(crate::Error::Length {
+            return Err(crate::Error::Rows {
                 input,
                 expected: rows,
                 found,
@@ -175,7 +175,7 @@ mod tests {
         // Lengths that differ are reported as such, even if the first is 0.
         assert_eq!(
             batch_len(&[("x", 0), ("y", 2)], 8),
-            Err(Error::Length {
+            Err(Error::Rows {
                 input: "y",
                 expected: 0,
                 found: 2

@@ -35,6 +35,16 @@ pub enum Error {
         /// The length of this one.
         found: usize,
     },
+    /// The arguments of one minibatch call have different numbers of rows (samples, or
+    /// sequences): every input and target has one row per sample.
+    Rows {
+        /// The network's name for the argument.
+        input: &'static str,
+        /// The rows of the call's first argument.
+        expected: usize,
+        /// The rows of this one.
+        found: usize,
+    },
     /// A minibatch has more samples than the network reserved room for.
     BatchTooLarge {
         /// The network's name for the input.
@@ -113,6 +123,15 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "sequence `{input}` has {found} steps, but this call's sequences have {expected}"
+            ),
+            Error::Rows {
+                input,
+                expected,
+                found,
+            } => write!(
+                f,
+                "batch `{input}` has {found} rows, but the call's first batch has {expected}: \
+                 every input and target of a minibatch has one row per sample"
             ),
             Error::BatchTooLarge {
                 input,

@@ -29,6 +29,8 @@ pub mod concat;
 mod error;
 pub mod euclidean;
 mod float;
+#[doc(hidden)]
+pub mod forward;
 pub mod gemm;
 pub mod gradcheck;
 mod input;

@@ -2,7 +2,7 @@
 //! (`bpnet::Network`, `bpnet::SecondOrder`, and for a network with one input and an output,
 //! `bpnet::Module` and `bpnet::Bbprop`).
 
-use crate::emit::{entry_name, many_args, param, plain, rt};
+use crate::emit::{entry_name, expect_forward, many_args, param, plain, record_forward, rt};
 use crate::model::{Model, StateRole, float_tokens};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -65,6 +65,7 @@ fn run(model: &Model, io: &Io) -> Option<TokenStream> {
     let (run_args, run_copies, try_run_args, try_run_loads, many_inputs) =
         (&io.args, &io.copies, &io.try_args, &io.try_loads, &io.many);
     let unfolded = model.steps.is_some();
+    let ran = record_forward("Run");
     model.output.filter(|_| !unfolded).map(|o| {
         let out = &model.states[o].name;
         let w = model.states[o].width;
@@ -86,6 +87,7 @@ fn run(model: &Model, io: &Io) -> Option<TokenStream> {
                 let params = ::core::mem::take(&mut self.__params);
                 self.__run(&params);
                 self.__params = params;
+                #ran
                 &self.#out.x
             }
 
@@ -98,6 +100,7 @@ fn run(model: &Model, io: &Io) -> Option<TokenStream> {
                 let params = ::core::mem::take(&mut self.__params);
                 self.__run(&params);
                 self.__params = params;
+                #ran
                 #rt::Result::Ok(&self.#out.x)
             }
         )
@@ -114,6 +117,10 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
     match (model.energy, model.output) {
         (Some(e), _) => {
             let e = &model.states[e].name;
+            let (ran, back) = (
+                record_forward("Fprop"),
+                expect_forward(model, "Fprop", "bprop"),
+            );
             let (fprop, try_fprop) = (entry_name(model, "fprop"), entry_name(model, "try_fprop"));
             let doc = "fprop: loads a sample (inputs and targets), computes every state and returns the energy.";
             Some(quote!(
@@ -126,6 +133,7 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
                     let params = ::core::mem::take(&mut self.__params);
                     self.__fprop(&params);
                     self.__params = params;
+                    #ran
                     self.#e.x[0]
                 }
 
@@ -139,6 +147,7 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
                     let params = ::core::mem::take(&mut self.__params);
                     self.__fprop(&params);
                     self.__params = params;
+                    #ran
                     #rt::Result::Ok(self.#e.x[0])
                 }
 
@@ -146,9 +155,14 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
                 /// **added** into the gradient pool (call [`Self::zero_grad`] between updates).
                 /// Uses the last fprop. The `dx` of the inputs and targets only with
                 /// [`Self::set_input_grads`] on (off by default).
+                ///
+                /// # Panics
+                /// If the last forward pass was not [`Self::fprop`] (a minibatch's, or `run`'s):
+                /// its states are not those of a sample's fprop, and the gradients would be wrong.
                 #[track_caller]
                 pub fn bprop(&mut self) {
                     self.__own_pool();
+                    #back
                     let params = ::core::mem::take(&mut self.__params);
                     let mut grads = ::core::mem::take(&mut self.__grads);
                     self.__bprop(&params, &mut grads, self.__input_grads);
@@ -165,14 +179,19 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
         (None, Some(o)) => {
             let out = &model.states[o].name;
             let w = model.states[o].width;
+            let back = expect_forward(model, "Run", "bprop");
             Some(quote!(
                 /// bprop from a given dE/d(output): every computed state's `dx`, and the
                 /// parameter gradients **added** into the gradient pool. Uses the last
                 /// [`Self::run`]. The input's `dx` only with [`Self::set_input_grads`] on (off by
                 /// default).
+                ///
+                /// # Panics
+                /// If the last forward pass was not [`Self::run`] (a minibatch's, say).
                 #[track_caller]
                 pub fn bprop(&mut self, d_output: &[#f; #w]) {
                     self.__own_pool();
+                    #back
                     self.#out.dx = *d_output;
                     let params = ::core::mem::take(&mut self.__params);
                     let mut grads = ::core::mem::take(&mut self.__grads);
@@ -246,6 +265,7 @@ pub fn module_impls(model: &Model, inits: &TokenStream, bounds: &TokenStream) ->
                         __params: #rt::Vec::new(), __grads: #rt::Vec::new(),
                         __ddgrads: #rt::Vec::new(),
                         __input_grads: false,
+                        __forward: ::bpnet::__private::Forward::None,
                         __batch: #bname::__empty(), __batch_rows: 0,
                     }
                 }

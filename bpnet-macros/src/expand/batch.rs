@@ -5,7 +5,8 @@
 
 use super::second::bbprop_bounds;
 use crate::emit::{
-    Form, entry_name, many_args, offset_tokens, param, plain, rt, user_item, user_ty,
+    Form, entry_name, expect_forward, many_args, offset_tokens, param, plain, record_forward, rt,
+    user_item, user_ty,
 };
 use crate::lower::Schedule;
 use crate::model::{InitialM, Kind, Model, StateRole, float_tokens};
@@ -382,15 +383,22 @@ fn train(model: &Model) -> Option<TokenStream> {
             })
         });
         let bprop_len = steps.map(|_| quote!(, self.__batch.__len));
+        let ran = record_forward("FpropBatch");
+        let [back, back2] =
+            ["bprop_batch", "bbprop_batch"].map(|call| expect_forward(model, "FpropBatch", call));
         quote!(
             #fprop
 
             /// bbprop over the last minibatch: every row's diagonal Gauss–Newton second
             /// derivatives (see [`Self::bbprop`]) into the batch's `ddx`, and the parameters',
             /// **summed** over the rows, added into the curvature pool.
+            ///
+            /// # Panics
+            /// If the last forward pass was not [`Self::fprop_batch`].
             #[track_caller]
             pub fn bbprop_batch(&mut self) #bounds {
                 self.__own_pool();
+                #back2
                 #nothing_yet
                 let rows = self.__batch_rows;
                 self.__batch.__bbprop(
@@ -403,13 +411,19 @@ fn train(model: &Model) -> Option<TokenStream> {
                 self.__batch_rows = rows;
                 #set_len
                 self.__batch.__fprop(&self.__params, rows #len_arg);
+                #ran
                 self.__batch.#e.__sum(rows)
             }
 
             #[doc = #bprop_doc]
+            ///
+            /// # Panics
+            /// If the last forward pass was not [`Self::fprop_batch`] (a sample's, or
+            /// `run_batch`'s): its states would give wrong gradients.
             #[track_caller]
             pub fn bprop_batch(&mut self) {
                 self.__own_pool();
+                #back
                 #nothing_yet
                 let rows = self.__batch_rows;
                 self.__batch.__bprop(
@@ -448,6 +462,7 @@ fn run(model: &Model) -> Option<TokenStream> {
         .copied()
         .filter(|&g| model.states[g].role == StateRole::Input)
         .collect();
+    let ran = record_forward("RunBatch");
     model.output.map(|o| {
         let st = &model.states[o];
         let (out, w) = (&st.name, st.width);
@@ -492,6 +507,7 @@ fn run(model: &Model) -> Option<TokenStream> {
                 self.__batch_rows = rows;
                 #set_len
                 self.__batch.__run(&self.__params, rows #len_arg);
+                #ran
             }
         )
     })

@@ -98,6 +98,7 @@ fn the_struct(model: &Model) -> TokenStream {
             __grads: #rt::Vec<#f>,
             __ddgrads: #rt::Vec<#f>,
             __input_grads: bool,
+            __forward: ::bpnet::__private::Forward,
             __batch: #bname,
             __batch_rows: usize,
             #unfolded_fields
@@ -131,6 +132,7 @@ fn core(model: &Model, sched: &Schedule, inits: &TokenStream, bounds: &TokenStre
                     __grads: #rt::zeroed::<#f>(Self::PARAMS),
                     __ddgrads: #rt::zeroed::<#f>(Self::PARAMS),
                     __input_grads: false,
+                    __forward: ::bpnet::__private::Forward::None,
                     __batch: #bname::__empty(),
                     __batch_rows: 0,
                     #unfolded_inits

@@ -1,6 +1,6 @@
 //! bbprop's public method and the bounds under which it can be called.
 
-use crate::emit::user_ty;
+use crate::emit::{expect_forward, user_ty};
 use crate::model::{Kind, Model, float_tokens};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -29,19 +29,21 @@ pub fn bbprop_method(model: &Model, bounds: &TokenStream) -> Option<TokenStream>
                  its Jacobian squared (Linear: `W∘W` to its input, `x∘x` to its weights; Tanh: \
                  `f′²`, the `f″` term dropped). Uses the last run; the input's `ddx` only with \
                  [`Self::set_input_grads`] on.";
+    let from_fprop = expect_forward(model, "Fprop", "bbprop");
     // The length of the last fprop (unfolded), or the given ∂²E/∂output² (no energy).
     let (head, len, arg) = match (model.energy, model.output) {
         (Some(_), _) if unfolded => (
-            quote!(let len = self.__len; if len == 0 { return; }),
+            quote!(#from_fprop let len = self.__len; if len == 0 { return; }),
             quote!(, len),
             quote!(),
         ),
-        (Some(_), _) => (quote!(), quote!(), quote!()),
+        (Some(_), _) => (from_fprop, quote!(), quote!()),
         (None, Some(o)) if !unfolded => {
             let (out, w) = (&model.states[o].name, model.states[o].width);
             doc = given;
+            let from_run = expect_forward(model, "Run", "bbprop");
             (
-                quote!(self.#out.ddx = *dd_output;),
+                quote!(#from_run self.#out.ddx = *dd_output;),
                 quote!(),
                 quote!(, dd_output: &[#f; #w]),
             )

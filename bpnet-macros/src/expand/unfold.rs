@@ -2,7 +2,9 @@
 //! sequences, start from the initial values or carry the last states over, and run the schedule
 //! over the steps given.
 
-use crate::emit::{entry_name, many_args, offset_tokens, param, plain, rt};
+use crate::emit::{
+    entry_name, expect_forward, many_args, offset_tokens, param, plain, record_forward, rt,
+};
 use crate::lower::Schedule;
 use crate::model::{InitialM, Model, StateRole, float_tokens};
 use proc_macro2::TokenStream;
@@ -162,6 +164,10 @@ fn energy(model: &Model) -> Option<TokenStream> {
     let (try_given_sig, try_given_loads, try_given_len) = (io.try_sig, io.try_loads, io.try_len);
     let names = ["fprop", "fprop_continued", "try_fprop"].map(|n| entry_name(model, n));
     let [fprop, fprop_continued, try_fprop] = names;
+    let (ran, back) = (
+        record_forward("Fprop"),
+        expect_forward(model, "Fprop", "bprop"),
+    );
     model.energy.map(|e| {
         let e = &model.states[e].name;
         quote!(
@@ -212,9 +218,14 @@ fn energy(model: &Model) -> Option<TokenStream> {
             /// computed state at every step), and dE/d(parameters) **added** into the gradient
             /// pool, shared modules gathering their gradient over all steps. The `dx` of the
             /// inputs and targets only with [`Self::set_input_grads`] on (off by default).
+            ///
+            /// # Panics
+            /// If the last forward pass was not [`Self::fprop`] (or its `_continued` and `try_`
+            /// forms): a minibatch's states, or `run`'s, would give wrong gradients.
             #[track_caller]
             pub fn bprop(&mut self) {
                 self.__own_pool();
+                #back
                 let len = self.__len;
                 if len == 0 {
                     return;
@@ -237,6 +248,7 @@ fn energy(model: &Model) -> Option<TokenStream> {
                 let params = ::core::mem::take(&mut self.__params);
                 self.__fprop(&params, len);
                 self.__params = params;
+                #ran
                 self.#e.x[0]
             }
         )
@@ -258,6 +270,7 @@ fn run(model: &Model) -> Option<TokenStream> {
     let (try_input_sig, try_input_loads, try_input_len) = (io.try_sig, io.try_loads, io.try_len);
     let [run, run_continued, try_run] =
         ["run", "run_continued", "try_run"].map(|n| entry_name(model, n));
+    let run_ran = record_forward("Run");
     model.output.map(|o| {
         let st = &model.states[o];
         let (out, w) = (&st.name, st.width);
@@ -276,6 +289,7 @@ fn run(model: &Model) -> Option<TokenStream> {
                 let params = ::core::mem::take(&mut self.__params);
                 self.__run(&params, len);
                 self.__params = params;
+                #run_ran
             }
 
             /// Inference over a sequence (the lecture's `run`), from the initial values: the
