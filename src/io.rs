@@ -32,6 +32,8 @@
 //! - **Atomic writes.** The file is written to a temporary file in the target's directory, flushed
 //!   to disk (`sync_all`), then renamed over the target (and, on Unix, the directory is synced):
 //!   a crash or an error never leaves a half-written model, and never destroys the previous file.
+//!   The new file keeps the old one's permissions, and a read-only file is refused, not replaced
+//!   (see [`save_params`]).
 //! - **Strict loads.** Every tensor of the network must be in the file with the network's dtype
 //!   and exactly its shape; every other tensor must be a listed extra. Truncated, corrupted and
 //!   foreign files are reported as a [`LoadError`], never a panic, and the network is changed only
@@ -349,7 +351,7 @@ fn layout(
 #[non_exhaustive]
 pub enum SaveError {
     /// Writing failed: the directory does not exist, a component of the path is a file, the disk
-    /// is full, permission was denied, …
+    /// is full, permission was denied, the file is read-only (see [`save_params`]), …
     Io {
         /// The file being saved.
         path: PathBuf,
@@ -684,6 +686,13 @@ fn network_name<N>() -> &'static str {
 /// the temporary file is removed and `path` is untouched. An error syncing the directory after
 /// the rename is reported too: the new file is then in place but may not survive a power cut.
 /// A symbolic link at `path` is replaced by the file, not followed.
+///
+/// Saving over a file keeps its permissions (a `0600` model stays private); a new file gets the
+/// usual mode, `0666` less the umask. A file that could not be written in place is refused,
+/// unchanged, with a [`SaveError::Io`] of kind [`io::ErrorKind::PermissionDenied`] (renaming over
+/// it needs only the right to write its directory): a read-only file (on Unix, no write bit in
+/// its mode, as `0444`: the only rule for root, who may write any file) and, on Unix, a file
+/// this process may not open for writing.
 ///
 /// ```
 /// use bpnet::prelude::*;

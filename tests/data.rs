@@ -383,6 +383,36 @@ fn idx_writes_replace_whole_and_a_failed_write_leaves_the_old_file() {
     assert_eq!(names, ["a.idx", "blocked.idx"]);
 }
 
+#[cfg(unix)]
+#[test]
+fn idx_writes_keep_the_mode_and_refuse_a_read_only_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let set = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+    let dir = TempDir::new("idx-mode");
+    let p = dir.path("a.idx");
+    write_idx(&p, &array![1u8, 2, 3], false).unwrap();
+    set(&p, 0o600);
+    write_idx(&p, &array![4u8, 5], true).unwrap();
+    assert_eq!(mode(&p), 0o600);
+    let before = fs::read(&p).unwrap();
+    set(&p, 0o444);
+    match write_idx(&p, &array![6u8], false) {
+        Err(e @ DataError::Io { .. }) => assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: the file is read-only (mode 0444): make it writable (`chmod u+w`) to \
+                 replace it, or write elsewhere",
+                p.display()
+            )
+        ),
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(fs::read(&p).unwrap(), before);
+    assert_eq!(fs::read_dir(&dir.0).unwrap().count(), 1);
+    set(&p, 0o644);
+}
+
 // ---------------------------------------------------------------------------------------------
 // MNIST
 

@@ -642,6 +642,81 @@ fn saving_again_replaces_the_file() {
     assert!(leftovers(&t.0).is_empty());
 }
 
+#[cfg(unix)]
+fn mode(path: impl AsRef<Path>) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[cfg(unix)]
+fn set_mode(path: impl AsRef<Path>, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn saving_over_a_file_keeps_its_permissions() {
+    let t = Temp::new("private");
+    let a = TwoLayer::new(&mut StdRng::seed_from_u64(0));
+    let b = TwoLayer::new(&mut StdRng::seed_from_u64(1));
+    io::save(&t, &a, &[], &[]).unwrap();
+    set_mode(&t, 0o600);
+    io::save(&t, &b, &[], &[]).unwrap();
+    assert_eq!(
+        mode(&t),
+        0o600,
+        "a private model was made readable by others"
+    );
+    let mut copy = TwoLayer::new(&mut StdRng::seed_from_u64(2));
+    io::load(&t, &mut copy).unwrap();
+    assert_eq!(bits32(copy.params()), bits32(b.params()));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_file_gets_the_mode_of_any_new_file() {
+    // The mode `File::create` gives under this process's umask.
+    let reference = Temp::new("umask-reference");
+    std::fs::File::create(&reference).unwrap();
+    let t = Temp::new("new");
+    io::save(&t, &TwoLayer::new(&mut StdRng::seed_from_u64(0)), &[], &[]).unwrap();
+    assert_eq!(mode(&t), mode(&reference));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_file_is_not_replaced() {
+    // Judged by the mode bits, so that it holds for root too, who may write any file.
+    let t = Temp::new("read-only");
+    let a = TwoLayer::new(&mut StdRng::seed_from_u64(0));
+    io::save(&t, &a, &[], &[]).unwrap();
+    let before = std::fs::read(&t).unwrap();
+    set_mode(&t, 0o444);
+    let b = TwoLayer::new(&mut StdRng::seed_from_u64(1));
+    match io::save(&t, &b, &[], &[]) {
+        Err(e @ SaveError::Io { .. }) => {
+            let SaveError::Io { source, .. } = &e else {
+                unreachable!()
+            };
+            assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied);
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "cannot save to `{}`: the file is read-only (mode 0444): make it writable \
+                     (`chmod u+w`) to replace it, or write elsewhere",
+                    t.0.display()
+                )
+            );
+        }
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(std::fs::read(&t).unwrap(), before);
+    assert_eq!(mode(&t), 0o444);
+    assert!(leftovers(&t.0).is_empty());
+    set_mode(&t, 0o644);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Load errors.
 
