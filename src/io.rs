@@ -24,18 +24,33 @@
 //! input normaliser's `normalize.mean` and `normalize.scale`, say), stored under exactly those
 //! names, and string metadata. Every file records `format = pt` (what PyTorch tooling expects),
 //! `bpnet.version`, `bpnet.float` (`f32` or `f64`), `bpnet.extras` (the extras' names, comma
-//! separated, when there are any) and, when saved through [`save`], `bpnet.network` (the type's
-//! name).
+//! separated, when there are any), `bpnet.crc32` (the checksum, below) and, when saved through
+//! [`save`], `bpnet.network` (the type's name).
+//!
+//! The file is the same, byte for byte, every time the same parameters, extras and metadata are
+//! saved (whatever the order the metadata is given in): the tensors are ordered as the
+//! safetensors crate orders them (by dtype, then by name) and the metadata keys are sorted, so a
+//! model file can be checksummed, diffed and cached by its hash.
 //!
 //! # Guarantees
 //!
 //! - **Atomic writes.** The file is written to a temporary file in the target's directory, flushed
 //!   to disk (`sync_all`), then renamed over the target (and, on Unix, the directory is synced):
 //!   a crash or an error never leaves a half-written model, and never destroys the previous file.
+//!   The new file keeps the old one's permissions, and a read-only file is refused, not replaced
+//!   (see [`save_params`]).
 //! - **Strict loads.** Every tensor of the network must be in the file with the network's dtype
 //!   and exactly its shape; every other tensor must be a listed extra. Truncated, corrupted and
 //!   foreign files are reported as a [`LoadError`], never a panic, and the network is changed only
 //!   when the whole file has been checked.
+//! - **Checksummed values.** The safetensors format has no checksum, so bpnet stores one:
+//!   `bpnet.crc32` is the CRC32 (IEEE, as zlib and `crc32` compute it) of the file's whole data
+//!   section, every tensor's bytes (parameters and extras), written as 8 lower-case hex digits.
+//!   Loading recomputes it, and a damaged value (a flipped bit on a disk or in a transfer) is a
+//!   [`LoadError::Checksum`]; a malformed `bpnet.crc32` is a [`LoadError::Corrupted`]. The
+//!   header (names, shapes, the other metadata) is not covered: damage there is caught only as
+//!   far as it breaks the format or no longer matches the network. A file without `bpnet.crc32`
+//!   (written by PyTorch or any other tool) loads without this check.
 //! - **Finite values only.** Both [`save`] and [`load`] refuse a NaN or an infinity in a parameter
 //!   or an extra ([`SaveError::NonFinite`], [`LoadError::NonFinite`]): a diverged training run
 //!   cannot overwrite the last good model, and a damaged file cannot put a NaN into a network.
@@ -98,8 +113,16 @@ use safetensors::{Dtype, SafeTensorError, SafeTensors};
 const EXTRAS_KEY: &str = "bpnet.extras";
 /// The metadata key of the network's name.
 const NETWORK_KEY: &str = "bpnet.network";
+/// The metadata key of the checksum: the CRC32 of the data section, 8 lower-case hex digits.
+const CRC_KEY: &str = "bpnet.crc32";
 /// Metadata keys that [`save_params`] writes itself.
-const RESERVED_KEYS: [&str; 4] = ["format", "bpnet.version", "bpnet.float", EXTRAS_KEY];
+const RESERVED_KEYS: [&str; 5] = [
+    "format",
+    "bpnet.version",
+    "bpnet.float",
+    EXTRAS_KEY,
+    CRC_KEY,
+];
 /// The largest header the safetensors format allows (as its reference implementation).
 const MAX_HEADER: u64 = 100_000_000;
 
@@ -349,7 +372,7 @@ fn layout(
 #[non_exhaustive]
 pub enum SaveError {
     /// Writing failed: the directory does not exist, a component of the path is a file, the disk
-    /// is full, permission was denied, …
+    /// is full, permission was denied, the file is read-only (see [`save_params`]), …
     Io {
         /// The file being saved.
         path: PathBuf,
@@ -428,7 +451,8 @@ pub enum LoadError {
     },
     /// The file begins like a safetensors file but its header is damaged: not UTF-8 or not
     /// valid JSON, a number out of range, tensor offsets that are not contiguous or that disagree
-    /// with the tensor's shape, or bytes after the last tensor.
+    /// with the tensor's shape, bytes after the last tensor, or a `bpnet.crc32` that is not 8
+    /// lower-case hex digits.
     Corrupted {
         /// What is wrong.
         reason: String,
@@ -476,6 +500,15 @@ pub enum LoadError {
         name: String,
         /// The position of the first non-finite value (row-major).
         index: usize,
+    },
+    /// The tensors' bytes do not match the checksum saved with them (the file's `bpnet.crc32`):
+    /// the file was damaged after it was written (a disk or a transfer error), or its tensors
+    /// were changed by a tool that kept bpnet's metadata. Checked before any value is decoded.
+    Checksum {
+        /// The CRC32 the file records.
+        expected: u32,
+        /// The CRC32 of its data section as read.
+        found: u32,
     },
     /// The modules given do not describe the parameters (their tensors do not cover the pool
     /// exactly once). Never the case for a network's own `MODULES` and `params_mut()`.
@@ -565,6 +598,12 @@ impl fmt::Display for LoadError {
             LoadError::NonFinite { name, index } => {
                 write!(f, "tensor `{name}` is not finite at index {index}")
             }
+            LoadError::Checksum { expected, found } => write!(
+                f,
+                "damaged file: its tensors' CRC32 is {found:08x}, but it was saved as \
+                 {expected:08x} (restore the file from a copy; if its tensors were changed on \
+                 purpose, remove its `{CRC_KEY}` metadata)"
+            ),
             LoadError::Layout { reason } => {
                 write!(f, "the modules do not describe the parameters: {reason}")
             }
@@ -603,7 +642,7 @@ pub struct Loaded<F> {
     /// The extras, by name, in the order they were given to [`save`].
     pub extras: Vec<(String, Vec<F>)>,
     /// The file's string metadata: the caller's, and `format`, `bpnet.version`, `bpnet.float`,
-    /// `bpnet.extras`, `bpnet.network` where they were written.
+    /// `bpnet.extras`, `bpnet.crc32`, `bpnet.network` where they were written.
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -674,8 +713,8 @@ fn network_name<N>() -> &'static str {
 ///
 /// Extras are stored under their own names as 1-D tensors; a name must be non-empty, contain no
 /// comma, not start with `__`, and differ from the parameters' keys and from the other extras.
-/// Metadata keys must be unique and must not be `format`, `bpnet.version`, `bpnet.float` or
-/// `bpnet.extras`, which are written here. Nothing is written if a name is refused
+/// Metadata keys must be unique and must not be `format`, `bpnet.version`, `bpnet.float`,
+/// `bpnet.extras` or `bpnet.crc32`, which are written here. Nothing is written if a name is refused
 /// ([`SaveError::Name`]), the modules do not tile `params` ([`SaveError::Layout`]), or a value is
 /// NaN or infinite ([`SaveError::NonFinite`]).
 ///
@@ -684,6 +723,13 @@ fn network_name<N>() -> &'static str {
 /// the temporary file is removed and `path` is untouched. An error syncing the directory after
 /// the rename is reported too: the new file is then in place but may not survive a power cut.
 /// A symbolic link at `path` is replaced by the file, not followed.
+///
+/// Saving over a file keeps its permissions (a `0600` model stays private); a new file gets the
+/// usual mode, `0666` less the umask. A file that could not be written in place is refused,
+/// unchanged, with a [`SaveError::Io`] of kind [`io::ErrorKind::PermissionDenied`] (renaming over
+/// it needs only the right to write its directory): a read-only file (on Unix, no write bit in
+/// its mode, as `0444`: the only rule for root, who may write any file) and, on Unix, a file
+/// this process may not open for writing.
 ///
 /// ```
 /// use bpnet::prelude::*;
@@ -771,7 +817,7 @@ pub fn save_params<F: Float>(
         data.push((name.to_string(), vec![values.len()], encode(values)));
     }
 
-    let mut info: HashMap<String, String> = metadata
+    let mut info: BTreeMap<String, String> = metadata
         .iter()
         .map(|&(k, v)| (k.to_string(), v.to_string()))
         .collect();
@@ -783,17 +829,65 @@ pub fn save_params<F: Float>(
         info.insert(EXTRAS_KEY.into(), list.join(","));
     }
 
-    let views = data
+    // The tensors without metadata: the safetensors crate orders them (by dtype, then name) and
+    // lays out the data section, whose checksum then goes into the metadata.
+    let refused = |reason: String| SaveError::Layout {
+        reason: format!("safetensors refused the tensors: {reason}"),
+    };
+    let bytes = data
         .iter()
         .map(|(name, shape, bytes)| {
             Ok((name.as_str(), TensorView::new(dtype, shape.clone(), bytes)?))
         })
         .collect::<Result<Vec<_>, SafeTensorError>>()
-        .and_then(|views| safetensors::serialize(views, Some(info)));
-    let bytes = views.map_err(|e| SaveError::Layout {
-        reason: format!("safetensors refused the tensors: {e}"),
-    })?;
+        .and_then(|views| safetensors::serialize(views, None))
+        .map_err(|e| refused(e.to_string()))?;
+    let bytes = with_metadata(&bytes, info).map_err(refused)?;
     write_atomic(path, &bytes)
+}
+
+/// The file `bytes` (safetensors without metadata, as the crate serialises it) with `info` and
+/// the checksum of its data section ([`CRC_KEY`]) as its metadata, keys sorted.
+///
+/// The safetensors crate writes its metadata from a `HashMap`, in an order that differs from one
+/// run to the next; written here, from a sorted map, the same model is the same bytes.
+fn with_metadata(bytes: &[u8], mut info: BTreeMap<String, String>) -> Result<Vec<u8>, String> {
+    let n = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| bytes.len() - 8 >= n)
+        .ok_or("its header length is out of range")?;
+    let (header, data) = bytes[8..].split_at(n);
+    let header = core::str::from_utf8(header)
+        .map_err(|e| e.to_string())?
+        .trim_end_matches(' ');
+    // `{}` without tensors, `{"name":{…},…}` with.
+    let tensors = header
+        .strip_prefix('{')
+        .and_then(|h| h.strip_suffix('}'))
+        .ok_or("its header is not a JSON object")?;
+    info.insert(CRC_KEY.into(), format!("{:08x}", crc32fast::hash(data)));
+    let metadata = serde_json::to_string(&info).map_err(|e| e.to_string())?;
+    let mut header = format!("{{\"__metadata__\":{metadata}");
+    if !tensors.is_empty() {
+        header.push(',');
+        header.push_str(tensors);
+    }
+    header.push('}');
+    // Padded with spaces to a multiple of 8 bytes, as the crate pads it (aligning the data).
+    let len = header.len().next_multiple_of(8);
+    if len as u64 > MAX_HEADER {
+        return Err(format!(
+            "the header would be {len} bytes (safetensors allows {MAX_HEADER})"
+        ));
+    }
+    let mut out = Vec::with_capacity(8 + len + data.len());
+    out.extend_from_slice(&(len as u64).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.resize(8 + len, b' ');
+    out.extend_from_slice(data);
+    Ok(out)
 }
 
 /// Loads a file into a pool of parameters described by `modules` and `states` (a network's
@@ -837,11 +931,41 @@ fn read_into<F: Float>(
     })?;
     let file = parse(&bytes)?;
     let metadata = file.metadata();
+    check_crc(&file, &metadata)?;
     let mut scratch = vec![F::ZERO; params.len()];
     let extras = decode(&file, &tensors, &metadata, &mut scratch)
         .map_err(|e| e.in_network(network, &metadata))?;
     params.copy_from_slice(&scratch);
     Ok(Loaded { extras, metadata })
+}
+
+/// Checks the data section of a parsed file against its `bpnet.crc32`, if it has one.
+fn check_crc(file: &Parsed<'_>, metadata: &BTreeMap<String, String>) -> Result<(), LoadError> {
+    let Some(stored) = metadata.get(CRC_KEY) else {
+        return Ok(());
+    };
+    let expected = Some(stored)
+        .filter(|s| s.len() == 8 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .and_then(|s| u32::from_str_radix(s, 16).ok())
+        .ok_or_else(|| {
+            let shown: String = stored.chars().take(20).collect();
+            let more = if shown.len() < stored.len() {
+                "…"
+            } else {
+                ""
+            };
+            LoadError::Corrupted {
+                reason: format!(
+                    "its `{CRC_KEY}` metadata is `{shown}{more}`, not a CRC32 as 8 lower-case \
+                     hex digits"
+                ),
+            }
+        })?;
+    let found = crc32fast::hash(file.data);
+    if found != expected {
+        return Err(LoadError::Checksum { expected, found });
+    }
+    Ok(())
 }
 
 /// Decodes the parameters of a parsed file into `scratch` (a pool) and returns its extras, every

@@ -18,7 +18,9 @@
 //! [`PlotError`] naming the path instead of panicking. Files are written atomically: to a temporary file in the same
 //! directory, then renamed over `path`, so an interrupted or failed run leaves either the old file
 //! or the new one, never half a PNG. (The directory must therefore be writable, not just the
-//! file.)
+//! file.) A file written over keeps its permissions; a read-only one (on Unix, no write bit in
+//! its mode, the rule even for root; or one this process may not open for writing) is refused,
+//! unchanged, with an I/O error of kind [`std::io::ErrorKind::PermissionDenied`].
 //!
 //! ```
 //! use bpnet::plot::{self, CurveOptions};

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use bpnet::data::{
     Column, CsvOptions, DataError, Dataset, IdxData, IdxType, Normalizer, PixelScale, Targets,
-    digits, load_digits, load_mnist, read_csv, read_idx, read_idx_as, split_indices, write_idx,
+    digits, load_digits, load_mnist, load_mnist_classes, read_csv, read_idx, read_idx_as,
+    split_indices, write_idx,
 };
 use bpnet::ndarray::{Array, Array2, Array3, ArrayD, Axis, IxDyn, array};
 
@@ -383,6 +384,36 @@ fn idx_writes_replace_whole_and_a_failed_write_leaves_the_old_file() {
     assert_eq!(names, ["a.idx", "blocked.idx"]);
 }
 
+#[cfg(unix)]
+#[test]
+fn idx_writes_keep_the_mode_and_refuse_a_read_only_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let set = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+    let dir = TempDir::new("idx-mode");
+    let p = dir.path("a.idx");
+    write_idx(&p, &array![1u8, 2, 3], false).unwrap();
+    set(&p, 0o600);
+    write_idx(&p, &array![4u8, 5], true).unwrap();
+    assert_eq!(mode(&p), 0o600);
+    let before = fs::read(&p).unwrap();
+    set(&p, 0o444);
+    match write_idx(&p, &array![6u8], false) {
+        Err(e @ DataError::Io { .. }) => assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: the file is read-only (mode 0444): make it writable (`chmod u+w`) to \
+                 replace it, or write elsewhere",
+                p.display()
+            )
+        ),
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(fs::read(&p).unwrap(), before);
+    assert_eq!(fs::read_dir(&dir.0).unwrap().count(), 1);
+    set(&p, 0o644);
+}
+
 // ---------------------------------------------------------------------------------------------
 // MNIST
 
@@ -489,21 +520,85 @@ fn mnist_files_that_do_not_pair_are_errors() {
         matches!(&err, DataError::Unexpected { path, found, .. } if path == &ip && found.contains("f32")),
         "{err}"
     );
-    // A label of 25 (EMNIST letters, say) makes 26 classes.
+    // A label of 25 (EMNIST letters, say) is not MNIST's: its number of classes is asked for.
     write_idx(&ip, &Array3::<u8>::zeros((4, 2, 2)), false).unwrap();
     write_idx(&lp, &array![1u8, 25, 3, 4], false).unwrap();
-    assert_eq!(
-        load_mnist::<f32>(&ip, &lp, PixelScale::Unit)
-            .unwrap()
-            .classes,
-        26
-    );
+    assert!(matches!(
+        load_mnist::<f32>(&ip, &lp, PixelScale::Unit),
+        Err(DataError::BadLabel { sample: 1, .. })
+    ));
+    let data = load_mnist_classes::<f32>(&ip, &lp, PixelScale::Unit, 27).unwrap();
+    assert_eq!((data.classes, data.labels.clone()), (27, vec![1, 25, 3, 4]));
     // A malformed file is the reader's error, naming that file.
     fs::write(&lp, idx_bytes(0x08, &[4], &[1, 2, 3])).unwrap();
     let err = load_mnist::<f32>(&ip, &lp, PixelScale::Unit).unwrap_err();
     assert!(
         matches!(&err, DataError::Truncated { path, .. } if path == &lp),
         "{err}"
+    );
+}
+
+#[test]
+fn mnist_labels_outside_the_classes_are_errors_naming_the_file_and_the_sample() {
+    let dir = TempDir::new("mnist-labels");
+    let (ip, lp) = (dir.path("images"), dir.path("labels.gz"));
+    write_idx(&ip, &Array3::<u8>::zeros((5, 2, 2)), false).unwrap();
+    // A damaged byte: 200 would have made 201 classes.
+    write_idx(&lp, &array![3u8, 9, 0, 200, 10], true).unwrap();
+    let err = load_mnist::<f32>(&ip, &lp, PixelScale::Unit).unwrap_err();
+    assert!(
+        matches!(&err, DataError::BadLabel { path, sample: 3, value, .. } if path == &lp && value == "200"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: sample 3: label `200` is not one of 0 to 9, MNIST's 10 classes (for a data set \
+             with more, as EMNIST's, use `load_mnist_classes`)",
+            lp.display()
+        )
+    );
+    // 10 is the first label that is not a digit.
+    write_idx(&lp, &array![3u8, 9, 0, 1, 10], false).unwrap();
+    assert!(matches!(
+        load_mnist::<f32>(&ip, &lp, PixelScale::Unit),
+        Err(DataError::BadLabel { sample: 4, .. })
+    ));
+    // Every digit is a class, the data set has 10 whatever labels it holds.
+    write_idx(&lp, &array![0u8, 9, 0, 1, 2], false).unwrap();
+    assert_eq!(
+        load_mnist::<f32>(&ip, &lp, PixelScale::Unit)
+            .unwrap()
+            .classes,
+        10
+    );
+    write_idx(&lp, &array![0u8, 0, 0, 1, 2], false).unwrap();
+    assert_eq!(
+        load_mnist::<f32>(&ip, &lp, PixelScale::Unit)
+            .unwrap()
+            .classes,
+        10
+    );
+    // With the classes given: below them, or the same error.
+    write_idx(&lp, &array![0u8, 46, 0, 47, 2], false).unwrap();
+    let err = load_mnist_classes::<f32>(&ip, &lp, PixelScale::Unit, 47).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: sample 3: label `47` is not one of 0 to 46, the data set's 47 classes",
+            lp.display()
+        )
+    );
+    let err = load_mnist_classes::<f32>(&ip, &lp, PixelScale::Unit, 0).unwrap_err();
+    assert!(
+        matches!(err, DataError::BadLabel { sample: 0, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        load_mnist_classes::<f32>(&ip, &lp, PixelScale::Unit, 48)
+            .unwrap()
+            .classes,
+        48
     );
 }
 
@@ -665,6 +760,42 @@ fn csv_errors_name_the_line_and_column() {
     let p = dir.write("cut.csv.gz", &gz[..gz.len() - 6]);
     let err = read_csv::<f32>(&p, &CsvOptions::new()).unwrap_err();
     assert!(matches!(err, DataError::Gzip { .. }), "{err:?}");
+}
+
+#[test]
+fn csv_label_named_twice_in_the_header_is_an_error() {
+    let dir = TempDir::new("csv-twice");
+    let p = dir.write("twice.csv", b"a,label,b,label\n1,2,3,4\n5,6,7,8\n");
+    let by_name = CsvOptions::new()
+        .header(true)
+        .label(Column::Name("label".into()));
+    let err = read_csv::<f32>(&p, &by_name).unwrap_err();
+    assert!(
+        matches!(&err, DataError::AmbiguousColumn { column, first: 2, second: 4, .. } if column == "label"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: the header names the label column `label` twice, columns 2 and 4: rename one, \
+             or choose the label by index (`Column::Index`)",
+            p.display()
+        )
+    );
+    assert_eq!(err.path(), Some(p.as_path()));
+    // By index, the same file reads; and other columns may share a name.
+    let data =
+        read_csv::<f32>(&p, &CsvOptions::new().header(true).label(Column::Index(3))).unwrap();
+    assert_eq!(data.labels.unwrap().to_vec(), [4.0, 8.0]);
+    let p = dir.write("others.csv", b"x,x,y\n1,2,3\n");
+    let data = read_csv::<f32>(
+        &p,
+        &CsvOptions::new()
+            .header(true)
+            .label(Column::Name("y".into())),
+    )
+    .unwrap();
+    assert_eq!(data.label_column, Some(2));
 }
 
 #[test]

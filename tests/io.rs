@@ -642,6 +642,81 @@ fn saving_again_replaces_the_file() {
     assert!(leftovers(&t.0).is_empty());
 }
 
+#[cfg(unix)]
+fn mode(path: impl AsRef<Path>) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[cfg(unix)]
+fn set_mode(path: impl AsRef<Path>, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn saving_over_a_file_keeps_its_permissions() {
+    let t = Temp::new("private");
+    let a = TwoLayer::new(&mut StdRng::seed_from_u64(0));
+    let b = TwoLayer::new(&mut StdRng::seed_from_u64(1));
+    io::save(&t, &a, &[], &[]).unwrap();
+    set_mode(&t, 0o600);
+    io::save(&t, &b, &[], &[]).unwrap();
+    assert_eq!(
+        mode(&t),
+        0o600,
+        "a private model was made readable by others"
+    );
+    let mut copy = TwoLayer::new(&mut StdRng::seed_from_u64(2));
+    io::load(&t, &mut copy).unwrap();
+    assert_eq!(bits32(copy.params()), bits32(b.params()));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_file_gets_the_mode_of_any_new_file() {
+    // The mode `File::create` gives under this process's umask.
+    let reference = Temp::new("umask-reference");
+    std::fs::File::create(&reference).unwrap();
+    let t = Temp::new("new");
+    io::save(&t, &TwoLayer::new(&mut StdRng::seed_from_u64(0)), &[], &[]).unwrap();
+    assert_eq!(mode(&t), mode(&reference));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_file_is_not_replaced() {
+    // Judged by the mode bits, so that it holds for root too, who may write any file.
+    let t = Temp::new("read-only");
+    let a = TwoLayer::new(&mut StdRng::seed_from_u64(0));
+    io::save(&t, &a, &[], &[]).unwrap();
+    let before = std::fs::read(&t).unwrap();
+    set_mode(&t, 0o444);
+    let b = TwoLayer::new(&mut StdRng::seed_from_u64(1));
+    match io::save(&t, &b, &[], &[]) {
+        Err(e @ SaveError::Io { .. }) => {
+            let SaveError::Io { source, .. } = &e else {
+                unreachable!()
+            };
+            assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied);
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "cannot save to `{}`: the file is read-only (mode 0444): make it writable \
+                     (`chmod u+w`) to replace it, or write elsewhere",
+                    t.0.display()
+                )
+            );
+        }
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(std::fs::read(&t).unwrap(), before);
+    assert_eq!(mode(&t), 0o444);
+    assert!(leftovers(&t.0).is_empty());
+    set_mode(&t, 0o644);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Load errors.
 
@@ -999,6 +1074,7 @@ fn non_finite_values_in_a_file_are_refused() {
 #[test]
 fn mutated_files_never_panic_and_never_half_load() {
     let good = good_file();
+    let original = bits32(TwoLayer::new(&mut StdRng::seed_from_u64(3)).params());
     let mut rng = StdRng::seed_from_u64(11);
     let t = Temp::new("fuzz");
     let (mut refused, mut loaded) = (0, 0);
@@ -1022,13 +1098,19 @@ fn mutated_files_never_panic_and_never_half_load() {
         let before = bits32(net.params());
         match io::load(&t, &mut net) {
             Ok(_) => {
-                // Only a flipped bit can leave a valid file (a value changed in the data): a
-                // shorter or longer file never is.
+                // Only a flipped bit can leave a valid file, a shorter or longer file never is;
+                // and only in the header's strings (a metadata value), never in the data, which
+                // the checksum covers: what loads is the saved network.
                 assert_eq!(
                     round % 3,
                     0,
                     "round {round} loaded a file of {} bytes",
                     bytes.len()
+                );
+                assert_eq!(
+                    bits32(net.params()),
+                    original,
+                    "round {round}: a damaged value"
                 );
                 loaded += 1;
             }
@@ -1038,11 +1120,165 @@ fn mutated_files_never_panic_and_never_half_load() {
             }
         }
     }
-    // Flips in the data section load (other values), everything else is refused.
     assert!(
-        refused > 700 && loaded > 5,
+        refused > 700 && refused + loaded == 900,
         "{refused} refused, {loaded} loaded"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checksum.
+
+/// The header's length and the offset of the data section of a file.
+fn data_start(file: &[u8]) -> usize {
+    8 + u64::from_le_bytes(file[..8].try_into().unwrap()) as usize
+}
+
+#[test]
+fn the_checksum_is_the_crc32_of_the_data_section() {
+    let file = good_file();
+    let (_, header) = SafeTensors::read_metadata(&file).unwrap();
+    let stored = &header.metadata().as_ref().unwrap()["bpnet.crc32"];
+    let crc = crc32fast::hash(&file[data_start(&file)..]);
+    assert_eq!(stored, &format!("{crc:08x}"));
+}
+
+#[test]
+fn a_flipped_bit_in_a_value_is_a_checksum_error() {
+    let good = good_file();
+    let crc = crc32fast::hash(&good[data_start(&good)..]);
+    // The lowest bit of the first weight: still a finite number, so only the checksum sees it.
+    let mut bytes = good.clone();
+    bytes[data_start(&good)] ^= 1;
+    let t = write("flipped", &bytes);
+    match refuse(&t) {
+        LoadError::Checksum { expected, found } => {
+            assert_eq!(expected, crc);
+            assert_eq!(found, crc32fast::hash(&bytes[data_start(&bytes)..]));
+            let e = LoadError::Checksum { expected, found };
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "damaged file: its tensors' CRC32 is {found:08x}, but it was saved as \
+                     {expected:08x} (restore the file from a copy; if its tensors were changed \
+                     on purpose, remove its `bpnet.crc32` metadata)"
+                )
+            );
+        }
+        e => panic!("{e:?}"),
+    }
+    // In an extra too (the last bytes of the file), and through the slice API.
+    let mut bytes = good.clone();
+    *bytes.last_mut().unwrap() ^= 0x10;
+    let t = write("flipped-extra", &bytes);
+    let mut net = TwoLayer::new(&mut StdRng::seed_from_u64(9));
+    let before = bits32(net.params());
+    let err =
+        io::load_params(&t, TwoLayer::MODULES, TwoLayer::STATES, net.params_mut()).unwrap_err();
+    assert!(matches!(err, LoadError::Checksum { .. }), "{err:?}");
+    assert_eq!(bits32(net.params()), before);
+}
+
+#[test]
+fn a_file_without_a_checksum_loads() {
+    // As PyTorch or the safetensors crate write it: no `bpnet.crc32`.
+    let t = write("no-crc", &craft(&two_layer_tensors(), &[("format", "pt")]));
+    let mut net = TwoLayer::new(&mut StdRng::seed_from_u64(9));
+    let loaded = io::load(&t, &mut net).unwrap();
+    assert_eq!(
+        bits32(net.params()),
+        bits32(TwoLayer::new(&mut StdRng::seed_from_u64(3)).params())
+    );
+    assert!(!loaded.metadata.contains_key("bpnet.crc32"));
+}
+
+#[test]
+fn a_malformed_checksum_is_corrupted() {
+    let good = good_file();
+    let crc = format!("{:08x}", crc32fast::hash(&good[data_start(&good)..]));
+    let upper = crc.to_uppercase();
+    let long = "0".repeat(40);
+    for bad in [
+        "",
+        "xyz",
+        "0x1234ab",
+        &crc[1..],
+        &format!("{crc}0"),
+        &upper,
+        &long,
+    ] {
+        if bad == crc {
+            continue; // an upper-case CRC of digits only
+        }
+        let file = craft(&two_layer_tensors(), &[("bpnet.crc32", bad)]);
+        let t = write("bad-crc", &file);
+        match refuse(&t) {
+            LoadError::Corrupted { reason } => {
+                let shown = if bad.len() > 20 {
+                    format!("{}…", &bad[..20])
+                } else {
+                    bad.to_string()
+                };
+                assert_eq!(
+                    reason,
+                    format!(
+                        "its `bpnet.crc32` metadata is `{shown}`, not a CRC32 as 8 lower-case \
+                         hex digits"
+                    ),
+                );
+            }
+            e => panic!("{bad:?}: {e:?}"),
+        }
+    }
+}
+
+#[test]
+fn callers_cannot_set_the_checksum() {
+    let t = Temp::new("set-crc");
+    let net = TwoLayer::new(&mut StdRng::seed_from_u64(0));
+    match io::save(&t, &net, &[], &[("bpnet.crc32", "00000000")]) {
+        Err(SaveError::Name { name, .. }) => assert_eq!(name, "bpnet.crc32"),
+        r => panic!("{r:?}"),
+    }
+    assert!(!t.0.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same model, the same bytes.
+
+#[test]
+fn saving_the_same_network_gives_the_same_bytes() {
+    let net = TwoLayer::new(&mut StdRng::seed_from_u64(0));
+    let mean = [0.5_f32, 0.25];
+    let meta = [
+        ("epochs", "100"),
+        ("data", "xor"),
+        ("lr", "0.1"),
+        ("note", "\"quoted\"\n"),
+    ];
+    let save = |meta: &[(&str, &str)]| {
+        let t = Temp::new("same");
+        io::save(&t, &net, &[("normalize.mean", &mean)], meta).unwrap();
+        std::fs::read(&t).unwrap()
+    };
+    let first = save(&meta);
+    for _ in 0..10 {
+        assert!(save(&meta) == first, "two saves gave different bytes");
+    }
+    // The metadata in another order: the same file.
+    let mut reversed = meta;
+    reversed.reverse();
+    assert!(
+        save(&reversed) == first,
+        "the metadata's order changed the file"
+    );
+    // And the file still loads, metadata and all.
+    let t = write("same-loads", &first);
+    let mut copy = TwoLayer::new(&mut StdRng::seed_from_u64(1));
+    let loaded = io::load(&t, &mut copy).unwrap();
+    assert_eq!(bits32(copy.params()), bits32(net.params()));
+    assert_eq!(loaded.metadata["note"], "\"quoted\"\n");
+    assert_eq!(loaded.metadata["epochs"], "100");
 }
 
 // ---------------------------------------------------------------------------------------------

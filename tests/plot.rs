@@ -416,6 +416,31 @@ fn dot_files_round_trip() {
     assert_eq!(dir.names(), ["two_layer.dot"]);
 }
 
+#[cfg(unix)]
+#[test]
+fn writing_over_a_picture_keeps_its_mode_and_refuses_a_read_only_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let set = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+    let dir = TempDir::new("dot-mode");
+    let path = dir.join("net.dot");
+    plot::write_dot(&path, TwoLayer::DOT).unwrap();
+    // The DOT writer fills a file of its own and moves it into the temporary file's place.
+    set(&path, 0o600);
+    plot::write_dot(&path, "digraph g {}").unwrap();
+    assert_eq!(mode(&path), 0o600);
+    set(&path, 0o444);
+    let err = plot::write_dot(&path, TwoLayer::DOT).unwrap_err();
+    assert!(
+        matches!(err.kind(), PlotErrorKind::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied),
+        "{err}"
+    );
+    assert!(err.to_string().contains("read-only (mode 0444)"), "{err}");
+    assert_eq!(fs::read_to_string(&path).unwrap(), "digraph g {}");
+    assert_eq!(dir.names(), ["net.dot"]);
+    set(&path, 0o644);
+}
+
 /// Runs `f` on its own thread and fails if it takes more than 20 seconds, so that a hang in the
 /// drawing library fails the test instead of stalling CI.
 fn within_20s<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {

@@ -116,6 +116,20 @@ pub enum DataError {
         /// The number of columns of the file.
         columns: usize,
     },
+    /// A CSV header that names the label column asked for ([`Column::Name`]) more than once, so
+    /// that which one holds the labels is ambiguous.
+    ///
+    /// [`Column::Name`]: super::Column::Name
+    AmbiguousColumn {
+        /// The file.
+        path: PathBuf,
+        /// The name asked for.
+        column: String,
+        /// The first column of that name, from 1.
+        first: usize,
+        /// The second, from 1.
+        second: usize,
+    },
     /// A class label that is not an integer in the range the loader expects.
     BadLabel {
         /// The file.
@@ -245,6 +259,7 @@ impl DataError {
             | DataError::Ragged { path, .. }
             | DataError::Empty { path }
             | DataError::NoColumn { path, .. }
+            | DataError::AmbiguousColumn { path, .. }
             | DataError::BadLabel { path, .. }
             | DataError::Unexpected { path, .. }
             | DataError::Unwritable { path, .. } => Some(path),
@@ -340,6 +355,16 @@ impl fmt::Display for DataError {
             DataError::NoColumn {
                 column, columns, ..
             } => write!(f, "no column {column} among its {columns} columns"),
+            DataError::AmbiguousColumn {
+                column,
+                first,
+                second,
+                ..
+            } => write!(
+                f,
+                "the header names the label column `{column}` twice, columns {first} and \
+                 {second}: rename one, or choose the label by index (`Column::Index`)"
+            ),
             DataError::BadLabel {
                 sample,
                 value,

@@ -273,6 +273,11 @@ pub fn read_idx_as<F: Float>(path: impl AsRef<Path>) -> Result<ArrayD<F>, DataEr
 /// Fails with [`DataError::Unwritable`] for an array of more than 255 dimensions or a dimension
 /// of 2³² or more, which the format cannot hold, and with [`DataError::Io`] if the file cannot be
 /// written. Any memory layout is accepted; values are written in logical (row-major) order.
+///
+/// The file is replaced atomically (written to a temporary file beside it, then renamed over
+/// it): an existing file keeps its permissions, and a read-only one (on Unix, no write bit in its
+/// mode, the rule even for root; or one this process may not open for writing) is refused,
+/// unchanged, with a [`DataError::Io`] of kind [`std::io::ErrorKind::PermissionDenied`].
 pub fn write_idx<T, S, D>(
     path: impl AsRef<Path>,
     array: &ArrayBase<S, D>,

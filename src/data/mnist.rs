@@ -44,13 +44,15 @@ impl PixelScale {
 ///
 /// The images file must hold `u8` pixels with two or more dimensions, the first counting the
 /// images (`[60000, 28, 28]`); each image becomes one row of inputs (28 × 28 = 784 columns,
-/// row-major), mapped by `scale`. The labels file must hold one `u8` per image. The data set has
-/// 10 classes, or more if a label is 10 or more (EMNIST). Targets come from
-/// [`Dataset::targets`]: one-hot, ±1 or your own values.
+/// row-major), mapped by `scale`. The labels file must hold one `u8` per image, each `0..=9`:
+/// the data set has 10 classes (for a data set in this format with more, as EMNIST's, see
+/// [`load_mnist_classes`]). Targets come from [`Dataset::targets`]: one-hot, ±1 or your own
+/// values.
 ///
 /// Errors: those of [`read_idx`] for either file, [`DataError::Unexpected`] for a file of
 /// another type or shape, [`DataError::CountMismatch`] if the numbers of images and labels
-/// differ.
+/// differ, [`DataError::BadLabel`] (naming the labels file and the sample, from 0) for the
+/// first label of 10 or more: a damaged file, or one of another data set.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -79,7 +81,52 @@ pub fn load_mnist<F: Float>(
     labels: impl AsRef<Path>,
     scale: PixelScale,
 ) -> Result<Dataset<F>, DataError> {
-    let (images, labels) = (images.as_ref(), labels.as_ref());
+    load(images.as_ref(), labels.as_ref(), scale, 10)
+}
+
+/// [`load_mnist`] for a data set in MNIST's format with `classes` classes instead of 10:
+/// EMNIST's (`balanced`: 47 classes; `letters`: labels 1 to 26, so 27 classes with class 0
+/// unused), say. Every label must be below `classes`, or the first one that is not is a
+/// [`DataError::BadLabel`].
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use bpnet::data::{DataError, PixelScale, load_mnist, load_mnist_classes, write_idx};
+/// use bpnet::ndarray::{Array3, array};
+///
+/// let dir = std::env::temp_dir();
+/// let (images, labels) = (
+///     dir.join(format!("bpnet-doc-emnist-{}-images", std::process::id())),
+///     dir.join(format!("bpnet-doc-emnist-{}-labels", std::process::id())),
+/// );
+/// write_idx(&images, &Array3::<u8>::zeros((2, 2, 2)), false)?;
+/// write_idx(&labels, &array![26u8, 1], false)?;
+/// let data = load_mnist_classes::<f32>(&images, &labels, PixelScale::Unit, 27)?;
+/// assert_eq!((data.labels.clone(), data.classes), (vec![26, 1], 27));
+/// // Not MNIST: label 26 is not a digit.
+/// let err = load_mnist::<f32>(&images, &labels, PixelScale::Unit).unwrap_err();
+/// assert!(matches!(err, DataError::BadLabel { sample: 0, .. }));
+/// # std::fs::remove_file(&images)?;
+/// # std::fs::remove_file(&labels)?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn load_mnist_classes<F: Float>(
+    images: impl AsRef<Path>,
+    labels: impl AsRef<Path>,
+    scale: PixelScale,
+    classes: usize,
+) -> Result<Dataset<F>, DataError> {
+    load(images.as_ref(), labels.as_ref(), scale, classes)
+}
+
+/// [`load_mnist_classes`], its arguments as paths.
+fn load<F: Float>(
+    images: &Path,
+    labels: &Path,
+    scale: PixelScale,
+    n_classes: usize,
+) -> Result<Dataset<F>, DataError> {
     let unexpected = |path: &Path, expected: &str, data: &IdxData| DataError::Unexpected {
         path: path.to_path_buf(),
         expected: expected.to_string(),
@@ -137,7 +184,25 @@ pub fn load_mnist<F: Float>(
             expected: IMAGES.to_string(),
             found: e.to_string(),
         })?;
-    let labels: Vec<usize> = classes.iter().map(|&l| usize::from(l)).collect();
-    let n_classes = labels.iter().max().map_or(10, |&m| (m + 1).max(10));
-    Ok(Dataset::new(inputs, labels, n_classes))
+    if let Some((sample, &label)) = classes
+        .iter()
+        .enumerate()
+        .find(|&(_, &l)| usize::from(l) >= n_classes)
+    {
+        let expected = match n_classes {
+            0 => "the 0 classes asked for".to_string(),
+            10 => "0 to 9, MNIST's 10 classes (for a data set with more, as EMNIST's, use \
+                   `load_mnist_classes`)"
+                .to_string(),
+            n => format!("0 to {}, the data set's {n} classes", n - 1),
+        };
+        return Err(DataError::BadLabel {
+            path: labels.to_path_buf(),
+            sample,
+            value: label.to_string(),
+            expected,
+        });
+    }
+    let label_values: Vec<usize> = classes.iter().map(|&l| usize::from(l)).collect();
+    Dataset::try_new(inputs, label_values, n_classes)
 }

@@ -4,7 +4,7 @@
 //!
 //! - [`read_idx`] / [`read_idx_as`] / [`write_idx`]: IDX files, the format of LeCun's MNIST
 //!   distribution, gzip'd or raw; [`load_mnist`] pairs an images file with a labels file into a
-//!   [`Dataset`].
+//!   [`Dataset`] of 10 classes ([`load_mnist_classes`] for EMNIST and others with more).
 //! - [`read_csv`]: CSV files of numbers, gzip'd or raw, with an optional header and label column.
 //! - [`digits`]: 1797 handwritten digits of 8×8 pixels (UCI, CC BY 4.0), built into the library;
 //!   [`load_digits`] reads a file of the same layout.
@@ -42,7 +42,7 @@ mod table;
 pub use digits::{DIGITS_CLASSES, DIGITS_PIXELS, digits, load_digits};
 pub use error::DataError;
 pub use idx::{IdxData, IdxElement, IdxType, read_idx, read_idx_as, write_idx};
-pub use mnist::{PixelScale, load_mnist};
+pub use mnist::{PixelScale, load_mnist, load_mnist_classes};
 pub use normalize::Normalizer;
 pub use split::{split_indices, try_split_indices};
 pub use table::{Column, CsvData, CsvOptions, read_csv, read_csv_from};

@@ -18,7 +18,8 @@ pub enum Column {
     Index(usize),
     /// The last column.
     Last,
-    /// The column with this name in the header row (needs [`CsvOptions::header`]).
+    /// The column with this name in the header row (needs [`CsvOptions::header`]); a header
+    /// that gives it to two columns is an error ([`DataError::AmbiguousColumn`]).
     Name(String),
 }
 
@@ -98,7 +99,8 @@ pub struct CsvData<F = f32> {
 /// from the first record's or the header's ([`DataError::Ragged`]), the line (counting blank
 /// lines, and `\n`, `\r\n` or `\r` as line breaks) and the column, both from 1. A file without
 /// data records is [`DataError::Empty`]; a label column that is not there is
-/// [`DataError::NoColumn`].
+/// [`DataError::NoColumn`], and one chosen by a name that the header gives to two columns is
+/// [`DataError::AmbiguousColumn`] (other columns may share a name).
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -276,10 +278,23 @@ fn find_column(
         Column::Last => width
             .checked_sub(1)
             .ok_or_else(|| missing("last".to_string())),
-        Column::Name(name) if is_header => first
-            .iter()
-            .position(|f| f == name.as_bytes())
-            .ok_or_else(|| missing(format!("`{name}`"))),
+        Column::Name(name) if is_header => {
+            let mut found = first
+                .iter()
+                .enumerate()
+                .filter(|&(_, f)| f == name.as_bytes())
+                .map(|(i, _)| i);
+            match (found.next(), found.next()) {
+                (Some(i), None) => Ok(i),
+                (Some(i), Some(j)) => Err(DataError::AmbiguousColumn {
+                    path: path.to_path_buf(),
+                    column: name.clone(),
+                    first: i + 1,
+                    second: j + 1,
+                }),
+                (None, _) => Err(missing(format!("`{name}`"))),
+            }
+        }
         Column::Name(name) => Err(missing(format!(
             "`{name}` (the file is read without a header)"
         ))),
