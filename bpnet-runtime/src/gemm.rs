@@ -60,6 +60,24 @@ pub struct GemmScratch<F> {
     workers: Workers,
 }
 
+/// A copy with as much room reserved, on one thread: helper threads are not copied (start the
+/// copy's with [`GemmScratch::set_threads`]).
+///
+/// # Panics
+/// If the buffers cannot be allocated, as `Vec::clone` would.
+impl<F: Float> Clone for GemmScratch<F> {
+    fn clone(&self) -> Self {
+        let mut copy = Self::new();
+        for buf in &mut copy.buffers {
+            lock(buf)
+                .try_reserve(self.sizes)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        copy.sizes = self.sizes;
+        copy
+    }
+}
+
 impl<F: Float> GemmScratch<F> {
     /// Empty buffers (they grow on first use unless reserved), one thread.
     pub fn new() -> Self {
@@ -695,7 +713,22 @@ gemm_impl!(f64, 8, 16, None, None);
 
 #[cfg(test)]
 mod tests {
-    use super::GemmScratch;
+    use super::{GemmScratch, lock};
+
+    /// A clone has the room its original reserved, on one thread.
+    #[test]
+    fn a_clone_keeps_the_room_on_one_thread() {
+        let mut s = GemmScratch::<f32>::new();
+        s.reserve(300, 300);
+        s.set_threads(2);
+        let c = s.clone();
+        assert_eq!((c.sizes, c.threads()), (s.sizes, 1));
+        assert!(s.sizes.0 > 0 && s.sizes.1 > 0);
+        for b in &c.buffers {
+            let b = lock(b);
+            assert!(b.a.len() >= s.sizes.0 && b.b.len() >= s.sizes.1);
+        }
+    }
 
     fn naive(
         m: usize,

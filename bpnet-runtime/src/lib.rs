@@ -73,6 +73,8 @@ pub use gradcheck::{GradCheck, ModuleCheck, check_gradients, check_module_gradie
 pub use input::{Input, load};
 pub use module::{Bbprop, Module};
 pub use network::{ModuleInfo, Network, Role, SecondOrder, StateInfo};
+#[doc(hidden)]
+pub use network::debug_network;
 pub use state::State;
 pub use steps::{Steps, seq_len};
 

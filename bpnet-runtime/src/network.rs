@@ -115,3 +115,51 @@ pub trait SecondOrder: Network {
     /// Sets every second derivative in the pool to zero.
     fn zero_curvature(&mut self);
 }
+
+/// The `Debug` of a generated network: a summary that fits a line, not its values (thousands
+/// of parameters); `{:#?}` puts one module per line. The values are in `params()` and the
+/// states' fields.
+#[doc(hidden)]
+pub fn debug_network(
+    f: &mut core::fmt::Formatter<'_>,
+    name: &str,
+    modules: &[ModuleInfo],
+    states: &[StateInfo],
+    params: usize,
+    batch_capacity: usize,
+) -> core::fmt::Result {
+    struct Entries<I>(I);
+    impl<I: Clone + Iterator<Item = String>> core::fmt::Debug for Entries<I> {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.debug_list()
+                .entries(self.0.clone().map(Text))
+                .finish()
+        }
+    }
+    struct Text(String);
+    impl core::fmt::Debug for Text {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+    let given = |role: Role| {
+        states
+            .iter()
+            .filter(move |s| s.role == role)
+            .map(|s| format!("{}: {}", s.name, s.width))
+    };
+    let modules = modules.iter().map(|m| {
+        let inputs = m.inputs.join(", ");
+        match m.len {
+            0 => format!("{}: {}({inputs}) -> {}", m.name, m.kind, m.output),
+            n => format!("{}: {}({inputs}) -> {}, {n} params", m.name, m.kind, m.output),
+        }
+    });
+    f.debug_struct(name)
+        .field("inputs", &Entries(given(Role::Input)))
+        .field("targets", &Entries(given(Role::Target)))
+        .field("modules", &Entries(modules))
+        .field("params", &params)
+        .field("batch_capacity", &batch_capacity)
+        .finish()
+}

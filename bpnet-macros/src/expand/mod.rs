@@ -2,10 +2,11 @@
 //! flat schedule of calls into the runtime's concrete kernels. No rule is checked here. One
 //! generator per part: `items` (fields, constants, accessors), `api` (per-sample entry points and
 //! trait impls), `batch` (minibatches), `unfold` (entry points taking sequences), `second`
-//! (bbprop), `docs`; the schedules of both forms come from `crate::sweep`.
+//! (bbprop), `derive` (`Clone`, `Debug`), `docs`; the schedules of both forms come from `crate::sweep`.
 
 mod api;
 mod batch;
+mod derive;
 mod docs;
 mod items;
 mod second;
@@ -43,6 +44,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     let (batch_item, batch_methods) = batch::batch(model, sched);
     let impls = api::network_impls(model, &bounds);
     let module_impl = api::module_impls(model, &inits, &bounds);
+    let derives = derive::derives(model);
     quote!(
         #the_struct
         #aliases
@@ -62,6 +64,7 @@ pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
 
         #impls
         #module_impl
+        #derives
     )
 }
 
