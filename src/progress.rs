@@ -129,9 +129,11 @@ impl Drop for End {
 }
 
 /// A [`TermLike`] shared with [`End`] (the draw target takes a `Box`).
+#[cfg(test)]
 #[derive(Debug)]
 struct Shared(Arc<dyn TermLike>);
 
+#[cfg(test)]
 impl TermLike for Shared {
     fn width(&self) -> u16 {
         self.0.width()
