@@ -60,6 +60,30 @@
 //! same way. So does a curvature estimate that fails when training with
 //! [`Sdlm`] and [`Trainer::curvature`] ([`Failure::Curvature`], before the update it was due
 //! for). Each [`TrainError`] carries the [`History`] of the epochs completed before it.
+//!
+//! The three checks around the update are [`StepCheck`]'s, which a cycle written by hand can run
+//! too (see its example).
+//!
+//! # Which calls check the data
+//!
+//! A network checks the **shape** of what it is given everywhere: by the types of fixed-size
+//! arrays, or at run time with an [`Error`]. It checks the **values** (NaN, infinities) only where
+//! it copies data of any type, in the `try_` forms:
+//!
+//! | call | width, lengths, batch size | NaN and infinities in the data |
+//! | --- | --- | --- |
+//! | `try_fprop`, `try_run` (any [`Input`](crate::Input): slices, `Vec`, ndarray) | checked: [`Error::Width`], and for unfolded networks [`Error::TooLong`], [`Error::Length`] | checked: [`Error::NonFinite`] names the input and the position |
+//! | `fprop`, `run` of fixed-size arrays | by the types | **not checked**: a NaN gives a NaN energy and output |
+//! | unfolded `fprop`, `fprop_continued`, `run`, `run_continued` | sequence lengths: `Err` | **not checked**: `Ok(NaN)` |
+//! | `fprop_batch`, `run_batch`, and their forms over sequences and continued | batch size ([`Error::EmptyBatch`], [`Error::BatchTooLarge`]) and lengths: `Err` | **not checked**: `Ok(NaN)` |
+//! | `bprop`, `bbprop`, `sgd_step`, [`Optimizer::step`] (and their `_batch` forms) | — | **not checked**: NaN goes into the gradients and from them into every weight it reaches |
+//! | [`Trainer`] | as the fprop closure it is given | energy, gradients and the update checked ([`StepCheck`]); the weights are never left NaN |
+//! | [`StepCheck`] | — | what a hand-written cycle asks for, as the trainer does |
+//!
+//! Checking costs one pass over the data (`try_`) or over the pools (`StepCheck`); the fixed-size
+//! and batch forms leave it out so that a training step stays a flat run of kernels. Data can be
+//! checked once instead, when it is loaded: the CSV reader of [`crate::data`] refuses a field that
+//! is not a finite number.
 
 use crate::optim::{CurvatureError, Optimizer, Sdlm};
 use crate::{Error, Float, Network, SecondOrder};
@@ -298,8 +322,21 @@ impl fmt::Display for TrainError {
             None if self.phase == Phase::Validation => write!(f, ", validation: ")?,
             None => write!(f, ": ")?,
         }
-        match &self.failure {
-            Failure::NonFiniteEnergy { energy } => write!(f, "the energy is {energy}")?,
+        write!(f, "{}", self.failure)?;
+        let before_any_step = matches!(self.failure, Failure::NoSamples | Failure::BadBatchSize);
+        if self.phase == Phase::Training && !before_any_step {
+            write!(f, "; the parameters are those before this step")?;
+        }
+        Ok(())
+    }
+}
+
+/// What went wrong, without where: `the energy is NaN`, `the gradient of parameter 9 (module
+/// `linear2`) is inf`, … ([`TrainError`] says where).
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::NonFiniteEnergy { energy } => write!(f, "the energy is {energy}"),
             Failure::NonFiniteGradient {
                 index,
                 module,
@@ -309,7 +346,7 @@ impl fmt::Display for TrainError {
                 if let Some(m) = module {
                     write!(f, " (module `{m}`)")?;
                 }
-                write!(f, " is {value}")?;
+                write!(f, " is {value}")
             }
             Failure::NonFiniteUpdate {
                 index,
@@ -320,27 +357,29 @@ impl fmt::Display for TrainError {
                 if let Some(m) = module {
                     write!(f, " (module `{m}`)")?;
                 }
-                write!(f, " {value}")?;
+                write!(f, " {value}")
             }
-            Failure::Network(e) => write!(f, "{e}")?,
+            Failure::Network(e) => write!(f, "{e}"),
             Failure::Curvature(CurvatureError::Network { error, .. }) => {
-                write!(f, "estimating the curvature: {error}")?;
+                write!(f, "estimating the curvature: {error}")
             }
             Failure::Curvature(CurvatureError::NonFiniteEnergy { energy, .. }) => {
-                write!(f, "estimating the curvature: the energy is {energy}")?;
+                write!(f, "estimating the curvature: the energy is {energy}")
             }
-            Failure::Curvature(e) => write!(f, "{e}")?,
-            Failure::NoSamples => {
-                return write!(f, "the data set has no samples");
-            }
-            Failure::BadBatchSize => {
-                return write!(f, "the minibatch size must be at least 1, not 0");
-            }
+            Failure::Curvature(e) => write!(f, "{e}"),
+            Failure::NoSamples => write!(f, "the data set has no samples"),
+            Failure::BadBatchSize => write!(f, "the minibatch size must be at least 1, not 0"),
         }
-        if self.phase == Phase::Training {
-            write!(f, "; the parameters are those before this step")?;
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Failure::Network(e) => Some(e),
+            Failure::Curvature(e) => Some(e),
+            _ => None,
         }
-        Ok(())
     }
 }
 
@@ -372,6 +411,139 @@ pub struct StepReport {
     pub total: usize,
     /// The mean energy per sample so far in this epoch.
     pub loss: f64,
+}
+
+/// The checks the [`Trainer`] makes around every update, for a training cycle written by hand:
+/// a NaN or an infinity stops the cycle before it reaches the weights.
+///
+/// `fprop` (of fixed-size arrays), `fprop_batch` and the entry points of unfolded networks do not
+/// look at the values they are given (see [which calls check the data](self#which-calls-check-the-data)):
+/// one NaN in the data makes the energy NaN, the gradients NaN, and after one update every weight
+/// it reached. The trainer runs these three checks, in this order; each returns the
+/// [`Failure`] the trainer would report (`Display`: `the gradient of parameter 9 (module `l2`)
+/// is NaN`). Nothing is allocated after the first [`StepCheck::update`].
+///
+/// ```
+/// use bpnet::prelude::*;
+/// use bpnet::optim::Sgd;
+/// use bpnet::train::{Failure, StepCheck};
+///
+/// network! {
+///     #[bpnet(float = f64)]
+///     pub struct Xor {
+///         input  x: 2;
+///         target y: 1;
+///         sum1   = linear1: linear(x -> 4);
+///         hidden = tanh1: tanh(sum1);
+///         sum2   = linear2: linear(hidden -> 1);
+///         out    = tanh2: tanh(sum2);
+///         energy = euclidean(out, y);
+///     }
+/// }
+///
+/// let data: [([f64; 2], [f64; 1]); 5] = [
+///     ([-1.0, -1.0], [-0.8]), ([-1.0, 1.0], [0.8]), ([1.0, -1.0], [0.8]), ([1.0, 1.0], [-0.8]),
+///     ([f64::NAN, 1.0], [0.8]), // a bad row
+/// ];
+/// let mut net = Xor::new(&mut StdRng::seed_from_u64(1));
+/// let mut opt = Sgd::new(0.1);
+/// let mut check = StepCheck::new();
+///
+/// let mut cycle = |net: &mut Xor, (x, y): &([f64; 2], [f64; 1])| -> Result<f64, Failure> {
+///     let energy = net.fprop(x, y);
+///     check.energy(energy)?; // NaN or infinite: stop before the gradients
+///     net.zero_grad();
+///     net.bprop();
+///     check.gradients(net)?; // the same for every gradient, before the update
+///     check.update(net, |net| opt.step(net))?; // undone if it makes a weight NaN or infinite
+///     Ok(energy)
+/// };
+/// for sample in &data[..4] {
+///     cycle(&mut net, sample)?;
+/// }
+/// let weights = net.params().to_vec();
+/// let error = cycle(&mut net, &data[4]).unwrap_err();
+/// assert!(matches!(error, Failure::NonFiniteEnergy { .. }));
+/// assert_eq!(error.to_string(), "the energy is NaN");
+/// assert_eq!(net.params(), &weights[..]); // the weights are untouched
+/// # Ok::<(), Failure>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct StepCheck<F> {
+    /// The parameters before the update, to undo it.
+    before: Vec<F>,
+}
+
+impl<F: Float> StepCheck<F> {
+    /// The checks, with an empty buffer (it grows to the pool's size on the first update).
+    pub fn new() -> Self {
+        StepCheck { before: Vec::new() }
+    }
+
+    /// After the fprop: whether the energy is finite ([`Failure::NonFiniteEnergy`] if not).
+    ///
+    /// # Errors
+    /// [`Failure::NonFiniteEnergy`] for a NaN or infinite `energy`.
+    pub fn energy(&self, energy: F) -> Result<(), Failure> {
+        if energy.is_finite() {
+            Ok(())
+        } else {
+            Err(Failure::NonFiniteEnergy {
+                energy: energy.to_f64(),
+            })
+        }
+    }
+
+    /// After the bprop, before the update: whether every gradient in the pool is finite.
+    ///
+    /// # Errors
+    /// [`Failure::NonFiniteGradient`] with the first non-finite gradient: its position in the
+    /// pool, the name of its module (of [`Network::MODULES`]) and its value.
+    pub fn gradients<N: Network<Float = F>>(&self, net: &N) -> Result<(), Failure> {
+        match first_non_finite::<N>(net.grads()) {
+            None => Ok(()),
+            Some((index, module, value)) => Err(Failure::NonFiniteGradient {
+                index,
+                module,
+                value,
+            }),
+        }
+    }
+
+    /// Runs `update` (an optimizer's step: `|net| opt.step(net)`) and checks the parameters
+    /// after it; if one became NaN or infinite, puts every parameter back as it was before (from
+    /// a copy taken first). An optimizer's own state (velocity, moments, count) keeps the update:
+    /// only the network's parameters are restored.
+    ///
+    /// # Errors
+    /// [`Failure::NonFiniteUpdate`] with the first parameter the update made non-finite (its
+    /// position, module and value), after the parameters are restored.
+    pub fn update<N: Network<Float = F>>(
+        &mut self,
+        net: &mut N,
+        update: impl FnOnce(&mut N),
+    ) -> Result<(), Failure> {
+        self.before.clear();
+        self.before.extend_from_slice(net.params());
+        update(net);
+        match first_non_finite::<N>(net.params()) {
+            None => Ok(()),
+            Some((index, module, value)) => {
+                net.params_mut().copy_from_slice(&self.before);
+                Err(Failure::NonFiniteUpdate {
+                    index,
+                    module,
+                    value,
+                })
+            }
+        }
+    }
+}
+
+/// The first NaN or infinity of a pool laid out as `N`'s: position, module, value.
+fn first_non_finite<N: Network>(pool: &[N::Float]) -> Option<(usize, Option<&'static str>, f64)> {
+    let index = pool.iter().position(|v| !v.is_finite())?;
+    Some((index, module_at::<N>(index), pool[index].to_f64()))
 }
 
 /// The fraction of `data` that `correct` finds correctly predicted (NaN for no data).
@@ -795,8 +967,10 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
         let val_order: Vec<usize> = (0..validation.map_or(0, <[S]>::len)).collect();
         let mut grads: Vec<N::Float> = Vec::with_capacity(net.params().len());
         let mut best_params: Vec<N::Float> = Vec::new();
-        // The parameters before each update, to undo one that makes them non-finite.
-        let mut before: Vec<N::Float> = Vec::with_capacity(net.params().len());
+        // The checks around each update (with the parameters before it, to undo it).
+        let mut check = StepCheck {
+            before: Vec::with_capacity(net.params().len()),
+        };
         let mut best_loss = f64::INFINITY;
         let mut since_best = 0;
         let mut step = 0u64;
@@ -823,45 +997,33 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
                     return failed(sample, Failure::Curvature(e));
                 }
                 let energy = match forward(net, train, idx) {
-                    Ok(e) => e.to_f64(),
+                    Ok(e) => e,
                     Err(e) => {
                         let sample = locate_error(net, train, idx, &mut forward);
                         return failed(sample, Failure::Network(e));
                     }
                 };
-                if !energy.is_finite() {
+                if let Err(failure) = check.energy(energy) {
                     let sample = locate_energy(net, train, idx, &mut forward);
-                    return failed(sample, Failure::NonFiniteEnergy { energy });
+                    return failed(sample, failure);
                 }
+                let energy = energy.to_f64();
                 net.zero_grad();
                 backward(net);
-                grads.clear();
-                grads.extend_from_slice(net.grads());
-                if let Some(index) = grads.iter().position(|g| !g.is_finite()) {
-                    let failure = Failure::NonFiniteGradient {
-                        index,
-                        module: module_at::<N>(index),
-                        value: grads[index].to_f64(),
-                    };
+                if let Err(failure) = check.gradients(net) {
                     let sample = locate_gradient(net, train, idx, &mut forward, &mut backward);
                     return failed(sample, failure);
                 }
+                grads.clear();
+                grads.extend_from_slice(net.grads());
                 let scale = if mean_gradient {
                     N::Float::from_f64(1.0 / idx.len() as f64)
                 } else {
                     N::Float::ONE
                 };
                 lr = opt.learning_rate().to_f64();
-                before.clear();
-                before.extend_from_slice(net.params());
-                opt.update_scaled(net.params_mut(), &grads, scale);
-                if let Some(index) = net.params().iter().position(|w| !w.is_finite()) {
-                    let failure = Failure::NonFiniteUpdate {
-                        index,
-                        module: module_at::<N>(index),
-                        value: net.params()[index].to_f64(),
-                    };
-                    net.params_mut().copy_from_slice(&before);
+                let update = |net: &mut N| opt.update_scaled(net.params_mut(), &grads, scale);
+                if let Err(failure) = check.update(net, update) {
                     let sample = (idx.len() == 1).then(|| idx[0]);
                     return failed(sample, failure);
                 }

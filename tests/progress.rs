@@ -137,6 +137,59 @@ fn on_a_terminal_the_bar_shows_the_loss() {
 }
 
 #[test]
+#[ignore = "run by on_80_columns_the_message_is_whole_and_finish_ends_the_line, under a pseudo-terminal"]
+fn child_on_80_columns() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    assert!(std::io::stderr().is_terminal());
+    let progress = Progress::new(60_000);
+    progress.set_loss(123, 0.034_512_5);
+    progress.set_message("validation accuracy 97.25% (best 97.50%)");
+    for _ in 0..6 {
+        progress.inc(10_000);
+        sleep(Duration::from_millis(60));
+    }
+    progress.finish();
+    // Past libtest's capture, as a program's next line would be.
+    use std::io::Write;
+    std::io::stderr().write_all(b"NEXT LINE\n").unwrap();
+}
+
+/// On an 80-column terminal the message gets a line of its own (on the bar's line it was cut to
+/// four characters), and after `finish` the next line printed starts on a line of its own.
+#[test]
+fn on_80_columns_the_message_is_whole_and_finish_ends_the_line() {
+    let exe = std::env::current_exe().unwrap();
+    let command = format!(
+        "stty cols 80 rows 24; '{}' --ignored --exact child_on_80_columns --test-threads=1",
+        exe.display()
+    );
+    let out = Command::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .env(CHILD, "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `script` (util-linux): {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed: {text}");
+    assert!(text.contains("1 passed"), "{text}");
+    assert!(text.contains("60000/60000"), "{text}");
+    assert!(
+        text.contains("validation accuracy 97.25% (best 97.50%)"),
+        "{text}"
+    );
+    let next = text.find("NEXT LINE").expect("the line after the bar");
+    let before = text[..next].trim_end_matches('\r');
+    assert!(
+        before.ends_with('\n'),
+        "the line after the bar continues the bar's: {:?}",
+        &text[next.saturating_sub(100)..next + 9]
+    );
+}
+
+#[test]
 fn hidden_and_quiet_bars_draw_nothing_and_take_every_call() {
     let hidden = Progress::hidden();
     assert!(hidden.is_hidden());

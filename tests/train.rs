@@ -14,7 +14,8 @@
 use bpnet::optim::{Adam, Optimizer, Schedule, Sgd};
 use bpnet::prelude::*;
 use bpnet::train::{
-    Columns, Control, Failure, History, Phase, StepReport, StopReason, TrainError, Trainer,
+    Columns, Control, Failure, History, Phase, StepCheck, StepReport, StopReason, TrainError,
+    Trainer,
 };
 use bpnet::{ModuleInfo, Network, StateInfo};
 use std::cell::{Cell, RefCell};
@@ -1614,4 +1615,160 @@ fn degenerate_settings_train_nothing_or_never_improve_without_a_panic() {
         .unwrap();
     assert_eq!(history.best_epoch, Some(1));
     assert_eq!(history.stop, StopReason::EarlyStopping);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The trainer's checks, for a cycle written by hand (`StepCheck`), and which calls check the data.
+
+/// Each of the three checks finds what it is for, says where, and lets a sound step through; a
+/// refused update leaves the parameters bit for bit as they were.
+#[test]
+fn step_check_finds_non_finite_energy_gradient_and_update() {
+    let mut check = StepCheck::new();
+    assert_eq!(check.energy(1.5), Ok(()));
+    for e in [f64::NAN, f64::INFINITY] {
+        let err = check.energy(e).unwrap_err();
+        assert!(
+            matches!(err, Failure::NonFiniteEnergy { energy } if energy.to_bits() == e.to_bits())
+        );
+    }
+
+    let mut net = Toy::new();
+    let poisoned = Sample {
+        id: 0,
+        target: [1.0, -1.0],
+        poison: true,
+    };
+    net.fprop(&poisoned);
+    net.zero_grad();
+    net.bprop();
+    let err = check.gradients(&net).unwrap_err();
+    assert_eq!(
+        err,
+        Failure::NonFiniteGradient {
+            index: 1,
+            module: Some("b"),
+            value: f64::INFINITY
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "the gradient of parameter 1 (module `b`) is inf"
+    );
+
+    let sound = &samples(1..2)[0];
+    net.fprop(sound);
+    net.zero_grad();
+    net.bprop();
+    assert_eq!(check.gradients(&net), Ok(()));
+    let mut opt = Sgd::new(0.5);
+    assert_eq!(check.update(&mut net, |n| opt.step(n)), Ok(()));
+    let after = [0.5 - 0.5 * (0.5 - 1.0), -0.5 - 0.5 * (-0.5 + 1.0)];
+    assert_eq!(bits(net.params()), bits(&after));
+
+    // An update that overflows parameter 0 only: undone, both parameters restored.
+    let err = check
+        .update(&mut net, |n| {
+            n.params_mut()[0] = f64::NEG_INFINITY;
+            n.params_mut()[1] = 7.0;
+        })
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Failure::NonFiniteUpdate {
+            index: 0,
+            module: Some("a"),
+            value: f64::NEG_INFINITY
+        }
+    );
+    assert_eq!(bits(net.params()), bits(&after));
+    assert_eq!(
+        err.to_string(),
+        "the update made parameter 0 (module `a`) -inf"
+    );
+    let boxed: Box<dyn std::error::Error> = Box::new(err);
+    assert!(boxed.source().is_none());
+}
+
+/// The cycle written by hand, on a real network, with one NaN row among the data: without the
+/// checks every weight becomes NaN; with them the cycle stops at that row, weights untouched.
+#[test]
+fn a_nan_row_spoils_every_weight_unless_the_step_is_checked() {
+    let mut data: Vec<([f64; 2], [f64; 1])> = XOR.to_vec();
+    data.insert(2, ([f64::NAN, 1.0], [0.8]));
+
+    let mut net = Xor::new(&mut StdRng::seed_from_u64(1));
+    let mut opt = Sgd::new(0.1);
+    for (x, y) in &data {
+        net.fprop(x, y);
+        net.zero_grad();
+        net.bprop();
+        opt.step(&mut net);
+    }
+    assert!(
+        net.params().iter().all(|w| w.is_nan()),
+        "{:?}",
+        net.params()
+    );
+
+    let mut net = Xor::new(&mut StdRng::seed_from_u64(1));
+    let mut opt = Sgd::new(0.1);
+    let mut check = StepCheck::new();
+    let mut kept = Vec::new();
+    let mut stopped = None;
+    for (i, (x, y)) in data.iter().enumerate() {
+        kept = net.params().to_vec();
+        let e = net.fprop(x, y);
+        let step = check.energy(e).and_then(|()| {
+            net.zero_grad();
+            net.bprop();
+            check.gradients(&net)?;
+            check.update(&mut net, |n| opt.step(n))
+        });
+        if let Err(f) = step {
+            stopped = Some((i, f));
+            break;
+        }
+    }
+    let (at, failure) = stopped.expect("the NaN row stops the cycle");
+    assert_eq!(at, 2);
+    assert!(matches!(failure, Failure::NonFiniteEnergy { energy } if energy.is_nan()));
+    assert_eq!(bits(net.params()), bits(&kept));
+    assert!(net.params().iter().all(|w| w.is_finite()));
+}
+
+/// The table of the `train` module's docs, "Which calls check the data": the `try_` forms refuse
+/// a NaN; the fixed-size, batch and unfolded forms pass it through as a NaN energy or output.
+#[test]
+fn which_calls_check_the_data() {
+    let mut net = Xor::new(&mut StdRng::seed_from_u64(1));
+    let (bad, y) = ([0.5, f64::NAN], [0.8]);
+    let refused = Err(bpnet::Error::NonFinite {
+        input: "x",
+        index: 1,
+    });
+    assert_eq!(net.try_fprop(&bad[..], &y[..]), refused);
+    assert_eq!(
+        net.try_run(&bad[..]).map(|o| o.to_vec()),
+        refused.map(|_: f64| vec![])
+    );
+    assert!(net.fprop(&bad, &y).is_nan());
+    assert!(net.run(&bad)[0].is_nan());
+    net.reserve_batch(2).unwrap();
+    let xs = [[0.5, 0.5], bad];
+    assert!(net.fprop_batch(&xs, &[y, y]).unwrap().is_nan());
+    let outs = net.run_batch(&xs).unwrap().to_vec();
+    assert!(outs[0][0].is_finite() && outs[1][0].is_nan(), "{outs:?}");
+
+    let mut elman = Elman::new(&mut StdRng::seed_from_u64(1));
+    let (xs, ys) = ([[0.5], [f64::NAN], [0.25]], [[0.1], [0.2], [0.3]]);
+    assert!(elman.fprop(&xs, &ys).unwrap().is_nan());
+    let flat = [0.5, f64::NAN, 0.25];
+    assert_eq!(
+        elman.try_fprop(&flat[..], &[0.1, 0.2, 0.3][..]),
+        Err(bpnet::Error::NonFinite {
+            input: "x",
+            index: 1
+        })
+    );
 }

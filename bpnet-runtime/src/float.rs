@@ -12,7 +12,22 @@ mod sealed {
 
 /// A floating-point element type of a network: `f32` (the default) or `f64`.
 ///
-/// Sealed: the kernels are compiled once, in the runtime, for exactly these two types.
+/// Sealed: the kernels are compiled once, in the runtime, for exactly these two types. It has the
+/// arithmetic and the few functions a module's fprop and bprop need (`exp`, `ln`, `tanh`,
+/// `sqrt`, `abs`, `max`, `min`, `powi`), each the standard library's for `f32` and `f64`, so a
+/// module generic over the element type computes in it, without going through `f64`:
+///
+/// ```
+/// # extern crate bpnet_runtime as bpnet;
+/// use bpnet::Float;
+///
+/// /// The logistic function, in `f32` or `f64`.
+/// fn sigmoid<F: Float>(x: F) -> F {
+///     F::ONE / (F::ONE + (-x).exp())
+/// }
+/// assert_eq!(sigmoid(0.0f32), 0.5);
+/// assert!((sigmoid(2.0f64) - 0.8807970779778823).abs() < 1e-15);
+/// ```
 pub trait Float:
     sealed::Sealed
     + Copy
@@ -48,6 +63,22 @@ pub trait Float:
     fn to_f64(self) -> f64;
     /// `false` for NaN and the infinities.
     fn is_finite(self) -> bool;
+    /// `e` to the power `self`.
+    fn exp(self) -> Self;
+    /// The natural logarithm (NaN for negative values, −∞ for 0).
+    fn ln(self) -> Self;
+    /// The hyperbolic tangent (the standard library's, not the kernels' rational approximation).
+    fn tanh(self) -> Self;
+    /// The square root (NaN for negative values).
+    fn sqrt(self) -> Self;
+    /// The absolute value.
+    fn abs(self) -> Self;
+    /// The larger of the two; if one is NaN, the other.
+    fn max(self, other: Self) -> Self;
+    /// The smaller of the two; if one is NaN, the other.
+    fn min(self, other: Self) -> Self;
+    /// `self` to the integer power `n`.
+    fn powi(self, n: i32) -> Self;
 }
 
 macro_rules! impl_float {
@@ -69,8 +100,92 @@ macro_rules! impl_float {
             fn is_finite(self) -> bool {
                 $t::is_finite(self)
             }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                $t::exp(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> Self {
+                $t::ln(self)
+            }
+            #[inline(always)]
+            fn tanh(self) -> Self {
+                $t::tanh(self)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                $t::sqrt(self)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                $t::abs(self)
+            }
+            #[inline(always)]
+            fn max(self, other: Self) -> Self {
+                $t::max(self, other)
+            }
+            #[inline(always)]
+            fn min(self, other: Self) -> Self {
+                $t::min(self, other)
+            }
+            #[inline(always)]
+            fn powi(self, n: i32) -> Self {
+                $t::powi(self, n)
+            }
         }
     };
 }
 impl_float!(f32);
 impl_float!(f64);
+
+#[cfg(test)]
+mod tests {
+    use super::Float;
+
+    /// Each function through the trait, generic code as a module's, against the inherent method
+    /// of the concrete type (bit for bit: the same function).
+    fn functions<F: Float>(x: F, y: F) -> [F; 8] {
+        [
+            x.exp(),
+            x.abs().ln(),
+            x.tanh(),
+            x.abs().sqrt(),
+            x.abs(),
+            x.max(y),
+            x.min(y),
+            x.powi(3),
+        ]
+    }
+
+    #[test]
+    fn the_functions_are_the_standard_ones_in_both_types() {
+        for (x, y) in [(-1.25f64, 0.5f64), (0.75, -2.0), (3.0, 3.0)] {
+            let want = [
+                x.exp(),
+                x.abs().ln(),
+                x.tanh(),
+                x.abs().sqrt(),
+                x.abs(),
+                x.max(y),
+                x.min(y),
+                x.powi(3),
+            ];
+            assert_eq!(functions(x, y), want);
+            let (a, b) = (x as f32, y as f32);
+            let want32 = [
+                a.exp(),
+                a.abs().ln(),
+                a.tanh(),
+                a.abs().sqrt(),
+                a.abs(),
+                a.max(b),
+                a.min(b),
+                a.powi(3),
+            ];
+            assert_eq!(functions(a, b), want32);
+        }
+        assert_eq!(Float::max(f64::NAN, 1.0), 1.0);
+        assert_eq!(Float::min(2.0f32, f32::NAN), 2.0);
+        assert!((Float::ln(Float::exp(0.3f64)) - 0.3).abs() < 1e-15);
+    }
+}

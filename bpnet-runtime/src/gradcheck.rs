@@ -21,6 +21,11 @@ pub struct ModuleCheck {
     pub analytic: f64,
     /// The central-difference derivative at that parameter.
     pub numeric: f64,
+    /// The first position (in the pool, as `worst_index`) whose derivative bprop **wrote** instead
+    /// of adding it to what was there: the value after bprop alone matches the finite difference,
+    /// but the value added to the non-zero start does not. `None` when bprop added, as the
+    /// [`Module`] contract requires (`dx[i] += …`, `g[k] += …`, never `=`).
+    pub overwritten: Option<usize>,
 }
 
 /// The outcome of [`check_gradients`]: one row per module that has parameters.
@@ -48,9 +53,10 @@ impl GradCheck {
             .max_by(|a, b| a.max_rel_error.total_cmp(&b.max_rel_error))
     }
 
-    /// Whether every parameter's relative error is at most `tolerance`.
+    /// Whether every parameter's relative error is at most `tolerance` and no derivative was
+    /// overwritten ([`ModuleCheck::overwritten`]).
     pub fn passes(&self, tolerance: f64) -> bool {
-        self.max_rel_error() <= tolerance
+        self.max_rel_error() <= tolerance && self.modules.iter().all(|m| m.overwritten.is_none())
     }
 }
 
@@ -68,6 +74,21 @@ impl fmt::Display for GradCheck {
                 m.name, m.kind, m.params, m.max_rel_error, m.worst_index, m.analytic, m.numeric
             )?;
         }
+        for m in &self.modules {
+            if let Some(i) = m.overwritten {
+                let what = if m.name == "input" {
+                    "dE/d(input) (`dinput`)"
+                } else {
+                    "the gradient (`grads`)"
+                };
+                writeln!(
+                    f,
+                    "`{}` overwrote {what} at position {i} instead of adding to it: bprop must \
+                     add (`+=`) into `dinput` and `grads`, which hold other contributions",
+                    m.name
+                )?;
+            }
+        }
         Ok(())
     }
 }
@@ -80,6 +101,10 @@ impl fmt::Display for GradCheck {
 /// `n` the finite difference and `g` the largest `|n|` in the pool, so derivatives that are zero up
 /// to rounding do not count as large relative errors. Use `f64` networks for tight tolerances.
 ///
+/// bprop **adds** into the pool, so `a` is what a second fprop and bprop add to the pool that the
+/// first left (not zero): a module that writes its gradient (`g[k] = …`) instead of adding to it
+/// fails the check, and its row says so ([`ModuleCheck::overwritten`]).
+///
 /// On return the parameters are as they were and the gradient pool holds bprop's gradient.
 pub fn check_gradients<N: Network>(
     net: &mut N,
@@ -89,8 +114,11 @@ pub fn check_gradients<N: Network>(
     net.zero_grad();
     fprop(net);
     net.bprop();
-    let analytic: Vec<f64> = net.grads().iter().map(|g| g.to_f64()).collect();
-    let mut numeric = vec![0.0; analytic.len()];
+    let before: Vec<f64> = net.grads().iter().map(|g| g.to_f64()).collect();
+    fprop(net);
+    net.bprop();
+    let after: Vec<f64> = net.grads().iter().map(|g| g.to_f64()).collect();
+    let mut numeric = vec![0.0; after.len()];
     for (i, n) in numeric.iter_mut().enumerate() {
         let p = net.params()[i];
         let step = N::Float::from_f64(h);
@@ -101,24 +129,32 @@ pub fn check_gradients<N: Network>(
         net.params_mut()[i] = p;
         *n = (up - down) / (2.0 * h);
     }
+    net.zero_grad();
     fprop(net);
+    net.bprop();
     let groups = N::MODULES
         .iter()
         .filter(|m| m.len > 0)
         .map(|m| (m.name, m.kind, m.range()));
     GradCheck {
-        modules: compare(&analytic, &numeric, groups),
+        modules: compare(&before, &after, &numeric, groups),
         step: h,
     }
 }
 
-/// One row per group of positions: the worst relative error of `analytic` against `numeric`.
+/// One row per group of positions: the worst relative error of what bprop added (`after −
+/// before`) against `numeric`, and the first position where bprop wrote instead of adding.
 fn compare<'a>(
-    analytic: &[f64],
+    before: &[f64],
+    after: &[f64],
     numeric: &[f64],
     groups: impl Iterator<Item = (&'static str, &'static str, core::ops::Range<usize>)> + 'a,
 ) -> Vec<ModuleCheck> {
     let floor = 1e-8 + 1e-3 * numeric.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let rel = |a: f64, n: f64| {
+        let err = (a - n).abs() / a.abs().max(n.abs()).max(floor);
+        if err.is_nan() { f64::INFINITY } else { err }
+    };
     groups
         .map(|(name, kind, range)| {
             let mut row = ModuleCheck {
@@ -127,17 +163,22 @@ fn compare<'a>(
                 params: range.len(),
                 max_rel_error: 0.0,
                 worst_index: range.start,
-                analytic: analytic[range.start],
+                analytic: after[range.start] - before[range.start],
                 numeric: numeric[range.start],
+                overwritten: None,
             };
             for i in range {
-                let (a, n) = (analytic[i], numeric[i]);
-                let err = (a - n).abs() / a.abs().max(n.abs()).max(floor);
-                if err > row.max_rel_error || err.is_nan() {
-                    row.max_rel_error = if err.is_nan() { f64::INFINITY } else { err };
+                let (a, n) = (after[i] - before[i], numeric[i]);
+                let err = rel(a, n);
+                if err > row.max_rel_error {
+                    row.max_rel_error = err;
                     row.worst_index = i;
                     row.analytic = a;
                     row.numeric = n;
+                }
+                // Written, not added: the value left alone is the derivative, by far.
+                if row.overwritten.is_none() && rel(after[i], n) < 1e-2 * err {
+                    row.overwritten = Some(i);
                 }
             }
             row
@@ -149,7 +190,12 @@ fn compare<'a>(
 /// against central differences, for its parameters and for its input.
 ///
 /// The module gets a fresh pool initialised by [`Module::init`] and the energy `E = r · y` for a
-/// random direction `r` (so every output counts). The report has one row per inner module (from
+/// random direction `r` (so every output counts). bprop starts from `grads` and `dinput` holding
+/// random values of magnitude 0.5 to 1 (not zero, as in a network, where they hold the other
+/// modules' and the other samples' and steps' contributions), and what it **added** to them is
+/// compared with the finite differences: a bprop that writes (`dx[i] = …`, `g[k] = …`) instead of
+/// adding fails, and the report says which row it overwrote ([`ModuleCheck::overwritten`]).
+/// The report has one row per inner module (from
 /// [`Module::MODULES`], or one row `params` for a leaf module), then a row `input` for dE/d(input);
 /// errors are measured as in [`check_gradients`]. The pool positions of the `input` row follow the
 /// parameters (`PARAMS + j` for input component `j`).
@@ -178,15 +224,21 @@ pub fn check_module_gradients<M: Module, R: Rng + ?Sized>(
             .sum()
     };
 
+    // Non-zero starts, of either sign: what bprop must add to.
+    let mut start = || {
+        let v: f64 = rng.random_range(0.5..1.0);
+        F::<M>::from_f64(if rng.random::<bool>() { v } else { -v })
+    };
+    let mut grads: Vec<F<M>> = (0..M::PARAMS).map(|_| start()).collect();
+    let mut dinput: Vec<F<M>> = (0..M::IN).map(|_| start()).collect();
+    let before: Vec<f64> = grads.iter().chain(&dinput).map(|g| g.to_f64()).collect();
     energy(&mut module, &params, input, &mut output);
-    let mut grads = vec![F::<M>::ZERO; M::PARAMS];
-    let mut dinput = vec![F::<M>::ZERO; M::IN];
     module.bprop(&params, &mut grads, input, &output, &direction, &mut dinput);
-    let analytic: Vec<f64> = grads.iter().chain(&dinput).map(|g| g.to_f64()).collect();
+    let after: Vec<f64> = grads.iter().chain(&dinput).map(|g| g.to_f64()).collect();
 
     let step = F::<M>::from_f64(h);
     let mut x = input.to_vec();
-    let mut numeric = Vec::with_capacity(analytic.len());
+    let mut numeric = Vec::with_capacity(after.len());
     for i in 0..M::PARAMS + M::IN {
         let (up, down);
         if i < M::PARAMS {
@@ -222,7 +274,7 @@ pub fn check_module_gradients<M: Module, R: Rng + ?Sized>(
         M::PARAMS..M::PARAMS + M::IN,
     )]);
     GradCheck {
-        modules: compare(&analytic, &numeric, groups),
+        modules: compare(&before, &after, &numeric, groups),
         step: h,
     }
 }
@@ -236,6 +288,8 @@ mod tests {
     struct Cubic<const WRONG: bool> {
         w: Vec<f64>,
         g: Vec<f64>,
+        /// bprop writes `g[0]` instead of adding to it.
+        overwrite: bool,
     }
 
     const C: [f64; 3] = [0.5, -1.5, 2.0];
@@ -284,7 +338,11 @@ mod tests {
         fn bprop(&mut self) {
             for (i, (g, w)) in self.g.iter_mut().zip(&self.w).enumerate() {
                 let factor = if WRONG && i == 2 { 2.9 } else { 3.0 };
-                *g += factor * C[i] * w * w;
+                if self.overwrite && i == 0 {
+                    *g = factor * C[i] * w * w;
+                } else {
+                    *g += factor * C[i] * w * w;
+                }
             }
         }
         fn sgd_step(&mut self, _lr: f64) {}
@@ -299,6 +357,7 @@ mod tests {
         let mut net = Cubic::<false> {
             w: vec![0.3, -0.7, 1.1],
             g: vec![9.0; 3],
+            overwrite: false,
         };
         let report = check_gradients(&mut net, |n| n.energy());
         assert!(report.passes(1e-8), "{report}");
@@ -312,6 +371,7 @@ mod tests {
         let mut net = Cubic::<true> {
             w: vec![0.3, -0.7, 1.1],
             g: vec![0.0; 3],
+            overwrite: false,
         };
         let report = check_gradients(&mut net, |n| n.energy());
         assert!(!report.passes(1e-3), "{report}");
@@ -320,5 +380,122 @@ mod tests {
         assert!((worst.max_rel_error - 0.1 / 3.0).abs() < 1e-6, "{report}");
         assert!(report.modules[0].max_rel_error < 1e-8, "{report}");
         assert!(report.to_string().contains("b "));
+    }
+
+    #[test]
+    fn a_network_whose_bprop_writes_its_gradient_fails_and_says_so() {
+        let mut net = Cubic::<false> {
+            w: vec![0.3, -0.7, 1.1],
+            g: vec![0.0; 3],
+            overwrite: true,
+        };
+        let report = check_gradients(&mut net, |n| n.energy());
+        assert!(!report.passes(1e-3), "{report}");
+        assert_eq!(report.modules[0].overwritten, Some(0), "{report}");
+        assert!(report.modules[0].max_rel_error > 0.5, "{report}");
+        assert_eq!(report.modules[1].overwritten, None, "{report}");
+        assert!(report.modules[1].max_rel_error < 1e-8, "{report}");
+        let text = report.to_string();
+        assert!(
+            text.contains("`a` overwrote the gradient (`grads`) at position 0 instead of adding"),
+            "{text}"
+        );
+        // The pool still holds one bprop's gradient.
+        assert!((net.g[1] - 3.0 * -1.5 * 0.49).abs() < 1e-12);
+    }
+
+    /// y = s ∘ x², one trainable scale per unit; `BUG` 1 writes `dx`, 2 writes `g`, 0 adds both.
+    struct Sq<const BUG: u8>;
+
+    impl<const BUG: u8> Module for Sq<BUG> {
+        type Float = f64;
+        const IN: usize = 3;
+        const OUT: usize = 3;
+        const PARAMS: usize = 3;
+        fn create() -> Self {
+            Sq
+        }
+        fn init<R: Rng + ?Sized>(params: &mut [f64], _rng: &mut R) {
+            params.copy_from_slice(&[0.5, -1.0, 2.0]);
+        }
+        fn fprop(&mut self, p: &[f64], x: &[f64], y: &mut [f64]) {
+            for i in 0..3 {
+                y[i] = p[i] * x[i] * x[i];
+            }
+        }
+        fn bprop(
+            &mut self,
+            p: &[f64],
+            g: &mut [f64],
+            x: &[f64],
+            _: &[f64],
+            dy: &[f64],
+            dx: &mut [f64],
+        ) {
+            for i in 0..3 {
+                let (d, w) = (2.0 * p[i] * x[i] * dy[i], x[i] * x[i] * dy[i]);
+                if BUG == 1 {
+                    dx[i] = d
+                } else {
+                    dx[i] += d
+                }
+                if BUG == 2 { g[i] = w } else { g[i] += w }
+            }
+        }
+    }
+
+    fn module_report<const BUG: u8>() -> GradCheck {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        check_module_gradients::<Sq<BUG>, _>(&mut rng, &[0.3, -0.8, 1.2])
+    }
+
+    #[test]
+    fn a_module_that_adds_passes() {
+        let report = module_report::<0>();
+        assert!(report.passes(1e-8), "{report}");
+        assert!(report.modules.iter().all(|m| m.overwritten.is_none()));
+        assert!(!report.to_string().contains("overwrote"), "{report}");
+    }
+
+    #[test]
+    fn a_module_that_writes_dx_is_caught() {
+        let report = module_report::<1>();
+        assert!(!report.passes(1e-3), "{report}");
+        let names: Vec<_> = report
+            .modules
+            .iter()
+            .map(|m| (m.name, m.overwritten))
+            .collect();
+        assert_eq!(names, [("params", None), ("input", Some(3))], "{report}");
+        assert!(report.modules[0].max_rel_error < 1e-8, "{report}");
+        assert!(report.modules[1].max_rel_error > 0.1, "{report}");
+        let text = report.to_string();
+        assert!(
+            text.contains(
+                "`input` overwrote dE/d(input) (`dinput`) at position 3 instead of adding"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_module_that_writes_its_gradient_is_caught() {
+        let report = module_report::<2>();
+        assert!(!report.passes(1e-3), "{report}");
+        let names: Vec<_> = report
+            .modules
+            .iter()
+            .map(|m| (m.name, m.overwritten))
+            .collect();
+        assert_eq!(names, [("params", Some(0)), ("input", None)], "{report}");
+        assert!(report.modules[1].max_rel_error < 1e-8, "{report}");
+        let text = report.to_string();
+        assert!(
+            text.contains(
+                "`params` overwrote the gradient (`grads`) at position 0 instead of adding"
+            ),
+            "{text}"
+        );
     }
 }

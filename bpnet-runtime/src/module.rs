@@ -13,8 +13,18 @@ use rand::Rng;
 /// The widths and parameter count are associated constants: `network!` checks them against the
 /// declaration at compile time.
 ///
+/// The paths are those of the `bpnet` crate, the one a program depends on (`Module` and `Rng` are
+/// also in `bpnet::prelude`). `Module::bprop` **adds** into `dx` and `g` (`+=`): a network sums
+/// there the contributions of the other modules that read the same state, of the rows of a
+/// minibatch and of the steps of an `unfold` block; [`check_module_gradients`] checks that it does.
+/// The README's section *Your own modules* has a complete module with its `Bbprop`, used in a
+/// network and checked.
+///
+/// [`check_module_gradients`]: crate::check_module_gradients
+///
 /// ```
-/// use bpnet_runtime::{Module, rand::Rng};
+/// # extern crate bpnet_runtime as bpnet;
+/// use bpnet::{Module, rand::Rng};
 ///
 /// /// y = s · x with one trainable scale `s`.
 /// struct Scale;
@@ -96,7 +106,8 @@ pub trait Module: Sized {
 /// still compile, and their `bbprop` is a compile error that names the module, if it is called.
 ///
 /// ```
-/// use bpnet_runtime::{Bbprop, Module, rand::Rng};
+/// # extern crate bpnet_runtime as bpnet;
+/// use bpnet::{Bbprop, Module, rand::Rng};
 ///
 /// /// y = s · x with one trainable scale `s`.
 /// struct Scale;

@@ -53,24 +53,15 @@ pub mod nll;
 
 use crate::Float;
 
-/// What the loss kernels need beyond [`Float`], for `f32` and `f64`.
+/// What the loss kernels need beyond [`Float`] (whose `exp` and `ln` they use), for `f32` and
+/// `f64`.
 pub(crate) trait Real: Float {
-    fn exp(self) -> Self;
-    fn ln(self) -> Self;
     fn is_nan(self) -> bool;
 }
 
 macro_rules! impl_real {
     ($t:ident) => {
         impl Real for $t {
-            #[inline(always)]
-            fn exp(self) -> Self {
-                $t::exp(self)
-            }
-            #[inline(always)]
-            fn ln(self) -> Self {
-                $t::ln(self)
-            }
             #[inline(always)]
             fn is_nan(self) -> bool {
                 $t::is_nan(self)
