@@ -72,9 +72,9 @@ pub use float::Float;
 pub use gradcheck::{GradCheck, ModuleCheck, check_gradients, check_module_gradients};
 pub use input::{Input, load};
 pub use module::{Bbprop, Module};
-pub use network::{ModuleInfo, Network, Role, SecondOrder, StateInfo};
 #[doc(hidden)]
 pub use network::debug_network;
+pub use network::{ModuleInfo, Network, Role, SecondOrder, StateInfo};
 pub use state::State;
 pub use steps::{Steps, seq_len};
 

@@ -131,9 +131,7 @@ pub fn debug_network(
     struct Entries<I>(I);
     impl<I: Clone + Iterator<Item = String>> core::fmt::Debug for Entries<I> {
         fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-            f.debug_list()
-                .entries(self.0.clone().map(Text))
-                .finish()
+            f.debug_list().entries(self.0.clone().map(Text)).finish()
         }
     }
     struct Text(String);
@@ -152,7 +150,10 @@ pub fn debug_network(
         let inputs = m.inputs.join(", ");
         match m.len {
             0 => format!("{}: {}({inputs}) -> {}", m.name, m.kind, m.output),
-            n => format!("{}: {}({inputs}) -> {}, {n} params", m.name, m.kind, m.output),
+            n => format!(
+                "{}: {}({inputs}) -> {}, {n} params",
+                m.name, m.kind, m.output
+            ),
         }
     });
     f.debug_struct(name)
