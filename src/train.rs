@@ -1042,36 +1042,45 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
                 }
             }
 
-            let mut train_acc = None;
-            if let (Some(correct), true) = (correct.as_mut(), train_accuracy) {
-                train_acc = Some(accuracy(net, train, correct));
-            }
-            let (mut val_loss, mut val_acc) = (None, None);
-            if let Some(val) = validation {
-                let mut sum = 0.0;
-                for idx in val_order.chunks(batch) {
-                    let failed = |sample, failure| {
-                        let at = (epoch, None, sample, Phase::Validation);
-                        Err(stopped(&history, at, failure))
-                    };
-                    match forward(net, val, idx) {
-                        Ok(e) if e.is_finite() => sum += e.to_f64(),
-                        Ok(e) => {
-                            let sample = locate_energy(net, val, idx, &mut forward);
-                            let energy = e.to_f64();
-                            return failed(sample, Failure::NonFiniteEnergy { energy });
-                        }
-                        Err(e) => {
-                            let sample = locate_error(net, val, idx, &mut forward);
-                            return failed(sample, Failure::Network(e));
+            // The passes after the epoch evaluate: in evaluation mode (dropout off), whatever
+            // they return, the mode restored after them.
+            let was_training = net.training();
+            net.set_training(false);
+            let evaluated = (|| {
+                let mut train_acc = None;
+                if let (Some(correct), true) = (correct.as_mut(), train_accuracy) {
+                    train_acc = Some(accuracy(net, train, correct));
+                }
+                let (mut val_loss, mut val_acc) = (None, None);
+                if let Some(val) = validation {
+                    let mut sum = 0.0;
+                    for idx in val_order.chunks(batch) {
+                        let failed = |sample, failure| {
+                            let at = (epoch, None, sample, Phase::Validation);
+                            Err(stopped(&history, at, failure))
+                        };
+                        match forward(net, val, idx) {
+                            Ok(e) if e.is_finite() => sum += e.to_f64(),
+                            Ok(e) => {
+                                let sample = locate_energy(net, val, idx, &mut forward);
+                                let energy = e.to_f64();
+                                return failed(sample, Failure::NonFiniteEnergy { energy });
+                            }
+                            Err(e) => {
+                                let sample = locate_error(net, val, idx, &mut forward);
+                                return failed(sample, Failure::Network(e));
+                            }
                         }
                     }
+                    val_loss = Some(sum / val.len() as f64);
+                    if let Some(correct) = correct.as_mut() {
+                        val_acc = Some(accuracy(net, val, correct));
+                    }
                 }
-                val_loss = Some(sum / val.len() as f64);
-                if let Some(correct) = correct.as_mut() {
-                    val_acc = Some(accuracy(net, val, correct));
-                }
-            }
+                Ok((train_acc, val_loss, val_acc))
+            })();
+            net.set_training(was_training);
+            let (train_acc, val_loss, val_acc) = evaluated?;
 
             let train_loss = total / seen as f64;
             let monitored = val_loss.unwrap_or(train_loss);

@@ -101,6 +101,19 @@ network! {
     }
 }
 
+network! {
+    /// Dropout, in training and in evaluation.
+    pub struct Dropped {
+        input  x: 3;
+        target y: 2;
+        s      = l1: linear(x -> 8);
+        h      = t1: tanh(s);
+        d      = dropout(h, p = 0.25);
+        out    = l2: linear(d -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
 /// One test (the counter is global, so nothing else may run while it counts).
 #[test]
 fn training_and_inference_do_not_allocate() {
@@ -130,8 +143,23 @@ fn training_and_inference_do_not_allocate() {
     let gseq = [[0.3f64, 1.0]; 8];
     let gseqs = [gseq; 4];
 
+    let mut dropped = Dropped::new(&mut StdRng::seed_from_u64(1));
+    dropped.reserve_batch(8).unwrap();
+
     COUNTING.with(|c| c.set(true));
     let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for i in 0..20 {
+        dropped.set_training(i % 2 == 0);
+        dropped.fprop(&[0.1, 0.2, 0.3], &[0.5, -0.5]);
+        dropped.zero_grad();
+        dropped.bprop();
+        dropped.bbprop();
+        dropped.fprop_batch(&bx, &by).unwrap();
+        dropped.bprop_batch();
+        dropped.bbprop_batch();
+        dropped.run_batch(&bx).unwrap();
+        dropped.seed_dropout(i);
+    }
     for i in 0..50 {
         zoo.set_input_grads(i % 2 == 1);
         zoo.fprop(&zx[0], &zy[0]);

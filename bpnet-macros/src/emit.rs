@@ -342,6 +342,15 @@ impl Sites for Cx<'_> {
             Some((a, Some(b))) => quote!(#a..len.min(#b)),
         }
     }
+    fn key(&self) -> TokenStream {
+        let module = self.i as u64;
+        let step = if self.m().step {
+            quote!(t as u64)
+        } else {
+            quote!(0u64)
+        };
+        quote!(::bpnet::__private::Key::new(self.__mode, #module, #step))
+    }
     fn number(&self, v: f64) -> TokenStream {
         let lit = match self.model.float {
             FloatTy::F32 => proc_macro2::Literal::f32_suffixed(v as f32),

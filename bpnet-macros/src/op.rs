@@ -157,6 +157,10 @@ pub trait Sites {
     fn steps_gathered(&self) -> TokenStream;
     /// `, slope`: a number the module was declared with, as a literal of the network's float.
     fn number(&self, v: f64) -> TokenStream;
+    /// Where this module's random numbers come from in the current forward pass, at the current
+    /// step (`dropout`): a `bpnet::__private::Key` of the network's mode, the module and the
+    /// step, the same in the backward sweeps as in the fprop they go back through.
+    fn key(&self) -> TokenStream;
 }
 
 /// One built-in kind of module. The registry in `kinds/mod.rs` makes one from a checked call.

@@ -26,6 +26,7 @@ mod batch_steps;
 pub mod bias;
 mod bias_act;
 pub mod concat;
+pub mod dropout;
 mod error;
 pub mod euclidean;
 mod float;
@@ -60,7 +61,7 @@ pub mod workers;
 /// the kernels through it, so a new kernel file is registered here and nowhere else.
 pub mod kernels {
     pub use crate::{
-        add, approx, bias, concat, euclidean, gemm, linear, loss, mul, pool, relu, scale,
+        add, approx, bias, concat, dropout, euclidean, gemm, linear, loss, mul, pool, relu, scale,
         scaled_tanh, sigmoid, slice, softplus, sub, tanh,
     };
 }

@@ -93,6 +93,22 @@ pub trait Module: Sized {
         doutput: &[Self::Float],
         dinput: &mut [Self::Float],
     );
+
+    /// Training (`true`, the default) or evaluation, set by the network's `set_training` on
+    /// every copy of the module (per step, per row of a minibatch, in nested networks): a
+    /// module that behaves differently in evaluation (a dropout, a batch statistic) switches
+    /// here. Nothing by default.
+    fn set_training(&mut self, on: bool) {
+        let _ = on;
+    }
+
+    /// A seed of this copy's own, derived from the network's (see the networks'
+    /// `seed_dropout`), given to every copy when the network makes it: a module that draws
+    /// random numbers seeds them here, so that the same seed gives the same run. Nothing by
+    /// default.
+    fn set_seed(&mut self, seed: u64) {
+        let _ = seed;
+    }
 }
 
 /// A user module's second derivatives: what lets a network that contains it generate `bbprop`.

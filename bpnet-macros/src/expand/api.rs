@@ -66,6 +66,7 @@ fn run(model: &Model, io: &Io) -> Option<TokenStream> {
         (&io.args, &io.copies, &io.try_args, &io.try_loads, &io.many);
     let unfolded = model.steps.is_some();
     let ran = record_forward("Run");
+    let pass = super::mode::next_pass(model);
     model.output.filter(|_| !unfolded).map(|o| {
         let out = &model.states[o].name;
         let w = model.states[o].width;
@@ -84,6 +85,7 @@ fn run(model: &Model, io: &Io) -> Option<TokenStream> {
             pub fn #run(&mut self, #(#run_args),*) -> &[#f; #w] {
                 self.__own_pool();
                 #(#run_copies)*
+                #pass
                 let params = ::core::mem::take(&mut self.__params);
                 self.__run(&params);
                 self.__params = params;
@@ -97,6 +99,7 @@ fn run(model: &Model, io: &Io) -> Option<TokenStream> {
             pub fn #try_run(&mut self, #(#try_run_args),*) -> #rt::Result<&[#f; #w], ::bpnet::Error> {
                 self.__own_pool();
                 #(#try_run_loads)*
+                #pass
                 let params = ::core::mem::take(&mut self.__params);
                 self.__run(&params);
                 self.__params = params;
@@ -121,6 +124,7 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
                 record_forward("Fprop"),
                 expect_forward(model, "Fprop", "bprop"),
             );
+            let pass = super::mode::next_pass(model);
             let (fprop, try_fprop) = (entry_name(model, "fprop"), entry_name(model, "try_fprop"));
             let doc = "fprop: loads a sample (inputs and targets), computes every state and returns the energy.";
             Some(quote!(
@@ -130,6 +134,7 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
                 pub fn #fprop(&mut self, #(#given_args),*) -> #f {
                     self.__own_pool();
                     #(#given_copies)*
+                    #pass
                     let params = ::core::mem::take(&mut self.__params);
                     self.__fprop(&params);
                     self.__params = params;
@@ -144,6 +149,7 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
                 pub fn #try_fprop(&mut self, #(#try_given_args),*) -> #rt::Result<#f, ::bpnet::Error> {
                     self.__own_pool();
                     #(#try_given_loads)*
+                    #pass
                     let params = ::core::mem::take(&mut self.__params);
                     self.__fprop(&params);
                     self.__params = params;
@@ -223,6 +229,8 @@ pub fn network_impls(model: &Model, bounds: &TokenStream) -> TokenStream {
                 fn zero_grad(&mut self) { #name::zero_grad(self) }
                 fn bprop(&mut self) { #name::bprop(self) }
                 fn sgd_step(&mut self, lr: #f) { #name::sgd_step(self, lr) }
+                fn set_training(&mut self, on: bool) { #name::set_training(self, on) }
+                fn training(&self) -> bool { #name::training(self) }
                 fn set_input_grads(&mut self, on: bool) { #name::set_input_grads(self, on) }
                 fn input_grads(&self) -> bool { #name::input_grads(self) }
             }
@@ -252,6 +260,7 @@ pub fn module_impls(model: &Model, inits: &TokenStream, bounds: &TokenStream) ->
         let input = &model.states[i].name;
         let (wi, o) = (model.states[i].width, model.output.expect("a module network has an output"));
         let (out, wo) = (&model.states[o].name, model.states[o].width);
+        let pass = super::mode::next_pass(model);
         quote!(
             impl ::bpnet::Module for #name {
                 type Float = #f;
@@ -266,6 +275,7 @@ pub fn module_impls(model: &Model, inits: &TokenStream, bounds: &TokenStream) ->
                         __ddgrads: #rt::Vec::new(),
                         __input_grads: false,
                         __forward: ::bpnet::__private::Forward::None,
+                        __mode: ::bpnet::__private::Mode::new(),
                         __batch: #bname::__empty(), __batch_rows: 0,
                     }
                 }
@@ -273,6 +283,7 @@ pub fn module_impls(model: &Model, inits: &TokenStream, bounds: &TokenStream) ->
                     Self::__init(params, rng)
                 }
                 fn fprop(&mut self, params: &[#f], input: &[#f], output: &mut [#f]) {
+                    #pass
                     self.#input.x.copy_from_slice(input);
                     self.__fprop(params);
                     output.copy_from_slice(&self.#out.x);
@@ -283,6 +294,8 @@ pub fn module_impls(model: &Model, inits: &TokenStream, bounds: &TokenStream) ->
                     self.__bprop(params, grads, true);
                     #rt::add::#f::bprop_acc(&self.#input.dx, dinput);
                 }
+                fn set_training(&mut self, on: bool) { #name::set_training(self, on) }
+                fn set_seed(&mut self, seed: u64) { #name::seed_dropout(self, seed) }
             }
 
             impl ::bpnet::Bbprop for #name #bounds {

@@ -178,6 +178,7 @@ fn item(model: &Model, sched: &Schedule) -> TokenStream {
             #fields
             __gemm: ::bpnet::__private::GemmScratch<#f>,
             __capacity: usize,
+            __mode: ::bpnet::__private::Mode,
             #unfolded_fields
         }
 
@@ -188,6 +189,7 @@ fn item(model: &Model, sched: &Schedule) -> TokenStream {
                 #(#reserves)*
                 ::core::result::Result::Ok(Self {
                     #inits __gemm, __capacity: capacity,
+                    __mode: ::bpnet::__private::Mode::new(),
                     #unfolded_inits
                 })
             }
@@ -384,6 +386,7 @@ fn train(model: &Model) -> Option<TokenStream> {
         });
         let bprop_len = steps.map(|_| quote!(, self.__batch.__len));
         let ran = record_forward("FpropBatch");
+        let pass = batch_pass(model);
         let [back, back2] =
             ["bprop_batch", "bbprop_batch"].map(|call| expect_forward(model, "FpropBatch", call));
         quote!(
@@ -410,6 +413,7 @@ fn train(model: &Model) -> Option<TokenStream> {
             fn __fprop_batch_rows(&mut self, rows: usize #len_param) -> #f {
                 self.__batch_rows = rows;
                 #set_len
+                #pass
                 self.__batch.__fprop(&self.__params, rows #len_arg);
                 #ran
                 self.__batch.#e.__sum(rows)
@@ -432,6 +436,16 @@ fn train(model: &Model) -> Option<TokenStream> {
             }
         )
     })
+}
+
+/// Where a minibatch's forward pass begins, for a network with dropout: new masks, in the
+/// batch's copy of the mode.
+fn batch_pass(model: &Model) -> TokenStream {
+    if super::mode::has_dropout(model) {
+        quote!(self.__mode.next_pass(); self.__batch.__mode = self.__mode;)
+    } else {
+        quote!()
+    }
 }
 
 /// An fprop_batch doc, and for a network of one input and one target, how a batch of pairs
@@ -463,6 +477,7 @@ fn run(model: &Model) -> Option<TokenStream> {
         .filter(|&g| model.states[g].role == StateRole::Input)
         .collect();
     let ran = record_forward("RunBatch");
+    let pass = batch_pass(model);
     model.output.map(|o| {
         let st = &model.states[o];
         let (out, w) = (&st.name, st.width);
@@ -506,6 +521,7 @@ fn run(model: &Model) -> Option<TokenStream> {
             fn __run_batch_rows(&mut self, rows: usize #len_param) {
                 self.__batch_rows = rows;
                 #set_len
+                #pass
                 self.__batch.__run(&self.__params, rows #len_arg);
                 #ran
             }
@@ -543,6 +559,9 @@ fn methods(model: &Model) -> TokenStream {
             let mut batch = #bname::__new(capacity)?;
             batch.__gemm.try_take_threads(&mut self.__batch.__gemm)?;
             self.__batch = batch;
+            self.__batch.__mode = self.__mode;
+            self.__sync_training();
+            self.__sync_seeds();
             self.__batch_rows = 0;
             ::core::result::Result::Ok(())
         }

@@ -66,6 +66,7 @@ fn net_clone(model: &Model) -> TokenStream {
                     __ddgrads: ::core::clone::Clone::clone(&self.__ddgrads),
                     __input_grads: self.__input_grads,
                     __forward: self.__forward,
+                    __mode: self.__mode,
                     __batch: ::core::clone::Clone::clone(&self.__batch),
                     __batch_rows: self.__batch_rows,
                     #unfolded
@@ -89,6 +90,7 @@ fn batch_clone(model: &Model) -> TokenStream {
                     #(#fields: ::core::clone::Clone::clone(&self.#fields),)*
                     __gemm: ::core::clone::Clone::clone(&self.__gemm),
                     __capacity: self.__capacity,
+                    __mode: self.__mode,
                     #unfolded
                 }
             }

@@ -9,6 +9,7 @@ mod batch;
 mod derive;
 mod docs;
 mod items;
+mod mode;
 mod second;
 mod unfold;
 
@@ -102,6 +103,7 @@ fn the_struct(model: &Model) -> TokenStream {
             __ddgrads: #rt::Vec<#f>,
             __input_grads: bool,
             __forward: ::bpnet::__private::Forward,
+            __mode: ::bpnet::__private::Mode,
             __batch: #bname,
             __batch_rows: usize,
             #unfolded_fields
@@ -123,23 +125,33 @@ fn core(model: &Model, sched: &Schedule, inits: &TokenStream, bounds: &TokenStre
         bbprop: bbprop_body,
     } = sweeps(model, sched, Form::Sample);
     let len_param = model.steps.map(|_| quote!(, len: usize));
+    // Drawn after the parameters, so that they are the same with dropout or without.
+    let draw_seed =
+        mode::has_dropout(model).then(|| quote!(net.__mode.seed = #rt::Rng::next_u64(rng);));
+    let mode_methods = mode::methods(model);
     quote!(
+            #mode_methods
+
             /// A network with fan-in scaled uniform weights (biases zero), deterministic for a
             /// seeded `rng`. The states and both pools are allocated here, once.
             pub fn new<R: #rt::Rng + ?Sized>(rng: &mut R) -> Self {
                 let mut params = #rt::zeroed::<#f>(Self::PARAMS);
                 Self::__init(&mut params, rng);
-                Self {
+                let mut net = Self {
                     #inits
                     __params: params,
                     __grads: #rt::zeroed::<#f>(Self::PARAMS),
                     __ddgrads: #rt::zeroed::<#f>(Self::PARAMS),
                     __input_grads: false,
                     __forward: ::bpnet::__private::Forward::None,
+                    __mode: ::bpnet::__private::Mode::new(),
                     __batch: #bname::__empty(),
                     __batch_rows: 0,
                     #unfolded_inits
-                }
+                };
+                #draw_seed
+                net.__sync_seeds();
+                net
             }
 
             /// A network used as a module inside another has no pool of its own (its parameters

@@ -168,6 +168,7 @@ fn energy(model: &Model) -> Option<TokenStream> {
         record_forward("Fprop"),
         expect_forward(model, "Fprop", "bprop"),
     );
+    let pass = super::mode::next_pass(model);
     model.energy.map(|e| {
         let e = &model.states[e].name;
         quote!(
@@ -245,6 +246,7 @@ fn energy(model: &Model) -> Option<TokenStream> {
             /// Records the length and runs the schedule over it; returns the energy.
             fn __fprop_steps(&mut self, len: usize) -> #f {
                 self.__len = len;
+                #pass
                 let params = ::core::mem::take(&mut self.__params);
                 self.__fprop(&params, len);
                 self.__params = params;
@@ -271,6 +273,7 @@ fn run(model: &Model) -> Option<TokenStream> {
     let [run, run_continued, try_run] =
         ["run", "run_continued", "try_run"].map(|n| entry_name(model, n));
     let run_ran = record_forward("Run");
+    let pass = super::mode::next_pass(model);
     model.output.map(|o| {
         let st = &model.states[o];
         let (out, w) = (&st.name, st.width);
@@ -286,6 +289,7 @@ fn run(model: &Model) -> Option<TokenStream> {
             /// Records the length and runs what the output needs over it.
             fn __run_steps(&mut self, len: usize) {
                 self.__len = len;
+                #pass
                 let params = ::core::mem::take(&mut self.__params);
                 self.__run(&params, len);
                 self.__params = params;

@@ -6,6 +6,7 @@
 mod act;
 mod add;
 mod concat;
+mod dropout;
 mod euclidean;
 mod linear;
 mod loss;
@@ -93,6 +94,7 @@ pub const KINDS: &[&Entry] = &[
     &pointwise::LEAKY_RELU,
     &pointwise::SOFTPLUS,
     &pointwise::SCALE,
+    &dropout::DROPOUT,
     &add::ADD,
     &add::SUB,
     &mul::MUL,
