@@ -212,7 +212,16 @@ pub fn aliases(model: &Model) -> TokenStream {
     let users = users(model);
     let aliases = users.iter().map(|&(i, p)| {
         let alias = user_ty(model, i);
-        quote!(#[doc(hidden)] #[allow(non_camel_case_types)] #vis type #alias = #p;)
+        // The type as written (an unknown type is reported here, once), and the alias every use
+        // names: the same type, checked to be a module once, in the anonymous constant.
+        let tail = alias.to_string().replacen("__bpnet", "", 1);
+        let raw = syn::Ident::new(&format!("__bpnet_raw{tail}"), p.span());
+        let ok = quote_spanned!(p.span()=> { <#raw as ::bpnet::Module>::__BROKEN || true });
+        quote!(
+            #[doc(hidden)] #[allow(non_camel_case_types)] #vis type #raw = #p;
+            #[doc(hidden)] #[allow(non_camel_case_types)] #vis type #alias =
+                <::bpnet::__private::Checked<#raw, #ok> as ::bpnet::__private::Select>::Type;
+        )
     });
     quote!(#(#aliases)*)
 }
