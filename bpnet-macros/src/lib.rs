@@ -42,9 +42,11 @@ fn expand_network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     };
     match check::check(&def) {
         Ok(model) => expand::expand(&model, &lower::lower(&model)),
-        Err(err) => {
-            let mut out = err.to_compile_error();
+        Err(failed) => {
+            let mut out = failed.error.to_compile_error();
             out.extend(fallback::fallback(&def));
+            // The user modules' own checks, which the errors above do not make moot.
+            out.extend(expand::user_checks(&failed.users));
             out
         }
     }

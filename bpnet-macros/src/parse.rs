@@ -39,6 +39,8 @@ pub struct NetworkDef {
     pub stmts: Vec<Stmt>,
     /// Errors found while parsing, reported together with the checker's.
     pub errors: Vec<syn::Error>,
+    /// `#[bpnet(…)]` had an error: the float is a guess, not to be checked against.
+    pub float_unknown: bool,
 }
 
 pub enum Stmt {
@@ -615,6 +617,7 @@ impl Parse for NetworkDef {
         let mut attrs = input.call(Attribute::parse_outer)?;
         let mut errors = Vec::new();
         let mut float = FloatTy::F32;
+        let mut float_unknown = false;
         attrs.retain(|attr| {
             if !attr.path().is_ident("bpnet") {
                 return true;
@@ -639,6 +642,7 @@ impl Parse for NetworkDef {
             });
             if let Err(e) = res {
                 errors.push(e);
+                float_unknown = true;
             }
             false
         });
@@ -664,6 +668,7 @@ impl Parse for NetworkDef {
             name,
             stmts,
             errors,
+            float_unknown,
         })
     }
 }

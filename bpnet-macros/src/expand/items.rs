@@ -282,19 +282,26 @@ pub fn asserts(model: &Model) -> TokenStream {
             "module `{}` writes state `{}` of declared width {wo}, but `<{ty} as bpnet::Module>::OUT` is ",
             m.name, output.name
         );
-        quote_spanned!(p.span()=>
+        // A width of 0 is one not known (in `user_checks`, next to other errors): not checked.
+        let check_in = (wi > 0).then(|| quote_spanned!(p.span()=>
             const _: () = {
                 let found = #t::IN;
                 if !#t::__BROKEN && found != #wi {
                     ::core::panic!("{}", #rt::Message::new().str(#msg_in).num(found).as_str());
                 }
             };
+        ));
+        let check_out = (wo > 0).then(|| quote_spanned!(p.span()=>
             const _: () = {
                 let found = #t::OUT;
                 if !#t::__BROKEN && found != #wo {
                     ::core::panic!("{}", #rt::Message::new().str(#msg_out).num(found).as_str());
                 }
             };
+        ));
+        quote_spanned!(p.span()=>
+            #check_in
+            #check_out
             const _: fn() = || {
                 fn same_float<A: #rt::SameFloat<B>, B>() {}
                 same_float::<#t::Float, #f_here>();
