@@ -89,7 +89,7 @@ pub struct Failed {
     pub users: Model,
 }
 
-pub fn check(def: &NetworkDef) -> Result<Model, Failed> {
+pub fn check(def: &NetworkDef) -> Result<Model, Box<Failed>> {
     let mut c = Checker {
         def,
         errs: Errors::default(),
@@ -129,10 +129,10 @@ pub fn check(def: &NetworkDef) -> Result<Model, Failed> {
 }
 
 /// The model, if no rule was broken.
-fn finish(mut c: Checker) -> Result<Model, Failed> {
+fn finish(mut c: Checker) -> Result<Model, Box<Failed>> {
     if let Some(error) = c.errs.0.take() {
         let users = user_checks(&c);
-        return Err(Failed { error, users });
+        return Err(Box::new(Failed { error, users }));
     }
     let def = c.def;
     Ok(Model {
@@ -218,7 +218,7 @@ fn user_checks(c: &Checker) -> Model {
             Kind::User { path, out } => {
                 let key = m.name.unraw().to_string();
                 (named.contains(&key) && seen[&key] == 1 && m.args.len() == 1)
-                    .then(|| (m, path, out))
+                    .then_some((m, path, out))
             }
             _ => None,
         })
