@@ -44,7 +44,7 @@ fn expand_network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
         Ok(model) => expand::expand(&model, &lower::lower(&model)),
         Err(failed) => {
             let mut out = failed.error.to_compile_error();
-            out.extend(fallback::fallback(&def));
+            out.extend(fallback::fallback(&def, &failed.users));
             // The user modules' own checks, which the errors above do not make moot.
             out.extend(expand::user_checks(&failed.users));
             out

@@ -80,6 +80,9 @@ pub struct Checker<'a> {
     pub order: Vec<usize>,
     pub initial_of: Vec<Option<InitialM>>,
     pub inferred_output: Option<usize>,
+    /// User modules whose arguments or arity were wrong (reported; their module is `Broken`):
+    /// their declared output and their field are still known to the fallback.
+    pub broken_users: Vec<ModuleM>,
 }
 
 /// A declaration with errors: all of them, and what can still be checked of its user modules.
@@ -108,6 +111,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, Box<Failed>> {
         order: Vec::new(),
         initial_of: Vec::new(),
         inferred_output: None,
+        broken_users: Vec::new(),
     };
     for e in &def.errors {
         c.errs.push(e.clone());
@@ -210,15 +214,28 @@ fn user_checks(c: &Checker) -> Model {
     for m in &c.modules {
         *seen.entry(m.name.unraw().to_string()).or_default() += 1;
     }
+    // A user module that reads no single known state is checked against no input: a state of
+    // width 0 stands for it.
+    let unknown = states.len();
+    states.push(StateM {
+        name: def.name.clone(),
+        width: 0,
+        width_span: def.name.span(),
+        role: StateRole::Computed,
+        attrs: Vec::new(),
+        producer: None,
+        step: false,
+        initial: None,
+    });
     let modules = c
         .modules
         .iter()
+        .chain(&c.broken_users)
         .filter(|_| !def.float_unknown)
         .filter_map(|m| match &m.kind {
             Kind::User { path, out } => {
                 let key = m.name.unraw().to_string();
-                (named.contains(&key) && seen[&key] == 1 && m.args.len() == 1)
-                    .then_some((m, path, out))
+                (named.contains(&key) && seen[&key] == 1).then_some((m, path, out))
             }
             _ => None,
         })
@@ -230,7 +247,10 @@ fn user_checks(c: &Checker) -> Model {
                     path: path.clone(),
                     out: out.clone(),
                 },
-                args: m.args.clone(),
+                args: match m.args.as_slice() {
+                    &[a] if m.arg_idents.len() == 1 => vec![a],
+                    _ => vec![unknown],
+                },
                 arg_idents: m.arg_idents.clone(),
                 out: m.out,
                 step: m.step,
