@@ -765,7 +765,9 @@ fn parse_statements(body: TokenStream, errors: &mut Vec<syn::Error>) -> Vec<Stmt
                 Ok(stmt) => stmts.push(stmt),
                 Err(e) => {
                     errors.push(e);
-                    if let Ok(broken) = parse_all::<Broken>(part) {
+                    let broken = parse_all::<Broken>(part.clone())
+                        .or_else(|_| parse_all::<Broken>(missing_eq(part)?));
+                    if let Ok(broken) = broken {
                         stmts.push(Stmt::Broken(broken));
                     }
                 }
@@ -809,6 +811,32 @@ fn missing_semicolons(segment: TokenStream, errors: &mut Vec<syn::Error>) -> Vec
     }
     parts.push(tokens[start..].iter().cloned().collect());
     parts
+}
+
+/// `out tanh(h)`, `energy e euclidean(…)`: a statement without its `=` (reported), with the `=`
+/// put back after its name, so that [`Broken`] can read the state it defines. An error if the
+/// tokens are not a name followed by a kind or a module's name.
+fn missing_eq(part: TokenStream) -> syn::Result<TokenStream> {
+    let tokens: Vec<TokenTree> = part.into_iter().collect();
+    let mut i = 0;
+    // Attributes: `#` and `[…]`.
+    while matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == '#') {
+        i += 2;
+    }
+    let ident = |i: usize| matches!(tokens.get(i), Some(TokenTree::Ident(_)));
+    let role = |i: usize| matches!(tokens.get(i), Some(TokenTree::Ident(r)) if r == "output" || r == "energy");
+    if role(i) && ident(i + 1) && ident(i + 2) {
+        i += 1;
+    }
+    if !(ident(i) && ident(i + 1)) {
+        return Err(syn::Error::new(Span::call_site(), "not a statement"));
+    }
+    let mut out: Vec<TokenTree> = tokens[..=i].to_vec();
+    let mut eq = proc_macro2::Punct::new('=', proc_macro2::Spacing::Alone);
+    eq.set_span(tokens[i].span());
+    out.push(TokenTree::Punct(eq));
+    out.extend(tokens[i + 1..].iter().cloned());
+    Ok(out.into_iter().collect())
 }
 
 /// The last token of a statement: a call's `)`, a width, an initial value.
