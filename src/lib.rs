@@ -147,7 +147,9 @@ pub mod __private {
     pub use bpnet_runtime::gemm::GemmScratch;
     pub use bpnet_runtime::kernels::*;
     pub use bpnet_runtime::rand::Rng;
-    pub use bpnet_runtime::user::{Message, MixedRole, OneRole, SameFloat, cast, cast_mut, copies};
+    pub use bpnet_runtime::user::{
+        Checked, Message, MixedRole, OneRole, SameFloat, Select, cast, cast_mut, copies,
+    };
     pub use bpnet_runtime::{batch_len, batch_seq_len, continue_rows, load, seq_len};
     pub use core::result::Result;
     pub use std::vec::Vec;

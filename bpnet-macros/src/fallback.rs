@@ -1,13 +1,17 @@
 //! What is emitted next to the errors: the struct with every state the declaration names and stub
 //! methods, so that code using the network does not add errors of its own to the real ones.
 
+use crate::model::Model;
 use crate::parse::{AssignRole, BrokenRole, DeclRole, FloatTy, NetworkDef, Stmt};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 
-pub fn fallback(def: &NetworkDef) -> TokenStream {
+/// `users`: the user modules the stand-in keeps as fields, as `check::Failed::users` has them
+/// (their aliases are emitted next to it, by `expand::user_checks`).
+pub fn fallback(def: &NetworkDef, users: &Model) -> TokenStream {
     let mut d = read(def);
+    user_fields(&mut d, users);
     let accessors = accessors(&mut d);
     let (network, module) = (network_impls(def, &d), module_impl(def, &d));
     let (batch_item, batch_points) = batch(def, &d);
@@ -187,6 +191,27 @@ impl Read<'_> {
             .filter(|g| !inputs_only || g.2)
             .map(|(n, _, _, _)| quote!(#n: impl ::core::marker::Sized))
             .collect()
+    }
+}
+
+/// The field of each user module, typed by its alias, as in the network (unless a state has its
+/// name: that clash is reported).
+fn user_fields(d: &mut Read, users: &Model) {
+    let states: std::collections::HashSet<String> = users
+        .states
+        .iter()
+        .map(|s| s.name.unraw().to_string())
+        .collect();
+    for (i, m) in users.modules.iter().enumerate() {
+        if states.contains(&m.name.unraw().to_string()) {
+            continue;
+        }
+        let (n, ty) = (&m.name, crate::emit::user_ty(users, i));
+        d.fields.push(if m.step {
+            quote!(pub #n: ::bpnet::__private::Vec<#ty>,)
+        } else {
+            quote!(pub #n: #ty,)
+        });
     }
 }
 

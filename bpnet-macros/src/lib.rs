@@ -4,7 +4,9 @@
 //! `check` it in named passes (names, modules, time, graph, widths, initial values, energy and
 //! output, reachability; collecting every error) into a `model`, `lower` the checked graph to a
 //! schedule (unfolding it in time), `expand` the schedule to Rust. When there are errors,
-//! `fallback` still emits the struct so one mistake does not cascade.
+//! `fallback` still emits the struct so one mistake does not cascade, and the user modules'
+//! `const` assertions that can still be checked are emitted next to it (`expand::user_checks`),
+//! so that they are reported with the others.
 //!
 //! A built-in kind of module lives in one place: its file in `kinds/`, implementing `op::Op`
 //! (width rule, parameters, emission in every sweep and form). `sweep` makes the schedules of
@@ -42,9 +44,11 @@ fn expand_network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     };
     match check::check(&def) {
         Ok(model) => expand::expand(&model, &lower::lower(&model)),
-        Err(err) => {
-            let mut out = err.to_compile_error();
-            out.extend(fallback::fallback(&def));
+        Err(failed) => {
+            let mut out = failed.error.to_compile_error();
+            out.extend(fallback::fallback(&def, &failed.users));
+            // The user modules' own checks, which the errors above do not make moot.
+            out.extend(expand::user_checks(&failed.users));
             out
         }
     }

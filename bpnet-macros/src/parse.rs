@@ -39,6 +39,8 @@ pub struct NetworkDef {
     pub stmts: Vec<Stmt>,
     /// Errors found while parsing, reported together with the checker's.
     pub errors: Vec<syn::Error>,
+    /// `#[bpnet(…)]` had an error: the float is a guess, not to be checked against.
+    pub float_unknown: bool,
 }
 
 pub enum Stmt {
@@ -469,78 +471,7 @@ impl Parse for InitialValue {
 
 impl Parse for Stmt {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
-        if input.peek(kw::unfold) && !input.peek2(Token![=]) && !input.peek2(Token![:]) {
-            let kw: kw::unfold = input.parse()?;
-            // Anything but a literal is reported, and the block is still read.
-            let (steps, bad_steps) = if input.peek(LitInt) {
-                match parse_steps(input) {
-                    Ok(steps) => (steps, None),
-                    Err(err) => (
-                        Width {
-                            value: 1,
-                            lit: LitInt::new("1", kw.span),
-                        },
-                        Some(err),
-                    ),
-                }
-            } else {
-                let mut bad = TokenStream::new();
-                while !input.peek(syn::token::Brace) && !input.is_empty() {
-                    bad.extend([input.parse::<TokenTree>()?]);
-                }
-                if bad.is_empty() {
-                    bad.extend([TokenTree::Ident(Ident::new("unfold", kw.span))]);
-                }
-                let err = syn::Error::new_spanned(
-                    &bad,
-                    "the number of steps is an integer literal, as in `unfold 16 { … }`",
-                );
-                let lit = LitInt::new("1", kw.span);
-                (Width { value: 1, lit }, Some(err))
-            };
-            let content;
-            braced!(content in input);
-            let body: TokenStream = content.parse()?;
-            input.parse::<Option<Token![;]>>()?;
-            if !input.is_empty() {
-                return Err(input.error("expected a statement after the `unfold` block"));
-            }
-            let mut head = TokenStream::new();
-            head.extend([
-                TokenTree::Ident(Ident::new("unfold", kw.span)),
-                TokenTree::Literal(steps.lit.token()),
-            ]);
-            let mut errors = Vec::new();
-            let stmts = parse_statements(body, &mut errors);
-            return Ok(Stmt::Unfold(Unfold {
-                steps,
-                head,
-                stmts,
-                bad_steps,
-                errors,
-            }));
-        }
-        if input.peek(kw::initial) && input.peek2(Ident) {
-            input.parse::<kw::initial>()?;
-            let state: Ident = input.parse()?;
-            input.parse::<Token![=]>()?;
-            let value = input.parse()?;
-            input.parse::<Option<Token![;]>>()?;
-            if !input.is_empty() {
-                return Err(input.error("expected `;`"));
-            }
-            return Ok(Stmt::Initial(Initial { state, value }));
-        }
-        let stmt = if input.peek(kw::input) && input.peek2(Ident) {
-            input.parse::<kw::input>()?;
-            Stmt::Decl(parse_decl(input, attrs, DeclRole::Input)?)
-        } else if input.peek(kw::target) && input.peek2(Ident) {
-            input.parse::<kw::target>()?;
-            Stmt::Decl(parse_decl(input, attrs, DeclRole::Target)?)
-        } else {
-            Stmt::Assign(parse_assign(input, attrs)?)
-        };
+        let stmt = parse_stmt(input)?;
         if !input.is_empty() {
             input.parse::<Token![;]>()?;
         }
@@ -549,6 +480,79 @@ impl Parse for Stmt {
         }
         Ok(stmt)
     }
+}
+
+/// A statement up to its `;` (an `unfold` block, which ends at its `}`, and an `initial` line
+/// take theirs).
+fn parse_stmt(input: ParseStream) -> syn::Result<Stmt> {
+    let attrs = input.call(Attribute::parse_outer)?;
+    if input.peek(kw::unfold) && !input.peek2(Token![=]) && !input.peek2(Token![:]) {
+        let kw: kw::unfold = input.parse()?;
+        // Anything but a literal is reported, and the block is still read.
+        let (steps, bad_steps) = if input.peek(LitInt) {
+            match parse_steps(input) {
+                Ok(steps) => (steps, None),
+                Err(err) => (
+                    Width {
+                        value: 1,
+                        lit: LitInt::new("1", kw.span),
+                    },
+                    Some(err),
+                ),
+            }
+        } else {
+            let mut bad = TokenStream::new();
+            while !input.peek(syn::token::Brace) && !input.is_empty() {
+                bad.extend([input.parse::<TokenTree>()?]);
+            }
+            if bad.is_empty() {
+                bad.extend([TokenTree::Ident(Ident::new("unfold", kw.span))]);
+            }
+            let err = syn::Error::new_spanned(
+                &bad,
+                "the number of steps is an integer literal, as in `unfold 16 { … }`",
+            );
+            let lit = LitInt::new("1", kw.span);
+            (Width { value: 1, lit }, Some(err))
+        };
+        let content;
+        braced!(content in input);
+        let body: TokenStream = content.parse()?;
+        input.parse::<Option<Token![;]>>()?;
+        if !input.is_empty() {
+            return Err(input.error("expected a statement after the `unfold` block"));
+        }
+        let mut head = TokenStream::new();
+        head.extend([
+            TokenTree::Ident(Ident::new("unfold", kw.span)),
+            TokenTree::Literal(steps.lit.token()),
+        ]);
+        let mut errors = Vec::new();
+        let stmts = parse_statements(body, &mut errors);
+        return Ok(Stmt::Unfold(Unfold {
+            steps,
+            head,
+            stmts,
+            bad_steps,
+            errors,
+        }));
+    }
+    if input.peek(kw::initial) && input.peek2(Ident) {
+        input.parse::<kw::initial>()?;
+        let state: Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        let value = input.parse()?;
+        return Ok(Stmt::Initial(Initial { state, value }));
+    }
+    Ok(if input.peek(kw::input) && input.peek2(Ident) {
+        input.parse::<kw::input>()?;
+        Stmt::Decl(parse_decl(input, attrs, DeclRole::Input)?)
+    } else if input.peek(kw::target) && input.peek2(Ident) {
+        input.parse::<kw::target>()?;
+        Stmt::Decl(parse_decl(input, attrs, DeclRole::Target)?)
+    } else {
+        Stmt::Assign(parse_assign(input, attrs)?)
+    })
 }
 
 fn parse_decl(input: ParseStream, attrs: Vec<Attribute>, role: DeclRole) -> syn::Result<Decl> {
@@ -613,6 +617,7 @@ impl Parse for NetworkDef {
         let mut attrs = input.call(Attribute::parse_outer)?;
         let mut errors = Vec::new();
         let mut float = FloatTy::F32;
+        let mut float_unknown = false;
         attrs.retain(|attr| {
             if !attr.path().is_ident("bpnet") {
                 return true;
@@ -637,6 +642,7 @@ impl Parse for NetworkDef {
             });
             if let Err(e) = res {
                 errors.push(e);
+                float_unknown = true;
             }
             false
         });
@@ -662,6 +668,7 @@ impl Parse for NetworkDef {
             name,
             stmts,
             errors,
+            float_unknown,
         })
     }
 }
@@ -753,17 +760,106 @@ fn parse_statements(body: TokenStream, errors: &mut Vec<syn::Error>) -> Vec<Stmt
         if segment.to_string().trim() == ";" {
             continue;
         }
-        match parse_all::<Stmt>(segment.clone()) {
-            Ok(stmt) => stmts.push(stmt),
-            Err(e) => {
-                errors.push(e);
-                if let Ok(broken) = parse_all::<Broken>(segment) {
-                    stmts.push(Stmt::Broken(broken));
+        for part in missing_semicolons(segment, errors) {
+            match parse_all::<Stmt>(part.clone()) {
+                Ok(stmt) => stmts.push(stmt),
+                Err(e) => {
+                    errors.push(e);
+                    let broken = parse_all::<Broken>(part.clone())
+                        .or_else(|_| parse_all::<Broken>(missing_eq(part)?));
+                    if let Ok(broken) = broken {
+                        stmts.push(Stmt::Broken(broken));
+                    }
                 }
             }
         }
     }
     stmts
+}
+
+/// `out = l: linear(h -> 1) energy = …;`: statements run together where a `;` is missing. Each
+/// missing `;` is one error, at the token it goes after, and each statement is read on its own,
+/// so that none is lost (with the states it defines) to another's mistake. A split is made only
+/// after a token that can end a statement, and only where both sides begin like statements.
+fn missing_semicolons(segment: TokenStream, errors: &mut Vec<syn::Error>) -> Vec<TokenStream> {
+    if parse_all::<Stmt>(segment.clone()).is_ok() {
+        return vec![segment];
+    }
+    let tokens: Vec<TokenTree> = segment.into_iter().collect();
+    let (mut parts, mut start) = (Vec::new(), 0);
+    for k in 1..tokens.len() {
+        if !ends_statement(&tokens[k - 1])
+            || !begins_statement(&tokens[k..])
+            || !begins_statement(&tokens[start..k])
+        {
+            continue;
+        }
+        let at = match &tokens[k - 1] {
+            TokenTree::Group(g) => g.span_close(),
+            other => other.span(),
+        };
+        let before = match &tokens[k] {
+            TokenTree::Ident(next) => format!(", before `{next}`"),
+            _ => String::new(),
+        };
+        errors.push(syn::Error::new(
+            at,
+            format!("expected `;` after this statement{before}"),
+        ));
+        parts.push(tokens[start..k].iter().cloned().collect());
+        start = k;
+    }
+    parts.push(tokens[start..].iter().cloned().collect());
+    parts
+}
+
+/// `out tanh(h)`, `energy e euclidean(…)`: a statement without its `=` (reported), with the `=`
+/// put back after its name, so that [`Broken`] can read the state it defines. An error if the
+/// tokens are not a name followed by a kind or a module's name.
+fn missing_eq(part: TokenStream) -> syn::Result<TokenStream> {
+    let tokens: Vec<TokenTree> = part.into_iter().collect();
+    let mut i = 0;
+    // Attributes: `#` and `[…]`.
+    while matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == '#') {
+        i += 2;
+    }
+    let ident = |i: usize| matches!(tokens.get(i), Some(TokenTree::Ident(_)));
+    let role = |i: usize| matches!(tokens.get(i), Some(TokenTree::Ident(r)) if r == "output" || r == "energy");
+    if role(i) && ident(i + 1) && ident(i + 2) {
+        i += 1;
+    }
+    if !(ident(i) && ident(i + 1)) {
+        return Err(syn::Error::new(Span::call_site(), "not a statement"));
+    }
+    let mut out: Vec<TokenTree> = tokens[..=i].to_vec();
+    let mut eq = proc_macro2::Punct::new('=', proc_macro2::Spacing::Alone);
+    eq.set_span(tokens[i].span());
+    out.push(TokenTree::Punct(eq));
+    out.extend(tokens[i + 1..].iter().cloned());
+    Ok(out.into_iter().collect())
+}
+
+/// The last token of a statement: a call's `)`, a width, an initial value.
+fn ends_statement(tt: &TokenTree) -> bool {
+    match tt {
+        TokenTree::Group(g) => matches!(
+            g.delimiter(),
+            proc_macro2::Delimiter::Parenthesis | proc_macro2::Delimiter::Bracket
+        ),
+        TokenTree::Literal(_) => true,
+        TokenTree::Ident(i) => i == "zeros" || i == "learned",
+        TokenTree::Punct(_) => false,
+    }
+}
+
+/// Whether `tokens` begin like a statement: as far as [`Broken`] reads one, or an `unfold` block
+/// or an `initial` line.
+fn begins_statement(tokens: &[TokenTree]) -> bool {
+    match tokens {
+        [TokenTree::Ident(u), ..] if u == "unfold" => true,
+        [TokenTree::Ident(i), TokenTree::Ident(_), ..] if i == "initial" => true,
+        _ => parse_all::<Broken>(tokens.iter().cloned().collect()).is_ok(),
+    }
 }
 
 /// `tokens` parsed as a `T`, all of them. Unlike `syn::parse2`, an error at their end ("expected

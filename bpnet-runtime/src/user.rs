@@ -76,6 +76,23 @@ pub trait SameFloat<F> {}
 impl SameFloat<f32> for f32 {}
 impl SameFloat<f64> for f64 {}
 
+/// `<Checked<T, OK> as Select>::Type` is `T`, for `OK = true`: the private alias through which
+/// `network!` names a user module's type is this projection, with `OK` an anonymous constant that reads
+/// `<T as Module>::__BROKEN`. If `T` is not a module (a nested network with an energy), that
+/// constant is the one place the error is reported; every use of the alias then refers to the
+/// failed constant, and rustc adds no error of its own for each of them.
+pub struct Checked<T: ?Sized, const OK: bool>(core::marker::PhantomData<T>);
+
+/// See [`Checked`].
+pub trait Select {
+    /// The type selected.
+    type Type: ?Sized;
+}
+
+impl<T: ?Sized> Select for Checked<T, true> {
+    type Type = T;
+}
+
 /// `s` as a slice of `B`, where `A` and `B` are the same type (checked at run time, and proven
 /// at compile time by the generated `SameFloat` assertion). Generated code passes slices to a user
 /// module through it, so that a float mismatch is reported once, by that assertion.

@@ -13,11 +13,12 @@ mod pool;
 mod time;
 mod widths;
 
-use crate::model::{InitialM, Model, ModuleM, StateM, StateRole};
+use crate::model::{InitialM, Kind, Model, ModuleM, StateM, StateRole};
 use crate::parse::{Initial, NetworkDef, Stmt, Width};
 use proc_macro2::Span;
 use quote::ToTokens;
 use std::collections::HashMap;
+use syn::ext::IdentExt;
 use syn::{Attribute, Ident};
 
 /// Every error found, combined.
@@ -79,9 +80,19 @@ pub struct Checker<'a> {
     pub order: Vec<usize>,
     pub initial_of: Vec<Option<InitialM>>,
     pub inferred_output: Option<usize>,
+    /// User modules whose arguments or arity were wrong (reported; their module is `Broken`):
+    /// their declared output and their field are still known to the fallback.
+    pub broken_users: Vec<ModuleM>,
 }
 
-pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
+/// A declaration with errors: all of them, and what can still be checked of its user modules.
+pub struct Failed {
+    pub error: syn::Error,
+    /// A model of the user modules alone (see [`user_checks`]), for their compile-time checks.
+    pub users: Model,
+}
+
+pub fn check(def: &NetworkDef) -> Result<Model, Box<Failed>> {
     let mut c = Checker {
         def,
         errs: Errors::default(),
@@ -100,6 +111,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
         order: Vec::new(),
         initial_of: Vec::new(),
         inferred_output: None,
+        broken_users: Vec::new(),
     };
     for e in &def.errors {
         c.errs.push(e.clone());
@@ -121,9 +133,10 @@ pub fn check(def: &NetworkDef) -> Result<Model, syn::Error> {
 }
 
 /// The model, if no rule was broken.
-fn finish(c: Checker) -> Result<Model, syn::Error> {
-    if let Some(e) = c.errs.0 {
-        return Err(e);
+fn finish(mut c: Checker) -> Result<Model, Box<Failed>> {
+    if let Some(error) = c.errs.0.take() {
+        let users = user_checks(&c);
+        return Err(Box::new(Failed { error, users }));
     }
     let def = c.def;
     Ok(Model {
@@ -160,4 +173,105 @@ pub fn state_hint(c: &Checker, name: &str) -> String {
     crate::suggest::closest(name, c.state_ids.keys().map(String::as_str))
         .map(|s| format!(" (did you mean `{s}`?)"))
         .unwrap_or_default()
+}
+
+/// The user modules of a declaration with errors, as far as their `const` assertions and bounds
+/// can still be checked (`expand::user_checks`), so that their mistakes are reported with the
+/// others instead of after those are fixed: each user module with a name of its own (a module
+/// without one may be a miswritten built-in, reported as such) and a name used once (the alias is
+/// named after it), of a known float. Its output's width is the declared one; its input's is
+/// known or 0, which leaves the `IN` assertion out (see `expand::user_checks`).
+fn user_checks(c: &Checker) -> Model {
+    let def = c.def;
+    let mut states: Vec<StateM> = c
+        .states
+        .iter()
+        .map(|p| StateM {
+            name: p.name.clone(),
+            // A state declared with another width than its module makes (reported) has none
+            // that a user module reading it can be checked against.
+            width: p
+                .width
+                .filter(|&w| p.declared.is_none_or(|d| d.value == w))
+                .unwrap_or(0),
+            width_span: p.name.span(),
+            role: p.role,
+            attrs: Vec::new(),
+            producer: None,
+            step: p.step,
+            initial: None,
+        })
+        .collect();
+    let named: std::collections::HashSet<String> = c
+        .flat
+        .iter()
+        .filter_map(|(s, _)| match s {
+            Stmt::Assign(a) => a.module.as_ref().map(|m| m.unraw().to_string()),
+            _ => None,
+        })
+        .collect();
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for m in &c.modules {
+        *seen.entry(m.name.unraw().to_string()).or_default() += 1;
+    }
+    // A user module that reads no single known state is checked against no input: a state of
+    // width 0 stands for it.
+    let unknown = states.len();
+    states.push(StateM {
+        name: def.name.clone(),
+        width: 0,
+        width_span: def.name.span(),
+        role: StateRole::Computed,
+        attrs: Vec::new(),
+        producer: None,
+        step: false,
+        initial: None,
+    });
+    let modules = c
+        .modules
+        .iter()
+        .chain(&c.broken_users)
+        .filter(|_| !def.float_unknown)
+        .filter_map(|m| match &m.kind {
+            Kind::User { path, out } => {
+                let key = m.name.unraw().to_string();
+                (named.contains(&key) && seen[&key] == 1).then_some((m, path, out))
+            }
+            _ => None,
+        })
+        .map(|(m, path, out)| {
+            states[m.out].width = out.value;
+            ModuleM {
+                name: m.name.clone(),
+                kind: Kind::User {
+                    path: path.clone(),
+                    out: out.clone(),
+                },
+                args: match m.args.as_slice() {
+                    &[a] if m.arg_idents.len() == 1 => vec![a],
+                    _ => vec![unknown],
+                },
+                arg_idents: m.arg_idents.clone(),
+                out: m.out,
+                step: m.step,
+                delays: m.delays.clone(),
+                range: None,
+                options: Vec::new(),
+                call: m.call.clone(),
+            }
+        })
+        .collect();
+    Model {
+        attrs: Vec::new(),
+        vis: def.vis.clone(),
+        name: def.name.clone(),
+        float: def.float,
+        states,
+        modules,
+        givens: Vec::new(),
+        energy: None,
+        output: None,
+        order: Vec::new(),
+        steps: c.steps,
+    }
 }

@@ -154,15 +154,29 @@ fn module(
     if c.states[out].quiet {
         return;
     }
-    if !(arg_ok && arity_ok) {
-        kind = Kind::Broken;
-    }
-    let arg_idents = call
+    let arg_idents: Vec<Ident> = call
         .args
         .iter()
         .filter(|a| c.state_ids.contains_key(&a.unraw().to_string()))
         .cloned()
         .collect();
+    if !(arg_ok && arity_ok) {
+        if let Kind::User { .. } = kind {
+            c.broken_users.push(ModuleM {
+                name: name.clone(),
+                kind,
+                args: args.clone(),
+                arg_idents: arg_idents.clone(),
+                out,
+                step,
+                delays: delays.clone(),
+                range: None,
+                options: Vec::new(),
+                call: call.tokens(),
+            });
+        }
+        kind = Kind::Broken;
+    }
     c.states[out].producer = Some(c.modules.len());
     c.modules.push(ModuleM {
         name,

@@ -212,7 +212,16 @@ pub fn aliases(model: &Model) -> TokenStream {
     let users = users(model);
     let aliases = users.iter().map(|&(i, p)| {
         let alias = user_ty(model, i);
-        quote!(#[doc(hidden)] #[allow(non_camel_case_types)] #vis type #alias = #p;)
+        // The type as written (an unknown type is reported here, once), and the alias every use
+        // names: the same type, checked to be a module once, in the anonymous constant.
+        let tail = alias.to_string().replacen("__bpnet", "", 1);
+        let raw = syn::Ident::new(&format!("__bpnet_raw{tail}"), p.span());
+        let ok = quote_spanned!(p.span()=> { <#raw as ::bpnet::Module>::__BROKEN || true });
+        quote!(
+            #[doc(hidden)] #[allow(non_camel_case_types)] #vis type #raw = #p;
+            #[doc(hidden)] #[allow(non_camel_case_types)] #vis type #alias =
+                <::bpnet::__private::Checked<#raw, #ok> as ::bpnet::__private::Select>::Type;
+        )
     });
     quote!(#(#aliases)*)
 }
@@ -273,19 +282,26 @@ pub fn asserts(model: &Model) -> TokenStream {
             "module `{}` writes state `{}` of declared width {wo}, but `<{ty} as bpnet::Module>::OUT` is ",
             m.name, output.name
         );
-        quote_spanned!(p.span()=>
+        // A width of 0 is one not known (in `user_checks`, next to other errors): not checked.
+        let check_in = (wi > 0).then(|| quote_spanned!(p.span()=>
             const _: () = {
                 let found = #t::IN;
                 if !#t::__BROKEN && found != #wi {
                     ::core::panic!("{}", #rt::Message::new().str(#msg_in).num(found).as_str());
                 }
             };
+        ));
+        let check_out = (wo > 0).then(|| quote_spanned!(p.span()=>
             const _: () = {
                 let found = #t::OUT;
                 if !#t::__BROKEN && found != #wo {
                     ::core::panic!("{}", #rt::Message::new().str(#msg_out).num(found).as_str());
                 }
             };
+        ));
+        quote_spanned!(p.span()=>
+            #check_in
+            #check_out
             const _: fn() = || {
                 fn same_float<A: #rt::SameFloat<B>, B>() {}
                 same_float::<#t::Float, #f_here>();

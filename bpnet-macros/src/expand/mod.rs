@@ -22,6 +22,13 @@ use quote::{format_ident, quote};
 
 pub use second::bbprop_bounds;
 
+/// The user modules' aliases and compile-time checks alone, for a declaration with errors
+/// (`check::Failed::users`): a state width of 0 is one not known, not checked.
+pub fn user_checks(model: &Model) -> TokenStream {
+    let (aliases, asserts) = (items::aliases(model), items::asserts(model));
+    quote!(#aliases #asserts)
+}
+
 pub fn expand(model: &Model, sched: &Schedule) -> TokenStream {
     let name = &model.name;
     let bounds = bbprop_bounds(model);
