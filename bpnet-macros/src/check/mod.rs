@@ -116,6 +116,7 @@ pub fn check(def: &NetworkDef) -> Result<Model, Box<Failed>> {
     for e in &def.errors {
         c.errs.push(e.clone());
     }
+    names::derives(&mut c);
     names::statements(&mut c);
     names::states(&mut c);
     time::unfold_needs_input(&mut c);

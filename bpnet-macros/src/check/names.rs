@@ -194,3 +194,35 @@ fn mark(c: &mut Checker, id: usize, key: &str, r: AssignRole, span: Span) -> boo
         false
     }
 }
+
+/// `#[derive(Clone)]` or `#[derive(Debug)]` on a network: it implements both itself (its
+/// batch's threads are not copied, and `Debug` is a summary), so a derive would conflict.
+pub fn derives(c: &mut Checker) {
+    use syn::punctuated::Punctuated;
+    for attr in &c.def.attrs {
+        if !attr.path().is_ident("derive") {
+            continue;
+        }
+        let Ok(paths) =
+            attr.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
+        else {
+            continue;
+        };
+        for path in paths {
+            let Some(last) = path.segments.last() else {
+                continue;
+            };
+            let name = last.ident.to_string();
+            if name == "Clone" || name == "Debug" {
+                c.errs.spanned(
+                    &path,
+                    format!(
+                        "a network implements `{name}` itself (`Clone` copies all but its \
+                         minibatch threads; `Debug` prints a summary): remove `{name}` from \
+                         this `#[derive]`"
+                    ),
+                );
+            }
+        }
+    }
+}
