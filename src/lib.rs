@@ -109,8 +109,8 @@ extern crate self as bpnet;
 pub use bpnet_macros::network;
 pub use bpnet_runtime::{
     Batch, BatchSteps, Bbprop, Error, Float, GradCheck, Input, Module, ModuleCheck, ModuleInfo,
-    Network, Role, SecondOrder, State, StateInfo, StepRows, Steps, check_gradients,
-    check_module_gradients, gradcheck, ndarray, rand,
+    Network, Role, SecondOrder, State, StateInfo, StepRows, StepValues, StepValuesIter, Steps,
+    check_gradients, check_module_gradients, gradcheck, ndarray, rand,
 };
 
 pub mod data;
