@@ -410,7 +410,7 @@ mod tests {
         let it = out.iter();
         assert_eq!(it.len(), 3);
         assert_eq!(it.copied().collect::<Vec<_>>(), want);
-        assert_eq!(out.iter().rev().next(), Some(&want[2]));
+        assert_eq!(out.iter().next_back(), Some(&want[2]));
         let mut it = out.iter();
         it.next();
         assert_eq!((it.len(), it.clone().count()), (2, 2));
