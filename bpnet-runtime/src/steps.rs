@@ -247,6 +247,13 @@ impl<F: core::fmt::Debug, const W: usize> core::fmt::Debug for StepValues<'_, F,
     }
 }
 
+/// Equal values at every step (the states' `dx` and `ddx` are not compared).
+impl<F: PartialEq, const W: usize> PartialEq for StepValues<'_, F, W> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
 impl<F, const W: usize> Index<usize> for StepValues<'_, F, W> {
     type Output = [F; W];
     /// # Panics
@@ -428,7 +435,7 @@ mod tests {
     }
 
     #[test]
-    fn step_values_copy_and_debug_show_values_only() {
+    fn step_values_copy_eq_and_debug_see_values_only() {
         let h = filled();
         let out = StepValues::__new(h.first(2));
         let copy = out; // Copy: `out` is still usable
@@ -436,6 +443,13 @@ mod tests {
         let cloned = out.clone();
         assert_eq!((out.len(), copy.len(), cloned.len()), (2, 2, 2));
         assert_eq!(format!("{out:?}"), "[[0.0, 0.0], [1.0, 10.0]]");
+        // Values compared, not states: another dx, the same values.
+        let mut other = filled();
+        other[1].dx = [7.0; 2];
+        assert_eq!(out, StepValues::__new(other.first(2)));
+        assert_ne!(out, StepValues::__new(other.first(3)));
+        other[1].x[0] = 0.5;
+        assert_ne!(out, StepValues::__new(other.first(2)));
         let mut it = out.iter();
         it.next();
         assert_eq!(format!("{it:?}"), "[[1.0, 10.0]]");
