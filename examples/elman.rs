@@ -163,15 +163,15 @@ fn train(
 fn forecast(net: &mut Elman, xs: &[[f64; 1]], last: usize) -> Result<Vec<f64>, bpnet::Error> {
     let mut out = Vec::with_capacity(xs.len() - 1);
     for (k, chunk) in xs[..last].chunks(Elman::STEPS).enumerate() {
-        let states = if k == 0 {
+        let values = if k == 0 {
             net.run(chunk)?
         } else {
             net.run_continued(chunk)?
         };
-        out.extend(states.iter().map(|s| s.x[0]));
+        out.extend(values.iter().map(|v| v[0]));
     }
     for x in &xs[last..xs.len() - 1] {
-        out.push(net.run_continued(std::slice::from_ref(x))?[0].x[0]);
+        out.push(net.run_continued(std::slice::from_ref(x))?[0][0]);
     }
     Ok(out)
 }

@@ -530,8 +530,7 @@ impl Sunspots {
             // The forecast of year i + 1 from the years up to i.
             let forecast = net
                 .run_continued(std::slice::from_ref(&self.xs[i]))
-                .expect("one year")[0]
-                .x[0];
+                .expect("one year")[0][0];
             let err = forecast * self.max - self.values[i + 1];
             sum += err * err;
         }

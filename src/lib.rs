@@ -59,7 +59,9 @@ extern crate self as bpnet;
 /// After an `unfold` block, `sum(e)` and `last(h)` gather a per-step state into one value (the
 /// energy of a sequence, or what a sequence classifier reads). See the README for unfolded
 /// networks' entry points (`fprop` over sequences, `fprop_continued`, `run_continued`, and
-/// `fprop_batch` over minibatches of sequences).
+/// `fprop_batch` over minibatches of sequences). `run` returns values, never states: `&[F; N]`,
+/// or for an output inside the `unfold` block its value at every step run, a [`StepValues`]
+/// (`out[t][0]`); the states stay on the network's fields (`net.o[t].x`, `.dx`, `.ddx`).
 ///
 /// `KIND` is `linear(x -> N)`, `tanh(x)`, `sigmoid(x)`, `scaled_tanh(x)`, `add(a, b, …)`,
 /// `euclidean(a, b)`, a classification loss over the energies of every answer
@@ -109,8 +111,8 @@ extern crate self as bpnet;
 pub use bpnet_macros::network;
 pub use bpnet_runtime::{
     Batch, BatchSteps, Bbprop, Error, Float, GradCheck, Input, Module, ModuleCheck, ModuleInfo,
-    Network, Role, SecondOrder, State, StateInfo, StepRows, Steps, check_gradients,
-    check_module_gradients, gradcheck, ndarray, rand,
+    Network, Role, SecondOrder, State, StateInfo, StepRows, StepValues, StepValuesIter, Steps,
+    check_gradients, check_module_gradients, gradcheck, ndarray, rand,
 };
 
 pub mod data;

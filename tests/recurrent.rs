@@ -382,14 +382,14 @@ fn delayed_inputs_and_a_learned_state_two_steps_back() {
     let (xs, ys) = (seq::<2>(5, &mut rng), seq::<1>(5, &mut rng));
     let report = check_gradients(&mut net, |n| n.fprop(&xs, &ys).unwrap());
     assert!(report.passes(TOL), "{report}");
-    let whole: Vec<f64> = net.run(&xs).unwrap().iter().map(|s| s.x[0]).collect();
-    let mut parts: Vec<f64> = net.run(&xs[..2]).unwrap().iter().map(|s| s.x[0]).collect();
-    parts.extend(net.run_continued(&xs[2..]).unwrap().iter().map(|s| s.x[0]));
+    let whole: Vec<f64> = net.run(&xs).unwrap().iter().map(|v| v[0]).collect();
+    let mut parts: Vec<f64> = net.run(&xs[..2]).unwrap().iter().map(|v| v[0]).collect();
+    parts.extend(net.run_continued(&xs[2..]).unwrap().iter().map(|v| v[0]));
     assert_eq!(parts, whole);
     net.reset();
     let stepped: Vec<f64> = xs
         .iter()
-        .map(|x| net.run_continued(std::slice::from_ref(x)).unwrap()[0].x[0])
+        .map(|x| net.run_continued(std::slice::from_ref(x)).unwrap()[0][0])
         .collect();
     assert_eq!(stepped, whole);
 }
@@ -484,15 +484,15 @@ fn a_module_reading_its_own_earlier_output_computes_the_recurrence() {
         }
     }
     let fprop_out: Vec<[f64; 2]> = (0..5).map(|t| net.o[t].x).collect();
-    let whole: Vec<[f64; 2]> = net.run(&xs).unwrap().iter().map(|s| s.x).collect();
+    let whole: Vec<[f64; 2]> = net.run(&xs).unwrap().to_vec();
     assert_eq!(whole, fprop_out);
-    let mut parts: Vec<[f64; 2]> = net.run(&xs[..3]).unwrap().iter().map(|s| s.x).collect();
-    parts.extend(net.run_continued(&xs[3..]).unwrap().iter().map(|s| s.x));
+    let mut parts: Vec<[f64; 2]> = net.run(&xs[..3]).unwrap().to_vec();
+    parts.extend(net.run_continued(&xs[3..]).unwrap().iter().copied());
     assert_eq!(parts, whole);
     net.reset();
     let stepped: Vec<[f64; 2]> = xs
         .iter()
-        .map(|x| net.run_continued(std::slice::from_ref(x)).unwrap()[0].x)
+        .map(|x| net.run_continued(std::slice::from_ref(x)).unwrap()[0])
         .collect();
     assert_eq!(stepped, whole);
 
@@ -647,19 +647,19 @@ fn chunks_and_steps_continue_the_sequence() {
     let mut rng = StdRng::seed_from_u64(8);
     let mut net = Elman::new(&mut rng);
     let xs = seq::<2>(6, &mut rng);
-    let whole: Vec<f64> = net.run(&xs).unwrap().iter().map(|s| s.x[0]).collect();
+    let whole: Vec<f64> = net.run(&xs).unwrap().iter().map(|v| v[0]).collect();
     assert_eq!(whole.len(), 6);
 
     let mut chunked = Vec::new();
-    chunked.extend(net.run(&xs[..4]).unwrap().iter().map(|s| s.x[0]));
-    chunked.extend(net.run_continued(&xs[4..]).unwrap().iter().map(|s| s.x[0]));
+    chunked.extend(net.run(&xs[..4]).unwrap().iter().map(|v| v[0]));
+    chunked.extend(net.run_continued(&xs[4..]).unwrap().iter().map(|v| v[0]));
     assert_eq!(chunked, whole);
 
     // After reset, every call can be a continued one.
     net.reset();
     let mut stepped = Vec::new();
     for x in &xs {
-        stepped.push(net.run_continued(std::slice::from_ref(x)).unwrap()[0].x[0]);
+        stepped.push(net.run_continued(std::slice::from_ref(x)).unwrap()[0][0]);
     }
     assert_eq!(stepped, whole);
 
@@ -868,7 +868,7 @@ fn classification_through_time() {
     let e = net.fprop(&xs, &ys).unwrap();
     let per_step: f64 = (0..5).map(|t| net.l[t].x[0]).sum();
     assert!((e - per_step).abs() < 1e-12);
-    let energies: Vec<[f64; 3]> = net.run(&xs).unwrap().iter().map(|s| s.x).collect();
+    let energies: Vec<[f64; 3]> = net.run(&xs).unwrap().to_vec();
     for (t, scores) in energies.iter().enumerate() {
         let z: f64 = scores.iter().map(|v| (-1.5 * v).exp()).sum();
         let want = scores[t % 3] + z.ln() / 1.5;

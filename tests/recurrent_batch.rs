@@ -437,10 +437,7 @@ fn modules_reading_their_own_earlier_output_in_a_batch() {
     }
     net.reserve_batch(3).unwrap();
     let xs = seqs::<2>(3, 5, &mut rng);
-    let each: Vec<Vec<[f64; 2]>> = xs
-        .iter()
-        .map(|x| net.run(x).unwrap().iter().map(|s| s.x).collect())
-        .collect();
+    let each: Vec<Vec<[f64; 2]>> = xs.iter().map(|x| net.run(x).unwrap().to_vec()).collect();
     let out = net.run_batch(&xs).unwrap();
     for (i, want) in each.iter().enumerate() {
         let got: Vec<[f64; 2]> = out.sequence(i).copied().collect();
@@ -499,10 +496,7 @@ fn run_batch_gives_every_sequence_its_outputs_at_every_step() {
     net.reserve_batch(4).unwrap();
     for (rows, len) in [(4, 6), (3, 2)] {
         let xs = seqs::<2>(rows, len, &mut rng);
-        let want: Vec<Vec<[f64; 1]>> = xs
-            .iter()
-            .map(|x| net.run(x).unwrap().iter().map(|s| s.x).collect())
-            .collect();
+        let want: Vec<Vec<[f64; 1]>> = xs.iter().map(|x| net.run(x).unwrap().to_vec()).collect();
         let outs = net.run_batch(&xs).unwrap();
         assert_eq!((outs.steps(), outs.rows()), (len, rows));
         for (i, w) in want.iter().enumerate() {
@@ -520,19 +514,75 @@ fn run_batch_gives_every_sequence_its_outputs_at_every_step() {
     let xs = seqs::<2>(2, 5, &mut rng);
     let want: Vec<f64> = xs
         .iter()
-        .flat_map(|x| {
-            net.run(x)
-                .unwrap()
-                .iter()
-                .map(|s| s.x[0])
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|x| net.run(x).unwrap().iter().map(|v| v[0]).collect::<Vec<_>>())
         .collect();
     let outs = net.run_batch(&xs).unwrap();
     let got: Vec<f64> = (0..2)
         .flat_map(|i| outs.sequence(i).map(|o| o[0]))
         .collect();
     assert!(close(&got, &want));
+}
+
+/// `run` returns values, never states: for an output inside the `unfold` block, the value of
+/// every step run, which are the `x` of the output's states (still on the network's fields) and
+/// the rows of `run_batch` with one sequence; `run_continued` and `try_run` give the same.
+macro_rules! check_run_values {
+    ($net:ty, $o:ident, $wx:literal, $wo:literal, $seed:expr) => {{
+        let mut rng = StdRng::seed_from_u64($seed);
+        let mut net = <$net>::new(&mut rng);
+        for p in net.params_mut() {
+            *p = rng.random_range(-0.8..0.8);
+        }
+        net.reserve_batch(1).unwrap();
+        let steps = <$net>::STEPS;
+        for len in [steps, 1, steps - 1] {
+            let xs = seq::<$wx>(len, &mut rng);
+            let out = net.run(&xs).unwrap();
+            assert_eq!((out.len(), out.is_empty()), (len, false));
+            let last = *out.last().unwrap();
+            let firsts: Vec<f64> = (0..len).map(|t| out[t][0]).collect();
+            let values: Vec<[f64; $wo]> = out.to_vec();
+            assert_eq!(values.len(), len);
+            assert_eq!(last, values[len - 1]);
+            assert_eq!(firsts, values.iter().map(|v| v[0]).collect::<Vec<_>>());
+            // The states of the steps run stay on the fields: their x is what run returned.
+            let states: Vec<[f64; $wo]> = (0..len).map(|t| net.$o[t].x).collect();
+            assert_eq!(values, states, "{} len {len}", stringify!($net));
+            // run_batch with one row: its only sequence.
+            let outs = net.run_batch(&[&xs]).unwrap();
+            assert_eq!((outs.steps(), outs.rows()), (len, 1));
+            for t in 0..len {
+                assert!(
+                    close(&outs[t][0], &values[t]),
+                    "{} step {t}",
+                    stringify!($net)
+                );
+            }
+            let row: Vec<[f64; $wo]> = outs.sequence(0).copied().collect();
+            assert!(close(row.as_flattened(), values.as_flattened()));
+            // try_run: the same values, from the steps one after the other.
+            assert_eq!(net.try_run(xs.as_flattened()).unwrap().to_vec(), values);
+            // run_continued step by step after a reset: the same values again.
+            net.reset();
+            let stepped: Vec<[f64; $wo]> = xs
+                .iter()
+                .map(|x| {
+                    let one = net.run_continued(std::slice::from_ref(x)).unwrap();
+                    assert_eq!(one.len(), 1);
+                    one[0]
+                })
+                .collect();
+            assert!(close(stepped.as_flattened(), values.as_flattened()));
+        }
+    }};
+}
+
+#[test]
+fn run_returns_the_values_of_the_output_states_and_of_run_batch() {
+    check_run_values!(Elman, out, 2, 1, 70); // the output an energy `euclidean(out, y)` implies
+    check_run_values!(DelayedInput, o, 2, 1, 71); // an explicit output, delayed inputs
+    check_run_values!(SelfAdd, o, 2, 2, 72); // wider than one, a module reading itself
+    check_run_values!(Learned, o, 2, 2, 73); // a learned initial state
 }
 
 /// Sequences given as vectors, slices or arrays.

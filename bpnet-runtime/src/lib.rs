@@ -77,7 +77,7 @@ pub use module::{Bbprop, Module};
 pub use network::debug_network;
 pub use network::{ModuleInfo, Network, Role, SecondOrder, StateInfo};
 pub use state::State;
-pub use steps::{Steps, seq_len};
+pub use steps::{StepValues, StepValuesIter, Steps, seq_len};
 
 pub use ndarray;
 pub use rand;

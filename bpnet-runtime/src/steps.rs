@@ -152,6 +152,177 @@ impl<F: Float, const W: usize> Steps<F, W> {
     }
 }
 
+/// The values of a per-step output over the steps of one call, as the `run`, `run_continued` and
+/// `try_run` of an unfolded network whose output is inside its `unfold` block return them (an
+/// output after the block, `output o = wo: linear(last(h) -> 2)`, is one `&[F; W]`): `out[t]` is the output's value `&[F; W]` at step
+/// `t` of the call (`0 ≤ t < out.len()`, the number of steps run), so `out[t][0]` is its first
+/// component.
+///
+/// `run` returns values, never states: the states (`x`, `dx` and `ddx`) stay on the network's
+/// public fields, `net.o[t].x` for an output `o` (and `net.o[t].dx`, `net.o[t].ddx` after fprop,
+/// bprop and bbprop). A view borrows the network; copy it out with [`StepValues::to_vec`] to
+/// keep it past the next call.
+///
+/// ```
+/// use bpnet_runtime::{StepValues, Steps};
+///
+/// let mut o = Steps::<f32, 2>::new(1, 4);
+/// for t in 0..3 {
+///     o[t].x = [t as f32, -(t as f32)];
+/// }
+/// let out = StepValues::__new(o.first(3)); // what `run` returns after 3 steps
+/// assert_eq!(out.len(), 3);
+/// assert_eq!(out[2], [2.0, -2.0]);
+/// assert_eq!(out[2][0], 2.0);
+/// assert_eq!(out.last(), Some(&[2.0, -2.0]));
+/// let firsts: Vec<f32> = out.iter().map(|v| v[0]).collect();
+/// assert_eq!(firsts, [0.0, 1.0, 2.0]);
+/// assert_eq!(out.to_vec(), [[0.0, 0.0], [1.0, -1.0], [2.0, -2.0]]);
+/// ```
+pub struct StepValues<'a, F, const W: usize> {
+    steps: &'a [State<F, W>],
+}
+
+impl<'a, F, const W: usize> StepValues<'a, F, W> {
+    /// The values of `steps`, the states of the steps run.
+    #[doc(hidden)]
+    pub fn __new(steps: &'a [State<F, W>]) -> Self {
+        Self { steps }
+    }
+
+    /// The number of steps run.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether no step was run (never after a call that succeeded: a sequence has at least one
+    /// step).
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The value at step `t`, or `None` if `t` is not less than [`StepValues::len`].
+    pub fn get(&self, t: usize) -> Option<&'a [F; W]> {
+        self.steps.get(t).map(|s| &s.x)
+    }
+
+    /// The value at the first step of the call.
+    pub fn first(&self) -> Option<&'a [F; W]> {
+        self.steps.first().map(|s| &s.x)
+    }
+
+    /// The value at the last step run (what a sequence classifier, or a forecast, reads).
+    pub fn last(&self) -> Option<&'a [F; W]> {
+        self.steps.last().map(|s| &s.x)
+    }
+
+    /// The values step after step.
+    pub fn iter(&self) -> StepValuesIter<'a, F, W> {
+        StepValuesIter {
+            steps: self.steps.iter(),
+        }
+    }
+
+    /// The values, copied into a `Vec`: one array per step.
+    pub fn to_vec(&self) -> Vec<[F; W]>
+    where
+        F: Copy,
+    {
+        self.iter().copied().collect()
+    }
+}
+
+impl<F, const W: usize> Clone for StepValues<'_, F, W> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F, const W: usize> Copy for StepValues<'_, F, W> {}
+
+/// The values, as a list (`[[0.5], [0.25]]`): not the states.
+impl<F: core::fmt::Debug, const W: usize> core::fmt::Debug for StepValues<'_, F, W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Equal values at every step (the states' `dx` and `ddx` are not compared).
+impl<F: PartialEq, const W: usize> PartialEq for StepValues<'_, F, W> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<F, const W: usize> Index<usize> for StepValues<'_, F, W> {
+    type Output = [F; W];
+    /// # Panics
+    /// If `t` is not less than [`StepValues::len`].
+    fn index(&self, t: usize) -> &[F; W] {
+        &self.steps[t].x
+    }
+}
+
+impl<'a, F, const W: usize> IntoIterator for StepValues<'a, F, W> {
+    type Item = &'a [F; W];
+    type IntoIter = StepValuesIter<'a, F, W>;
+    fn into_iter(self) -> StepValuesIter<'a, F, W> {
+        self.iter()
+    }
+}
+
+impl<'a, F, const W: usize> IntoIterator for &StepValues<'a, F, W> {
+    type Item = &'a [F; W];
+    type IntoIter = StepValuesIter<'a, F, W>;
+    fn into_iter(self) -> StepValuesIter<'a, F, W> {
+        self.iter()
+    }
+}
+
+/// The iterator of [`StepValues::iter`]: the value at every step run, in order.
+pub struct StepValuesIter<'a, F, const W: usize> {
+    steps: core::slice::Iter<'a, State<F, W>>,
+}
+
+impl<F, const W: usize> Clone for StepValuesIter<'_, F, W> {
+    fn clone(&self) -> Self {
+        Self {
+            steps: self.steps.clone(),
+        }
+    }
+}
+
+impl<F: core::fmt::Debug, const W: usize> core::fmt::Debug for StepValuesIter<'_, F, W> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list()
+            .entries(self.steps.as_slice().iter().map(|s| &s.x))
+            .finish()
+    }
+}
+
+impl<'a, F, const W: usize> Iterator for StepValuesIter<'a, F, W> {
+    type Item = &'a [F; W];
+    fn next(&mut self) -> Option<&'a [F; W]> {
+        self.steps.next().map(|s| &s.x)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.steps.size_hint()
+    }
+    fn nth(&mut self, n: usize) -> Option<&'a [F; W]> {
+        self.steps.nth(n).map(|s| &s.x)
+    }
+}
+
+impl<'a, F, const W: usize> DoubleEndedIterator for StepValuesIter<'a, F, W> {
+    fn next_back(&mut self) -> Option<&'a [F; W]> {
+        self.steps.next_back().map(|s| &s.x)
+    }
+}
+
+impl<F, const W: usize> ExactSizeIterator for StepValuesIter<'_, F, W> {}
+
+impl<F, const W: usize> core::iter::FusedIterator for StepValuesIter<'_, F, W> {}
+
 /// The common length of a call's sequences: all equal, at least 1, at most `steps`.
 #[doc(hidden)]
 pub fn seq_len(lens: &[(&'static str, usize)], steps: usize) -> Result<usize, Error> {
@@ -192,5 +363,95 @@ impl<F, const W: usize> Index<usize> for Steps<F, W> {
 impl<F, const W: usize> IndexMut<usize> for Steps<F, W> {
     fn index_mut(&mut self, t: usize) -> &mut State<F, W> {
         &mut self.__slots[self.history + t]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled() -> Steps<f64, 2> {
+        let mut h = Steps::<f64, 2>::new(1, 4);
+        for t in 0..4 {
+            h[t].x = [t as f64, 10.0 * t as f64];
+            h[t].dx = [-1.0; 2]; // states, not values: never in the view
+        }
+        h.__slots[0].x = [99.0; 2]; // the history: never in the view
+        h
+    }
+
+    #[test]
+    fn step_values_index_len_first_last() {
+        let h = filled();
+        let out = StepValues::__new(h.first(3));
+        assert_eq!((out.len(), out.is_empty()), (3, false));
+        assert_eq!(out[0], [0.0, 0.0]);
+        assert_eq!(out[2], [2.0, 20.0]);
+        assert_eq!(out[1][1], 10.0);
+        assert_eq!(out.get(2), Some(&[2.0, 20.0]));
+        assert_eq!(out.get(3), None); // step 3 was not run
+        assert_eq!(out.first(), Some(&[0.0, 0.0]));
+        assert_eq!(out.last(), Some(&[2.0, 20.0]));
+        let empty = StepValues::__new(h.first(0));
+        assert_eq!((empty.len(), empty.is_empty()), (0, true));
+        assert_eq!(
+            (empty.first(), empty.last(), empty.iter().next()),
+            (None, None, None)
+        );
+        assert_eq!(empty.to_vec(), Vec::<[f64; 2]>::new());
+    }
+
+    #[test]
+    #[should_panic(expected = "index out of bounds")]
+    fn step_values_index_past_the_steps_run_panics() {
+        let h = filled();
+        let _ = StepValues::__new(h.first(3))[3];
+    }
+
+    #[test]
+    fn step_values_iter_and_to_vec() {
+        let h = filled();
+        let out = StepValues::__new(h.first(3));
+        let want = [[0.0, 0.0], [1.0, 10.0], [2.0, 20.0]];
+        assert_eq!(out.to_vec(), want);
+        let it = out.iter();
+        assert_eq!(it.len(), 3);
+        assert_eq!(it.copied().collect::<Vec<_>>(), want);
+        assert_eq!(out.iter().next_back(), Some(&want[2]));
+        let mut it = out.iter();
+        it.next();
+        assert_eq!((it.len(), it.clone().count()), (2, 2));
+        assert_eq!(it.nth(1), Some(&want[2]));
+        assert_eq!((it.len(), it.next()), (0, None));
+        let mut n = 0;
+        for (t, v) in out.into_iter().enumerate() {
+            assert_eq!(*v, want[t]);
+            n += 1;
+        }
+        for v in &out {
+            assert_eq!(v.len(), 2);
+        }
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn step_values_copy_eq_and_debug_see_values_only() {
+        let h = filled();
+        let out = StepValues::__new(h.first(2));
+        let copy = out; // Copy: `out` is still usable
+        #[allow(clippy::clone_on_copy)]
+        let cloned = out.clone();
+        assert_eq!((out.len(), copy.len(), cloned.len()), (2, 2, 2));
+        assert_eq!(format!("{out:?}"), "[[0.0, 0.0], [1.0, 10.0]]");
+        // Values compared, not states: another dx, the same values.
+        let mut other = filled();
+        other[1].dx = [7.0; 2];
+        assert_eq!(out, StepValues::__new(other.first(2)));
+        assert_ne!(out, StepValues::__new(other.first(3)));
+        other[1].x[0] = 0.5;
+        assert_ne!(out, StepValues::__new(other.first(2)));
+        let mut it = out.iter();
+        it.next();
+        assert_eq!(format!("{it:?}"), "[[1.0, 10.0]]");
     }
 }

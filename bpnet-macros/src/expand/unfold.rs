@@ -277,10 +277,25 @@ fn run(model: &Model) -> Option<TokenStream> {
     model.output.map(|o| {
         let st = &model.states[o];
         let (out, w) = (&st.name, st.width);
+        // Values, never states: the states stay on the network's fields (`net.o[t].x`).
+        let run_doc = if st.step {
+            let o = plain(out);
+            format!(
+                " Inference over a sequence (the lecture's `run`), from the initial values: the\n \
+                 values of `{o}` at every step run, a [`bpnet::StepValues`] (`out[t]` is the\n \
+                 `&[{f}; {w}]` of step `t`; `out.last()`, `out.iter()`, `out.to_vec()`).\n\n \
+                 Values, not states: the states of the steps run stay on the network's fields,\n \
+                 `self.{o}[t].x` (and `.dx`, `.ddx` after a backward pass)."
+            )
+        } else {
+            " Inference over a sequence (the lecture's `run`), from the initial values: the \
+             output, computed once after the steps."
+                .to_string()
+        };
         let (ret, value) = if st.step {
             (
-                quote!(&[::bpnet::State<#f, #w>]),
-                quote!(self.#out.first(len)),
+                quote!(::bpnet::StepValues<'_, #f, #w>),
+                quote!(::bpnet::StepValues::__new(self.#out.first(len))),
             )
         } else {
             (quote!(&[#f; #w]), quote!(&self.#out.x))
@@ -296,8 +311,7 @@ fn run(model: &Model) -> Option<TokenStream> {
                 #run_ran
             }
 
-            /// Inference over a sequence (the lecture's `run`), from the initial values: the
-            /// output at every step run (or once, for an output after the steps).
+            #[doc = #run_doc]
             #many_inputs
             #[track_caller]
             pub fn #run(&mut self, #(#input_sig),*) -> #rt::Result<#ret, ::bpnet::Error> {
