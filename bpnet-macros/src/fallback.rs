@@ -16,6 +16,7 @@ pub fn fallback(def: &NetworkDef, users: &Model) -> TokenStream {
     let (network, module) = (network_impls(def, &d), module_impl(def, &d));
     let (batch_item, batch_points) = batch(def, &d);
     let (entry_points, bprop) = (entry_points(&d), bprop(&d));
+    let derives = stand_in_derives(def);
     let Read {
         f, fields, consts, ..
     } = &d;
@@ -51,7 +52,30 @@ pub fn fallback(def: &NetworkDef, users: &Model) -> TokenStream {
             pub fn curvature(&self) -> &[#f] { &[] }
             pub fn curvature_mut(&mut self) -> &mut [#f] { &mut [] }
             pub fn zero_curvature(&mut self) {}
+            pub fn set_training(&mut self, on: bool) {}
+            pub fn training(&self) -> bool { true }
+            pub fn seed_dropout(&mut self, seed: u64) {}
             #(#accessors)*
+        }
+        #derives
+    )
+}
+
+/// `Clone` and `Debug` of the stand-in, as the network has them (unless the declaration
+/// derives something: its derive is the error, and must not conflict with these).
+fn stand_in_derives(def: &NetworkDef) -> TokenStream {
+    if def.attrs.iter().any(|a| a.path().is_ident("derive")) {
+        return quote!();
+    }
+    let name = &def.name;
+    quote!(
+        impl ::core::clone::Clone for #name {
+            fn clone(&self) -> Self { ::core::unreachable!() }
+        }
+        impl ::core::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                ::core::unreachable!()
+            }
         }
     )
 }
@@ -270,6 +294,8 @@ fn network_impls(def: &NetworkDef, d: &Read) -> Option<TokenStream> {
                 fn sgd_step(&mut self, lr: #f) {}
                 fn set_input_grads(&mut self, on: bool) {}
                 fn input_grads(&self) -> bool { false }
+                fn set_training(&mut self, on: bool) {}
+                fn training(&self) -> bool { true }
             }
             #[allow(unused_variables, clippy::all)]
             impl ::bpnet::SecondOrder for #name {
@@ -377,9 +403,9 @@ fn entry_points(d: &Read) -> TokenStream {
             pub fn fprop(&mut self, #(#fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
             pub fn fprop_continued(&mut self, #(#fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
             pub fn try_fprop(&mut self, #(#try_fprop_p),*) -> ::core::result::Result<#f, ::bpnet::Error> { ::core::unreachable!() }
-            pub fn run(&mut self, #(#run_p),*) -> ::core::result::Result<&[::bpnet::State<#f, 0>], ::bpnet::Error> { ::core::unreachable!() }
-            pub fn run_continued(&mut self, #(#run_p),*) -> ::core::result::Result<&[::bpnet::State<#f, 0>], ::bpnet::Error> { ::core::unreachable!() }
-            pub fn try_run(&mut self, #(#try_run_p),*) -> ::core::result::Result<&[::bpnet::State<#f, 0>], ::bpnet::Error> { ::core::unreachable!() }
+            pub fn run(&mut self, #(#run_p),*) -> ::core::result::Result<::bpnet::StepValues<'_, #f, 0>, ::bpnet::Error> { ::core::unreachable!() }
+            pub fn run_continued(&mut self, #(#run_p),*) -> ::core::result::Result<::bpnet::StepValues<'_, #f, 0>, ::bpnet::Error> { ::core::unreachable!() }
+            pub fn try_run(&mut self, #(#try_run_p),*) -> ::core::result::Result<::bpnet::StepValues<'_, #f, 0>, ::bpnet::Error> { ::core::unreachable!() }
         )
     } else {
         quote!(
