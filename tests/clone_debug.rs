@@ -6,34 +6,7 @@ mod common;
 use bpnet::prelude::*;
 use common::{Square, rows};
 
-network! {
-    #[bpnet(float = f64)]
-    pub struct Net {
-        input  x: 2;
-        target y: 1;
-        s      = l1: linear(x -> 3);
-        h      = t1: tanh(s);
-        out    = l2: linear(h -> 1);
-        energy = euclidean(out, y);
-    }
-}
-
-network! {
-    #[bpnet(float = f64)]
-    pub struct Elman {
-        unfold 4 {
-            input  x: 1;
-            target y: 1;
-            s      = wx: linear(x -> 3);
-            c      = wh: linear(h[t - 1] -> 3);
-            a      = add(s, c);
-            h      = th: tanh(a);
-            o      = wo: linear(h -> 1);
-            e      = euclidean(o, y);
-        }
-        energy = sum(e);
-    }
-}
+common::small_nets!();
 
 /// A user module that is `Clone`.
 #[derive(Clone)]

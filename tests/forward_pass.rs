@@ -2,36 +2,11 @@
 //! `fprop_batch`, `bprop_batch` after `fprop`, any backward pass after `run` or before any
 //! forward pass panics with what to call instead, where it used to return gradients of zero.
 
+mod common;
+
 use bpnet::prelude::*;
 
-network! {
-    #[bpnet(float = f64)]
-    pub struct Net {
-        input  x: 2;
-        target y: 1;
-        s      = l1: linear(x -> 3);
-        h      = t1: tanh(s);
-        out    = l2: linear(h -> 1);
-        energy = euclidean(out, y);
-    }
-}
-
-network! {
-    #[bpnet(float = f64)]
-    pub struct Elman {
-        unfold 4 {
-            input  x: 1;
-            target y: 1;
-            s      = wx: linear(x -> 3);
-            c      = wh: linear(h[t - 1] -> 3);
-            a      = add(s, c);
-            h      = th: tanh(a);
-            o      = wo: linear(h -> 1);
-            e      = euclidean(o, y);
-        }
-        energy = sum(e);
-    }
-}
+common::small_nets!();
 
 network! {
     /// No energy: bprop starts from a given dE/d(output), after `run`.

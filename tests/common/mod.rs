@@ -262,3 +262,41 @@ macro_rules! batch_is_the_sum {
 }
 #[allow(unused_imports)]
 pub(crate) use batch_is_the_sum;
+
+/// Two small f64 networks: `Net` (2-3-1, tanh, Euclidean energy) and `Elman` (input 1, hidden 3,
+/// unfolded over 4 steps, the energy summed).
+#[allow(unused_macros)]
+macro_rules! small_nets {
+    () => {
+        network! {
+            #[bpnet(float = f64)]
+            pub struct Net {
+                input  x: 2;
+                target y: 1;
+                s      = l1: linear(x -> 3);
+                h      = t1: tanh(s);
+                out    = l2: linear(h -> 1);
+                energy = euclidean(out, y);
+            }
+        }
+
+        network! {
+            #[bpnet(float = f64)]
+            pub struct Elman {
+                unfold 4 {
+                    input  x: 1;
+                    target y: 1;
+                    s      = wx: linear(x -> 3);
+                    c      = wh: linear(h[t - 1] -> 3);
+                    a      = add(s, c);
+                    h      = th: tanh(a);
+                    o      = wo: linear(h -> 1);
+                    e      = euclidean(o, y);
+                }
+                energy = sum(e);
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use small_nets;
