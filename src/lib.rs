@@ -144,7 +144,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use bpnet_runtime::debug_network;
-    pub use bpnet_runtime::dropout::{Key, Mode, child_seed};
+    pub use bpnet_runtime::dropout::{Key, Mode, child_seed, seed_of};
     pub use bpnet_runtime::forward::{Forward, expect_forward};
     pub use bpnet_runtime::gemm::GemmScratch;
     pub use bpnet_runtime::kernels::*;

@@ -5,9 +5,9 @@
 
 mod common;
 
-use bpnet::check_gradients;
 use bpnet::prelude::*;
 use bpnet::train::Trainer;
+use bpnet::{check_gradients, check_module_gradients};
 use common::{TOL, rows};
 use std::cell::RefCell;
 
@@ -321,4 +321,108 @@ fn the_trainer_evaluates_in_evaluation_mode() {
     let epoch = [[true; 3].as_slice(), [false; 5].as_slice()].concat();
     assert_eq!(modes, [epoch.clone(), epoch].concat());
     assert!(net.training());
+}
+
+network! {
+    /// A network with dropout, used as a module.
+    #[bpnet(float = f64)]
+    pub struct DropMod {
+        input  x: 3;
+        h      = l: linear(x -> 4);
+        d      = dropout(h, p = 0.5);
+        output o = t: tanh(d);
+    }
+}
+
+network! {
+    /// No dropout of its own: only inside its nested network.
+    #[bpnet(float = f64)]
+    pub struct Outer {
+        input  x: 3;
+        target y: 4;
+        q: 4   = inner: DropMod(x);
+        energy = euclidean(q, y);
+    }
+}
+
+/// `check_module_gradients` on a network with dropout used as a module: the checker seeds the
+/// module alike before every fprop, so the finite differences are of one draw of the masks
+/// (without, every fprop drew new ones and every row was off by 100%).
+#[test]
+fn check_module_gradients_checks_a_network_with_dropout_on_one_draw() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let report = check_module_gradients::<DropMod, _>(&mut rng, &[0.3, -0.2, 0.5]);
+    assert!(report.passes(TOL), "{report}");
+}
+
+/// A network whose dropout is inside a nested network takes its seed from its initial
+/// parameters (drawn from `new`'s rng): networks made from other rngs draw other masks, even once
+/// given the same parameters.
+#[test]
+fn nested_dropout_follows_the_rng_of_new() {
+    let mut a = Outer::new(&mut StdRng::seed_from_u64(2));
+    let mut c = Outer::new(&mut StdRng::seed_from_u64(3));
+    c.params_mut().copy_from_slice(a.params());
+    let (x, y) = ([0.3, -0.2, 0.5], [0.1, 0.2, 0.3, 0.4]);
+    let (ea, ec) = (a.fprop(&x, &y), c.fprop(&x, &y));
+    assert_ne!(ea, ec, "networks made from other rngs draw the same masks");
+}
+
+/// A switch of mode between fprop and bprop would send bprop back through masks fprop did not
+/// draw: the switch ends the forward pass, and the bprop panics (the same switch to the mode
+/// the network is in changes nothing).
+#[test]
+#[should_panic(
+    expected = "`Outer::bprop` goes back through the states of `fprop`, but no forward \
+                           pass has run yet"
+)]
+fn a_mode_switch_ends_the_forward_pass() {
+    let mut net = Outer::new(&mut StdRng::seed_from_u64(4));
+    let (x, y) = ([0.3, -0.2, 0.5], [0.1, 0.2, 0.3, 0.4]);
+    net.set_training(false);
+    net.fprop(&x, &y);
+    net.set_training(false);
+    net.bprop();
+    net.fprop(&x, &y);
+    net.set_training(true);
+    net.bprop();
+}
+
+/// A clone draws the same masks as its original, pass after pass (it is a copy, seed
+/// included), until it is given a seed of its own.
+#[test]
+fn a_clone_draws_the_masks_of_its_original_until_reseeded() {
+    let mut a = Outer::new(&mut StdRng::seed_from_u64(5));
+    let mut b = a.clone();
+    let (x, y) = ([0.3, -0.2, 0.5], [0.1, 0.2, 0.3, 0.4]);
+    for _ in 0..3 {
+        assert_eq!(a.fprop(&x, &y), b.fprop(&x, &y));
+    }
+    b.seed_dropout(99);
+    assert_ne!(a.fprop(&x, &y), b.fprop(&x, &y));
+}
+
+/// Dropout in a nested network used per row of a minibatch: bprop_batch against central
+/// differences (masks fixed by seeding before each fprop_batch).
+#[test]
+fn nested_dropout_per_row_gradients() {
+    let mut net = Outer::new(&mut StdRng::seed_from_u64(6));
+    net.reserve_batch(3).unwrap();
+    let xs = [[0.3, -0.2, 0.5], [0.1, 0.4, -0.3], [0.3, -0.2, 0.5]];
+    let ys = [[0.1, 0.2, 0.3, 0.4]; 3];
+    net.seed_dropout(7);
+    net.fprop_batch(&xs, &ys).unwrap();
+    net.zero_grad();
+    net.bprop_batch();
+    let grads = net.grads().to_vec();
+    let start = net.params().to_vec();
+    let fd = common::numeric(
+        &mut |v| {
+            net.params_mut().copy_from_slice(v);
+            net.seed_dropout(7);
+            net.fprop_batch(&xs, &ys).unwrap()
+        },
+        &start,
+    );
+    common::assert_close("nested dropout per row", &grads, &fd);
 }

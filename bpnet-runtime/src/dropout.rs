@@ -58,6 +58,16 @@ pub fn child_seed(seed: u64, module: u64, copy: u64) -> u64 {
     mix(mix(seed ^ mix(module.wrapping_add(0x5bd1_e995))) ^ copy)
 }
 
+/// A seed from a network's initial parameters, for a network that has no dropout of its own but
+/// user modules or nested networks (which may): they get seeds that follow the `rng` the
+/// parameters were drawn from, without drawing from it (what it gives next is unchanged).
+#[doc(hidden)]
+pub fn seed_of<F: crate::Float>(params: &[F]) -> u64 {
+    params
+        .iter()
+        .fold(0x6a09_e667_f3bc_c908, |h, p| mix(h ^ p.to_f64().to_bits()))
+}
+
 /// SplitMix64's finaliser: a bijection of `u64` whose outputs pass statistical tests for
 /// consecutive inputs.
 #[inline(always)]

@@ -190,7 +190,9 @@ fn compare<'a>(
 /// against central differences, for its parameters and for its input.
 ///
 /// The module gets a fresh pool initialised by [`Module::init`] and the energy `E = r · y` for a
-/// random direction `r` (so every output counts). bprop starts from `grads` and `dinput` holding
+/// random direction `r` (so every output counts). It is given the same seed
+/// ([`Module::set_seed`]) before every fprop, so that a module drawing random numbers (a network
+/// with `dropout`) is checked on one draw. bprop starts from `grads` and `dinput` holding
 /// random values of magnitude 0.5 to 1 (not zero, as in a network, where they hold the other
 /// modules' and the other samples' and steps' contributions), and what it **added** to them is
 /// compared with the finite differences: a bprop that writes (`dx[i] = …`, `g[k] = …`) instead of
@@ -216,7 +218,12 @@ pub fn check_module_gradients<M: Module, R: Rng + ?Sized>(
         .collect();
     let mut module = M::create();
     let mut output = vec![F::<M>::ZERO; M::OUT];
+    // Every fprop seeded alike: a module that draws random numbers (a dropout) draws the same
+    // ones each time, so the finite differences are of one function, the one bprop goes back
+    // through.
+    let seed = rng.next_u64();
     let energy = |m: &mut M, p: &[F<M>], x: &[F<M>], y: &mut [F<M>]| -> f64 {
+        m.set_seed(seed);
         m.fprop(p, x, y);
         y.iter()
             .zip(&direction)

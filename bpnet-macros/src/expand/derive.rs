@@ -57,6 +57,8 @@ fn net_clone(model: &Model) -> TokenStream {
         /// and the room reserved for minibatches. The helper threads of
         /// `set_batch_threads` are not copied: the copy computes on one thread. It allocates as
         /// much as `new` and `reserve_batch` did, and panics if that fails, as `Vec::clone`.
+        /// Its dropout seed is copied too, so it draws its original's masks: give it another
+        /// with `seed_dropout` for an ensemble.
         impl ::core::clone::Clone for #name #bounds {
             fn clone(&self) -> Self {
                 Self {

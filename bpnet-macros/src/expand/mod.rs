@@ -132,9 +132,15 @@ fn core(model: &Model, sched: &Schedule, inits: &TokenStream, bounds: &TokenStre
         bbprop: bbprop_body,
     } = sweeps(model, sched, Form::Sample);
     let len_param = model.steps.map(|_| quote!(, len: usize));
-    // Drawn after the parameters, so that they are the same with dropout or without.
-    let draw_seed =
-        mode::has_dropout(model).then(|| quote!(net.__mode.seed = #rt::Rng::next_u64(rng);));
+    // Drawn after the parameters, so that they are the same with dropout or without; without a
+    // dropout of its own, but with modules that may have one, from the parameters.
+    let draw_seed = if mode::has_dropout(model) {
+        quote!(net.__mode.seed = #rt::Rng::next_u64(rng);)
+    } else if mode::has_users(model) {
+        quote!(net.__mode.seed = ::bpnet::__private::seed_of(&net.__params);)
+    } else {
+        quote!()
+    };
     let mode_methods = mode::methods(model);
     quote!(
             #mode_methods

@@ -17,6 +17,14 @@ pub fn has_dropout(model: &Model) -> bool {
         .any(|m| matches!(&m.kind, Kind::Op(op) if op.name() == "dropout"))
 }
 
+/// Whether the network has user modules or nested networks (which may draw random numbers).
+pub fn has_users(model: &Model) -> bool {
+    model
+        .modules
+        .iter()
+        .any(|m| matches!(m.kind, Kind::User { .. }))
+}
+
 /// `self.__mode.next_pass();` where a forward pass begins, for a network with dropout.
 pub fn next_pass(model: &Model) -> TokenStream {
     if has_dropout(model) {
@@ -74,7 +82,13 @@ pub fn methods(model: &Model) -> TokenStream {
         /// network, every copy of it (per step, per row of a minibatch), is told through
         /// `Module::set_training`. Evaluate (validation, inference) in evaluation mode; the
         /// `Trainer` does so after each epoch.
+        ///
+        /// A switch ends the last forward pass: a backward pass needs a forward pass in the new
+        /// mode (it would otherwise go back through masks its forward pass did not draw).
         pub fn set_training(&mut self, on: bool) {
+            if on != self.__mode.training {
+                self.__forward = ::bpnet::__private::Forward::None;
+            }
             self.__mode.training = on;
             self.__sync_training();
         }
