@@ -55,6 +55,29 @@ network! {
     }
 }
 
+/// `bprop_batch` of `$net` on `$xs`, `$ys` against central differences of `fprop_batch`'s energy
+/// in every parameter (`common::assert_close`), the masks fixed by seeding before each fprop.
+macro_rules! minibatch_matches_differences {
+    ($net:expr, $xs:expr, $ys:expr, $what:expr) => {{
+        let net = &mut $net;
+        net.seed_dropout(7);
+        net.fprop_batch($xs, $ys).unwrap();
+        net.zero_grad();
+        net.bprop_batch();
+        let grads = net.grads().to_vec();
+        let start = net.params().to_vec();
+        let fd = common::numeric(
+            &mut |v| {
+                net.params_mut().copy_from_slice(v);
+                net.seed_dropout(7);
+                net.fprop_batch($xs, $ys).unwrap()
+            },
+            &start,
+        );
+        common::assert_close($what, &grads, &fd);
+    }};
+}
+
 thread_local! {
     /// What every `Probe` was told: (its seed, the training flags it was given).
     static TOLD: RefCell<Vec<(u64, bool)>> = const { RefCell::new(Vec::new()) };
@@ -228,21 +251,7 @@ fn gradients_through_dropout_match_finite_differences() {
     // the batch's energy in every parameter.
     net.reserve_batch(3).unwrap();
     let (bx, by) = (vec![xs.clone(); 3], vec![ys.clone(); 3]);
-    net.seed_dropout(7);
-    net.fprop_batch(&bx, &by).unwrap();
-    net.zero_grad();
-    net.bprop_batch();
-    let grads = net.grads().to_vec();
-    let start = net.params().to_vec();
-    let fd = common::numeric(
-        &mut |v| {
-            net.params_mut().copy_from_slice(v);
-            net.seed_dropout(7);
-            net.fprop_batch(&bx, &by).unwrap()
-        },
-        &start,
-    );
-    common::assert_close("a minibatch through dropout", &grads, &fd);
+    minibatch_matches_differences!(net, &bx, &by, "a minibatch through dropout");
 }
 
 /// `set_training` and the seeds reach every copy: per step, per row of a minibatch (also those
@@ -410,19 +419,5 @@ fn nested_dropout_per_row_gradients() {
     net.reserve_batch(3).unwrap();
     let xs = [[0.3, -0.2, 0.5], [0.1, 0.4, -0.3], [0.3, -0.2, 0.5]];
     let ys = [[0.1, 0.2, 0.3, 0.4]; 3];
-    net.seed_dropout(7);
-    net.fprop_batch(&xs, &ys).unwrap();
-    net.zero_grad();
-    net.bprop_batch();
-    let grads = net.grads().to_vec();
-    let start = net.params().to_vec();
-    let fd = common::numeric(
-        &mut |v| {
-            net.params_mut().copy_from_slice(v);
-            net.seed_dropout(7);
-            net.fprop_batch(&xs, &ys).unwrap()
-        },
-        &start,
-    );
-    common::assert_close("nested dropout per row", &grads, &fd);
+    minibatch_matches_differences!(net, &xs, &ys, "nested dropout per row");
 }
