@@ -1047,40 +1047,21 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
             let was_training = net.training();
             net.set_training(false);
             let evaluated = (|| {
-                let mut train_acc = None;
-                if let (Some(correct), true) = (correct.as_mut(), train_accuracy) {
-                    train_acc = Some(accuracy(net, train, correct));
-                }
+                let train_acc = match (correct.as_mut(), train_accuracy) {
+                    (Some(correct), true) => Some(accuracy(net, train, correct)),
+                    _ => None,
+                };
                 let (mut val_loss, mut val_acc) = (None, None);
                 if let Some(val) = validation {
-                    let mut sum = 0.0;
-                    for idx in val_order.chunks(batch) {
-                        let failed = |sample, failure| {
-                            let at = (epoch, None, sample, Phase::Validation);
-                            Err(stopped(&history, at, failure))
-                        };
-                        match forward(net, val, idx) {
-                            Ok(e) if e.is_finite() => sum += e.to_f64(),
-                            Ok(e) => {
-                                let sample = locate_energy(net, val, idx, &mut forward);
-                                let energy = e.to_f64();
-                                return failed(sample, Failure::NonFiniteEnergy { energy });
-                            }
-                            Err(e) => {
-                                let sample = locate_error(net, val, idx, &mut forward);
-                                return failed(sample, Failure::Network(e));
-                            }
-                        }
-                    }
-                    val_loss = Some(sum / val.len() as f64);
-                    if let Some(correct) = correct.as_mut() {
-                        val_acc = Some(accuracy(net, val, correct));
-                    }
+                    val_loss = Some(mean_loss(net, val, &val_order, batch, &mut forward)?);
+                    val_acc = correct.as_mut().map(|correct| accuracy(net, val, correct));
                 }
                 Ok((train_acc, val_loss, val_acc))
             })();
             net.set_training(was_training);
-            let (train_acc, val_loss, val_acc) = evaluated?;
+            let (train_acc, val_loss, val_acc) = evaluated.map_err(|(sample, failure)| {
+                stopped(&history, (epoch, None, sample, Phase::Validation), failure)
+            })?;
 
             let train_loss = total / seen as f64;
             let monitored = val_loss.unwrap_or(train_loss);
@@ -1124,6 +1105,33 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
         }
         Ok(history)
     }
+}
+
+/// The mean energy of `data` (its samples `order`, in batches of `batch`) by `forward`, or the
+/// failure of the first batch that fails, with the sample found to fail alone.
+fn mean_loss<N: Network, S>(
+    net: &mut N,
+    data: &[S],
+    order: &[usize],
+    batch: usize,
+    forward: &mut impl FnMut(&mut N, &[S], &[usize]) -> Result<N::Float, Error>,
+) -> Result<f64, (Option<usize>, Failure)> {
+    let mut sum = 0.0;
+    for idx in order.chunks(batch) {
+        match forward(net, data, idx) {
+            Ok(e) if e.is_finite() => sum += e.to_f64(),
+            Ok(e) => {
+                let sample = locate_energy(net, data, idx, forward);
+                let energy = e.to_f64();
+                return Err((sample, Failure::NonFiniteEnergy { energy }));
+            }
+            Err(e) => {
+                let sample = locate_error(net, data, idx, forward);
+                return Err((sample, Failure::Network(e)));
+            }
+        }
+    }
+    Ok(sum / data.len() as f64)
 }
 
 impl<'a, N: SecondOrder, S> Trainer<'a, N, Sdlm<N::Float>, S> {
