@@ -45,13 +45,13 @@ use std::time::Instant;
 #[path = "speed/reference.rs"]
 mod reference;
 
-use reference::{LibmTanh, SameTanh};
+use reference::{FixedSize, Libm};
 
 // ---------------------------------------------------------------------------------------------
 // The networks, as a user declares them.
 
 network! {
-    /// Workload 1: a 2-8-1 tanh net for XOR.
+    /// A 2-8-1 tanh net for XOR.
     pub struct XorNet {
         input  x: 2;
         target y: 1;
@@ -64,7 +64,20 @@ network! {
 }
 
 network! {
-    /// Workload 2: a 64-32-10 tanh net for 8×8 digit images.
+    /// A small 8-16-4 tanh net.
+    pub struct SmallNet {
+        input  x: 8;
+        target y: 4;
+        s1     = l1: linear(x -> 16);
+        h      = t1: tanh(s1);
+        s2     = l2: linear(h -> 4);
+        out    = t2: tanh(s2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// A 64-32-10 tanh net for 8×8 digit images.
     pub struct DigitsNet {
         input  x: 64;
         target y: 10;
@@ -77,7 +90,22 @@ network! {
 }
 
 network! {
-    /// Workload 3: a 784-256-10 tanh net, trained on minibatches of 64.
+    /// A three-layer 32-64-64-8 tanh net.
+    pub struct DeepNet {
+        input  x: 32;
+        target y: 8;
+        s1     = l1: linear(x -> 64);
+        h1     = t1: tanh(s1);
+        s2     = l2: linear(h1 -> 64);
+        h2     = t2: tanh(s2);
+        s3     = l3: linear(h2 -> 8);
+        out    = t3: tanh(s3);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// A 784-256-10 tanh net, trained on minibatches.
     pub struct MinibatchNet {
         input  x: 784;
         target y: 10;
@@ -90,13 +118,30 @@ network! {
 }
 
 network! {
-    /// Workload 4: an Elman net, input 4, hidden 32, output 1, unfolded over 16 steps.
+    /// An Elman net, input 4, hidden 32, output 1, unfolded over 16 steps.
     pub struct ElmanNet {
         unfold 16 {
             input  x: 4;
             target y: 1;
             s      = wx: linear(x -> 32);
             c      = wh: linear(h[t - 1] -> 32);
+            a      = add(s, c);
+            h      = th: tanh(a);
+            o      = wo: linear(h -> 1);
+            e      = euclidean(o, y);
+        }
+        energy = sum(e);
+    }
+}
+
+network! {
+    /// An Elman net, input 4, hidden 16, output 1, unfolded over 64 steps.
+    pub struct LongElmanNet {
+        unfold 64 {
+            input  x: 4;
+            target y: 1;
+            s      = wx: linear(x -> 16);
+            c      = wh: linear(h[t - 1] -> 16);
             a      = add(s, c);
             h      = th: tanh(a);
             o      = wo: linear(h -> 1);
@@ -387,8 +432,11 @@ fn run(
 // ---------------------------------------------------------------------------------------------
 // Data (synthetic and deterministic).
 
+/// One sample of a per-sample workload: inputs and targets.
+type Sample<const I: usize, const O: usize> = ([f32; I], [f32; O]);
+
 /// XOR, inputs ±1, targets ±0.8 (reachable by tanh).
-fn xor_data() -> Vec<XorSample> {
+fn xor_data() -> Vec<Sample<2, 1>> {
     vec![
         ([-1.0, -1.0], [-0.8]),
         ([-1.0, 1.0], [0.8]),
@@ -399,7 +447,7 @@ fn xor_data() -> Vec<XorSample> {
 
 /// 512 synthetic 8×8 "digits": ten random prototype images, each sample a prototype with noise,
 /// values in [0, 1]; targets 0.8 for the class and −0.8 for the others.
-fn digits_data() -> Vec<DigitsSample> {
+fn digits_data() -> Vec<Sample<64, 10>> {
     let mut rng = StdRng::seed_from_u64(64);
     let prototypes: Vec<[f32; 64]> = (0..10)
         .map(|_| std::array::from_fn(|_| if rng.random_bool(0.35) { 1.0 } else { 0.0 }))
@@ -411,6 +459,25 @@ fn digits_data() -> Vec<DigitsSample> {
                 (prototypes[class][j] + rng.random_range(-0.4f32..0.4)).clamp(0.0, 1.0)
             });
             let y = std::array::from_fn(|k| if k == class { 0.8 } else { -0.8 });
+            (x, y)
+        })
+        .collect()
+}
+
+/// 512 samples of a random smooth function: inputs uniform in [−1, 1], targets `0.8·tanh(A x)`
+/// for a fixed random `A` (entries uniform in ±2/√I).
+fn teacher_data<const I: usize, const O: usize>(seed: u64) -> Vec<Sample<I, O>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let scale = 2.0 / (I as f32).sqrt();
+    let a: Vec<[f32; I]> = (0..O)
+        .map(|_| std::array::from_fn(|_| rng.random_range(-scale..scale)))
+        .collect();
+    (0..512)
+        .map(|_| {
+            let x: [f32; I] = std::array::from_fn(|_| rng.random_range(-1.0..1.0));
+            let y = std::array::from_fn(|k| {
+                0.8 * a[k].iter().zip(&x).map(|(w, v)| w * v).sum::<f32>().tanh()
+            });
             (x, y)
         })
         .collect()
@@ -452,15 +519,16 @@ fn minibatch_data(batch: usize) -> Vec<Batch> {
         .collect()
 }
 
-type Sequence = ([[f32; 4]; reference::T], [[f32; 1]; reference::T]);
+/// A sequence of `T` steps: 4 inputs and 1 target per step.
+type Sequence<const T: usize> = ([[f32; 4]; T], [[f32; 1]; T]);
 
-/// 64 sequences of 16 steps: inputs uniform in [−1, 1], the target a function of the inputs of
+/// 64 sequences of `T` steps: inputs uniform in [−1, 1], the target a function of the inputs of
 /// this step and the two before (so the hidden state has something to remember).
-fn elman_data() -> Vec<Sequence> {
-    let mut rng = StdRng::seed_from_u64(16);
+fn elman_data<const T: usize>(seed: u64) -> Vec<Sequence<T>> {
+    let mut rng = StdRng::seed_from_u64(seed);
     (0..64)
         .map(|_| {
-            let xs: [[f32; 4]; reference::T] =
+            let xs: [[f32; 4]; T] =
                 std::array::from_fn(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0)));
             let at =
                 |t: usize, back: usize, j: usize| t.checked_sub(back).map_or(0.0, |s| xs[s][j]);
@@ -483,9 +551,10 @@ trait Pooled {
     fn pool(&self) -> Vec<f32>;
 }
 
-/// One training step on one sample `D` (one sequence, for the Elman net); returns its energy.
+/// One training step on one sample `D` (one sequence, for the Elman nets; one batch for the
+/// minibatch net) with learning rate `lr`; returns its energy.
 trait Step<D> {
-    fn train_on(&mut self, sample: &D) -> f32;
+    fn train_on(&mut self, sample: &D, lr: f32) -> f32;
 }
 
 /// A network (generated or hand-written) with its initial pool, its data and where it is in it.
@@ -494,17 +563,19 @@ struct Variant<'d, N, D> {
     net: N,
     init: Vec<f32>,
     data: &'d [D],
+    lr: f32,
     next: usize,
 }
 
 impl<'d, N: Pooled, D> Variant<'d, N, D> {
-    fn new(label: &'static str, mut net: N, init: &[f32], data: &'d [D]) -> Self {
+    fn new(label: &'static str, mut net: N, init: &[f32], data: &'d [D], lr: f32) -> Self {
         net.load(init);
         Self {
             label,
             net,
             init: init.to_vec(),
             data,
+            lr,
             next: 0,
         }
     }
@@ -523,7 +594,7 @@ impl<N: Pooled + Step<D>, D> Trainer for Variant<'_, N, D> {
     fn train(&mut self, steps: usize) -> f64 {
         let mut total = 0.0;
         for _ in 0..steps {
-            total += f64::from(self.net.train_on(&self.data[self.next]));
+            total += f64::from(self.net.train_on(&self.data[self.next], self.lr));
             self.next += 1;
             if self.next == self.data.len() {
                 self.next = 0;
@@ -551,12 +622,20 @@ macro_rules! pooled_generated {
     )*};
 }
 
-pooled_generated!(XorNet, DigitsNet, MinibatchNet, ElmanNet);
+pooled_generated!(
+    XorNet,
+    SmallNet,
+    DigitsNet,
+    DeepNet,
+    MinibatchNet,
+    ElmanNet,
+    LongElmanNet
+);
 
-/// [`Pooled`] for the hand-written references.
-macro_rules! pooled_reference {
-    ($($net:ident),*) => {$(
-        impl<F: reference::Tanh> Pooled for reference::$net<F> {
+/// [`Pooled`] and [`Step`] for a hand-written reference `$net<F, widths…>` on samples `$sample`.
+macro_rules! reference_impls {
+    ($net:ident < $($w:ident),* >, $sample:ty, |$s:ident, $x:ident, $y:ident, $lr:ident| $step:expr) => {
+        impl<F: reference::Flavor, $(const $w: usize),*> Pooled for reference::$net<F, $($w),*> {
             fn load(&mut self, pool: &[f32]) {
                 *self = Self::from_pool(pool);
             }
@@ -564,12 +643,22 @@ macro_rules! pooled_reference {
                 self.to_pool()
             }
         }
-    )*};
+        impl<F: reference::Flavor, $(const $w: usize),*> Step<$sample>
+            for reference::$net<F, $($w),*>
+        {
+            fn train_on(&mut self, ($x, $y): &$sample, $lr: f32) -> f32 {
+                let $s = self;
+                $step
+            }
+        }
+    };
 }
 
-pooled_reference!(Xor, Digits, Elman);
+reference_impls!(Mlp2<I, H, O>, Sample<I, O>, |s, x, y, lr| s.step(x, y, lr));
+reference_impls!(Mlp3<I, H1, H2, O>, Sample<I, O>, |s, x, y, lr| s.step(x, y, lr));
+reference_impls!(Elman<I, H, T>, ([[f32; I]; T], [[f32; 1]; T]), |s, x, y, lr| s.step(x, y, lr));
 
-impl<F: reference::Tanh> Pooled for reference::Minibatch<F> {
+impl<F: reference::Flavor> Pooled for reference::Minibatch<F> {
     fn load(&mut self, pool: &[f32]) {
         *self = Self::from_pool(pool, self.batch());
     }
@@ -578,50 +667,47 @@ impl<F: reference::Tanh> Pooled for reference::Minibatch<F> {
     }
 }
 
-const GENERATED: &str = "generated";
-const HAND_SAME: &str = "hand-written, same tanh";
-const HAND_LIBM: &str = "hand-written, libm tanhf";
-
-const XOR_LR: f32 = 0.1;
-type XorSample = ([f32; 2], [f32; 1]);
-
-impl Step<XorSample> for XorNet {
-    fn train_on(&mut self, (x, y): &XorSample) -> f32 {
-        let e = self.fprop(x, y);
-        self.zero_grad();
-        self.bprop();
-        self.sgd_step(XOR_LR);
-        e
-    }
+/// [`Step`] for a generated per-sample network: the lecture's cycle.
+macro_rules! per_sample_step {
+    ($($net:ty: $sample:ty),* $(,)?) => {$(
+        impl Step<$sample> for $net {
+            fn train_on(&mut self, (x, y): &$sample, lr: f32) -> f32 {
+                let e = self.fprop(x, y);
+                self.zero_grad();
+                self.bprop();
+                self.sgd_step(lr);
+                e
+            }
+        }
+    )*};
 }
 
-impl<F: reference::Tanh> Step<XorSample> for reference::Xor<F> {
-    fn train_on(&mut self, (x, y): &XorSample) -> f32 {
-        self.step(x, y, XOR_LR)
-    }
+per_sample_step!(
+    XorNet: Sample<2, 1>,
+    SmallNet: Sample<8, 4>,
+    DigitsNet: Sample<64, 10>,
+    DeepNet: Sample<32, 8>,
+);
+
+/// [`Step`] for a generated unfolded network: fprop over the whole sequence, BPTT, update.
+macro_rules! sequence_step {
+    ($($net:ty: $t:literal),* $(,)?) => {$(
+        impl Step<Sequence<$t>> for $net {
+            fn train_on(&mut self, (xs, ys): &Sequence<$t>, lr: f32) -> f32 {
+                let e = self.fprop(xs, ys).expect("a sequence of the unfolded length");
+                self.zero_grad();
+                self.bprop();
+                self.sgd_step(lr);
+                e
+            }
+        }
+    )*};
 }
 
-const DIGITS_LR: f32 = 0.01;
-type DigitsSample = ([f32; 64], [f32; 10]);
-
-impl Step<DigitsSample> for DigitsNet {
-    fn train_on(&mut self, (x, y): &DigitsSample) -> f32 {
-        let e = self.fprop(x, y);
-        self.zero_grad();
-        self.bprop();
-        self.sgd_step(DIGITS_LR);
-        e
-    }
-}
-
-impl<F: reference::Tanh> Step<DigitsSample> for reference::Digits<F> {
-    fn train_on(&mut self, (x, y): &DigitsSample) -> f32 {
-        self.step(x, y, DIGITS_LR)
-    }
-}
+sequence_step!(ElmanNet: 16, LongElmanNet: 64);
 
 impl Step<Batch> for MinibatchNet {
-    fn train_on(&mut self, b: &Batch) -> f32 {
+    fn train_on(&mut self, b: &Batch, _: f32) -> f32 {
         let e = self
             .fprop_batch(&b.xs, &b.ys)
             .expect("a batch within the reserved capacity");
@@ -632,114 +718,143 @@ impl Step<Batch> for MinibatchNet {
     }
 }
 
-impl<F: reference::Tanh> Step<Batch> for reference::Minibatch<F> {
-    fn train_on(&mut self, b: &Batch) -> f32 {
+impl<F: reference::Flavor> Step<Batch> for reference::Minibatch<F> {
+    fn train_on(&mut self, b: &Batch, _: f32) -> f32 {
         self.step(&b.xs, &b.ys, b.lr)
     }
 }
 
-const ELMAN_LR: f32 = 0.005;
-
-impl Step<Sequence> for ElmanNet {
-    fn train_on(&mut self, (xs, ys): &Sequence) -> f32 {
-        let e = self.fprop(xs, ys).expect("a sequence of 16 steps");
-        self.zero_grad();
-        self.bprop();
-        self.sgd_step(ELMAN_LR);
-        e
-    }
-}
-
-impl<F: reference::Tanh> Step<Sequence> for reference::Elman<F> {
-    fn train_on(&mut self, (xs, ys): &Sequence) -> f32 {
-        self.step(xs, ys, ELMAN_LR)
-    }
-}
+const GENERATED: &str = "generated";
+const HAND_FIXED: &str = "hand-written, fixed-size";
+const HAND_LIBM: &str = "hand-written, libm tanhf";
 
 // ---------------------------------------------------------------------------------------------
 // The workloads.
 
-fn xor(cfg: &Config) -> Row {
-    let data = xor_data();
-    let net = XorNet::new(&mut StdRng::seed_from_u64(1));
-    let init = net.params().to_vec();
+/// A per-sample or sequence workload: the generated network `net` against the fixed-size and the
+/// libm references built from its initial pool by `reference`, trained with rate `lr` on `data`.
+fn per_sample<N, R1, R2, D>(
+    cfg: &Config,
+    name: &str,
+    (full, min): (usize, usize),
+    net: N,
+    (fixed, libm): (fn(&[f32]) -> R1, fn(&[f32]) -> R2),
+    data: &[D],
+    lr: f32,
+) -> Row
+where
+    N: Pooled + Step<D>,
+    R1: Pooled + Step<D>,
+    R2: Pooled + Step<D>,
+{
+    let init = net.pool();
     run(
         cfg,
-        "xor 2-8-1, per sample",
-        cfg.steps(200_000, 1_000),
+        name,
+        cfg.steps(full, min),
         data.len(),
         &[TOLERANCE, LIBM_TOLERANCE],
         &mut [
-            &mut Variant::new(GENERATED, net, &init, &data),
-            &mut Variant::new(
-                HAND_SAME,
-                reference::Xor::<SameTanh>::from_pool(&init),
-                &init,
-                &data,
-            ),
-            &mut Variant::new(
-                HAND_LIBM,
-                reference::Xor::<LibmTanh>::from_pool(&init),
-                &init,
-                &data,
-            ),
+            &mut Variant::new(GENERATED, net, &init, data, lr),
+            &mut Variant::new(HAND_FIXED, fixed(&init), &init, data, lr),
+            &mut Variant::new(HAND_LIBM, libm(&init), &init, data, lr),
         ],
+    )
+}
+
+fn xor(cfg: &Config) -> Row {
+    use reference::Mlp2;
+    per_sample(
+        cfg,
+        "xor 2-8-1, per sample",
+        (200_000, 1_000),
+        XorNet::new(&mut StdRng::seed_from_u64(1)),
+        (
+            Mlp2::<FixedSize, 2, 8, 1>::from_pool,
+            Mlp2::<Libm, 2, 8, 1>::from_pool,
+        ),
+        &xor_data(),
+        0.1,
+    )
+}
+
+fn small(cfg: &Config) -> Row {
+    use reference::Mlp2;
+    per_sample(
+        cfg,
+        "small 8-16-4, per sample",
+        (100_000, 1_024),
+        SmallNet::new(&mut StdRng::seed_from_u64(5)),
+        (
+            Mlp2::<FixedSize, 8, 16, 4>::from_pool,
+            Mlp2::<Libm, 8, 16, 4>::from_pool,
+        ),
+        &teacher_data::<8, 4>(8),
+        0.05,
     )
 }
 
 fn digits(cfg: &Config) -> Row {
-    let data = digits_data();
-    let net = DigitsNet::new(&mut StdRng::seed_from_u64(2));
-    let init = net.params().to_vec();
-    run(
+    use reference::Mlp2;
+    per_sample(
         cfg,
         "digits 64-32-10, per sample",
-        cfg.steps(10_240, 1_024),
-        data.len(),
-        &[TOLERANCE, LIBM_TOLERANCE],
-        &mut [
-            &mut Variant::new(GENERATED, net, &init, &data),
-            &mut Variant::new(
-                HAND_SAME,
-                reference::Digits::<SameTanh>::from_pool(&init),
-                &init,
-                &data,
-            ),
-            &mut Variant::new(
-                HAND_LIBM,
-                reference::Digits::<LibmTanh>::from_pool(&init),
-                &init,
-                &data,
-            ),
-        ],
+        (10_240, 1_024),
+        DigitsNet::new(&mut StdRng::seed_from_u64(2)),
+        (
+            Mlp2::<FixedSize, 64, 32, 10>::from_pool,
+            Mlp2::<Libm, 64, 32, 10>::from_pool,
+        ),
+        &digits_data(),
+        0.01,
+    )
+}
+
+fn deep(cfg: &Config) -> Row {
+    use reference::Mlp3;
+    per_sample(
+        cfg,
+        "deep 32-64-64-8, per sample",
+        (10_240, 1_024),
+        DeepNet::new(&mut StdRng::seed_from_u64(6)),
+        (
+            Mlp3::<FixedSize, 32, 64, 64, 8>::from_pool,
+            Mlp3::<Libm, 32, 64, 64, 8>::from_pool,
+        ),
+        &teacher_data::<32, 8>(32),
+        0.01,
     )
 }
 
 fn elman(cfg: &Config) -> Row {
-    let data = elman_data();
-    let net = ElmanNet::new(&mut StdRng::seed_from_u64(3));
-    let init = net.params().to_vec();
-    run(
+    use reference::Elman;
+    per_sample(
         cfg,
         "elman 4-32-1 x16, BPTT",
-        cfg.steps(1_280, 128),
-        data.len(),
-        &[TOLERANCE, LIBM_TOLERANCE],
-        &mut [
-            &mut Variant::new(GENERATED, net, &init, &data),
-            &mut Variant::new(
-                HAND_SAME,
-                reference::Elman::<SameTanh>::from_pool(&init),
-                &init,
-                &data,
-            ),
-            &mut Variant::new(
-                HAND_LIBM,
-                reference::Elman::<LibmTanh>::from_pool(&init),
-                &init,
-                &data,
-            ),
-        ],
+        (1_280, 128),
+        ElmanNet::new(&mut StdRng::seed_from_u64(3)),
+        (
+            Elman::<FixedSize, 4, 32, 16>::from_pool,
+            Elman::<Libm, 4, 32, 16>::from_pool,
+        ),
+        &elman_data::<16>(16),
+        0.005,
+    )
+}
+
+fn long_elman(cfg: &Config) -> Row {
+    use reference::Elman;
+    per_sample(
+        cfg,
+        "elman 4-16-1 x64, BPTT",
+        (1_280, 128),
+        LongElmanNet::new(&mut StdRng::seed_from_u64(7)),
+        (
+            Elman::<FixedSize, 4, 16, 64>::from_pool,
+            Elman::<Libm, 4, 16, 64>::from_pool,
+        ),
+        &elman_data::<64>(64),
+        0.002,
     )
 }
 
@@ -751,7 +866,7 @@ fn gemm_flops(m: usize, k: usize, n: usize) -> f64 {
 /// The minibatch workload on batches of `batch`; the generated network splits its large
 /// products across `threads` threads (`set_batch_threads`), the references stay on one.
 fn minibatch(cfg: &Config, batch: usize, threads: usize) -> Row {
-    use reference::{HID, IN, OUT};
+    use reference::{HID, IN, Minibatch, OUT};
     let data = minibatch_data(batch);
     let mut net = MinibatchNet::new(&mut StdRng::seed_from_u64(4));
     net.reserve_batch(batch).expect("the batch fits in memory");
@@ -772,18 +887,20 @@ fn minibatch(cfg: &Config, batch: usize, threads: usize) -> Row {
         data.len(),
         &[MINIBATCH_TOLERANCE, LIBM_TOLERANCE],
         &mut [
-            &mut Variant::new(GENERATED, net, &init, &data),
+            &mut Variant::new(GENERATED, net, &init, &data, 0.0),
             &mut Variant::new(
-                HAND_SAME,
-                reference::Minibatch::<SameTanh>::from_pool(&init, batch),
+                HAND_FIXED,
+                Minibatch::<FixedSize>::from_pool(&init, batch),
                 &init,
                 &data,
+                0.0,
             ),
             &mut Variant::new(
                 HAND_LIBM,
-                reference::Minibatch::<LibmTanh>::from_pool(&init, batch),
+                Minibatch::<Libm>::from_pool(&init, batch),
                 &init,
                 &data,
+                0.0,
             ),
         ],
     );
@@ -900,11 +1017,16 @@ fn print(rows: &[Row], cfg: &Config) {
 fn main() {
     let cfg = Config::from_env();
     let mut rows = Vec::new();
-    if cfg.wants("xor") {
-        rows.push(xor(&cfg));
-    }
-    if cfg.wants("digits") {
-        rows.push(digits(&cfg));
+    let per_sample: [(&str, fn(&Config) -> Row); 4] = [
+        ("xor", xor),
+        ("small", small),
+        ("digits", digits),
+        ("deep", deep),
+    ];
+    for (name, workload) in per_sample {
+        if cfg.wants(name) {
+            rows.push(workload(&cfg));
+        }
     }
     if cfg.wants("minibatch") {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -917,6 +1039,7 @@ fn main() {
     }
     if cfg.wants("elman") {
         rows.push(elman(&cfg));
+        rows.push(long_elman(&cfg));
     }
     if rows.is_empty() {
         eprintln!("no workload matches {:?}", cfg.filters);

@@ -1,22 +1,25 @@
 //! The hand-written references: what a performance-minded engineer writes for one fixed network.
 //!
-//! Fixed-size arrays, plain loops, no allocation in a step, gradients in local arrays. Each
-//! `step` is one training step of the lecture's cycle, the same math as the generated network's
-//! `fprop; zero_grad; bprop; sgd_step`: the forward pass, every parameter gradient, then
-//! `w −= lr · dw`. The loops add in the same order as the runtime's kernels (a dot product from
-//! the first term to the last, then the bias inside the tanh). A layer computes all its
-//! pre-activations, then all its tanh, in a loop of its own: with libm the calls to `tanhf` are
-//! then independent of each other and overlap (one `tanh` right after each dot product was
-//! measurably slower), and the rational tanh can vectorise.
+//! Every width is a compile-time constant: `[f32; N]` arrays, loops with known trip counts, a dot
+//! product over `&[f32; N]`, gradients in local arrays, no allocation and no bounds check in a
+//! step, so the compiler unrolls and vectorises every loop. Each `step` is one training step of
+//! the lecture's cycle, the same math as the generated network's `fprop; zero_grad; bprop;
+//! sgd_step`: the forward pass, every parameter gradient, then `w −= lr · dw`, fused into one
+//! function per network. A layer computes all its pre-activations, then all its tanh, in a loop
+//! of its own: with libm the calls to `tanhf` are then independent of each other and overlap, and
+//! the rational tanh vectorises.
 //!
-//! Each reference is generic over the tanh it calls ([`Tanh`]):
-//! - [`SameTanh`] calls `bpnet::kernels::approx::tanh`, the function the runtime's `f32` Tanh
-//!   kernel calls, so the math is the generated network's and the two usually agree to the last
-//!   bit;
-//! - [`LibmTanh`] calls `f32::tanh` (libm's `tanhf`), the straightforward code an engineer writes.
-//!   The two functions differ by up to 3.6e-7 (see `bpnet-runtime/src/approx.rs`), so this variant
-//!   trains a slightly different trajectory (about 1e-6 apart at the end), and the harness
-//!   compares it with a tolerance of its own.
+//! The networks are generic over their widths (`Mlp2<2, 8, 1>` is the XOR net) and over a
+//! [`Flavor`], the two ways of writing the arithmetic:
+//! - [`FixedSize`], the careful version the ratios are taken against: a dot product kept in 8
+//!   partial sums (which the compiler turns into vector registers; a single running sum fixes the
+//!   order of the additions and stays scalar) and the runtime's rational tanh
+//!   (`bpnet::kernels::approx::tanh`, degree 13/6, within 3.6e-7 of the exact value), so the math
+//!   is the generated network's and the two agree to the last bit when the generated kernels add
+//!   in the same order;
+//! - [`Libm`], the straightforward code an engineer writes first: a single running sum and
+//!   `f32::tanh` (libm's `tanhf`). Its trajectory differs by rounding (about 1e-6 at the end), and
+//!   the harness compares it with a tolerance of its own.
 //!
 //! What the references leave out, because nothing reads it: the derivative of the energy with
 //! respect to the target, the states' `dx` kept for inspection, the derivative with respect to the
@@ -36,30 +39,60 @@
 
 use std::marker::PhantomData;
 
-/// The tanh a reference calls.
-pub trait Tanh {
+/// How a reference does its arithmetic: its tanh and its dot product.
+pub trait Flavor {
     /// tanh of `x`.
     fn tanh(x: f32) -> f32;
+    /// `Σ_j a_j b_j`.
+    fn dot<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f32;
 }
 
-/// The runtime's tanh, `bpnet::kernels::approx::tanh` (a rational function, within 3.6e-7 of the
-/// exact value): the same math as the generated network.
-pub struct SameTanh;
+/// The careful hand-written arithmetic: 8 partial sums and the runtime's rational tanh.
+pub struct FixedSize;
 
-impl Tanh for SameTanh {
+impl Flavor for FixedSize {
     #[inline(always)]
     fn tanh(x: f32) -> f32 {
         bpnet::kernels::approx::tanh(x)
     }
+
+    /// Term `j` goes to partial sum `j mod 8` (the terms after the last multiple of 8 to the first
+    /// sums), then the partial sums are added pairwise: `s_l + s_{l+4}`, then `+ _{l+2}`, then the
+    /// last two.
+    #[inline(always)]
+    fn dot<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f32 {
+        let mut s = [0.0f32; 8];
+        let (ac, at) = a.as_chunks::<8>();
+        let (bc, bt) = b.as_chunks::<8>();
+        for (x, y) in ac.iter().zip(bc) {
+            for l in 0..8 {
+                s[l] += x[l] * y[l];
+            }
+        }
+        for (l, (x, y)) in at.iter().zip(bt).enumerate() {
+            s[l] += x * y;
+        }
+        let q = [s[0] + s[4], s[1] + s[5], s[2] + s[6], s[3] + s[7]];
+        (q[0] + q[2]) + (q[1] + q[3])
+    }
 }
 
-/// libm's `tanhf` through `f32::tanh`: the straightforward reference.
-pub struct LibmTanh;
+/// The straightforward arithmetic: one running sum and libm's `tanhf`.
+pub struct Libm;
 
-impl Tanh for LibmTanh {
+impl Flavor for Libm {
     #[inline(always)]
     fn tanh(x: f32) -> f32 {
         x.tanh()
+    }
+
+    #[inline(always)]
+    fn dot<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f32 {
+        let mut s = 0.0f32;
+        for j in 0..N {
+            s += a[j] * b[j];
+        }
+        s
     }
 }
 
@@ -75,216 +108,188 @@ fn take_matrix<const R: usize, const C: usize>(pool: &[f32], at: &mut usize) -> 
     std::array::from_fn(|_| take::<C>(pool, at))
 }
 
-/// The 2-8-1 tanh net (`tanh(W2 tanh(W1 x + b1) + b2)`, Euclidean energy), one sample per step.
-pub struct Xor<F: Tanh> {
-    w1: [[f32; 2]; 8],
-    b1: [f32; 8],
-    w2: [f32; 8],
-    b2: f32,
-    /// The tanh (a type, no data).
-    tanh: PhantomData<F>,
+/// A tanh layer `h = tanh(W x + b)`, `W: O × I`, and its gradients.
+#[derive(Clone)]
+struct Layer<const I: usize, const O: usize> {
+    w: [[f32; I]; O],
+    b: [f32; O],
 }
 
-impl<F: Tanh> Xor<F> {
-    /// From a pool laid out as the generated net's: `W1 (8 × 2), b1, W2 (1 × 8), b2`.
+impl<const I: usize, const O: usize> Layer<I, O> {
+    /// The layer's `W`, then `b`, from the pool.
+    fn take(pool: &[f32], at: &mut usize) -> Self {
+        Self {
+            w: take_matrix(pool, at),
+            b: take(pool, at),
+        }
+    }
+
+    /// Appends `W`, then `b`, to a pool.
+    fn extend(&self, pool: &mut Vec<f32>) {
+        pool.extend(self.w.iter().flatten());
+        pool.extend(self.b);
+    }
+
+    /// `tanh(W x + b)`: every pre-activation, then every tanh.
+    #[inline(always)]
+    fn forward<F: Flavor>(&self, x: &[f32; I]) -> [f32; O] {
+        let mut h = [0.0f32; O];
+        for i in 0..O {
+            h[i] = F::dot(&self.w[i], x) + self.b[i];
+        }
+        for v in &mut h {
+            *v = F::tanh(*v);
+        }
+        h
+    }
+
+    /// From `dy` = dE/dh and the layer's output `h`: `g = dy ∘ (1 − h²)`; returns `g`.
+    #[inline(always)]
+    fn slope(h: &[f32; O], dy: &[f32; O]) -> [f32; O] {
+        std::array::from_fn(|i| dy[i] * (1.0 - h[i] * h[i]))
+    }
+
+    /// dE/dx = `Wᵀ g`, in the order of the runtime's kernel (row by row).
+    #[inline(always)]
+    fn back(&self, g: &[f32; O]) -> [f32; I] {
+        let mut dx = [0.0f32; I];
+        for i in 0..O {
+            for j in 0..I {
+                dx[j] += self.w[i][j] * g[i];
+            }
+        }
+        dx
+    }
+
+    /// The update from this sample's gradients, fused: `W −= lr · g xᵀ`, `b −= lr · g`.
+    #[inline(always)]
+    fn update(&mut self, x: &[f32; I], g: &[f32; O], lr: f32) {
+        for i in 0..O {
+            for j in 0..I {
+                self.w[i][j] -= lr * (g[i] * x[j]);
+            }
+            self.b[i] -= lr * g[i];
+        }
+    }
+}
+
+/// `½‖out − y‖²` and its gradient with respect to `out` before the tanh (`(out − y) ∘ (1 − out²)`).
+#[inline(always)]
+fn euclidean_tanh<const O: usize>(out: &[f32; O], y: &[f32; O]) -> (f32, [f32; O]) {
+    let mut sq = 0.0f32;
+    for k in 0..O {
+        let d = out[k] - y[k];
+        sq += d * d;
+    }
+    let g = std::array::from_fn(|k| (out[k] - y[k]) * (1.0 - out[k] * out[k]));
+    (0.5 * sq, g)
+}
+
+/// A two-layer tanh net `tanh(W2 tanh(W1 x + b1) + b2)`, Euclidean energy, one sample per step.
+pub struct Mlp2<F, const I: usize, const H: usize, const O: usize> {
+    l1: Layer<I, H>,
+    l2: Layer<H, O>,
+    /// The arithmetic (a type, no data).
+    flavor: PhantomData<F>,
+}
+
+impl<F: Flavor, const I: usize, const H: usize, const O: usize> Mlp2<F, I, H, O> {
+    /// From a pool laid out as the generated net's: `W1 (H × I), b1, W2 (O × H), b2`.
     pub fn from_pool(p: &[f32]) -> Self {
         let at = &mut 0;
         let net = Self {
-            w1: take_matrix(p, at),
-            b1: take(p, at),
-            w2: take(p, at),
-            b2: take::<1>(p, at)[0],
-            tanh: PhantomData,
+            l1: Layer::take(p, at),
+            l2: Layer::take(p, at),
+            flavor: PhantomData,
         };
-        assert_eq!(*at, p.len(), "xor: pool layout");
+        assert_eq!(*at, p.len(), "mlp2: pool layout");
         net
     }
 
     /// The parameters as a pool, in the generated net's layout.
     pub fn to_pool(&self) -> Vec<f32> {
-        let mut p: Vec<f32> = self.w1.iter().flatten().copied().collect();
-        p.extend(self.b1);
-        p.extend(self.w2);
-        p.push(self.b2);
+        let mut p = Vec::new();
+        self.l1.extend(&mut p);
+        self.l2.extend(&mut p);
         p
     }
 
     /// One training step on `(x, y)`; returns the energy before the update.
     #[inline]
-    pub fn step(&mut self, x: &[f32; 2], y: &[f32; 1], lr: f32) -> f32 {
-        // Forward.
-        let mut h = [0.0f32; 8];
-        for i in 0..8 {
-            let mut s = 0.0f32;
-            for j in 0..2 {
-                s += self.w1[i][j] * x[j];
-            }
-            h[i] = s + self.b1[i];
-        }
-        for v in &mut h {
-            *v = F::tanh(*v);
-        }
-        let mut s2 = 0.0f32;
-        for i in 0..8 {
-            s2 += self.w2[i] * h[i];
-        }
-        let out = F::tanh(s2 + self.b2);
-        let diff = out - y[0];
-        let energy = 0.5 * (diff * diff);
-
-        // Backward: every parameter gradient.
-        let g2 = diff * (1.0 - out * out);
-        let gb2 = g2;
-        let mut gw2 = [0.0f32; 8];
-        let mut g1 = [0.0f32; 8];
-        for i in 0..8 {
-            gw2[i] = g2 * h[i];
-            g1[i] = (self.w2[i] * g2) * (1.0 - h[i] * h[i]);
-        }
-        let mut gw1 = [[0.0f32; 2]; 8];
-        for i in 0..8 {
-            for j in 0..2 {
-                gw1[i][j] = g1[i] * x[j];
-            }
-        }
-
-        // Update.
-        for i in 0..8 {
-            for j in 0..2 {
-                self.w1[i][j] -= lr * gw1[i][j];
-            }
-            self.b1[i] -= lr * g1[i];
-            self.w2[i] -= lr * gw2[i];
-        }
-        self.b2 -= lr * gb2;
+    pub fn step(&mut self, x: &[f32; I], y: &[f32; O], lr: f32) -> f32 {
+        let h = self.l1.forward::<F>(x);
+        let out = self.l2.forward::<F>(&h);
+        let (energy, g2) = euclidean_tanh(&out, y);
+        let g1 = Layer::<I, H>::slope(&h, &self.l2.back(&g2));
+        self.l1.update(x, &g1, lr);
+        self.l2.update(&h, &g2, lr);
         energy
     }
 }
 
-/// The 64-32-10 tanh net on 8×8 images, one sample per step.
-pub struct Digits<F: Tanh> {
-    w1: [[f32; 64]; 32],
-    b1: [f32; 32],
-    w2: [[f32; 32]; 10],
-    b2: [f32; 10],
-    /// The tanh (a type, no data).
-    tanh: PhantomData<F>,
+/// A three-layer tanh net, Euclidean energy, one sample per step.
+pub struct Mlp3<F, const I: usize, const H1: usize, const H2: usize, const O: usize> {
+    l1: Layer<I, H1>,
+    l2: Layer<H1, H2>,
+    l3: Layer<H2, O>,
+    /// The arithmetic (a type, no data).
+    flavor: PhantomData<F>,
 }
 
-impl<F: Tanh> Digits<F> {
-    /// From a pool laid out as the generated net's: `W1 (32 × 64), b1, W2 (10 × 32), b2`.
+impl<F: Flavor, const I: usize, const H1: usize, const H2: usize, const O: usize>
+    Mlp3<F, I, H1, H2, O>
+{
+    /// From a pool laid out as the generated net's: `W1, b1, W2, b2, W3, b3`.
     pub fn from_pool(p: &[f32]) -> Self {
         let at = &mut 0;
         let net = Self {
-            w1: take_matrix(p, at),
-            b1: take(p, at),
-            w2: take_matrix(p, at),
-            b2: take(p, at),
-            tanh: PhantomData,
+            l1: Layer::take(p, at),
+            l2: Layer::take(p, at),
+            l3: Layer::take(p, at),
+            flavor: PhantomData,
         };
-        assert_eq!(*at, p.len(), "digits: pool layout");
+        assert_eq!(*at, p.len(), "mlp3: pool layout");
         net
     }
 
     /// The parameters as a pool, in the generated net's layout.
     pub fn to_pool(&self) -> Vec<f32> {
-        let mut p: Vec<f32> = self.w1.iter().flatten().copied().collect();
-        p.extend(self.b1);
-        p.extend(self.w2.iter().flatten());
-        p.extend(self.b2);
+        let mut p = Vec::new();
+        self.l1.extend(&mut p);
+        self.l2.extend(&mut p);
+        self.l3.extend(&mut p);
         p
     }
 
     /// One training step on `(x, y)`; returns the energy before the update.
     #[inline]
-    pub fn step(&mut self, x: &[f32; 64], y: &[f32; 10], lr: f32) -> f32 {
-        // Forward.
-        let mut h = [0.0f32; 32];
-        for i in 0..32 {
-            let mut s = 0.0f32;
-            for j in 0..64 {
-                s += self.w1[i][j] * x[j];
-            }
-            h[i] = s + self.b1[i];
-        }
-        for v in &mut h {
-            *v = F::tanh(*v);
-        }
-        let mut out = [0.0f32; 10];
-        for k in 0..10 {
-            let mut s = 0.0f32;
-            for i in 0..32 {
-                s += self.w2[k][i] * h[i];
-            }
-            out[k] = s + self.b2[k];
-        }
-        for v in &mut out {
-            *v = F::tanh(*v);
-        }
-        let mut sq = 0.0f32;
-        for k in 0..10 {
-            let d = out[k] - y[k];
-            sq += d * d;
-        }
-        let energy = 0.5 * sq;
-
-        // Backward: every parameter gradient.
-        let mut g2 = [0.0f32; 10];
-        for k in 0..10 {
-            g2[k] = (out[k] - y[k]) * (1.0 - out[k] * out[k]);
-        }
-        let mut gw2 = [[0.0f32; 32]; 10];
-        let mut dh = [0.0f32; 32];
-        for k in 0..10 {
-            for i in 0..32 {
-                gw2[k][i] = g2[k] * h[i];
-                dh[i] += self.w2[k][i] * g2[k];
-            }
-        }
-        let mut g1 = [0.0f32; 32];
-        for i in 0..32 {
-            g1[i] = dh[i] * (1.0 - h[i] * h[i]);
-        }
-        let mut gw1 = [[0.0f32; 64]; 32];
-        for i in 0..32 {
-            for j in 0..64 {
-                gw1[i][j] = g1[i] * x[j];
-            }
-        }
-
-        // Update.
-        for i in 0..32 {
-            for j in 0..64 {
-                self.w1[i][j] -= lr * gw1[i][j];
-            }
-            self.b1[i] -= lr * g1[i];
-        }
-        for k in 0..10 {
-            for i in 0..32 {
-                self.w2[k][i] -= lr * gw2[k][i];
-            }
-            self.b2[k] -= lr * g2[k];
-        }
+    pub fn step(&mut self, x: &[f32; I], y: &[f32; O], lr: f32) -> f32 {
+        let h1 = self.l1.forward::<F>(x);
+        let h2 = self.l2.forward::<F>(&h1);
+        let out = self.l3.forward::<F>(&h2);
+        let (energy, g3) = euclidean_tanh(&out, y);
+        let g2 = Layer::<H1, H2>::slope(&h2, &self.l3.back(&g3));
+        let g1 = Layer::<I, H1>::slope(&h1, &self.l2.back(&g2));
+        self.l1.update(x, &g1, lr);
+        self.l2.update(&h1, &g2, lr);
+        self.l3.update(&h2, &g3, lr);
         energy
     }
 }
-
-/// Steps of the Elman sequences.
-pub const T: usize = 16;
 
 /// The Elman net: `h_t = tanh(Wx x_t + Wh h_{t−1} + b)`, `o_t = Wo h_t`, energy `Σ_t ½(o_t − y_t)²`,
 /// `h_{−1} = 0`; one sequence of `T` steps per training step, full back-propagation through time.
-pub struct Elman<F: Tanh> {
-    wx: [[f32; 4]; 32],
-    wh: [[f32; 32]; 32],
-    b: [f32; 32],
-    wo: [f32; 32],
-    /// The tanh (a type, no data).
-    tanh: PhantomData<F>,
+pub struct Elman<F, const I: usize, const H: usize, const T: usize> {
+    wx: [[f32; I]; H],
+    wh: [[f32; H]; H],
+    b: [f32; H],
+    wo: [f32; H],
+    /// The arithmetic (a type, no data).
+    flavor: PhantomData<F>,
 }
 
-impl<F: Tanh> Elman<F> {
-    /// From a pool laid out as the generated net's: `Wx (32 × 4), Wh (32 × 32), b, Wo (1 × 32)`.
+impl<F: Flavor, const I: usize, const H: usize, const T: usize> Elman<F, I, H, T> {
+    /// From a pool laid out as the generated net's: `Wx (H × I), Wh (H × H), b, Wo (1 × H)`.
     pub fn from_pool(p: &[f32]) -> Self {
         let at = &mut 0;
         let net = Self {
@@ -292,7 +297,7 @@ impl<F: Tanh> Elman<F> {
             wh: take_matrix(p, at),
             b: take(p, at),
             wo: take(p, at),
-            tanh: PhantomData,
+            flavor: PhantomData,
         };
         assert_eq!(*at, p.len(), "elman: pool layout");
         net
@@ -309,66 +314,59 @@ impl<F: Tanh> Elman<F> {
 
     /// One training step on a whole sequence; returns its energy before the update.
     #[inline]
-    pub fn step(&mut self, xs: &[[f32; 4]; T], ys: &[[f32; 1]; T], lr: f32) -> f32 {
+    pub fn step(&mut self, xs: &[[f32; I]; T], ys: &[[f32; 1]; T], lr: f32) -> f32 {
         // Forward: hs[t + 1] is h at step t, hs[0] the zero initial state.
-        let mut hs = [[0.0f32; 32]; T + 1];
+        let mut hs = [[0.0f32; H]; T];
+        let zero = [0.0f32; H];
         let mut os = [0.0f32; T];
         let mut energy = 0.0f32;
         for t in 0..T {
-            let (prev, next) = hs.split_at_mut(t + 1);
-            let (hp, hn) = (&prev[t], &mut next[0]);
-            for i in 0..32 {
-                let mut s = 0.0f32;
-                for j in 0..4 {
-                    s += self.wx[i][j] * xs[t][j];
-                }
-                let mut c = 0.0f32;
-                for j in 0..32 {
-                    c += self.wh[i][j] * hp[j];
-                }
+            let (prev, next) = hs.split_at_mut(t);
+            let (hp, hn) = (prev.last().unwrap_or(&zero), &mut next[0]);
+            for i in 0..H {
+                let s = F::dot(&self.wx[i], &xs[t]);
+                let c = F::dot(&self.wh[i], hp);
                 hn[i] = (s + c) + self.b[i];
             }
             for v in hn.iter_mut() {
                 *v = F::tanh(*v);
             }
-            let mut o = 0.0f32;
-            for i in 0..32 {
-                o += self.wo[i] * hn[i];
-            }
+            let o = F::dot(&self.wo, hn);
             os[t] = o;
             let d = o - ys[t][0];
             energy += 0.5 * (d * d);
         }
 
         // Backward through time, gathering every gradient over the steps.
-        let mut gwx = [[0.0f32; 4]; 32];
-        let mut gwh = [[0.0f32; 32]; 32];
-        let mut gb = [0.0f32; 32];
-        let mut gwo = [0.0f32; 32];
+        let mut gwx = [[0.0f32; I]; H];
+        let mut gwh = [[0.0f32; H]; H];
+        let mut gb = [0.0f32; H];
+        let mut gwo = [0.0f32; H];
         // dE/dh_t through h_{t+1} (zero after the last step).
-        let mut dh_next = [0.0f32; 32];
+        let mut dh_next = [0.0f32; H];
         for t in (0..T).rev() {
-            let (h, hp) = (&hs[t + 1], &hs[t]);
+            let h = &hs[t];
+            let hp = if t > 0 { &hs[t - 1] } else { &zero };
             let go = os[t] - ys[t][0];
-            let mut ga = [0.0f32; 32];
-            for i in 0..32 {
+            let mut ga = [0.0f32; H];
+            for i in 0..H {
                 gwo[i] += go * h[i];
                 let dh = dh_next[i] + self.wo[i] * go;
                 ga[i] = dh * (1.0 - h[i] * h[i]);
                 gb[i] += ga[i];
             }
-            for i in 0..32 {
-                for j in 0..32 {
+            for i in 0..H {
+                for j in 0..H {
                     gwh[i][j] += ga[i] * hp[j];
                 }
-                for j in 0..4 {
+                for j in 0..I {
                     gwx[i][j] += ga[i] * xs[t][j];
                 }
             }
             if t > 0 {
-                dh_next = [0.0; 32];
-                for i in 0..32 {
-                    for j in 0..32 {
+                dh_next = [0.0; H];
+                for i in 0..H {
+                    for j in 0..H {
                         dh_next[j] += self.wh[i][j] * ga[i];
                     }
                 }
@@ -376,11 +374,11 @@ impl<F: Tanh> Elman<F> {
         }
 
         // Update.
-        for i in 0..32 {
-            for j in 0..4 {
+        for i in 0..H {
+            for j in 0..I {
                 self.wx[i][j] -= lr * gwx[i][j];
             }
-            for j in 0..32 {
+            for j in 0..H {
                 self.wh[i][j] -= lr * gwh[i][j];
             }
             self.b[i] -= lr * gb[i];
@@ -452,8 +450,8 @@ fn matmul((m, k, n): (usize, usize, usize), a: Operand, b: Operand, c: &mut [f32
 ///
 /// The matrix products add in matrixmultiply's order, which need not be the runtime's: the two
 /// could drift apart in the last bits (the harness allows a relative 1e-5). Today, with
-/// [`SameTanh`], they agree to the last bit.
-pub struct Minibatch<F: Tanh> {
+/// [`FixedSize`], they agree to the last bit.
+pub struct Minibatch<F: Flavor> {
     w1: Vec<f32>,
     b1: Vec<f32>,
     w2: Vec<f32>,
@@ -476,7 +474,7 @@ pub struct Minibatch<F: Tanh> {
     tanh: PhantomData<F>,
 }
 
-impl<F: Tanh> Minibatch<F> {
+impl<F: Flavor> Minibatch<F> {
     /// From a pool laid out as the generated net's: `W1 (HID × IN), b1, W2 (OUT × HID), b2`, for
     /// batches of `batch` samples.
     pub fn from_pool(p: &[f32], batch: usize) -> Self {
