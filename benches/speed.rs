@@ -118,6 +118,34 @@ network! {
 }
 
 network! {
+    /// A 784-512-10 tanh net, trained on minibatches.
+    pub struct WideNet {
+        input  x: 784;
+        target y: 10;
+        s1     = l1: linear(x -> 512);
+        h      = t1: tanh(s1);
+        s2     = l2: linear(h -> 10);
+        out    = t2: tanh(s2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// A three-layer 784-1024-1024-10 tanh net, trained on minibatches.
+    pub struct Deep3Net {
+        input  x: 784;
+        target y: 10;
+        s1     = l1: linear(x -> 1024);
+        h1     = t1: tanh(s1);
+        s2     = l2: linear(h1 -> 1024);
+        h2     = t2: tanh(s2);
+        s3     = l3: linear(h2 -> 10);
+        out    = t3: tanh(s3);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
     /// An Elman net, input 4, hidden 32, output 1, unfolded over 16 steps.
     pub struct ElmanNet {
         unfold 16 {
@@ -260,6 +288,9 @@ struct Row {
     /// Floating-point operations per step, the same for every variant, for the GFLOP/s line (the
     /// minibatch workload).
     flops_per_step: Option<f64>,
+    /// For a minibatch workload: its batch, its first hidden width and its threads, to find its
+    /// GEMM limit.
+    gemm: Option<(usize, usize, usize)>,
 }
 
 /// The time per step of one variant.
@@ -426,6 +457,7 @@ fn run(
         agreements,
         timings,
         flops_per_step: None,
+        gemm: None,
     }
 }
 
@@ -628,6 +660,8 @@ pooled_generated!(
     DigitsNet,
     DeepNet,
     MinibatchNet,
+    WideNet,
+    Deep3Net,
     ElmanNet,
     LongElmanNet
 );
@@ -660,7 +694,7 @@ reference_impls!(Elman<I, H, T>, ([[f32; I]; T], [[f32; 1]; T]), |s, x, y, lr| s
 
 impl<F: reference::Flavor> Pooled for reference::Minibatch<F> {
     fn load(&mut self, pool: &[f32]) {
-        *self = Self::from_pool(pool, self.batch());
+        *self = Self::from_pool(pool, &self.widths().to_vec(), self.batch());
     }
     fn pool(&self) -> Vec<f32> {
         self.to_pool()
@@ -689,6 +723,37 @@ per_sample_step!(
     DeepNet: Sample<32, 8>,
 );
 
+/// A generated per-sample network trained with its fused `train_sgd` (one sweep, the same
+/// parameters bit for bit as the cycle) instead of the lecture's four calls.
+struct Fused<N>(N);
+
+impl<N: Pooled> Pooled for Fused<N> {
+    fn load(&mut self, pool: &[f32]) {
+        self.0.load(pool);
+    }
+    fn pool(&self) -> Vec<f32> {
+        self.0.pool()
+    }
+}
+
+/// [`Step`] for [`Fused`].
+macro_rules! fused_step {
+    ($($net:ty: $sample:ty),* $(,)?) => {$(
+        impl Step<$sample> for Fused<$net> {
+            fn train_on(&mut self, (x, y): &$sample, lr: f32) -> f32 {
+                self.0.train_sgd(x, y, lr)
+            }
+        }
+    )*};
+}
+
+fused_step!(
+    XorNet: Sample<2, 1>,
+    SmallNet: Sample<8, 4>,
+    DigitsNet: Sample<64, 10>,
+    DeepNet: Sample<32, 8>,
+);
+
 /// [`Step`] for a generated unfolded network: fprop over the whole sequence, BPTT, update.
 macro_rules! sequence_step {
     ($($net:ty: $t:literal),* $(,)?) => {$(
@@ -706,18 +771,6 @@ macro_rules! sequence_step {
 
 sequence_step!(ElmanNet: 16, LongElmanNet: 64);
 
-impl Step<Batch> for MinibatchNet {
-    fn train_on(&mut self, b: &Batch, _: f32) -> f32 {
-        let e = self
-            .fprop_batch(&b.xs, &b.ys)
-            .expect("a batch within the reserved capacity");
-        self.zero_grad();
-        self.bprop_batch();
-        self.sgd_step(b.lr);
-        e
-    }
-}
-
 impl<F: reference::Flavor> Step<Batch> for reference::Minibatch<F> {
     fn train_on(&mut self, b: &Batch, _: f32) -> f32 {
         self.step(&b.xs, &b.ys, b.lr)
@@ -731,6 +784,9 @@ const HAND_LIBM: &str = "hand-written, libm tanhf";
 // ---------------------------------------------------------------------------------------------
 // The workloads.
 
+/// A reference's constructor from the generated network's initial pool.
+type FromPool<R> = fn(&[f32]) -> R;
+
 /// A per-sample or sequence workload: the generated network `net` against the fixed-size and the
 /// libm references built from its initial pool by `reference`, trained with rate `lr` on `data`.
 fn per_sample<N, R1, R2, D>(
@@ -738,7 +794,7 @@ fn per_sample<N, R1, R2, D>(
     name: &str,
     (full, min): (usize, usize),
     net: N,
-    (fixed, libm): (fn(&[f32]) -> R1, fn(&[f32]) -> R2),
+    (fixed, libm): (FromPool<R1>, FromPool<R2>),
     data: &[D],
     lr: f32,
 ) -> Row
@@ -762,11 +818,50 @@ where
     )
 }
 
-fn xor(cfg: &Config) -> Row {
+/// A per-sample workload twice: the lecture's cycle, then the fused `train_sgd`.
+fn both<N, R1, R2, D>(
+    cfg: &Config,
+    name: &str,
+    steps: (usize, usize),
+    net: N,
+    references: (FromPool<R1>, FromPool<R2>),
+    data: &[D],
+    lr: f32,
+) -> Vec<Row>
+where
+    N: Pooled + Step<D> + Clone,
+    Fused<N>: Step<D>,
+    R1: Pooled + Step<D>,
+    R2: Pooled + Step<D>,
+{
+    let fused = Fused(net.clone());
+    vec![
+        per_sample(
+            cfg,
+            &format!("{name}, per sample"),
+            steps,
+            net,
+            references,
+            data,
+            lr,
+        ),
+        per_sample(
+            cfg,
+            &format!("{name}, train_sgd"),
+            steps,
+            fused,
+            references,
+            data,
+            lr,
+        ),
+    ]
+}
+
+fn xor(cfg: &Config) -> Vec<Row> {
     use reference::Mlp2;
-    per_sample(
+    both(
         cfg,
-        "xor 2-8-1, per sample",
+        "xor 2-8-1",
         (200_000, 1_000),
         XorNet::new(&mut StdRng::seed_from_u64(1)),
         (
@@ -778,11 +873,11 @@ fn xor(cfg: &Config) -> Row {
     )
 }
 
-fn small(cfg: &Config) -> Row {
+fn small(cfg: &Config) -> Vec<Row> {
     use reference::Mlp2;
-    per_sample(
+    both(
         cfg,
-        "small 8-16-4, per sample",
+        "small 8-16-4",
         (100_000, 1_024),
         SmallNet::new(&mut StdRng::seed_from_u64(5)),
         (
@@ -794,11 +889,11 @@ fn small(cfg: &Config) -> Row {
     )
 }
 
-fn digits(cfg: &Config) -> Row {
+fn digits(cfg: &Config) -> Vec<Row> {
     use reference::Mlp2;
-    per_sample(
+    both(
         cfg,
-        "digits 64-32-10, per sample",
+        "digits 64-32-10",
         (10_240, 1_024),
         DigitsNet::new(&mut StdRng::seed_from_u64(2)),
         (
@@ -810,11 +905,11 @@ fn digits(cfg: &Config) -> Row {
     )
 }
 
-fn deep(cfg: &Config) -> Row {
+fn deep(cfg: &Config) -> Vec<Row> {
     use reference::Mlp3;
-    per_sample(
+    both(
         cfg,
-        "deep 32-64-64-8, per sample",
+        "deep 32-64-64-8",
         (10_240, 1_024),
         DeepNet::new(&mut StdRng::seed_from_u64(6)),
         (
@@ -863,57 +958,208 @@ fn gemm_flops(m: usize, k: usize, n: usize) -> f64 {
     2.0 * (m * k * n) as f64
 }
 
-/// The minibatch workload on batches of `batch`; the generated network splits its large
-/// products across `threads` threads (`set_batch_threads`), the references stay on one.
-fn minibatch(cfg: &Config, batch: usize, threads: usize) -> Row {
-    use reference::{HID, IN, Minibatch, OUT};
+/// What the minibatch workloads need of a generated network beyond training.
+trait BatchNet: Pooled + Step<Batch> {
+    fn reserve(&mut self, batch: usize);
+    fn threads(&mut self, threads: usize);
+}
+
+/// [`BatchNet`] for generated networks.
+macro_rules! batch_net {
+    ($($net:ty),*) => {$(
+        impl BatchNet for $net {
+            fn reserve(&mut self, batch: usize) {
+                self.reserve_batch(batch).expect("the batch fits in memory");
+            }
+            fn threads(&mut self, threads: usize) {
+                self.set_batch_threads(threads).expect("the threads start");
+            }
+        }
+        impl Step<Batch> for $net {
+            fn train_on(&mut self, b: &Batch, _: f32) -> f32 {
+                let e = self
+                    .fprop_batch(&b.xs, &b.ys)
+                    .expect("a batch within the reserved capacity");
+                self.zero_grad();
+                self.bprop_batch();
+                self.sgd_step(b.lr);
+                e
+            }
+        }
+    )*};
+}
+
+batch_net!(MinibatchNet, WideNet, Deep3Net);
+
+/// Floating-point operations of the matrix products of one minibatch step of a tanh net of
+/// `widths` on `batch` rows, the same for every variant (none computes dE/d(input)); the
+/// elementwise work (bias, tanh, energy, update) is not counted. Per layer: the forward product
+/// `H·Wᵀ` and `dW = Gᵀ·H` (as much again), and below the top layer `dH = G·W`.
+fn step_flops(widths: &[usize], batch: usize) -> f64 {
+    let layers = widths.len() - 1;
+    (0..layers)
+        .map(|l| {
+            let f = gemm_flops(batch, widths[l], widths[l + 1]);
+            if l > 0 { 3.0 * f } else { 2.0 * f }
+        })
+        .sum()
+}
+
+/// A minibatch workload: the generated network `net` (of layer `widths`) on batches of `batch`,
+/// its large products split across `threads` threads (`set_batch_threads`); the references stay
+/// on one thread.
+fn minibatch<N: BatchNet>(
+    cfg: &Config,
+    mut net: N,
+    widths: &[usize],
+    batch: usize,
+    threads: usize,
+) -> Row {
+    use reference::Minibatch;
     let data = minibatch_data(batch);
-    let mut net = MinibatchNet::new(&mut StdRng::seed_from_u64(4));
-    net.reserve_batch(batch).expect("the batch fits in memory");
-    net.set_batch_threads(threads).expect("the threads start");
-    let init = net.params().to_vec();
-    let name = match (batch, threads) {
-        (reference::BATCH, 1) => "minibatch 784-256-10, B=64".to_string(),
-        (_, 1) => format!("minibatch B={batch}"),
-        _ => format!("minibatch B={batch}, {threads} threads"),
-    };
+    net.reserve(batch);
+    net.threads(threads);
+    let init = net.pool();
+    let shape: Vec<String> = widths.iter().map(|w| w.to_string()).collect();
+    let name = format!("{}, B={batch}, {threads}T", shape.join("-"));
+    // About 0.4 GFLOP a round.
+    let steps = ((4e8 / step_flops(widths, batch)) as usize / 8).max(4) * 8;
     let mut row = run(
         cfg,
         &name,
-        cfg.steps(
-            640 * reference::BATCH / batch,
-            64 * reference::BATCH / batch,
-        ),
+        cfg.steps(steps, (steps / 10).max(16)),
         data.len(),
         &[MINIBATCH_TOLERANCE, LIBM_TOLERANCE],
         &mut [
             &mut Variant::new(GENERATED, net, &init, &data, 0.0),
             &mut Variant::new(
                 HAND_FIXED,
-                Minibatch::<FixedSize>::from_pool(&init, batch),
+                Minibatch::<FixedSize>::from_pool(&init, widths, batch),
                 &init,
                 &data,
                 0.0,
             ),
             &mut Variant::new(
                 HAND_LIBM,
-                Minibatch::<Libm>::from_pool(&init, batch),
+                Minibatch::<Libm>::from_pool(&init, widths, batch),
                 &init,
                 &data,
                 0.0,
             ),
         ],
     );
-    // The matrix products of a step, the same for every variant (none computes dE/d(input)); the
-    // elementwise work, bias, tanh, energy and update, is not counted. Forward: X·W1ᵀ and H·W2ᵀ.
-    // Backward: dW = Gᵀ·X of both layers (as much as the forward), and dH = G2·W2.
-    let forward = gemm_flops(batch, IN, HID) + gemm_flops(batch, HID, OUT);
-    let flops = 2.0 * forward + gemm_flops(batch, OUT, HID);
-    row.flops_per_step = Some(flops);
+    row.flops_per_step = Some(step_flops(widths, batch));
+    row.gemm = Some((batch, widths[1], threads));
     row
 }
 
+/// The GEMM limit of this machine: the first layer's forward product `X·Wᵀ` alone (`batch ×
+/// 784` by `784 × hidden`, `W` read transposed as the step reads it), by matrixmultiply on one
+/// thread (a BLAS-class kernel, the practical limit of one core), and by bpnet's product on one
+/// and on two threads. GFLOP/s, best of `rounds` rounds of at least 50 ms each.
+struct GemmLimit {
+    shape: (usize, usize, usize),
+    matrixmultiply: f64,
+    bpnet: [f64; 2],
+}
+
+fn gemm_limit(cfg: &Config, batch: usize, hidden: usize) -> GemmLimit {
+    use bpnet::kernels::gemm::{GemmScratch, f32::gemm};
+    let (m, k, n) = (batch, reference::IN, hidden);
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut fill =
+        |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0..1.0)).collect() };
+    let (a, b) = (fill(m * k), fill(n * k));
+    let mut c = vec![0.0f32; m * n];
+    let flops = gemm_flops(m, k, n);
+    // Calls per round: about 50 ms at 50 GFLOP/s.
+    let calls = ((2.5e9 / flops) as usize).max(1);
+    let best = |f: &mut dyn FnMut()| -> f64 {
+        f();
+        let mut best = f64::INFINITY;
+        for _ in 0..cfg.rounds {
+            let start = Instant::now();
+            for _ in 0..calls {
+                f();
+            }
+            best = best.min(start.elapsed().as_secs_f64() / calls as f64);
+        }
+        flops / best / 1e9
+    };
+    let mm = best(&mut || {
+        // SAFETY: a is m × k (strides k, 1), b holds W (n × k), read as k × n through strides
+        // (1, k), c is m × n; all inside their vectors, c borrowed mutably alone.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                a.as_ptr(),
+                k as isize,
+                1,
+                b.as_ptr(),
+                1,
+                k as isize,
+                0.0,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
+            )
+        }
+    });
+    let mut ours = [0.0; 2];
+    for (t, rate) in ours.iter_mut().enumerate() {
+        let mut scratch = GemmScratch::<f32>::new();
+        scratch.reserve(k, n);
+        scratch.set_threads(t + 1);
+        *rate = best(&mut || gemm(m, k, n, &a, (k, 1), &b, (1, k), 0.0, &mut c, &mut scratch));
+    }
+    GemmLimit {
+        shape: (m, k, n),
+        matrixmultiply: mm,
+        bpnet: ours,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
+
+/// The minibatch steps' rates against the GEMM limit measured in the same run: one core's is
+/// matrixmultiply's rate on the first layer's product; two cores' is twice that (perfect
+/// scaling, a stricter bar than any library reaches).
+fn print_limits(rows: &[Row], limits: &[GemmLimit]) {
+    if limits.is_empty() {
+        return;
+    }
+    println!();
+    println!("GEMM limit, the first layer's forward product X·Wᵀ alone (GFLOP/s, best round):");
+    for l in limits {
+        let (m, k, n) = l.shape;
+        println!(
+            "  {m}×{k}·{k}×{n}: matrixmultiply 1 thread {:.1}; bpnet 1 thread {:.1}, 2 threads {:.1}",
+            l.matrixmultiply, l.bpnet[0], l.bpnet[1]
+        );
+    }
+    println!("minibatch steps (products only) as a fraction of the limit:");
+    for r in rows {
+        let (Some(flops), Some((batch, hidden, threads))) = (r.flops_per_step, r.gemm) else {
+            continue;
+        };
+        let Some(l) = limits
+            .iter()
+            .find(|l| l.shape.0 == batch && l.shape.2 == hidden)
+        else {
+            continue;
+        };
+        let limit = l.matrixmultiply * threads as f64;
+        let rate = flops / r.timings[0].ns;
+        println!(
+            "  {:<32} generated {rate:>6.1} GFLOP/s of a limit of {limit:>6.1}: {:>5.1}%",
+            r.workload,
+            100.0 * rate / limit
+        );
+    }
+}
 
 fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -1014,10 +1260,13 @@ fn print(rows: &[Row], cfg: &Config) {
     }
 }
 
+/// A workload's runs, by name.
+type Workloads = fn(&Config) -> Vec<Row>;
+
 fn main() {
     let cfg = Config::from_env();
     let mut rows = Vec::new();
-    let per_sample: [(&str, fn(&Config) -> Row); 4] = [
+    let per_sample: [(&str, Workloads); 4] = [
         ("xor", xor),
         ("small", small),
         ("digits", digits),
@@ -1025,17 +1274,44 @@ fn main() {
     ];
     for (name, workload) in per_sample {
         if cfg.wants(name) {
-            rows.push(workload(&cfg));
+            rows.extend(workload(&cfg));
         }
     }
+    let mut limits = Vec::new();
     if cfg.wants("minibatch") {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        for batch in [reference::BATCH, 4 * reference::BATCH] {
-            rows.push(minibatch(&cfg, batch, 1));
-            if cores >= 2 {
-                rows.push(minibatch(&cfg, batch, 2));
+        let threads: Vec<usize> = if cores >= 2 { vec![1, 2] } else { vec![1] };
+        let seed = |s| StdRng::seed_from_u64(s);
+        for &t in &threads {
+            for batch in [64, 256] {
+                rows.push(minibatch(
+                    &cfg,
+                    MinibatchNet::new(&mut seed(4)),
+                    &[784, 256, 10],
+                    batch,
+                    t,
+                ));
             }
+            rows.push(minibatch(
+                &cfg,
+                WideNet::new(&mut seed(10)),
+                &[784, 512, 10],
+                256,
+                t,
+            ));
+            rows.push(minibatch(
+                &cfg,
+                Deep3Net::new(&mut seed(11)),
+                &[784, 1024, 1024, 10],
+                128,
+                t,
+            ));
         }
+        eprint!("gemm limit: timing…");
+        for (batch, hidden) in [(64, 256), (256, 256), (256, 512), (128, 1024)] {
+            limits.push(gemm_limit(&cfg, batch, hidden));
+        }
+        eprintln!(" done");
     }
     if cfg.wants("elman") {
         rows.push(elman(&cfg));
@@ -1046,4 +1322,5 @@ fn main() {
         std::process::exit(2);
     }
     print(&rows, &cfg);
+    print_limits(&rows, &limits);
 }

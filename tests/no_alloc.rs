@@ -158,6 +158,7 @@ fn training_and_inference_do_not_allocate() {
         dropped.bprop_batch();
         dropped.bbprop_batch();
         dropped.run_batch(&bx).unwrap();
+        dropped.train_sgd(&[0.1, 0.2, 0.3], &[0.5, -0.5], 0.01);
         dropped.seed_dropout(i);
     }
     for i in 0..50 {
@@ -167,6 +168,7 @@ fn training_and_inference_do_not_allocate() {
         zoo.bprop();
         zoo.bbprop();
         zoo.sgd_step(0.01);
+        zoo.train_sgd(&zx[0], &zy[0], 0.01);
         zoo.run(&zx[0]);
         zoo.fprop_batch(&zx, &zy).unwrap();
         zoo.bprop_batch();
@@ -192,6 +194,7 @@ fn training_and_inference_do_not_allocate() {
         net.zero_curvature();
         net.bbprop();
         net.sgd_step(0.01);
+        net.train_sgd(&[0.1, 0.2, 0.3], &[0.5, -0.5], 0.01);
         net.run(&[0.1, 0.2, 0.3]);
         net.try_fprop(&xs[..], &ys[..]).unwrap();
         assert!(net.try_fprop(&xs[..2], &ys[..]).is_err());

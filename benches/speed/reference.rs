@@ -388,13 +388,9 @@ impl<F: Flavor, const I: usize, const H: usize, const T: usize> Elman<F, I, H, T
     }
 }
 
-/// Samples of a minibatch, as the issue sets the workload (a larger one is run too).
-pub const BATCH: usize = 64;
-/// Inputs of the minibatch net.
+/// Inputs of the minibatch nets (28×28 images).
 pub const IN: usize = 784;
-/// Hidden units of the minibatch net.
-pub const HID: usize = 256;
-/// Outputs of the minibatch net.
+/// Outputs of the minibatch nets.
 pub const OUT: usize = 10;
 
 /// A matrix operand: its values and its (row, column) strides.
@@ -442,65 +438,59 @@ fn matmul((m, k, n): (usize, usize, usize), a: Operand, b: Operand, c: &mut [f32
     }
 }
 
-/// The 784-256-10 tanh net trained on minibatches of `batch` samples: the straightforward
-/// version that calls `matrixmultiply::sgemm` on buffers allocated once. Rows are samples, so a
-/// layer is `S = X·Wᵀ` (`W` row-major `out × in`, read transposed through its strides), then the
-/// bias and the tanh in a loop; the gradients are the sums over the batch (as the generated
-/// `bprop_batch` gives them): `dW = Gᵀ·X`, `dH = G2·W2`, `db` the column sums of `G`.
+/// A tanh net of any widths (`widths[0]` inputs, then each layer's outputs) trained on
+/// minibatches of `batch` samples: the straightforward version that calls
+/// `matrixmultiply::sgemm` on buffers allocated once. Rows are samples, so a layer is
+/// `S = H·Wᵀ` (`W` row-major `out × in`, read transposed through its strides), then the bias and
+/// the tanh in a loop; the gradients are the sums over the batch (as the generated
+/// `bprop_batch` gives them): `dW = Gᵀ·H`, `dH = G·W`, `db` the column sums of `G`.
 ///
 /// The matrix products add in matrixmultiply's order, which need not be the runtime's: the two
-/// could drift apart in the last bits (the harness allows a relative 1e-5). Today, with
-/// [`FixedSize`], they agree to the last bit.
+/// could drift apart in the last bits (the harness allows a relative 1e-5).
 pub struct Minibatch<F: Flavor> {
-    w1: Vec<f32>,
-    b1: Vec<f32>,
-    w2: Vec<f32>,
-    b2: Vec<f32>,
-    gw1: Vec<f32>,
-    gb1: Vec<f32>,
-    gw2: Vec<f32>,
-    gb2: Vec<f32>,
+    widths: Vec<usize>,
+    /// Per layer: `W` (`out × in`), then `b`.
+    w: Vec<Vec<f32>>,
+    b: Vec<Vec<f32>>,
+    gw: Vec<Vec<f32>>,
+    gb: Vec<Vec<f32>>,
     /// Samples per batch.
     batch: usize,
-    /// Hidden layer, `batch × HID`: pre-activations, then `tanh`.
-    h: Vec<f32>,
-    /// Output layer, `batch × OUT`.
-    out: Vec<f32>,
-    /// dE/d(output pre-activation), `batch × OUT`.
-    g2: Vec<f32>,
-    /// dE/dh, then dE/d(hidden pre-activation), `batch × HID`.
-    g1: Vec<f32>,
-    /// The tanh (a type, no data).
-    tanh: PhantomData<F>,
+    /// Per layer, `batch × out`: its output (pre-activations, then tanh).
+    h: Vec<Vec<f32>>,
+    /// Per layer, `batch × out`: dE/d(its output), then dE/d(its pre-activation).
+    g: Vec<Vec<f32>>,
+    /// The arithmetic (a type, no data).
+    flavor: PhantomData<F>,
 }
 
 impl<F: Flavor> Minibatch<F> {
-    /// From a pool laid out as the generated net's: `W1 (HID × IN), b1, W2 (OUT × HID), b2`, for
-    /// batches of `batch` samples.
-    pub fn from_pool(p: &[f32], batch: usize) -> Self {
-        assert_eq!(
-            p.len(),
-            HID * IN + HID + OUT * HID + OUT,
-            "minibatch: pool layout"
-        );
-        let (w1, p) = p.split_at(HID * IN);
-        let (b1, p) = p.split_at(HID);
-        let (w2, b2) = p.split_at(OUT * HID);
+    /// From a pool laid out as the generated net's (`W1, b1, W2, b2, …`), for a net of `widths`
+    /// and batches of `batch` samples.
+    pub fn from_pool(p: &[f32], widths: &[usize], batch: usize) -> Self {
+        let layers = widths.len() - 1;
+        let (mut w, mut b, mut at) = (Vec::new(), Vec::new(), 0);
+        for l in 0..layers {
+            let (i, o) = (widths[l], widths[l + 1]);
+            w.push(p[at..at + i * o].to_vec());
+            at += i * o;
+            b.push(p[at..at + o].to_vec());
+            at += o;
+        }
+        assert_eq!(at, p.len(), "minibatch: pool layout");
+        let per_layer = |n: &dyn Fn(usize) -> usize| -> Vec<Vec<f32>> {
+            (0..layers).map(|l| vec![0.0; n(l)]).collect()
+        };
         Self {
-            w1: w1.to_vec(),
-            b1: b1.to_vec(),
-            w2: w2.to_vec(),
-            b2: b2.to_vec(),
-            gw1: vec![0.0; HID * IN],
-            gb1: vec![0.0; HID],
-            gw2: vec![0.0; OUT * HID],
-            gb2: vec![0.0; OUT],
+            widths: widths.to_vec(),
+            gw: per_layer(&|l| widths[l] * widths[l + 1]),
+            gb: per_layer(&|l| widths[l + 1]),
+            h: per_layer(&|l| batch * widths[l + 1]),
+            g: per_layer(&|l| batch * widths[l + 1]),
+            w,
+            b,
             batch,
-            h: vec![0.0; batch * HID],
-            out: vec![0.0; batch * OUT],
-            g2: vec![0.0; batch * OUT],
-            g1: vec![0.0; batch * HID],
-            tanh: PhantomData,
+            flavor: PhantomData,
         }
     }
 
@@ -509,103 +499,94 @@ impl<F: Flavor> Minibatch<F> {
         self.batch
     }
 
+    /// The layer widths.
+    pub fn widths(&self) -> &[usize] {
+        &self.widths
+    }
+
     /// The parameters as a pool, in the generated net's layout.
     pub fn to_pool(&self) -> Vec<f32> {
-        [&self.w1, &self.b1, &self.w2, &self.b2]
-            .into_iter()
-            .flatten()
-            .copied()
-            .collect()
+        let mut p = Vec::new();
+        for (w, b) in self.w.iter().zip(&self.b) {
+            p.extend(w);
+            p.extend(b);
+        }
+        p
     }
 
     /// One training step on a batch of `batch` samples; returns the batch's energy (the sum of
     /// the samples') before the update.
     pub fn step(&mut self, xs: &[[f32; IN]], ys: &[[f32; OUT]], lr: f32) -> f32 {
-        let batch = self.batch;
+        let (batch, layers) = (self.batch, self.w.len());
         assert!(
             xs.len() == batch && ys.len() == batch,
             "minibatch: {batch} samples"
         );
         let x = xs.as_flattened();
 
-        // Forward: H = tanh(X·W1ᵀ + b1), O = tanh(H·W2ᵀ + b2).
-        matmul((batch, IN, HID), (x, IN, 1), (&self.w1, 1, IN), &mut self.h);
-        for row in self.h.chunks_exact_mut(HID) {
-            for (v, b) in row.iter_mut().zip(&self.b1) {
-                *v = F::tanh(*v + b);
-            }
-        }
-        matmul(
-            (batch, HID, OUT),
-            (&self.h, HID, 1),
-            (&self.w2, 1, HID),
-            &mut self.out,
-        );
-        for row in self.out.chunks_exact_mut(OUT) {
-            for (v, b) in row.iter_mut().zip(&self.b2) {
-                *v = F::tanh(*v + b);
+        // Forward: H_l = tanh(H_{l−1}·W_lᵀ + b_l).
+        for l in 0..layers {
+            let (i, o) = (self.widths[l], self.widths[l + 1]);
+            let (done, rest) = self.h.split_at_mut(l);
+            let input: &[f32] = if l == 0 { x } else { &done[l - 1] };
+            let out = &mut rest[0];
+            matmul((batch, i, o), (input, i, 1), (&self.w[l], 1, i), out);
+            for row in out.chunks_exact_mut(o) {
+                for (v, b) in row.iter_mut().zip(&self.b[l]) {
+                    *v = F::tanh(*v + b);
+                }
             }
         }
 
-        // Energy Σ_r ½‖o_r − y_r‖², and G2 = (O − Y) ∘ (1 − O²), db2 = Σ_r G2_r.
+        // Energy Σ_r ½‖o_r − y_r‖², and G_L = (O − Y) ∘ (1 − O²).
         let mut energy = 0.0f32;
-        self.gb2.fill(0.0);
-        for ((o, y), g) in self
-            .out
+        let last = layers - 1;
+        for ((o, y), g) in self.h[last]
             .chunks_exact(OUT)
             .zip(ys)
-            .zip(self.g2.chunks_exact_mut(OUT))
+            .zip(self.g[last].chunks_exact_mut(OUT))
         {
             let mut sq = 0.0f32;
             for k in 0..OUT {
                 let d = o[k] - y[k];
                 sq += d * d;
                 g[k] = d * (1.0 - o[k] * o[k]);
-                self.gb2[k] += g[k];
             }
             energy += 0.5 * sq;
         }
 
-        // Layer 2: dW2 = G2ᵀ·H, dH = G2·W2.
-        matmul(
-            (OUT, batch, HID),
-            (&self.g2, 1, OUT),
-            (&self.h, HID, 1),
-            &mut self.gw2,
-        );
-        matmul(
-            (batch, OUT, HID),
-            (&self.g2, OUT, 1),
-            (&self.w2, HID, 1),
-            &mut self.g1,
-        );
-
-        // G1 = dH ∘ (1 − H²), db1 = Σ_r G1_r.
-        self.gb1.fill(0.0);
-        for (g, h) in self.g1.chunks_exact_mut(HID).zip(self.h.chunks_exact(HID)) {
-            for ((gi, hi), db) in g.iter_mut().zip(h).zip(&mut self.gb1) {
-                *gi *= 1.0 - hi * hi;
-                *db += *gi;
+        // Backward: db_l = Σ_r G_l, dW_l = G_lᵀ·H_{l−1}, then G_{l−1} = (G_l·W_l) ∘ (1 − H_{l−1}²).
+        for l in (0..layers).rev() {
+            let (i, o) = (self.widths[l], self.widths[l + 1]);
+            self.gb[l].fill(0.0);
+            for g in self.g[l].chunks_exact(o) {
+                for (db, gi) in self.gb[l].iter_mut().zip(g) {
+                    *db += gi;
+                }
+            }
+            let input: &[f32] = if l == 0 { x } else { &self.h[l - 1] };
+            matmul(
+                (o, batch, i),
+                (&self.g[l], 1, o),
+                (input, i, 1),
+                &mut self.gw[l],
+            );
+            if l > 0 {
+                let (below, here) = self.g.split_at_mut(l);
+                let dh = &mut below[l - 1];
+                matmul((batch, o, i), (&here[0], o, 1), (&self.w[l], i, 1), dh);
+                for (gi, hi) in dh.iter_mut().zip(&self.h[l - 1]) {
+                    *gi *= 1.0 - hi * hi;
+                }
             }
         }
 
-        // Layer 1: dW1 = G1ᵀ·X (no dX: nothing reads it).
-        matmul(
-            (HID, batch, IN),
-            (&self.g1, 1, HID),
-            (x, IN, 1),
-            &mut self.gw1,
-        );
-
         // Update.
-        for (w, g) in [
-            (&mut self.w1, &self.gw1),
-            (&mut self.b1, &self.gb1),
-            (&mut self.w2, &self.gw2),
-            (&mut self.b2, &self.gb2),
-        ] {
-            for (wi, gi) in w.iter_mut().zip(g) {
-                *wi -= lr * gi;
+        for l in 0..layers {
+            for (w, g) in [(&mut self.w[l], &self.gw[l]), (&mut self.b[l], &self.gb[l])] {
+                for (wi, gi) in w.iter_mut().zip(g) {
+                    *wi -= lr * gi;
+                }
             }
         }
         energy

@@ -215,4 +215,12 @@ pub trait Op {
     /// Its calls in a backward sweep of [`Sites::order`]; `acc[k]`: argument `k`'s derivative
     /// already holds another module's contribution (add into it) or not (overwrite it).
     fn backward(&self, s: &dyn Sites, acc: &[bool]) -> TokenStream;
+    /// Its calls in `train_sgd`'s backward sweep, per sample, if its kernels fuse the update:
+    /// [`Self::backward`]'s `dx`, and its parameters (`params`, mutable there) moved by
+    /// `lr · gradient` without the gradient pool, the same bits as `backward` into a zeroed pool
+    /// followed by `sgd_step`. None: `backward` into its zeroed range of the pool, then
+    /// `sgd_step` on that range.
+    fn backward_sgd(&self, _s: &dyn Sites, _acc: &[bool]) -> Option<TokenStream> {
+        None
+    }
 }

@@ -18,6 +18,9 @@ pub struct Sweeps {
     pub bprop: TokenStream,
     /// The second-derivative sweep, in the same order as `bprop`.
     pub bbprop: TokenStream,
+    /// `train_sgd`'s backward sweep: `bprop` with each module's parameters moved against their
+    /// gradient as soon as it is known (per sample, outside `unfold`; empty otherwise).
+    pub sgd: TokenStream,
 }
 
 pub fn sweeps(model: &Model, sched: &Schedule, form: Form) -> Sweeps {
@@ -35,6 +38,16 @@ pub fn sweeps(model: &Model, sched: &Schedule, form: Form) -> Sweeps {
             })
             .collect()
     };
+    // Every parameter's gradient is whole once its module's backward calls are done: outside
+    // `unfold`, each module runs once and no two share parameters.
+    let sgd = (form == Form::Sample && model.steps.is_none()).then(|| {
+        let parts = [&sched.post, &sched.step, &sched.pre];
+        let steps = parts.into_iter().flat_map(|p| &p.bprop).map(|b| {
+            let calls = sgd_step(model, sched, b.module, &b.accumulate);
+            split_slots(model, sched, b.module, calls)
+        });
+        backward_body(model, sched, Order::First, form, quote!(#(#steps)*))
+    });
     let forward = |pre: &[usize], step: &[usize], post: &[usize]| {
         let (pre, step, post) = (fsteps(pre), looped(fsteps(step), false), fsteps(post));
         quote!(#(#pre)* #step #(#post)*)
@@ -52,6 +65,7 @@ pub fn sweeps(model: &Model, sched: &Schedule, form: Form) -> Sweeps {
         run: forward(&sched.pre.run, &sched.step.run, &sched.post.run),
         bprop: backward(Order::First),
         bbprop: backward(Order::Second),
+        sgd: sgd.unwrap_or_default(),
     }
 }
 
@@ -120,6 +134,37 @@ fn backward_step(
         Kind::Broken => quote!(),
     };
     quote!(#clear #calls)
+}
+
+/// Module `i`'s calls in `train_sgd`'s backward sweep: its kind's fused kernels, or its bprop
+/// calls into its range of the gradient pool, zeroed first, then a step on that range.
+fn sgd_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
+    let cx = Cx {
+        model,
+        sched,
+        i,
+        form: Form::Sample,
+        order: Order::First,
+        slots: Order::First,
+    };
+    // (A first-order sweep clears no seed: `backward_step`'s clearing is bbprop's.)
+    if let Kind::Op(op) = &model.modules[i].kind
+        && let Some(calls) = op.backward_sgd(&cx, acc)
+    {
+        return calls;
+    }
+    let calls = backward_step(model, sched, i, acc, Order::First, Form::Sample);
+    let has_params = matches!(model.modules[i].kind, Kind::User { .. })
+        || model.builtin_params(&model.modules[i]).unwrap_or(0) > 0;
+    if !has_params {
+        return calls;
+    }
+    let (r, rt, f) = (cx.range(), crate::emit::rt(), float_tokens(model.float));
+    quote!(
+        grads[#r].fill(0.0);
+        #calls
+        #rt::pool::#f::sgd_step(&mut params[#r], &grads[#r], lr);
+    )
 }
 
 /// The body of a backward sweep: the energy's seed (every row's on a minibatch), the gathering

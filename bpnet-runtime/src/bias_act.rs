@@ -58,6 +58,107 @@ macro_rules! bias_activation_kernels {
                 }
             }
 
+            /// `N` values of `v` as an array: the widths of the generated networks' calls.
+            #[inline(always)]
+            fn arr<const N: usize>(v: &[$t]) -> &[$t; N] {
+                v.try_into().expect(concat!($name, ": widths differ"))
+            }
+
+            /// [`fprop`] with the width known at compile time. The inputs are copied into local
+            /// arrays, which nothing else can point into, so the compiler vectorises without
+            /// checking for overlap; the same operations as [`fprop`], the same bits.
+            ///
+            /// # Panics
+            /// If `b.len() != N`.
+            #[inline(always)]
+            pub fn fprop_n<const N: usize>(b: &[$t], x: &[$t; N], y: &mut [$t; N]) {
+                let (b, x) = (*arr::<N>(b), *x);
+                let mut v = [0.0; N];
+                for i in 0..N {
+                    v[i] = x[i] + b[i];
+                }
+                for vi in v.iter_mut() {
+                    *vi = $f(*vi);
+                }
+                *y = v;
+            }
+
+            /// [`bprop`] (or [`bprop_acc`], `ACC`) with the width known at compile time (see
+            /// [`fprop_n`]).
+            ///
+            /// # Panics
+            /// If `db.len() != N`.
+            #[inline(always)]
+            pub fn bprop_n<const N: usize, const ACC: bool>(
+                y: &[$t; N],
+                dy: &[$t; N],
+                dx: &mut [$t; N],
+                db: &mut [$t],
+            ) {
+                let db: &mut [$t; N] = db.try_into().expect(concat!($name, ": widths differ"));
+                let (y, dy) = (*y, *dy);
+                let (mut d, mut bias) = (if ACC { *dx } else { [0.0; N] }, *db);
+                for i in 0..N {
+                    let g = dy[i] * $slope(y[i]);
+                    if ACC {
+                        d[i] += g;
+                    } else {
+                        d[i] = g;
+                    }
+                    bias[i] += g;
+                }
+                (*dx, *db) = (d, bias);
+            }
+
+            /// bprop fused with a step of gradient descent on the biases, for a network's
+            /// `train_sgd`: `dx = dy ∘ f'` (or `+=`, `ACC`), `B −= lr · (0 + dy ∘ f')`, without
+            /// the gradient pool; the same bits as [`bprop`] into a zeroed pool followed by
+            /// `sgd_step` (see [`fprop_n`] for the local arrays).
+            ///
+            /// # Panics
+            /// If `b.len() != N`.
+            #[inline(always)]
+            pub fn bprop_sgd_n<const N: usize, const ACC: bool>(
+                y: &[$t; N],
+                dy: &[$t; N],
+                dx: &mut [$t; N],
+                b: &mut [$t],
+                lr: $t,
+            ) {
+                let b: &mut [$t; N] = b.try_into().expect(concat!($name, ": widths differ"));
+                let (y, dy) = (*y, *dy);
+                let (mut d, mut bias) = (if ACC { *dx } else { [0.0; N] }, *b);
+                for i in 0..N {
+                    let g = dy[i] * $slope(y[i]);
+                    if ACC {
+                        d[i] += g;
+                    } else {
+                        d[i] = g;
+                    }
+                    bias[i] -= lr * (0.0 + g);
+                }
+                (*dx, *b) = (d, bias);
+            }
+
+            /// The biases' part of [`bprop_sgd_n`] alone: `B −= lr · (0 + dy ∘ f')`.
+            ///
+            /// # Panics
+            /// If `b.len() != N`.
+            #[inline(always)]
+            pub fn bprop_params_sgd_n<const N: usize>(
+                y: &[$t; N],
+                dy: &[$t; N],
+                b: &mut [$t],
+                lr: $t,
+            ) {
+                let b: &mut [$t; N] = b.try_into().expect(concat!($name, ": widths differ"));
+                let (y, dy, mut bias) = (*y, *dy, *b);
+                for i in 0..N {
+                    bias[i] -= lr * (0.0 + dy[i] * $slope(y[i]));
+                }
+                *b = bias;
+            }
+
             /// bprop from the saved output `y`: `dx = dy ∘ f'` (overwritten), `dB += dy ∘ f'`
             /// (accumulated), with `f'` computed from `y`.
             ///

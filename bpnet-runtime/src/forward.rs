@@ -17,6 +17,8 @@ pub enum Forward {
     FpropBatch,
     /// `run_batch` (or `run_batch_continued`) on a minibatch.
     RunBatch,
+    /// `train_sgd` on one sample: its states are those before its update.
+    TrainSgd,
 }
 
 impl Forward {
@@ -28,6 +30,7 @@ impl Forward {
             Forward::Run => "`run`",
             Forward::FpropBatch => "`fprop_batch`",
             Forward::RunBatch => "`run_batch`",
+            Forward::TrainSgd => "`train_sgd`",
         }
     }
 
@@ -41,6 +44,10 @@ impl Forward {
                  `fprop_batch`) before a backward pass"
             }
             Forward::None => "run the matching forward pass first",
+            Forward::TrainSgd => {
+                "`train_sgd` has moved the parameters since its forward pass: call `fprop` \
+                 before `bprop`"
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ mod batch_steps;
 pub mod bias;
 mod bias_act;
 pub mod concat;
+pub mod dot;
 pub mod dropout;
 mod error;
 pub mod euclidean;
@@ -55,14 +56,15 @@ pub mod tanh;
 mod testing;
 #[doc(hidden)]
 pub mod user;
+pub mod wide;
 pub mod workers;
 
 /// Every kernel module, in one list: `bpnet::kernels` and the code `network!` generates reach
 /// the kernels through it, so a new kernel file is registered here and nowhere else.
 pub mod kernels {
     pub use crate::{
-        add, approx, bias, concat, dropout, euclidean, gemm, linear, loss, mul, pool, relu, scale,
-        scaled_tanh, sigmoid, slice, softplus, sub, tanh,
+        add, approx, bias, concat, dot, dropout, euclidean, gemm, linear, loss, mul, pool, relu,
+        scale, scaled_tanh, sigmoid, slice, softplus, sub, tanh,
     };
 }
 

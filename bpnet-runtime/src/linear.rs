@@ -10,7 +10,40 @@ macro_rules! linear_kernels {
             use crate::gemm::{self, GemmScratch};
             use rand::{Rng, RngExt};
 
-            /// fprop: `y = W x`.
+            pub use crate::dot::$t::dot;
+
+            /// [`fprop`] with the widths known at compile time (the generated networks' call):
+            /// `W` is read as `O` rows of `[_; I]`, so every loop has a constant trip count and
+            /// no bounds check, as in hand-written code over fixed-size arrays.
+            ///
+            /// # Panics
+            /// If `w.len() != I * O`.
+            #[inline(always)]
+            pub fn fprop_n<const I: usize, const O: usize>(w: &[$t], x: &[$t; I], y: &mut [$t; O]) {
+                assert_eq!(w.len(), I * O, "linear: W is not out × in");
+                let rows = &w.as_chunks::<I>().0[..O];
+                // Into a local array, stored whole: the next kernel loads it whole, and a
+                // vector load of values stored one by one waits for the stores to retire.
+                let mut v = [0.0; O];
+                if I < 8 {
+                    for (vi, row) in v.iter_mut().zip(rows) {
+                        *vi = crate::dot::$t::dot_n(row, x);
+                    }
+                } else {
+                    // Two rows at a time: two chains of additions in flight, the same bits as one.
+                    let (pairs, last) = rows.as_chunks::<2>();
+                    let (vs, v_last) = v.as_chunks_mut::<2>();
+                    for ([r0, r1], [v0, v1]) in pairs.iter().zip(vs) {
+                        (*v0, *v1) = crate::dot::$t::dot2(r0, r1, x);
+                    }
+                    for (vi, row) in v_last.iter_mut().zip(last) {
+                        *vi = dot(row, x);
+                    }
+                }
+                *y = v;
+            }
+
+            /// fprop: `y = W x`, each component a [`dot`] of a row of `W` with `x`.
             ///
             /// # Panics
             /// If `w.len() != y.len() * x.len()` or `x` is empty.
@@ -18,7 +51,7 @@ macro_rules! linear_kernels {
             pub fn fprop(w: &[$t], x: &[$t], y: &mut [$t]) {
                 assert_eq!(w.len(), x.len() * y.len(), "linear: W is not out × in");
                 for (yi, row) in y.iter_mut().zip(w.chunks_exact(x.len())) {
-                    *yi = row.iter().zip(x).map(|(a, b)| a * b).sum();
+                    *yi = dot(row, x);
                 }
             }
 
@@ -46,6 +79,116 @@ macro_rules! linear_kernels {
                     for (((dxj, wij), dwij), xj) in dx.iter_mut().zip(row).zip(dw_row).zip(x) {
                         *dxj += wij * g;
                         *dwij += g * xj;
+                    }
+                }
+            }
+
+            /// [`bprop`] and [`bprop_acc`] (`ACC`) with the widths known at compile time. `x`
+            /// and the running `dx` are kept in local arrays, which nothing else can point into,
+            /// so the compiler vectorises both updates without checking for overlap; the same
+            /// operations in the same order as the slice kernels, so the same bits.
+            ///
+            /// # Panics
+            /// If `w.len()` or `dw.len()` is not `I * O`.
+            #[inline(always)]
+            pub fn bprop_n<const I: usize, const O: usize, const ACC: bool>(
+                w: &[$t],
+                x: &[$t; I],
+                dy: &[$t; O],
+                dx: &mut [$t; I],
+                dw: &mut [$t],
+            ) {
+                assert!(
+                    w.len() == I * O && dw.len() == I * O,
+                    "linear: W is not out × in"
+                );
+                let (rows, drows) = (
+                    &w.as_chunks::<I>().0[..O],
+                    &mut dw.as_chunks_mut::<I>().0[..O],
+                );
+                let x = *x;
+                let mut acc = if ACC { *dx } else { [0.0; I] };
+                for ((&g, row), drow) in dy.iter().zip(rows).zip(drows.iter_mut()) {
+                    // Two loops, each writing one array: `W` and `dW` are both in pools the
+                    // compiler cannot tell apart, and one loop writing `dW` while reading `W`
+                    // stayed scalar.
+                    for j in 0..I {
+                        acc[j] += row[j] * g;
+                    }
+                    for j in 0..I {
+                        drow[j] += g * x[j];
+                    }
+                }
+                *dx = acc;
+            }
+
+            /// [`bprop_params`] with the widths known at compile time (see [`bprop_n`]).
+            ///
+            /// # Panics
+            /// If `dw.len() != I * O`.
+            #[inline(always)]
+            pub fn bprop_params_n<const I: usize, const O: usize>(
+                x: &[$t; I],
+                dy: &[$t; O],
+                dw: &mut [$t],
+            ) {
+                assert_eq!(dw.len(), I * O, "linear: dW is not out × in");
+                let drows = &mut dw.as_chunks_mut::<I>().0[..O];
+                let x = *x;
+                for (&g, drow) in dy.iter().zip(drows.iter_mut()) {
+                    for j in 0..I {
+                        drow[j] += g * x[j];
+                    }
+                }
+            }
+
+            /// [`bprop_n`] fused with a step of gradient descent, for a network's
+            /// `train_sgd`: `dx = Wᵀ dy` (or `+=`, `ACC`) from the weights before the step, then
+            /// `W −= lr · (0 + dy xᵀ)`, element by element, without the gradient pool. The same
+            /// bits as `bprop` into a zeroed pool followed by `sgd_step` (the `0 +` is the zeroed
+            /// pool's, which turns a `−0` product into `+0` as the pool does).
+            ///
+            /// # Panics
+            /// If `w.len() != I * O`.
+            #[inline(always)]
+            pub fn bprop_sgd_n<const I: usize, const O: usize, const ACC: bool>(
+                w: &mut [$t],
+                x: &[$t; I],
+                dy: &[$t; O],
+                dx: &mut [$t; I],
+                lr: $t,
+            ) {
+                assert_eq!(w.len(), I * O, "linear: W is not out × in");
+                let rows = &mut w.as_chunks_mut::<I>().0[..O];
+                let x = *x;
+                let mut acc = if ACC { *dx } else { [0.0; I] };
+                for (&g, row) in dy.iter().zip(rows.iter_mut()) {
+                    for j in 0..I {
+                        acc[j] += row[j] * g;
+                        row[j] -= lr * (0.0 + g * x[j]);
+                    }
+                }
+                *dx = acc;
+            }
+
+            /// [`bprop_params_n`] fused with a step of gradient descent (see [`bprop_sgd_n`]):
+            /// `W −= lr · (0 + dy xᵀ)`.
+            ///
+            /// # Panics
+            /// If `w.len() != I * O`.
+            #[inline(always)]
+            pub fn bprop_params_sgd_n<const I: usize, const O: usize>(
+                w: &mut [$t],
+                x: &[$t; I],
+                dy: &[$t; O],
+                lr: $t,
+            ) {
+                assert_eq!(w.len(), I * O, "linear: W is not out × in");
+                let rows = &mut w.as_chunks_mut::<I>().0[..O];
+                let x = *x;
+                for (&g, row) in dy.iter().zip(rows.iter_mut()) {
+                    for j in 0..I {
+                        row[j] -= lr * (0.0 + g * x[j]);
                     }
                 }
             }

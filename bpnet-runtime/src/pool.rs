@@ -4,6 +4,22 @@ macro_rules! pool_kernels {
     ($t:ident) => {
         #[doc = concat!("Pool operations for `", stringify!($t), "`.")]
         pub mod $t {
+            /// `w −= lr · dw`, the loop itself, compiled for the caller's instruction set.
+            #[inline(always)]
+            fn sgd(params: &mut [$t], grads: &[$t], lr: $t) {
+                for (w, g) in params.iter_mut().zip(grads) {
+                    *w -= lr * g;
+                }
+            }
+
+            /// [`sgd`] compiled for AVX: 8 `f32` (4 `f64`) a step instead of SSE's 4, the same
+            /// bits (a multiply, then a subtraction, no fused multiply-add).
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx")]
+            fn sgd_avx(params: &mut [$t], grads: &[$t], lr: $t) {
+                sgd(params, grads, lr)
+            }
+
             /// Plain gradient descent over the pool: `w −= lr · dw`.
             ///
             /// # Panics
@@ -11,9 +27,13 @@ macro_rules! pool_kernels {
             #[inline]
             pub fn sgd_step(params: &mut [$t], grads: &[$t], lr: $t) {
                 assert_eq!(params.len(), grads.len(), "sgd: pools differ");
-                for (w, g) in params.iter_mut().zip(grads) {
-                    *w -= lr * g;
+                // A small pool is done before a call would return.
+                #[cfg(target_arch = "x86_64")]
+                if params.len() >= 64 && std::arch::is_x86_feature_detected!("avx") {
+                    // SAFETY: the CPU has AVX.
+                    return unsafe { sgd_avx(params, grads, lr) };
                 }
+                sgd(params, grads, lr)
             }
         }
     };

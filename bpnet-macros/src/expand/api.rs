@@ -126,6 +126,33 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
             );
             let pass = super::mode::next_pass(model);
             let (fprop, try_fprop) = (entry_name(model, "fprop"), entry_name(model, "try_fprop"));
+            let train_sgd = model.steps.is_none().then(|| {
+                let (ran, name) = (record_forward("TrainSgd"), entry_name(model, "train_sgd"));
+                quote!(
+                    /// One step of online gradient descent on one sample: [`Self::fprop`], then
+                    /// bprop with each module's parameters moved by `−lr ·` their gradient as
+                    /// soon as it is known; returns the energy before the step. The parameters
+                    /// are those of `fprop`, `zero_grad`, `bprop`, `sgd_step(lr)`, bit for bit,
+                    /// in one sweep that leaves most gradients in registers instead of the pool:
+                    /// what remains in [`Self::grads`] is unspecified. The states are those of
+                    /// the forward pass before the step, so a `bprop` after it panics (call
+                    /// `fprop` first).
+                    #many_givens
+                    #[track_caller]
+                    pub fn #name(&mut self, #(#given_args,)* lr: #f) -> #f {
+                        self.__own_pool();
+                        #(#given_copies)*
+                        #pass
+                        let mut params = ::core::mem::take(&mut self.__params);
+                        let mut grads = ::core::mem::take(&mut self.__grads);
+                        self.__train_sgd(&mut params, &mut grads, self.__input_grads, lr);
+                        self.__params = params;
+                        self.__grads = grads;
+                        #ran
+                        self.#e.x[0]
+                    }
+                )
+            });
             let doc = "fprop: loads a sample (inputs and targets), computes every state and returns the energy.";
             Some(quote!(
                 #[doc = #doc]
@@ -180,6 +207,8 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
                 pub fn energy(&self) -> #f {
                     self.#e.x[0]
                 }
+
+                #train_sgd
             ))
         }
         (None, Some(o)) => {

@@ -157,6 +157,7 @@ fn item(model: &Model, sched: &Schedule) -> TokenStream {
         run: sweep_r,
         bprop: bprop_body,
         bbprop: bbprop_body,
+        ..
     } = sweeps(model, sched, Form::Batch);
     let bounds = bbprop_bounds(model);
     let len_param = steps.map(|_| quote!(, len: usize));

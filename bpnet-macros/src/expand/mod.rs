@@ -130,8 +130,32 @@ fn core(model: &Model, sched: &Schedule, inits: &TokenStream, bounds: &TokenStre
         run: run_body,
         bprop: bprop_body,
         bbprop: bbprop_body,
+        sgd: sgd_body,
     } = sweeps(model, sched, Form::Sample);
+    let sgd = (!sgd_body.is_empty()).then(|| {
+        quote!(
+            /// fprop, then the backward sweep that updates the parameters: one sweep, so that
+            /// the forward pass's last values are still in registers when the backward starts.
+            #[allow(unused_variables)]
+            fn __train_sgd(&mut self, params: &mut [#f], grads: &mut [#f], inputs: bool, lr: #f) {
+                ::bpnet::__private::wide(
+                    #[inline(always)]
+                    || {
+                        self.__fprop_sweep(params);
+                        self.__sgd_sweep(params, grads, inputs, lr)
+                    },
+                )
+            }
+
+            #[allow(unused_variables)]
+            #[inline(always)]
+            fn __sgd_sweep(&mut self, params: &mut [#f], grads: &mut [#f], inputs: bool, lr: #f) {
+                #sgd_body
+            }
+        )
+    });
     let len_param = model.steps.map(|_| quote!(, len: usize));
+    let len_arg = model.steps.map(|_| quote!(, len));
     // Drawn after the parameters, so that they are the same with dropout or without; without a
     // dropout of its own, but with modules that may have one, from the parameters.
     let draw_seed = if mode::has_dropout(model) {
@@ -185,15 +209,38 @@ fn core(model: &Model, sched: &Schedule, inits: &TokenStream, bounds: &TokenStre
             fn __init<R: #rt::Rng + ?Sized>(params: &mut [#f], rng: &mut R) { #param_inits }
 
             #[allow(unused_variables)]
-            fn __fprop(&mut self, params: &[#f] #len_param) { #fprop_body }
+            fn __fprop(&mut self, params: &[#f] #len_param) {
+                ::bpnet::__private::wide(#[inline(always)] || self.__fprop_sweep(params #len_arg))
+            }
 
             #[allow(unused_variables)]
-            fn __run(&mut self, params: &[#f] #len_param) { #run_body }
+            #[inline(always)]
+            fn __fprop_sweep(&mut self, params: &[#f] #len_param) { #fprop_body }
+
+            #[allow(unused_variables)]
+            fn __run(&mut self, params: &[#f] #len_param) {
+                ::bpnet::__private::wide(#[inline(always)] || self.__run_sweep(params #len_arg))
+            }
+
+            #[allow(unused_variables)]
+            #[inline(always)]
+            fn __run_sweep(&mut self, params: &[#f] #len_param) { #run_body }
 
             #[allow(unused_variables)]
             fn __bprop(&mut self, params: &[#f], grads: &mut [#f], inputs: bool #len_param) {
+                ::bpnet::__private::wide(
+                    #[inline(always)]
+                    || self.__bprop_sweep(params, grads, inputs #len_arg),
+                )
+            }
+
+            #[allow(unused_variables)]
+            #[inline(always)]
+            fn __bprop_sweep(&mut self, params: &[#f], grads: &mut [#f], inputs: bool #len_param) {
                 #bprop_body
             }
+
+            #sgd
 
             #[allow(unused_variables)]
             fn __bbprop(&mut self, params: &[#f], ddgrads: &mut [#f], inputs: bool #len_param) #bounds {

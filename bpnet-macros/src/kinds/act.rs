@@ -4,7 +4,7 @@
 
 use super::pointwise::Pointwise;
 use super::{Args, Arity, Entry, OptSpec, Rule};
-use crate::op::{Flow, Op, Sites, Tensor};
+use crate::op::{Flow, Op, Order, Sites, Tensor};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -68,7 +68,7 @@ impl Op for Act {
     fn fprop(&self, s: &dyn Sites) -> TokenStream {
         let (k, r) = (s.kernels(self.name), s.range());
         let (xa, xo) = (s.x(&s.arg(0)), s.x_mut(&s.out()));
-        let f = format_ident!("{}", if s.batch() { "fprop_batch" } else { "fprop" });
+        let f = format_ident!("{}", if s.batch() { "fprop_batch" } else { "fprop_n" });
         let rows = s.batch().then(|| quote!(, rows));
         quote!(#k::#f(&params[#r], #xa, #xo #rows);)
     }
@@ -79,9 +79,26 @@ impl Op for Act {
         let params_only = s.backward("", "_params");
         let (xo, dxo, dxa) = (s.x(&o), s.d(&o), s.d_mut(&a));
         let rows = s.batch().then(|| quote!(, rows));
+        if !s.batch() && s.order() == Order::First {
+            let acc = acc[0];
+            return s.full_or_params(
+                quote!(#k::bprop_n::<_, #acc>(#xo, #dxo, #dxa, &mut #pool[#r]);),
+                quote!(#k::#params_only(#xo, #dxo, &mut #pool[#r]);),
+            );
+        }
         s.full_or_params(
             quote!(#k::#v(#xo, #dxo, #dxa, &mut #pool[#r] #rows);),
             quote!(#k::#params_only(#xo, #dxo, &mut #pool[#r] #rows);),
         )
+    }
+    fn backward_sgd(&self, s: &dyn Sites, acc: &[bool]) -> Option<TokenStream> {
+        let (k, r) = (s.kernels(self.name), s.range());
+        let (a, o) = (s.arg(0), s.out());
+        let (xo, dxo, dxa) = (s.x(&o), s.d(&o), s.d_mut(&a));
+        let acc = acc[0];
+        Some(s.full_or_params(
+            quote!(#k::bprop_sgd_n::<_, #acc>(#xo, #dxo, #dxa, &mut params[#r], lr);),
+            quote!(#k::bprop_params_sgd_n(#xo, #dxo, &mut params[#r], lr);),
+        ))
     }
 }

@@ -93,7 +93,7 @@ impl Op for Linear {
             let (n_in, out) = (s.width(0), self.out);
             quote!(#k::fprop_batch(#p, #xa, #xo, #n_in, #out, rows, &mut self.__gemm); #bias)
         } else {
-            quote!(#k::fprop(#p, #xa, #xo); #bias)
+            quote!(#k::fprop_n(#p, #xa, #xo); #bias)
         }
     }
     fn backward(&self, s: &dyn Sites, acc: &[bool]) -> TokenStream {
@@ -105,6 +105,7 @@ impl Op for Linear {
             weights(self, s, &quote!(&mut #pool)),
         );
         let tail = if acc[0] { "_acc" } else { "" };
+        let acc = acc[0];
         let (v, params_only) = (s.backward("", tail), s.backward("", "_params"));
         let bias = self.bias.then(|| bias_backward(self, s));
         let (xa, dxo, dxa) = (s.x(&a), s.d(&o), s.d_mut(&a));
@@ -116,6 +117,12 @@ impl Op for Linear {
                 quote!(#k::#v(#p, #xa, #dxo, #dxa, #g, #n_in, #out, rows #gemm);),
                 quote!(#k::#params_only(#xa, #dxo, #g, #n_in, #out, rows #gemm);),
             )
+        } else if s.order() == Order::First {
+            // The kernels monomorphic on the widths, which the states' arrays carry.
+            s.full_or_params(
+                quote!(#k::bprop_n::<_, _, #acc>(#p, #xa, #dxo, #dxa, #g);),
+                quote!(#k::bprop_params_n(#xa, #dxo, #g);),
+            )
         } else {
             s.full_or_params(
                 quote!(#k::#v(#p, #xa, #dxo, #dxa, #g);),
@@ -123,6 +130,20 @@ impl Op for Linear {
             )
         };
         quote!(#bias #calls)
+    }
+    fn backward_sgd(&self, s: &dyn Sites, acc: &[bool]) -> Option<TokenStream> {
+        if self.bias {
+            return None;
+        }
+        let k = s.kernels("linear");
+        let (a, o) = (s.arg(0), s.out());
+        let p = weights(self, s, &quote!(&mut params));
+        let (xa, dxo, dxa) = (s.x(&a), s.d(&o), s.d_mut(&a));
+        let acc = acc[0];
+        Some(s.full_or_params(
+            quote!(#k::bprop_sgd_n::<_, _, #acc>(#p, #xa, #dxo, #dxa, lr);),
+            quote!(#k::bprop_params_sgd_n(#p, #xa, #dxo, lr);),
+        ))
     }
 }
 

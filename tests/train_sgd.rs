@@ -1,0 +1,173 @@
+//! `train_sgd`, the fused step of online gradient descent: the parameters of the lecture's cycle
+//! (`fprop; zero_grad; bprop; sgd_step`), bit for bit, for every kind with parameters (the
+//! fused kernels of `linear` and the biased activations, and the generic path of the others:
+//! `linear` with biases, user modules), in `f32` and `f64`, with input gradients on or off,
+//! with dropout in training, and a network that fans out (a state read twice).
+
+use bpnet::prelude::*;
+
+/// A parametric ReLU of four units, one trainable slope each: a user module with parameters.
+#[derive(Clone)]
+pub struct PRelu;
+
+impl Module for PRelu {
+    type Float = f64;
+    const IN: usize = 4;
+    const OUT: usize = 4;
+    const PARAMS: usize = 4;
+    fn create() -> Self {
+        PRelu
+    }
+    fn init<R: Rng + ?Sized>(params: &mut [f64], _rng: &mut R) {
+        params.fill(0.25);
+    }
+    fn fprop(&mut self, a: &[f64], x: &[f64], y: &mut [f64]) {
+        for i in 0..4 {
+            y[i] = if x[i] > 0.0 { x[i] } else { a[i] * x[i] };
+        }
+    }
+    fn bprop(
+        &mut self,
+        a: &[f64],
+        g: &mut [f64],
+        x: &[f64],
+        _: &[f64],
+        dy: &[f64],
+        dx: &mut [f64],
+    ) {
+        for i in 0..4 {
+            if x[i] > 0.0 {
+                dx[i] += dy[i];
+            } else {
+                dx[i] += a[i] * dy[i];
+                g[i] += x[i] * dy[i];
+            }
+        }
+    }
+}
+
+network! {
+    /// The kinds with fused kernels, in f32.
+    pub struct Plain32 {
+        input  x: 5;
+        target y: 3;
+        s1     = l1: linear(x -> 9);
+        h1     = t1: tanh(s1);
+        s2     = l2: linear(h1 -> 12);
+        h2     = t2: sigmoid(s2);
+        s3     = l3: linear(h2 -> 3);
+        out    = t3: scaled_tanh(s3);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// The generic path: biases in `linear`, parameter-free kinds between, a fan-out, dropout.
+    #[bpnet(float = f64)]
+    pub struct Mixed64 {
+        input  x: 4;
+        target y: 2;
+        s1     = l1: linear(x -> 6, bias = true);
+        r      = act: relu(s1);
+        d      = drop: dropout(r, p = 0.25);
+        h      = t1: tanh(d);
+        g      = gate: mul(h, r);
+        c      = cat: concat(g, h);
+        z      = l2: linear(c -> 2);
+        out    = sc: scale(z, by = 0.5);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// A user module beside the built-in kinds.
+    #[bpnet(float = f64)]
+    pub struct WithUser {
+        input  x: 3;
+        target y: 2;
+        s      = l1: linear(x -> 4);
+        p: 4   = act: PRelu(s);
+        out    = l2: linear(p -> 2, bias = true);
+        energy = euclidean(out, y);
+    }
+}
+
+/// Samples in [−1, 1] from a seeded rng.
+fn sample<const N: usize, F: From<f32>>(rng: &mut StdRng) -> [F; N] {
+    std::array::from_fn(|_| F::from(rng.random_range(-1.0f32..1.0)))
+}
+
+/// Trains a clone of `net` with the cycle and `net` itself with `train_sgd` on the same
+/// samples; both must end at the same parameters, bit for bit, after giving the same energies.
+macro_rules! same_as_the_cycle {
+    ($net:expr, $f:ty, $n:literal, $k:literal, $lr:expr, $inputs:expr) => {{
+        let mut fused = $net;
+        fused.set_input_grads($inputs);
+        let mut cycle = fused.clone();
+        let mut rng = StdRng::seed_from_u64(17);
+        for step in 0..50 {
+            let (x, y): ([$f; $n], [$f; $k]) = (sample(&mut rng), sample(&mut rng));
+            let e1 = cycle.fprop(&x, &y);
+            cycle.zero_grad();
+            cycle.bprop();
+            cycle.sgd_step($lr);
+            let e2 = fused.train_sgd(&x, &y, $lr);
+            assert_eq!(e1.to_bits(), e2.to_bits(), "energy at step {step}");
+        }
+        let bits = |p: &[$f]| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(cycle.params()), bits(fused.params()));
+        fused
+    }};
+}
+
+#[test]
+fn the_fused_kernels_give_the_cycles_parameters() {
+    for inputs in [false, true] {
+        let start = Plain32::new(&mut StdRng::seed_from_u64(1));
+        let before = start.params().to_vec();
+        let net = same_as_the_cycle!(start, f32, 5, 3, 0.05, inputs);
+        assert_ne!(net.params(), &before[..], "the steps moved the parameters");
+    }
+}
+
+#[test]
+fn the_generic_path_gives_the_cycles_parameters() {
+    for inputs in [false, true] {
+        let mut net = Mixed64::new(&mut StdRng::seed_from_u64(2));
+        net.set_training(true);
+        let before = net.params().to_vec();
+        let net = same_as_the_cycle!(net, f64, 4, 2, 0.05, inputs);
+        assert_ne!(net.params(), &before[..], "the steps moved the parameters");
+    }
+}
+
+#[test]
+fn a_user_module_gets_the_cycles_parameters() {
+    let net = WithUser::new(&mut StdRng::seed_from_u64(3));
+    let before = net.params().to_vec();
+    let net = same_as_the_cycle!(net, f64, 3, 2, 0.1, false);
+    assert_ne!(net.params(), &before[..], "the steps moved the parameters");
+}
+
+/// The energy returned is the one before the step, and the step lowers it on a fixed sample.
+#[test]
+fn the_energy_is_the_one_before_the_step_and_falls() {
+    let mut net = Plain32::new(&mut StdRng::seed_from_u64(4));
+    let (x, y) = ([0.5, -0.3, 0.2, 0.9, -0.7], [0.4, -0.2, 0.6]);
+    let before = net.clone().fprop(&x, &y);
+    assert_eq!(net.train_sgd(&x, &y, 0.1), before);
+    let after = net.clone().fprop(&x, &y);
+    assert!(after < before, "{after} >= {before}");
+}
+
+/// The states after `train_sgd` are those of the parameters before it: a `bprop` there would
+/// mix the two, and panics with what to call instead.
+#[test]
+#[should_panic(
+    expected = "`train_sgd` has moved the parameters since its forward pass: call `fprop` before `bprop`"
+)]
+fn bprop_after_train_sgd_panics() {
+    let mut net = Plain32::new(&mut StdRng::seed_from_u64(5));
+    net.train_sgd(&[0.0; 5], &[0.1; 3], 0.1);
+    net.bprop();
+}
