@@ -694,7 +694,7 @@ reference_impls!(Elman<I, H, T>, ([[f32; I]; T], [[f32; 1]; T]), |s, x, y, lr| s
 
 impl<F: reference::Flavor> Pooled for reference::Minibatch<F> {
     fn load(&mut self, pool: &[f32]) {
-        *self = Self::from_pool(pool, &self.widths().to_vec(), self.batch());
+        *self = Self::from_pool(pool, self.widths(), self.batch());
     }
     fn pool(&self) -> Vec<f32> {
         self.to_pool()
