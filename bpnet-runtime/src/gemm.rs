@@ -328,6 +328,135 @@ unsafe fn tile_f32_avx512(
     }
 }
 
+/// The `f32` tile with AVX2 and FMA: what [`tile_f32_avx512`] computes, with the same bits
+/// (each value of `C` a chain of one fused multiply-add per `p` in order from 0, then stored or
+/// added once), for a CPU without AVX-512.
+///
+/// Sixteen 8-lane registers cannot hold the 8 × 32 tile's accumulators, so it is made as four
+/// 4 × 16 blocks, one after the other, each with 8 accumulators (as many as keep the two FMA
+/// units busy through their latency) and, per `p`, 2 loads of `b` and 4 broadcasts of `a`. The
+/// blocks that share a half of `b` follow each other, so it is read from L1 the second time.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a` holds `kc·8` and `b` `kc·32` values; `c` points at `rows` rows
+/// of `cols` writable values spaced `ldc` apart, with `rows ≤ 8` and `cols ≤ 32`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_f32_avx2(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    overwrite: bool,
+) {
+    for j0 in [0, 16] {
+        for i0 in [0, 4] {
+            if i0 < rows && j0 < cols {
+                // SAFETY: rows i0.. and columns j0.. of the tile, which lie inside `c`; the
+                // offsets `a + i0` and `b + j0` keep the block's reads within the strips.
+                unsafe {
+                    block_f32_avx2::<4, 2>(
+                        kc,
+                        a.add(i0),
+                        b.add(j0),
+                        c.add(i0 * ldc + j0),
+                        ldc,
+                        (rows - i0).min(4),
+                        (cols - j0).min(16),
+                        overwrite,
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// One block of [`tile_f32_avx2`]: `R` rows and `V` registers (`8·V` columns) of accumulators
+/// over strips 8 (`a`) and 32 (`b`) values wide, then the top-left `rows × cols` of them stored
+/// or added into `C`.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a` can read `R` values and `b` `8·V` values at each of the offsets
+/// `p·8` and `p·32`, `p < kc`; `c` points at `rows ≤ R` rows of `cols ≤ 8·V` writable values
+/// spaced `ldc` apart.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn block_f32_avx2<const R: usize, const V: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    overwrite: bool,
+) {
+    use std::arch::x86_64::*;
+    let mut acc = [[_mm256_setzero_ps(); V]; R];
+    let (mut pa, mut pb) = (a, b);
+    for _ in 0..kc {
+        // SAFETY: within the values the caller guarantees at offsets p·8 and p·32.
+        unsafe {
+            let mut bv = [_mm256_setzero_ps(); V];
+            for (v, bv) in bv.iter_mut().enumerate() {
+                *bv = _mm256_loadu_ps(pb.add(8 * v));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm256_broadcast_ss(&*pa.add(i));
+                for (acc, &bv) in row.iter_mut().zip(&bv) {
+                    *acc = _mm256_fmadd_ps(ai, bv, *acc);
+                }
+            }
+            pa = pa.add(8);
+            pb = pb.add(32);
+        }
+    }
+    // Lanes `..n` of a register set, as the mask of `_mm256_maskload_ps` (sign bits).
+    let mask = |n: usize| {
+        _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(n as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        )
+    };
+    for (i, row) in acc.iter().enumerate().take(rows) {
+        for (v, &val) in row.iter().enumerate() {
+            let n = cols.saturating_sub(8 * v).min(8);
+            if n == 0 {
+                // Past the `cols` columns (and maybe past the end of `c`): not even a masked
+                // access.
+                break;
+            }
+            // SAFETY: row `i < rows` of `c` has `cols` values, of which lanes `..n` of this
+            // register are the ones from column 8·v: all 8 of them, or only those the mask keeps.
+            unsafe {
+                let p = c.add(i * ldc + 8 * v);
+                if n == 8 {
+                    let sum = if overwrite {
+                        val
+                    } else {
+                        _mm256_add_ps(val, _mm256_loadu_ps(p))
+                    };
+                    _mm256_storeu_ps(p, sum);
+                } else {
+                    let m = mask(n);
+                    let sum = if overwrite {
+                        val
+                    } else {
+                        _mm256_add_ps(val, _mm256_maskload_ps(p, m))
+                    };
+                    _mm256_maskstore_ps(p, m, sum);
+                }
+            }
+        }
+    }
+}
+
 /// Packs `f32` values stored down columns (element `(p, j)` at `src[j·cs + p]`, `p < kc`,
 /// `j < cols`) into rows `width` apart (`dst[p·width + j]`), by 8 × 8 transposes in registers.
 ///
@@ -663,6 +792,9 @@ macro_rules! gemm_impl {
     };
 }
 
+/// The `f32` tile with the widest vectors the CPU has (AVX-512, else AVX2 and FMA), both with
+/// the same bits; `false` (nothing done) on a CPU with neither or for a shape the tiles do not
+/// take, for the plain tile to make instead.
 #[cfg(target_arch = "x86_64")]
 fn fast_f32(
     kc: usize,
@@ -678,25 +810,35 @@ fn fast_f32(
         && (1..=8).contains(&rows)
         && (1..=32).contains(&cols)
         && span(rows, ldc, cols, 1).is_some_and(|need| c.len() >= need);
-    if fits && std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, the strips have the lengths the tile reads, and `c` holds
-        // the `rows × cols` values (stride `ldc`) it writes.
-        unsafe {
-            tile_f32_avx512(
-                kc,
-                a.as_ptr(),
-                b.as_ptr(),
-                c.as_mut_ptr(),
-                ldc,
-                rows,
-                cols,
-                overwrite,
-            )
-        };
-        true
-    } else {
-        false
+    if !fits {
+        return false;
     }
+    type Tile = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, usize, usize, bool);
+    let tile: Tile = if std::arch::is_x86_feature_detected!("avx512f") {
+        tile_f32_avx512
+    } else if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
+        tile_f32_avx2
+    } else {
+        return false;
+    };
+    // SAFETY: the CPU has the features of the tile chosen (AVX-512F, or AVX2 and FMA), the strips
+    // have the lengths the tile reads, and `c` holds the `rows × cols` values (stride `ldc`) it
+    // writes.
+    unsafe {
+        tile(
+            kc,
+            a.as_ptr(),
+            b.as_ptr(),
+            c.as_mut_ptr(),
+            ldc,
+            rows,
+            cols,
+            overwrite,
+        )
+    };
+    true
 }
 
 #[cfg(target_arch = "x86_64")]

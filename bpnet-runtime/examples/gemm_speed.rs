@@ -1,0 +1,165 @@
+//! GFLOP/s of `gemm::f32::gemm` on the products of a 784-256-10 minibatch step (B = 64), on one
+//! and two threads, beside `matrixmultiply::sgemm` (one thread) on the same shapes and strides.
+//!
+//! `cargo run --release -p bpnet-runtime --example gemm_speed`
+
+use bpnet_runtime::gemm::{GemmScratch, f32::gemm};
+use std::hint::black_box;
+use std::time::Instant;
+
+/// One product: `m × k` by `k × n`, with the strides of its operands.
+struct Shape {
+    name: &'static str,
+    m: usize,
+    k: usize,
+    n: usize,
+    sa: (usize, usize),
+    sb: (usize, usize),
+}
+
+/// The median, over `samples` samples, of the seconds one call of `f` takes (each sample times
+/// enough calls to last about 2 ms), after a warm-up.
+fn median_seconds(mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut warm = 0u32;
+    while start.elapsed().as_secs_f64() < 0.2 || warm < 20 {
+        f();
+        warm += 1;
+    }
+    let per = start.elapsed().as_secs_f64() / f64::from(warm);
+    let reps = ((2e-3 / per).ceil() as usize).max(1);
+    let samples = 101;
+    let mut times: Vec<f64> = (0..samples)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            t.elapsed().as_secs_f64() / reps as f64
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[samples / 2]
+}
+
+fn main() {
+    let (b, i, h, o) = (64, 784, 256, 10);
+    let shapes = [
+        // H = X·W1ᵀ, W1 stored h × i.
+        Shape {
+            name: "fwd1 X·W1ᵀ",
+            m: b,
+            k: i,
+            n: h,
+            sa: (i, 1),
+            sb: (1, i),
+        },
+        // dW1 = G1ᵀ·X, G1 stored b × h.
+        Shape {
+            name: "dW1 G1ᵀ·X",
+            m: h,
+            k: b,
+            n: i,
+            sa: (1, h),
+            sb: (i, 1),
+        },
+        // dH = G2·W2, W2 stored o × h.
+        Shape {
+            name: "dH G2·W2",
+            m: b,
+            k: o,
+            n: h,
+            sa: (o, 1),
+            sb: (h, 1),
+        },
+        // Y = H·W2ᵀ.
+        Shape {
+            name: "fwd2 H·W2ᵀ",
+            m: b,
+            k: h,
+            n: o,
+            sa: (h, 1),
+            sb: (1, h),
+        },
+        // dW2 = G2ᵀ·H.
+        Shape {
+            name: "dW2 G2ᵀ·H",
+            m: o,
+            k: b,
+            n: h,
+            sa: (1, o),
+            sb: (h, 1),
+        },
+    ];
+    println!(
+        "{:<12} {:>14} {:>9} {:>9} {:>9} {:>6}",
+        "product", "m×k×n", "ours 1t", "ours 2t", "mm 1t", "2t/1t"
+    );
+    for s in &shapes {
+        let Shape {
+            m, k, n, sa, sb, ..
+        } = *s;
+        let a: Vec<f32> = (0..m * k)
+            .map(|v| ((v * 7 % 13) as f32 - 6.0) / 8.0)
+            .collect();
+        let bm: Vec<f32> = (0..k * n)
+            .map(|v| ((v * 5 % 11) as f32 - 5.0) / 4.0)
+            .collect();
+        let mut c = vec![0.0f32; m * n];
+        let flops = 2.0 * (m * k * n) as f64;
+        let mut ours = |threads: usize| {
+            let mut scratch = GemmScratch::new();
+            scratch.reserve(k, n);
+            scratch.set_threads(threads);
+            let t = median_seconds(|| {
+                gemm(
+                    m,
+                    k,
+                    n,
+                    black_box(&a),
+                    sa,
+                    &bm,
+                    sb,
+                    0.0,
+                    &mut c,
+                    &mut scratch,
+                );
+                black_box(&mut c);
+            });
+            flops / t * 1e-9
+        };
+        let (one, two) = (ours(1), ours(2));
+        let mm = median_seconds(|| {
+            // SAFETY: the operands hold the m × k, k × n and m × n values their strides span.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    black_box(a.as_ptr()),
+                    sa.0 as isize,
+                    sa.1 as isize,
+                    bm.as_ptr(),
+                    sb.0 as isize,
+                    sb.1 as isize,
+                    0.0,
+                    c.as_mut_ptr(),
+                    n as isize,
+                    1,
+                )
+            };
+            black_box(&mut c);
+        });
+        let mm = flops / mm * 1e-9;
+        println!(
+            "{:<12} {:>14} {:>9.1} {:>9.1} {:>9.1} {:>6.2}",
+            s.name,
+            format!("{m}×{k}×{n}"),
+            one,
+            two,
+            mm,
+            two / one
+        );
+    }
+}
