@@ -1034,6 +1034,185 @@ mod tests {
         }
     }
 
+    /// Values with all their mantissa bits in use (an LCG), in `[-1, 1)`: a product that is not
+    /// fused, or sums in another order, would round differently.
+    fn noise(len: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Whether the CPU has the AVX2 tile's features (the tests of it return early otherwise).
+    fn has_avx2_fma() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// What the vector tiles compute, in scalars: for each block of `KC` steps, each value a
+    /// chain of `mul_add`s from 0 in the order of `p`, then stored (first block, β = 0) or
+    /// added once to `C`.
+    #[allow(clippy::too_many_arguments)]
+    fn mul_add_model(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        sa: (usize, usize),
+        b: &[f32],
+        sb: (usize, usize),
+        beta: f32,
+        c: &mut [f32],
+    ) {
+        for i in 0..m {
+            for j in 0..n {
+                if k == 0 && beta == 0.0 {
+                    c[i * n + j] = 0.0;
+                }
+                for p0 in (0..k).step_by(super::KC) {
+                    let mut acc = 0.0f32;
+                    for p in p0..k.min(p0 + super::KC) {
+                        acc = a[i * sa.0 + p * sa.1].mul_add(b[p * sb.0 + j * sb.1], acc);
+                    }
+                    let c = &mut c[i * n + j];
+                    *c = if p0 == 0 && beta == 0.0 {
+                        acc
+                    } else {
+                        *c + acc
+                    };
+                }
+            }
+        }
+    }
+
+    /// The AVX2 tile alone, for every tile shape (`rows ≤ 8`, `cols ≤ 32`), stored and added,
+    /// against the scalar model bit for bit, inside a `C` with a wider row stride whose other
+    /// values must stay. Skipped (returns at once) on a CPU without AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_tile_equals_the_mul_add_model() {
+        if !has_avx2_fma() {
+            eprintln!("skipped: this CPU lacks AVX2 or FMA");
+            return;
+        }
+        for kc in [1, 2, 7, 64, 256] {
+            let (a, b) = (noise(kc * 8, kc as u64), noise(kc * 32, 1000 + kc as u64));
+            for rows in 1..=8 {
+                for cols in 1..=32 {
+                    for overwrite in [true, false] {
+                        let ldc = 37;
+                        // C from row 1, column 2 of a larger buffer, so that values lie before
+                        // and after it, and between its rows.
+                        let mut buf = noise(12 * ldc, (rows * 100 + cols) as u64);
+                        let mut want = buf.clone();
+                        let at = ldc + 2;
+                        for i in 0..rows {
+                            for j in 0..cols {
+                                let mut acc = 0.0f32;
+                                for p in 0..kc {
+                                    acc = a[p * 8 + i].mul_add(b[p * 32 + j], acc);
+                                }
+                                let w = &mut want[at + i * ldc + j];
+                                *w = if overwrite { acc } else { *w + acc };
+                            }
+                        }
+                        // SAFETY: the CPU has AVX2 and FMA (checked above); `a` and `b` hold
+                        // kc·8 and kc·32 values; `buf` from `at` holds `rows` rows of `cols`
+                        // values spaced `ldc` apart (rows 1..9, columns 2..34 of 12 × 37).
+                        unsafe {
+                            super::tile_f32_avx2(
+                                kc,
+                                a.as_ptr(),
+                                b.as_ptr(),
+                                buf.as_mut_ptr().add(at),
+                                ldc,
+                                rows,
+                                cols,
+                                overwrite,
+                            )
+                        };
+                        let same = buf
+                            .iter()
+                            .zip(&want)
+                            .position(|(x, y)| x.to_bits() != y.to_bits());
+                        assert_eq!(same, None, "kc {kc}, {rows} × {cols}, {overwrite}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `f32` product with the vector tile against the scalar model bit for bit: shapes on and
+    /// off the tile and block sizes, several `KC` blocks (β's accumulation between them), row-major,
+    /// transposed and padded operands, β = 0 and 1, on 1 and 2 threads. Skipped (returns at once)
+    /// on a CPU without AVX2 and FMA, whose plain tile does not fuse.
+    #[test]
+    fn f32_gemm_equals_the_mul_add_model() {
+        if !has_avx2_fma() {
+            eprintln!("skipped: this CPU lacks AVX2 or FMA");
+            return;
+        }
+        let mut scratches = [GemmScratch::new(), GemmScratch::new()];
+        scratches[1].set_threads(2);
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (7, 3, 5),
+            (8, 256, 32),
+            (9, 257, 33),
+            (5, 0, 6),
+            (13, 600, 70),
+            (64, 784, 40),
+            (67, 300, 250),
+            (130, 20, 50),
+            (3, 5, 2100),
+            (200, 520, 31),
+        ] {
+            // Padded: rows (or columns) 3 values apart more than needed.
+            let (a, b) = (noise((m + 3) * (k + 3), 1), noise((k + 3) * (n + 3), 2));
+            let layouts = [
+                ((k, 1), (n, 1)),
+                ((1, m), (1, k)),
+                ((k, 1), (1, k)),
+                ((1, m), (n, 1)),
+                ((k + 3, 1), (1, k + 3)),
+                ((1, m + 3), (n + 3, 1)),
+            ];
+            for (sa, sb) in layouts {
+                for beta in [0.0, 1.0] {
+                    let start = noise(m * n + 4, 3);
+                    let mut want = start.clone();
+                    mul_add_model(m, k, n, &a, sa, &b, sb, beta, &mut want);
+                    for s in &mut scratches {
+                        let mut c = start.clone();
+                        super::f32::gemm(m, k, n, &a, sa, &b, sb, beta, &mut c, s);
+                        let differ = c
+                            .iter()
+                            .zip(&want)
+                            .position(|(x, y)| x.to_bits() != y.to_bits());
+                        assert_eq!(
+                            differ,
+                            None,
+                            "{m}×{k}×{n}, {sa:?} {sb:?}, β = {beta}, {} threads",
+                            s.threads()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     /// Strides whose span overflows `usize` are refused, not wrapped (they once passed the
     /// length checks in release builds and sent the vector code out of bounds).
     #[test]
