@@ -1,7 +1,8 @@
 //! GFLOP/s of `gemm::f32::gemm` on the products of a 784-256-10 minibatch step (B = 64), on one
 //! and two threads, beside `matrixmultiply::sgemm` (one thread) on the same shapes and strides.
 //!
-//! `cargo run --release -p bpnet-runtime --example gemm_speed`
+//! `cargo run --release -p bpnet-runtime --example gemm_speed [filter]` (only the products whose
+//! name contains `filter`, e.g. to profile one).
 
 use bpnet_runtime::gemm::{GemmScratch, f32::gemm};
 use std::hint::black_box;
@@ -95,7 +96,8 @@ fn main() {
         "{:<12} {:>14} {:>9} {:>9} {:>9} {:>6}",
         "product", "m×k×n", "ours 1t", "ours 2t", "mm 1t", "2t/1t"
     );
-    for s in &shapes {
+    let filter = std::env::args().nth(1).unwrap_or_default();
+    for s in shapes.iter().filter(|s| s.name.contains(&filter)) {
         let Shape {
             m, k, n, sa, sb, ..
         } = *s;
