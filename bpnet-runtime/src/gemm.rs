@@ -490,8 +490,8 @@ unsafe fn pack_columns_f32_avx(
 ) {
     use std::arch::x86_64::*;
     let (full_p, full_j) = (kc / 8 * 8, cols / 8 * 8);
-    for j0 in (0..full_j).step_by(8) {
-        for p0 in (0..full_p).step_by(8) {
+    for p0 in (0..full_p).step_by(8) {
+        for j0 in (0..full_j).step_by(8) {
             // SAFETY: columns j0..j0 + 8 and rows p0..p0 + 8 lie inside what the caller guarantees.
             unsafe {
                 let r = |q: usize| _mm256_loadu_ps(src.add((j0 + q) * cs + p0));
@@ -520,11 +520,11 @@ unsafe fn pack_columns_f32_avx(
                 w(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
             }
         }
-        for p in full_p..kc {
-            for j in j0..j0 + 8 {
-                // SAFETY: as above.
-                unsafe { *dst.add(p * width + j) = *src.add(j * cs + p) };
-            }
+    }
+    for p in full_p..kc {
+        for j in 0..full_j {
+            // SAFETY: as above.
+            unsafe { *dst.add(p * width + j) = *src.add(j * cs + p) };
         }
     }
     for j in full_j..cols {
