@@ -1,7 +1,9 @@
 //! GFLOP/s of `gemm::f32::gemm` on the products of a 784-256-10 minibatch step (B = 64), on one
 //! and two threads, beside `matrixmultiply::sgemm` (one thread) on the same shapes and strides.
 //! Each figure is the best of 5 rounds, each round the median of 101 samples of about 2 ms: other
-//! processes on a shared machine only ever slow a round down.
+//! processes on a shared machine only ever slow a round down. The last columns are the fastest
+//! single sample, steadier still when other processes take turns on the cores (two threads of
+//! ours need both at once).
 //!
 //! `cargo run --release -p bpnet-runtime --example gemm_speed [filter]` (only the products whose
 //! name contains `filter`, e.g. to profile one).
@@ -20,9 +22,9 @@ struct Shape {
     sb: (usize, usize),
 }
 
-/// The median, over `samples` samples, of the seconds one call of `f` takes (each sample times
-/// enough calls to last about 2 ms), after a warm-up.
-fn median_seconds(mut f: impl FnMut()) -> f64 {
+/// The median and the least, over `samples` samples, of the seconds one call of `f` takes (each
+/// sample times enough calls to last about 2 ms), after a warm-up.
+fn median_seconds(mut f: impl FnMut()) -> (f64, f64) {
     let start = Instant::now();
     let mut warm = 0u32;
     while start.elapsed().as_secs_f64() < 0.2 || warm < 20 {
@@ -42,18 +44,21 @@ fn median_seconds(mut f: impl FnMut()) -> f64 {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    times[samples / 2]
+    (times[samples / 2], times[0])
 }
 
-/// GFLOP/s for `flops` per call: the best, over 5 rounds in turn, of each round's median time.
-fn gflops(flops: f64, fs: &mut [&mut dyn FnMut()]) -> Vec<f64> {
-    let mut best = vec![f64::INFINITY; fs.len()];
+/// GFLOP/s for `flops` per call: the best, over 5 rounds in turn, of each round's median time,
+/// and of the fastest sample.
+fn gflops(flops: f64, fs: &mut [&mut dyn FnMut()]) -> Vec<(f64, f64)> {
+    let mut best = vec![(f64::INFINITY, f64::INFINITY); fs.len()];
     for _ in 0..5 {
         for (f, best) in fs.iter_mut().zip(&mut best) {
-            *best = best.min(median_seconds(f));
+            let (median, least) = median_seconds(f);
+            *best = (best.0.min(median), best.1.min(least));
         }
     }
-    best.iter().map(|t| flops / t * 1e-9).collect()
+    let rate = |t: f64| flops / t * 1e-9;
+    best.iter().map(|&(m, l)| (rate(m), rate(l))).collect()
 }
 
 fn main() {
@@ -106,8 +111,17 @@ fn main() {
         },
     ];
     println!(
-        "{:<12} {:>14} {:>9} {:>9} {:>9} {:>6}",
-        "product", "m×k×n", "ours 1t", "ours 2t", "mm 1t", "2t/1t"
+        "{:<12} {:>14} {:>9} {:>9} {:>9} {:>6} | fastest: {:>7} {:>7} {:>7} {:>6}",
+        "product",
+        "m×k×n",
+        "ours 1t",
+        "ours 2t",
+        "mm 1t",
+        "2t/1t",
+        "ours 1t",
+        "ours 2t",
+        "mm 1t",
+        "2t/1t"
     );
     let filter = std::env::args().nth(1).unwrap_or_default();
     for s in shapes.iter().filter(|s| s.name.contains(&filter)) {
@@ -161,13 +175,17 @@ fn main() {
         let g = gflops(flops, &mut [&mut one, &mut two, &mut mm]);
         let (one, two, mm) = (g[0], g[1], g[2]);
         println!(
-            "{:<12} {:>14} {:>9.1} {:>9.1} {:>9.1} {:>6.2}",
+            "{:<12} {:>14} {:>9.1} {:>9.1} {:>9.1} {:>6.2} |          {:>7.1} {:>7.1} {:>7.1} {:>6.2}",
             s.name,
             format!("{m}×{k}×{n}"),
-            one,
-            two,
-            mm,
-            two / one
+            one.0,
+            two.0,
+            mm.0,
+            two.0 / one.0,
+            one.1,
+            two.1,
+            mm.1,
+            two.1 / one.1,
         );
     }
 }

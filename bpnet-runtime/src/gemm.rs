@@ -3,8 +3,8 @@
 //!
 //! The classic blocking (Goto): panels of `B` packed `NR` columns wide, blocks of `A` packed `MR`
 //! rows tall, and an `MR × NR` register tile accumulated over `KC` steps. For `f32` on a CPU with
-//! AVX-512 the tile is written with intrinsics (16 accumulators of 16 lanes); elsewhere it is
-//! plain Rust.
+//! AVX-512, or with AVX2 and FMA, the tile is written with intrinsics (both with the same bits:
+//! one fused multiply-add per step); elsewhere it is plain Rust.
 
 use crate::workers::Workers;
 use crate::{Error, Float};
@@ -128,8 +128,9 @@ impl<F: Float> GemmScratch<F> {
     /// Splits products of at least a million multiply-adds across `threads` threads (clamped
     /// to `1..=MAX_THREADS`): this one and `threads - 1` helpers started now, parked between
     /// products and stopped when the scratch space is dropped. Each thread computes a block of
-    /// rows of the product with its own packing buffers, so the result is the same, bit for bit,
-    /// with any number of threads.
+    /// rows of the product (or of columns, when it has more columns than rows: each thread then
+    /// packs only its share of `B`, the larger operand) with its own packing buffers, so the
+    /// result is the same, bit for bit, with any number of threads.
     ///
     /// # Panics
     /// If the system cannot start a thread or allocate its buffers (see
@@ -234,13 +235,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// A pointer to `C` for the threads of a product, each of which makes its own disjoint block of
-/// rows from it.
+/// rows or of columns from it.
 #[derive(Clone, Copy)]
-struct RowsPtr<F>(*mut F);
-// SAFETY: every thread writes only its own rows (see `gemm`), and the product waits for all.
-unsafe impl<F: Send> Send for RowsPtr<F> {}
+struct BlocksPtr<F>(*mut F);
+// SAFETY: every thread reads and writes only its own rows or columns (see `gemm`), and the
+// product waits for all.
+unsafe impl<F: Send> Send for BlocksPtr<F> {}
 // SAFETY: as above.
-unsafe impl<F: Send> Sync for RowsPtr<F> {}
+unsafe impl<F: Send> Sync for BlocksPtr<F> {}
 
 /// The values a `rows × cols` matrix with strides `rs`, `cs` spans, `(rows−1)·rs + (cols−1)·cs + 1`
 /// for non-empty shapes; `None` if that overflows.
@@ -562,12 +564,16 @@ macro_rules! gemm_impl {
             const NR: usize = $nr;
 
             /// The tile in plain Rust: the accumulators, then stored or added into `C`.
+            ///
+            /// # Safety
+            /// `c` points at `rows ≤ MR` rows of `cols ≤ NR` values spaced `ldc` apart, which
+            /// nothing else accesses during the call.
             #[inline(always)]
-            fn tile(
+            unsafe fn tile(
                 kc: usize,
                 a: &[$t],
                 b: &[$t],
-                c: &mut [$t],
+                c: *mut $t,
                 ldc: usize,
                 (rows, cols): (usize, usize),
                 overwrite: bool,
@@ -581,7 +587,8 @@ macro_rules! gemm_impl {
                     }
                 }
                 for (i, acc_row) in acc.iter().enumerate().take(rows) {
-                    let c_row = &mut c[i * ldc..i * ldc + cols];
+                    // SAFETY: row `i < rows` of `C`, `cols` values the caller lends us.
+                    let c_row = unsafe { ::core::slice::from_raw_parts_mut(c.add(i * ldc), cols) };
                     if overwrite {
                         c_row.copy_from_slice(&acc_row[..cols]);
                     } else {
@@ -592,24 +599,31 @@ macro_rules! gemm_impl {
                 }
             }
 
+            /// The vector tile if there is one for this type and CPU, else the plain one.
+            ///
+            /// # Safety
+            /// As [`tile`]'s.
             #[inline]
-            fn run_tile(
+            unsafe fn run_tile(
                 kc: usize,
                 a: &[$t],
                 b: &[$t],
-                c: &mut [$t],
+                c: *mut $t,
                 ldc: usize,
                 shape: (usize, usize),
                 overwrite: bool,
             ) {
-                type Fast = fn(usize, &[$t], &[$t], &mut [$t], usize, (usize, usize), bool) -> bool;
+                type Fast =
+                    unsafe fn(usize, &[$t], &[$t], *mut $t, usize, (usize, usize), bool) -> bool;
                 let fast: Option<Fast> = $fast;
                 if let Some(f) = fast
-                    && f(kc, a, b, c, ldc, shape, overwrite)
+                    // SAFETY: `c` as the caller guarantees.
+                    && unsafe { f(kc, a, b, c, ldc, shape, overwrite) }
                 {
                     return;
                 }
-                tile(kc, a, b, c, ldc, shape, overwrite)
+                // SAFETY: as above.
+                unsafe { tile(kc, a, b, c, ldc, shape, overwrite) }
             }
 
             /// Packs rows `p0..p0 + kc` and columns `j0..j0 + nc` of `B` (element `(p, j)` at
@@ -713,48 +727,84 @@ macro_rules! gemm_impl {
                     buffers, workers, ..
                 } = scratch;
                 let threads = workers.threads().min(buffers.len());
-                if threads > 1
-                    && m >= 2 * MR
-                    && m.saturating_mul(n).saturating_mul(k) >= super::PARALLEL_MIN
-                {
-                    // Blocks of rows, a whole number of tiles tall, one per thread.
-                    let per = m.div_ceil(threads).div_ceil(MR) * MR;
-                    let c = super::RowsPtr(c.as_mut_ptr());
+                let large = m.saturating_mul(n).saturating_mul(k) >= super::PARALLEL_MIN;
+                // Each thread packs its share of one operand and all of the other: the one split
+                // is the larger (A's m rows or B's n columns), whose packing is then shared.
+                let by_columns = n > m && n >= 2 * NR;
+                if threads > 1 && large && (by_columns || m >= 2 * MR) {
+                    // Blocks of rows or of columns, a whole number of tiles each, one per thread.
+                    let (len, unit) = if by_columns { (n, NR) } else { (m, MR) };
+                    let per = len.div_ceil(threads).div_ceil(unit) * unit;
+                    let c = super::BlocksPtr(c.as_mut_ptr());
                     let buffers = &buffers[..];
                     workers.run(&|t: usize| {
-                        let r0 = (t * per).min(m);
-                        let rows = per.min(m - r0);
-                        if rows == 0 {
+                        let first = (t * per).min(len);
+                        let count = per.min(len - first);
+                        if count == 0 {
                             return;
                         }
-                        // SAFETY: rows r0..r0 + rows of the m × n values of C, which no other
-                        // thread touches (r0 = t·per), and `run` returns only when all are done.
-                        let c = unsafe {
-                            ::core::slice::from_raw_parts_mut({ c }.0.add(r0 * n), rows * n)
-                        };
                         let mut buf = super::lock(&buffers[t]);
+                        // SAFETY: rows `first..first + count` of the m × n values of C (stride n),
+                        // or those columns of all its rows, which no other thread touches
+                        // (first = t·per), and `run` returns only when all are done.
+                        unsafe {
+                            if by_columns {
+                                serial(
+                                    m,
+                                    k,
+                                    count,
+                                    a,
+                                    (rsa, csa),
+                                    &b[first * csb..],
+                                    (rsb, csb),
+                                    beta,
+                                    ({ c }.0.add(first), n),
+                                    &mut buf,
+                                )
+                            } else {
+                                serial(
+                                    count,
+                                    k,
+                                    n,
+                                    &a[first * rsa..],
+                                    (rsa, csa),
+                                    b,
+                                    (rsb, csb),
+                                    beta,
+                                    ({ c }.0.add(first * n), n),
+                                    &mut buf,
+                                )
+                            }
+                        }
+                    });
+                } else {
+                    let mut buf = super::lock(&buffers[0]);
+                    // SAFETY: C is the m × n values of `c`, ours.
+                    unsafe {
                         serial(
-                            rows,
+                            m,
                             k,
                             n,
-                            &a[r0 * rsa..],
+                            a,
                             (rsa, csa),
                             b,
                             (rsb, csb),
                             beta,
-                            c,
+                            (c.as_mut_ptr(), n),
                             &mut buf,
-                        );
-                    });
-                } else {
-                    let mut buf = super::lock(&buffers[0]);
-                    serial(m, k, n, a, (rsa, csa), b, (rsb, csb), beta, c, &mut buf);
+                        )
+                    };
                 }
             }
 
-            /// The product on one thread, `C` exactly `m × n`, with the buffers reserved.
+            /// The product on one thread, with the buffers reserved: `C` is `m × n` values from
+            /// `c.0` with row stride `c.1`.
+            ///
+            /// # Safety
+            /// `c.0` points at `m` rows of `n` writable values spaced `c.1` apart, which nothing
+            /// else accesses during the call; `a` and `b` are long enough for their shapes.
             #[allow(clippy::too_many_arguments)]
-            fn serial(
+            unsafe fn serial(
                 m: usize,
                 k: usize,
                 n: usize,
@@ -763,7 +813,7 @@ macro_rules! gemm_impl {
                 b: &[$t],
                 (rsb, csb): (usize, usize),
                 beta: $t,
-                c: &mut [$t],
+                (c, ldc): (*mut $t, usize),
                 buf: &mut super::Buffers<$t>,
             ) {
                 let (apack, bpack) = (super::aligned(&mut buf.a), super::aligned(&mut buf.b));
@@ -787,17 +837,20 @@ macro_rules! gemm_impl {
                                     .enumerate()
                                 {
                                     let rows = MR.min(mc - si * MR);
-                                    let start = (ic + si * MR) * n + jc + sj * NR;
-                                    let end = start + (rows - 1) * n + cols;
-                                    run_tile(
-                                        kc,
-                                        ap,
-                                        bp,
-                                        &mut c[start..end],
-                                        n,
-                                        (rows, cols),
-                                        overwrite,
-                                    );
+                                    let at = (ic + si * MR) * ldc + jc + sj * NR;
+                                    // SAFETY: the tile's rows and columns lie inside the m × n
+                                    // values of C the caller lends us.
+                                    unsafe {
+                                        run_tile(
+                                            kc,
+                                            ap,
+                                            bp,
+                                            c.add(at),
+                                            ldc,
+                                            (rows, cols),
+                                            overwrite,
+                                        )
+                                    };
                                 }
                             }
                         }
@@ -811,12 +864,16 @@ macro_rules! gemm_impl {
 /// The `f32` tile with the widest vectors the CPU has (AVX-512, else AVX2 and FMA), both with
 /// the same bits; `false` (nothing done) on a CPU with neither or for a shape the tiles do not
 /// take, for the plain tile to make instead.
+///
+/// # Safety
+/// `c` points at `rows` rows of `cols` values spaced `ldc` apart, which nothing else accesses
+/// during the call.
 #[cfg(target_arch = "x86_64")]
-fn fast_f32(
+unsafe fn fast_f32(
     kc: usize,
     a: &[f32],
     b: &[f32],
-    c: &mut [f32],
+    c: *mut f32,
     ldc: usize,
     (rows, cols): (usize, usize),
     overwrite: bool,
@@ -824,8 +881,7 @@ fn fast_f32(
     let fits = kc.checked_mul(8).is_some_and(|need| a.len() >= need)
         && kc.checked_mul(32).is_some_and(|need| b.len() >= need)
         && (1..=8).contains(&rows)
-        && (1..=32).contains(&cols)
-        && span(rows, ldc, cols, 1).is_some_and(|need| c.len() >= need);
+        && (1..=32).contains(&cols);
     if !fits {
         return false;
     }
@@ -841,19 +897,8 @@ fn fast_f32(
     };
     // SAFETY: the CPU has the features of the tile chosen (AVX-512F, or AVX2 and FMA), the strips
     // have the lengths the tile reads, and `c` holds the `rows × cols` values (stride `ldc`) it
-    // writes.
-    unsafe {
-        tile(
-            kc,
-            a.as_ptr(),
-            b.as_ptr(),
-            c.as_mut_ptr(),
-            ldc,
-            rows,
-            cols,
-            overwrite,
-        )
-    };
+    // writes, as our caller guarantees.
+    unsafe { tile(kc, a.as_ptr(), b.as_ptr(), c, ldc, rows, cols, overwrite) };
     true
 }
 
