@@ -990,11 +990,18 @@ mod tests {
         assert!(c.iter().all(|&v| v == k as f64));
     }
 
-    /// Split across threads (row blocks, each with its own buffers), a product gives the same
-    /// bits as on one thread, for row counts on and off the block boundaries.
+    /// Split across threads (row or column blocks, each with its own buffers), a product gives
+    /// the same bits as on one thread, for row and column counts on and off the block boundaries.
     #[test]
     fn threads_give_the_same_bits() {
-        for &(m, k, n) in &[(64, 784, 40), (67, 300, 70), (16, 4100, 17), (200, 64, 130)] {
+        // Split by rows (m ≥ n) or by columns (n > m), blocks on and off the tile sizes.
+        for &(m, k, n) in &[
+            (64, 784, 40),
+            (67, 300, 70),
+            (16, 4100, 17),
+            (200, 64, 130),
+            (24, 200, 300),
+        ] {
             let a: Vec<f32> = (0..m * k)
                 .map(|i| ((i * 7 % 13) as f32 - 6.0) / 8.0)
                 .collect();
