@@ -5,18 +5,19 @@
 //! (`cargo bench --bench speed -- elman`).
 //!
 //! Each workload trains a network declared with `network!` and two hand-written references for
-//! the same fixed network (`speed/reference.rs`: fixed-size arrays, plain loops, no allocation; for
-//! the minibatch workload, `matrixmultiply::sgemm` on buffers allocated once) from the same initial
-//! pool, on the same data in the same order, with the same learning rate. One step is the
-//! lecture's training cycle: `fprop; zero_grad; bprop; sgd_step` for the generated network, the
-//! same math written out for the references. None computes dE/d(input): the generated network
-//! skips it unless `set_input_grads(true)`, the references never compute it.
+//! the same fixed network (`speed/reference.rs`), from the same initial pool, on the same data in
+//! the same order, with the same learning rate. One step is the lecture's training cycle:
+//! `fprop; zero_grad; bprop; sgd_step` for the generated network (and, on a second row of each
+//! per-sample workload, its fused `train_sgd`, the same parameters bit for bit), the same math
+//! written out for the references. None computes dE/d(input): the generated network skips it
+//! unless `set_input_grads(true)`, the references never compute it.
 //!
-//! The two references differ only in the tanh they call. "hand-written, same tanh" calls
-//! `bpnet::kernels::approx::tanh`, the rational function the runtime's `f32` Tanh kernel calls:
-//! the same math as the generated network, so its ratio compares the generated code with the same
-//! math written by hand. "hand-written, libm tanhf" calls `f32::tanh`, the straightforward code an
-//! engineer writes without the runtime: its ratio includes what the runtime's tanh saves.
+//! The two references: "hand-written, fixed-size" is what a careful engineer writes for one
+//! network (every width a const generic, `[f32; N]` arrays, loops with known trip counts, a dot
+//! product in 8 partial sums, the runtime's rational tanh `bpnet::kernels::approx::tanh`, the
+//! update fused into the backward pass); the ratios are taken against it. "hand-written, libm
+//! tanhf" is the straightforward version (one running sum, `f32::tanh`). For minibatches both
+//! call `matrixmultiply::sgemm` on buffers allocated once and differ in their tanh.
 //!
 //! Before any timing, every variant trains the exact trajectory that is timed (from the initial
 //! pool, the same number of steps) and must end at the same parameters and the same loss as the
@@ -1053,6 +1054,35 @@ fn minibatch<N: BatchNet>(
     row
 }
 
+/// Minibatches of sequences: the Elman 4-32-1 net over 16 steps, 32 sequences a batch, one
+/// training step per batch (`fprop_batch; zero_grad; bprop_batch; sgd_step`). Returns the time
+/// per sequence (ns), best round; the single-sequence step is the `elman 4-32-1 x16` row.
+fn sequence_batch(cfg: &Config) -> f64 {
+    let data = elman_data::<16>(16);
+    let (xs, ys): (Vec<_>, Vec<_>) = data.iter().cloned().unzip();
+    let mut net = ElmanNet::new(&mut StdRng::seed_from_u64(3));
+    net.reserve_batch(32).expect("the batch fits in memory");
+    let steps = cfg.steps(200, 20);
+    let mut best = f64::INFINITY;
+    for round in 0..=cfg.rounds {
+        let start = Instant::now();
+        for s in 0..steps {
+            let r = (s % 2) * 32..(s % 2) * 32 + 32;
+            black_box(
+                net.fprop_batch(&xs[r.clone()], &ys[r])
+                    .expect("32 sequences"),
+            );
+            net.zero_grad();
+            net.bprop_batch();
+            net.sgd_step(0.005 / 32.0);
+        }
+        if round > 0 {
+            best = best.min(start.elapsed().as_nanos() as f64 / (steps * 32) as f64);
+        }
+    }
+    best
+}
+
 /// The GEMM limit of this machine: the first layer's forward product `X·Wᵀ` alone (`batch ×
 /// 784` by `784 × hidden`, `W` read transposed as the step reads it), by matrixmultiply on one
 /// thread (a BLAS-class kernel, the practical limit of one core), and by bpnet's product on one
@@ -1180,10 +1210,11 @@ const NOTES: &str = "\
 ratio = generated / hand-written time per step (median / median): below 1 the generated
 network is faster; quartiles: the first and third quartile of the ratios of the rounds (the
 noise). Absolute times depend on the machine and its load; the ratio is what matters.
-No variant computes dE/dx of the network's input. \"same tanh\" calls
-bpnet::kernels::approx::tanh, as the runtime's f32 kernels do (the same math); \"libm tanhf\"
-calls f32::tanh, the straightforward code (within 3.6e-7 of the other per tanh: its trajectory
-drifts by about 1e-6, and is checked with a tolerance of its own).";
+No variant computes dE/dx of the network's input. \"fixed-size\": const widths, 8 partial sums,
+the runtime's rational tanh, the update fused (the same math); \"libm tanhf\": one running sum
+and f32::tanh, the straightforward code (its trajectory drifts by about 1e-6 and is checked
+with a tolerance of its own). \"per sample\" rows train with fprop, zero_grad, bprop, sgd_step;
+\"train_sgd\" rows with the generated fused step (the same parameters, bit for bit).";
 
 fn print(rows: &[Row], cfg: &Config) {
     println!();
@@ -1313,9 +1344,11 @@ fn main() {
         }
         eprintln!(" done");
     }
+    let mut per_sequence = None;
     if cfg.wants("elman") {
         rows.push(elman(&cfg));
         rows.push(long_elman(&cfg));
+        per_sequence = Some(sequence_batch(&cfg));
     }
     if rows.is_empty() {
         eprintln!("no workload matches {:?}", cfg.filters);
@@ -1323,4 +1356,13 @@ fn main() {
     }
     print(&rows, &cfg);
     print_limits(&rows, &limits);
+    if let Some(ns) = per_sequence {
+        let single = rows.iter().find(|r| r.workload.starts_with("elman 4-32-1"));
+        println!();
+        println!(
+            "elman 4-32-1 x16 on minibatches of 32 sequences: {ns:.0} ns per sequence, against \
+             {:.0} ns for one sequence alone (generated, the row above)",
+            single.map_or(f64::NAN, |r| r.timings[0].ns)
+        );
+    }
 }

@@ -366,3 +366,28 @@ fn threads_change_no_bit_of_a_training_step() {
     assert_eq!(train(2), one);
     assert_eq!(train(3), one);
 }
+
+/// `reserve_batch` chooses the threads unless `set_batch_threads` did: 2 for a batch whose
+/// largest product has 8 million multiply-adds or more on a machine with 2 cores (Wider's 300×200
+/// layer on 140 rows has 8.4 million, on 100 rows 6), 1 below; and a choice
+/// of the user's stays, through later reservations.
+#[test]
+fn reserve_batch_chooses_the_threads_unless_told() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let two = if cores >= 2 { 2 } else { 1 };
+    let mut net = Wider::new(&mut StdRng::seed_from_u64(13));
+    assert_eq!(net.batch_threads(), 1);
+    net.reserve_batch(100).unwrap();
+    assert_eq!(net.batch_threads(), 1, "6 million multiply-adds");
+    net.reserve_batch(140).unwrap();
+    assert_eq!(net.batch_threads(), two, "8.4 million multiply-adds");
+    net.reserve_batch(100).unwrap();
+    assert_eq!(net.batch_threads(), 1, "back to a small batch");
+    net.set_batch_threads(1).unwrap();
+    net.reserve_batch(400).unwrap();
+    assert_eq!(net.batch_threads(), 1, "the user's choice stays");
+    let mut other = Wider::new(&mut StdRng::seed_from_u64(13));
+    other.set_batch_threads(3).unwrap();
+    other.reserve_batch(10).unwrap();
+    assert_eq!(other.batch_threads(), 3, "the user's choice stays");
+}

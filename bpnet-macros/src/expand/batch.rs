@@ -552,6 +552,10 @@ fn methods(model: &Model) -> TokenStream {
     quote!(
         #[doc = #reserve_doc]
         ///
+        /// Unless [`Self::set_batch_threads`] chose the threads, it also chooses them: 2 on a
+        /// machine with 2 cores or more when the batch's largest product has at least 8 million
+        /// multiply-adds, else 1.
+        ///
         /// # Errors
         /// [`Error::Alloc`](::bpnet::Error::Alloc) if the states for `capacity` rows cannot be
         /// allocated (their size overflows, or the system refuses it): the previous batch, and
@@ -559,6 +563,7 @@ fn methods(model: &Model) -> TokenStream {
         pub fn reserve_batch(&mut self, capacity: usize) -> ::core::result::Result<(), ::bpnet::Error> {
             let mut batch = #bname::__new(capacity)?;
             batch.__gemm.try_take_threads(&mut self.__batch.__gemm)?;
+            batch.__gemm.threads_by_default();
             self.__batch = batch;
             self.__batch.__mode = self.__mode;
             self.__sync_training();
@@ -570,14 +575,17 @@ fn methods(model: &Model) -> TokenStream {
         /// Splits the minibatch's large matrix products (a million multiply-adds or more)
         /// across `threads` threads: this one and `threads - 1` helpers started now, kept
         /// across [`Self::reserve_batch`] and stopped with the network. The gradients are the
-        /// same, bit for bit, as on one thread (each thread computes its own rows of a product).
-        /// One thread by default; at most `bpnet::kernels::gemm::MAX_THREADS`.
+        /// same, bit for bit, as on one thread (each thread computes its own block of a
+        /// product). At most `bpnet::kernels::gemm::MAX_THREADS`.
         ///
-        /// It pays when the products are large against the data they move between cores: by
-        /// `cargo bench --bench speed` on a 2-core machine, a 784-256-10 net's training step
-        /// took 1.2× less time on 2 threads with batches of 256, and no less with batches of 64
-        /// (the update then reads the gradients the other core wrote). Helpers sleep between
-        /// products after a brief spin.
+        /// By default [`Self::reserve_batch`] chooses: 2 threads on a machine with 2 cores or
+        /// more when the largest product of the batch has at least 8 million multiply-adds (a
+        /// 784-256 layer on 64 rows has 12.8 million), else 1 (`bpnet::kernels::gemm::default_threads`).
+        /// A call of this method replaces that choice, for good: `set_batch_threads(1)` keeps a
+        /// network on one core. By `cargo bench --bench speed` on a 2-core machine, a 784-256-10
+        /// net's training step took 1.05 times less time on 2 threads with batches of 64 and
+        /// 1.26 times less with batches of 256. Helpers sleep between products after a brief
+        /// spin.
         ///
         /// # Errors
         /// [`Error::Thread`](::bpnet::Error::Thread) if the system cannot start a thread

@@ -80,6 +80,7 @@ impl Op for Linear {
                 __gemm.try_reserve(#n_in, #out)?;
                 __gemm.try_reserve(#out, #n_in)?;
                 __gemm.try_reserve(capacity, #n_in)?;
+                __gemm.note_product(capacity.saturating_mul(#n_in * #out));
             }
         ))
     }
