@@ -6,7 +6,7 @@
 //! compiler may not reorder floating-point additions, so it stays one scalar addition after the
 //! other; 8 sums fill vector registers. The order is the definition: every `f32` path below
 //! (SSE on x86_64, plain arrays elsewhere) gives the same bits, which the tests check. `f64`
-//! keeps one running sum (see [`f64`]).
+//! keeps one running sum (see [`mod@f64`]).
 //!
 //! Written with explicit SSE for `f32` on x86_64 because the compiler, left to vectorise the
 //! plain version after unrolling a layer's rows, packed it two lanes wide or across rows

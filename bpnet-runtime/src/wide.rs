@@ -35,6 +35,52 @@ pub fn wide<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// [`wide`] for a sweep over a network `net` and its pools `p` and `g` (references: `&[F]`,
+/// `&mut [F]`), handed to `f` as arguments rather than captured. Each is then an argument of the
+/// AVX2 function, which the compiler knows points to memory no other argument reaches: a
+/// parameter written between two reads of a state does not make it read the state again from
+/// memory (with the references captured by a closure, it did, on every module).
+///
+/// ```
+/// let (mut net, mut pool) = ([1.0f32; 4], [0.5f32; 4]);
+/// let sum = bpnet_runtime::wide::wide_with(
+///     &mut net,
+///     &mut pool[..],
+///     (),
+///     #[inline(always)]
+///     |n, p, ()| {
+///         p[0] -= n[1];
+///         n.iter().sum::<f32>()
+///     },
+/// );
+/// assert_eq!((sum, pool[0]), (4.0, -0.5));
+/// ```
+#[inline(always)]
+pub fn wide_with<S: ?Sized, P, G, R>(
+    net: &mut S,
+    p: P,
+    g: G,
+    f: impl FnOnce(&mut S, P, G) -> R,
+) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if avx2() {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { with_avx2_args(net, p, g, f) };
+    }
+    f(net, p, g)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn with_avx2_args<S: ?Sized, P, G, R>(
+    net: &mut S,
+    p: P,
+    g: G,
+    f: impl FnOnce(&mut S, P, G) -> R,
+) -> R {
+    f(net, p, g)
+}
+
 /// Whether the CPU has AVX2 (detected once, then a load of a cached value).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]

@@ -138,11 +138,14 @@ fn core(model: &Model, sched: &Schedule, inits: &TokenStream, bounds: &TokenStre
             /// the forward pass's last values are still in registers when the backward starts.
             #[allow(unused_variables)]
             fn __train_sgd(&mut self, params: &mut [#f], grads: &mut [#f], inputs: bool, lr: #f) {
-                ::bpnet::__private::wide(
+                ::bpnet::__private::wide_with(
+                    self,
+                    params,
+                    grads,
                     #[inline(always)]
-                    || {
-                        self.__fprop_sweep(params);
-                        self.__sgd_sweep(params, grads, inputs, lr)
+                    |net: &mut Self, params: &mut [#f], grads: &mut [#f]| {
+                        net.__fprop_sweep(params);
+                        net.__sgd_sweep(params, grads, inputs, lr)
                     },
                 )
             }
@@ -210,7 +213,13 @@ fn core(model: &Model, sched: &Schedule, inits: &TokenStream, bounds: &TokenStre
 
             #[allow(unused_variables)]
             fn __fprop(&mut self, params: &[#f] #len_param) {
-                ::bpnet::__private::wide(#[inline(always)] || self.__fprop_sweep(params #len_arg))
+                ::bpnet::__private::wide_with(
+                    self,
+                    params,
+                    (),
+                    #[inline(always)]
+                    |net: &mut Self, params: &[#f], ()| net.__fprop_sweep(params #len_arg),
+                )
             }
 
             #[allow(unused_variables)]
@@ -219,7 +228,13 @@ fn core(model: &Model, sched: &Schedule, inits: &TokenStream, bounds: &TokenStre
 
             #[allow(unused_variables)]
             fn __run(&mut self, params: &[#f] #len_param) {
-                ::bpnet::__private::wide(#[inline(always)] || self.__run_sweep(params #len_arg))
+                ::bpnet::__private::wide_with(
+                    self,
+                    params,
+                    (),
+                    #[inline(always)]
+                    |net: &mut Self, params: &[#f], ()| net.__run_sweep(params #len_arg),
+                )
             }
 
             #[allow(unused_variables)]
@@ -228,9 +243,14 @@ fn core(model: &Model, sched: &Schedule, inits: &TokenStream, bounds: &TokenStre
 
             #[allow(unused_variables)]
             fn __bprop(&mut self, params: &[#f], grads: &mut [#f], inputs: bool #len_param) {
-                ::bpnet::__private::wide(
+                ::bpnet::__private::wide_with(
+                    self,
+                    params,
+                    grads,
                     #[inline(always)]
-                    || self.__bprop_sweep(params, grads, inputs #len_arg),
+                    |net: &mut Self, params: &[#f], grads: &mut [#f]| {
+                        net.__bprop_sweep(params, grads, inputs #len_arg)
+                    },
                 )
             }
 
