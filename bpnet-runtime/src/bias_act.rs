@@ -83,6 +83,31 @@ macro_rules! bias_activation_kernels {
                 *y = v;
             }
 
+            /// `dx = dy ∘ f'` (or `+=`, `ACC`) and `bias(b_i, g_i)` for each bias, on local
+            /// arrays (see [`fprop_n`]).
+            #[inline(always)]
+            fn backward_n<const N: usize, const ACC: bool>(
+                y: &[$t; N],
+                dy: &[$t; N],
+                dx: &mut [$t; N],
+                b: &mut [$t],
+                bias: impl Fn(&mut $t, $t),
+            ) {
+                let b: &mut [$t; N] = b.try_into().expect(concat!($name, ": widths differ"));
+                let (y, dy) = (*y, *dy);
+                let (mut d, mut bs) = (if ACC { *dx } else { [0.0; N] }, *b);
+                for i in 0..N {
+                    let g = dy[i] * $slope(y[i]);
+                    if ACC {
+                        d[i] += g;
+                    } else {
+                        d[i] = g;
+                    }
+                    bias(&mut bs[i], g);
+                }
+                (*dx, *b) = (d, bs);
+            }
+
             /// [`bprop`] (or [`bprop_acc`], `ACC`) with the width known at compile time (see
             /// [`fprop_n`]).
             ///
@@ -95,19 +120,7 @@ macro_rules! bias_activation_kernels {
                 dx: &mut [$t; N],
                 db: &mut [$t],
             ) {
-                let db: &mut [$t; N] = db.try_into().expect(concat!($name, ": widths differ"));
-                let (y, dy) = (*y, *dy);
-                let (mut d, mut bias) = (if ACC { *dx } else { [0.0; N] }, *db);
-                for i in 0..N {
-                    let g = dy[i] * $slope(y[i]);
-                    if ACC {
-                        d[i] += g;
-                    } else {
-                        d[i] = g;
-                    }
-                    bias[i] += g;
-                }
-                (*dx, *db) = (d, bias);
+                backward_n::<N, ACC>(y, dy, dx, db, |d, g| *d += g);
             }
 
             /// bprop fused with a step of gradient descent on the biases, for a network's
@@ -125,19 +138,7 @@ macro_rules! bias_activation_kernels {
                 b: &mut [$t],
                 lr: $t,
             ) {
-                let b: &mut [$t; N] = b.try_into().expect(concat!($name, ": widths differ"));
-                let (y, dy) = (*y, *dy);
-                let (mut d, mut bias) = (if ACC { *dx } else { [0.0; N] }, *b);
-                for i in 0..N {
-                    let g = dy[i] * $slope(y[i]);
-                    if ACC {
-                        d[i] += g;
-                    } else {
-                        d[i] = g;
-                    }
-                    bias[i] -= lr * (0.0 + g);
-                }
-                (*dx, *b) = (d, bias);
+                backward_n::<N, ACC>(y, dy, dx, b, |b, g| *b -= lr * (0.0 + g));
             }
 
             /// The biases' part of [`bprop_sgd_n`] alone: `B −= lr · (0 + dy ∘ f')`.
