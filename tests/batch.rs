@@ -391,3 +391,49 @@ fn reserve_batch_chooses_the_threads_unless_told() {
     other.reserve_batch(10).unwrap();
     assert_eq!(other.batch_threads(), 3, "the user's choice stays");
 }
+
+network! {
+    /// A pool of 82,210 parameters: updated and zeroed by every thread (`pool::f32::SPLIT_MIN`).
+    pub struct Widest {
+        input  x: 400;
+        target y: 10;
+        a      = l1: linear(x -> 200);
+        h      = t1: tanh(a);
+        b      = l2: linear(h -> 10);
+        out    = t2: tanh(b);
+        energy = euclidean(out, y);
+    }
+}
+
+/// A pool updated and zeroed by two threads ends at the parameters of one thread, bit for bit.
+#[test]
+fn a_pool_shared_by_threads_is_updated_alike() {
+    assert!(Widest::PARAMS >= bpnet::kernels::pool::f32::SPLIT_MIN);
+    let mut rng = StdRng::seed_from_u64(14);
+    let xs: Vec<[f32; 400]> = rows::<400>(24, &mut rng)
+        .iter()
+        .map(|r| r.map(|v| v as f32))
+        .collect();
+    let ys: Vec<[f32; 10]> = rows::<10>(24, &mut rng)
+        .iter()
+        .map(|r| r.map(|v| v as f32))
+        .collect();
+    let train = |threads: usize| {
+        let mut net = Widest::new(&mut StdRng::seed_from_u64(15));
+        net.reserve_batch(24).unwrap();
+        net.set_batch_threads(threads).unwrap();
+        for _ in 0..3 {
+            net.fprop_batch(&xs, &ys).unwrap();
+            net.zero_grad();
+            net.bprop_batch();
+            net.sgd_step(0.01);
+        }
+        bits(net.params())
+    };
+    let one = train(1);
+    assert_ne!(
+        one,
+        bits(Widest::new(&mut StdRng::seed_from_u64(15)).params())
+    );
+    assert_eq!(train(2), one);
+}

@@ -89,9 +89,10 @@ common::zoo!(Zoo,);
 mod cells;
 
 network! {
-    /// Wide enough that its minibatch products are split across threads.
+    /// Wide enough that its minibatch products are split across threads, and its pool of
+    /// 82,210 parameters is updated and zeroed by both threads (`pool::f32::SPLIT_MIN`).
     pub struct Wide {
-        input  x: 300;
+        input  x: 400;
         target y: 10;
         s1     = l1: linear(x -> 200);
         h      = t1: tanh(s1);
@@ -246,7 +247,7 @@ fn training_and_inference_do_not_allocate() {
     wide.reserve_batch(40).unwrap();
     wide.set_batch_threads(2).unwrap();
     assert_eq!(wide.batch_threads(), 2);
-    let wx = vec![[0.1f32; 300]; 40];
+    let wx = vec![[0.1f32; 400]; 40];
     let wy = vec![[0.2f32; 10]; 40];
     EVERYONE.store(true, Ordering::SeqCst);
     let before = ALLOCATIONS.load(Ordering::SeqCst);

@@ -41,6 +41,9 @@ impl<F: Float> Buffers<F> {
     }
 }
 
+/// One thread's share of [`GemmScratch::split`], taken by that thread.
+type Block<'a, T> = Mutex<Option<(&'a mut [T], &'a [T])>>;
+
 /// Most threads a product is split across.
 pub const MAX_THREADS: usize = 16;
 
@@ -245,6 +248,61 @@ impl<F: Float> GemmScratch<F> {
         }
         self.buffers.truncate(threads);
         Ok(())
+    }
+
+    /// Runs `f` on blocks of `a` and of `b` (the same positions; `b` may be empty: each block
+    /// then gets an empty one), one block per thread when there are several threads and `a` has
+    /// at least `min` values, else `f(a, b)` here. For the passes over a whole pool (the update,
+    /// the zeroing), which the threads of the products can share: elementwise, so the same bits
+    /// either way. Allocates nothing.
+    ///
+    /// ```
+    /// let mut scratch = bpnet_runtime::gemm::GemmScratch::<f32>::new();
+    /// scratch.try_set_threads(2)?;
+    /// let (mut w, g) = (vec![1.0f32; 1000], vec![0.5f32; 1000]);
+    /// scratch.split(&mut w, &g, 100, &|w, g| {
+    ///     for (wi, gi) in w.iter_mut().zip(g) {
+    ///         *wi -= gi;
+    ///     }
+    /// });
+    /// assert!(w.iter().all(|&v| v == 0.5));
+    /// # Ok::<(), bpnet_runtime::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If `b` is neither empty nor as long as `a`, or `f` panics.
+    pub fn split<T: Send + Sync>(
+        &mut self,
+        a: &mut [T],
+        b: &[T],
+        min: usize,
+        f: &(dyn Fn(&mut [T], &[T]) + Sync),
+    ) {
+        assert!(
+            b.is_empty() || b.len() == a.len(),
+            "split: the slices differ in length"
+        );
+        let threads = self.workers.threads();
+        if threads <= 1 || a.len() < min.max(2) {
+            return f(a, b);
+        }
+        // Blocks a whole number of cache lines long (16 `f32`), one per thread, on the stack.
+        let per = a.len().div_ceil(threads).div_ceil(16) * 16;
+        let blocks: [Block<'_, T>; MAX_THREADS] = std::array::from_fn(|_| Mutex::new(None));
+        for (t, chunk) in a.chunks_mut(per).enumerate() {
+            let start = t * per;
+            let other = if b.is_empty() {
+                b
+            } else {
+                &b[start..start + chunk.len()]
+            };
+            *lock(&blocks[t]) = Some((chunk, other));
+        }
+        self.workers.run(&|t: usize| {
+            if let Some((a, b)) = blocks.get(t).and_then(|m| lock(m).take()) {
+                f(a, b);
+            }
+        });
     }
 
     /// The threads a large product uses (1 unless [`Self::set_threads`] said otherwise).

@@ -20,6 +20,33 @@ macro_rules! pool_kernels {
                 sgd(params, grads, lr)
             }
 
+            /// Pools at least this long are updated and zeroed by every thread of a network's
+            /// minibatch products, when it has several (256 KB of `f32`: below, waking a helper
+            /// costs more than it saves).
+            pub const SPLIT_MIN: usize = 1 << 16;
+
+            /// [`sgd_step`] shared by the threads of `scratch` for a large pool (see
+            /// [`SPLIT_MIN`]): the same bits, elementwise.
+            ///
+            /// # Panics
+            /// If the pools differ in length.
+            #[inline]
+            pub fn sgd_step_on(
+                params: &mut [$t],
+                grads: &[$t],
+                lr: $t,
+                scratch: &mut crate::gemm::GemmScratch<$t>,
+            ) {
+                assert_eq!(params.len(), grads.len(), "sgd: pools differ");
+                scratch.split(params, grads, SPLIT_MIN, &|w, g| sgd_step(w, g, lr));
+            }
+
+            /// Sets `grads` to zero, shared by the threads of `scratch` for a large pool.
+            #[inline]
+            pub fn zero_on(grads: &mut [$t], scratch: &mut crate::gemm::GemmScratch<$t>) {
+                scratch.split(grads, &[], SPLIT_MIN, &|g, _| g.fill(0.0));
+            }
+
             /// Plain gradient descent over the pool: `w −= lr · dw`.
             ///
             /// # Panics

@@ -293,14 +293,25 @@ fn pool_methods(model: &Model, sched: &Schedule) -> TokenStream {
                 // A length known at compile time: a small pool is cleared with a few vector
                 // stores the next bprop's loads are forwarded from, where a call to `memset`
                 // stalled them (a 2-8-1 net's step took 30% longer).
+                // A large pool is cleared by the threads of the minibatch's products, if any.
                 if let ::core::option::Option::Some(g) = self.__grads.get_mut(..Self::PARAMS) {
-                    g.fill(0.0);
+                    if Self::PARAMS >= #rt::pool::#f::SPLIT_MIN {
+                        #rt::pool::#f::zero_on(g, &mut self.__batch.__gemm);
+                    } else {
+                        g.fill(0.0);
+                    }
                 }
             }
 
-            /// One plain gradient-descent update of the whole pool: `w −= lr · dE/dw`.
+            /// One plain gradient-descent update of the whole pool: `w −= lr · dE/dw` (a large
+            /// pool shared by the threads of the minibatch's products, if any: the same bits).
             pub fn sgd_step(&mut self, lr: #f) {
-                #rt::pool::#f::sgd_step(&mut self.__params, &self.__grads, lr);
+                #rt::pool::#f::sgd_step_on(
+                    &mut self.__params,
+                    &self.__grads,
+                    lr,
+                    &mut self.__batch.__gemm,
+                );
             }
 
             /// All parameters, pooled in one vector (layout: [`Self::MODULES`]).
