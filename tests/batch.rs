@@ -408,7 +408,7 @@ network! {
 /// A pool updated and zeroed by two threads ends at the parameters of one thread, bit for bit.
 #[test]
 fn a_pool_shared_by_threads_is_updated_alike() {
-    assert!(Widest::PARAMS >= bpnet::kernels::pool::f32::SPLIT_MIN);
+    const { assert!(Widest::PARAMS >= bpnet::kernels::pool::f32::SPLIT_MIN) };
     let mut rng = StdRng::seed_from_u64(14);
     let xs: Vec<[f32; 400]> = rows::<400>(24, &mut rng)
         .iter()
