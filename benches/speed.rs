@@ -1,8 +1,9 @@
 //! Speed of generated networks against hand-written Rust, measured in the same run.
 //!
-//! `cargo bench --bench speed` (under a minute once built), or `BPNET_BENCH_QUICK=1 cargo bench --bench speed`
-//! for a smoke run of a few seconds. Arguments that do not start with `-` select workloads by name
-//! (`cargo bench --bench speed -- elman`).
+//! `cargo bench --bench speed` (about two minutes once built), or `BPNET_BENCH_QUICK=1 cargo
+//! bench --bench speed` for a smoke run of half a minute. Arguments that do not start with `-`
+//! select workloads by name (`cargo bench --bench speed -- elman`; `xor`, `small`, `digits`,
+//! `deep`, `minibatch`, `elman`).
 //!
 //! Each workload trains a network declared with `network!` and two hand-written references for
 //! the same fixed network (`speed/reference.rs`), from the same initial pool, on the same data in
