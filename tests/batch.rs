@@ -368,7 +368,7 @@ fn threads_change_no_bit_of_a_training_step() {
 }
 
 /// `reserve_batch` chooses the threads unless `set_batch_threads` did: 2 for a batch whose
-/// largest product has 8 million multiply-adds or more on a machine with 2 cores (Wider's 300×200
+/// largest product has 8 × 2^20 multiply-adds or more on a machine with 2 cores (Wider's 300×200
 /// layer on 140 rows has 8.4 million, on 100 rows 6), 1 below; and a choice
 /// of the user's stays, through later reservations.
 #[test]
@@ -386,6 +386,9 @@ fn reserve_batch_chooses_the_threads_unless_told() {
     net.set_batch_threads(1).unwrap();
     net.reserve_batch(400).unwrap();
     assert_eq!(net.batch_threads(), 1, "the user's choice stays");
+    let mut copy = net.clone();
+    copy.reserve_batch(400).unwrap();
+    assert_eq!(copy.batch_threads(), 1, "a clone keeps the user's choice");
     let mut other = Wider::new(&mut StdRng::seed_from_u64(13));
     other.set_batch_threads(3).unwrap();
     other.reserve_batch(10).unwrap();

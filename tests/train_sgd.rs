@@ -164,10 +164,59 @@ fn the_energy_is_the_one_before_the_step_and_falls() {
 /// mix the two, and panics with what to call instead.
 #[test]
 #[should_panic(
-    expected = "`train_sgd` has moved the parameters since its forward pass: call `fprop` before `bprop`"
+    expected = "`train_sgd` has moved the parameters since its forward pass: call `fprop` before a backward pass"
 )]
 fn bprop_after_train_sgd_panics() {
     let mut net = Plain32::new(&mut StdRng::seed_from_u64(5));
     net.train_sgd(&[0.0; 5], &[0.1; 3], 0.1);
     net.bprop();
+}
+
+network! {
+    /// Wider than `LOCAL_WIDTH`: the slice kernels, whose stack does not grow with the width.
+    pub struct Broad {
+        input  x: 50000;
+        target y: 50000;
+        h      = t: tanh(x);
+        energy = euclidean(h, y);
+    }
+}
+
+/// A 50,000-wide network trains on a thread with a 1 MiB stack (the network, 1.8 MB of states,
+/// is made on a thread with a large stack and boxed): the kernels that copy their operands into
+/// local arrays are kept for narrower states, where a sweep that inlines them all needed a stack
+/// in proportion to the width (2 MiB overflowed).
+#[test]
+fn a_wide_network_needs_no_large_stack() {
+    let on = |stack: usize, f: Box<dyn FnOnce() + Send>| {
+        std::thread::Builder::new()
+            .stack_size(stack)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap();
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    on(
+        64 << 20,
+        Box::new(move || {
+            tx.send(Box::new(Broad::new(&mut StdRng::seed_from_u64(6))))
+                .unwrap()
+        }),
+    );
+    let mut net = rx.recv().unwrap();
+    on(
+        1 << 20,
+        Box::new(move || {
+            let x: Box<[f32; 50000]> = vec![0.25f32; 50000].try_into().unwrap();
+            let y: Box<[f32; 50000]> = vec![0.5f32; 50000].try_into().unwrap();
+            let before = net.fprop(&x, &y);
+            net.zero_grad();
+            net.bprop();
+            net.sgd_step(0.01);
+            net.train_sgd(&x, &y, 0.01);
+            let after = net.fprop(&x, &y);
+            assert!(after < before, "{after} >= {before}");
+        }),
+    );
 }

@@ -24,6 +24,13 @@ pub const MAX_STEPS: usize = 1 << 20;
 /// The largest number of parameters in the pool, 2^31.
 pub const MAX_PARAMS: usize = 1 << 31;
 
+/// The widest state for which the per-sample kernels called are the ones monomorphic on the
+/// widths (`fprop_n`, `bprop_n`, the fused `bprop_sgd_n`): they copy their operands into local
+/// arrays, on the stack of a sweep that inlines every kernel, so a wide network would need a
+/// stack in proportion (a 50,000-wide tanh overflowed 2 MiB). Wider states go through the slice
+/// kernels, whose time is in the arithmetic anyway.
+pub const LOCAL_WIDTH: usize = 1024;
+
 /// A limit as messages write it: `1048576 (2^20)`.
 pub fn show(limit: usize) -> String {
     format!("{limit} (2^{})", limit.trailing_zeros())

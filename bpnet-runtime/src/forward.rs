@@ -46,7 +46,7 @@ impl Forward {
             Forward::None => "run the matching forward pass first",
             Forward::TrainSgd => {
                 "`train_sgd` has moved the parameters since its forward pass: call `fprop` \
-                 before `bprop`"
+                 before a backward pass"
             }
         }
     }

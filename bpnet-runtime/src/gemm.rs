@@ -106,6 +106,7 @@ impl<F: Float> Clone for GemmScratch<F> {
         }
         copy.sizes = self.sizes;
         copy.largest = self.largest;
+        copy.chosen = self.chosen;
         copy
     }
 }

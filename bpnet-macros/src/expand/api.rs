@@ -128,6 +128,7 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
             let (fprop, try_fprop) = (entry_name(model, "fprop"), entry_name(model, "try_fprop"));
             let train_sgd = model.steps.is_none().then(|| {
                 let (ran, name) = (record_forward("TrainSgd"), entry_name(model, "train_sgd"));
+                let many_with_lr = many_args(given_args.len() + 1);
                 quote!(
                     /// One step of online gradient descent on one sample: [`Self::fprop`], then
                     /// bprop with each module's parameters moved by `−lr ·` their gradient as
@@ -137,7 +138,7 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
                     /// what remains in [`Self::grads`] is unspecified. The states are those of
                     /// the forward pass before the step, so a `bprop` after it panics (call
                     /// `fprop` first).
-                    #many_givens
+                    #many_with_lr
                     #[track_caller]
                     pub fn #name(&mut self, #(#given_args,)* lr: #f) -> #f {
                         self.__own_pool();

@@ -553,7 +553,7 @@ fn methods(model: &Model) -> TokenStream {
         #[doc = #reserve_doc]
         ///
         /// Unless [`Self::set_batch_threads`] chose the threads, it also chooses them: 2 on a
-        /// machine with 2 cores or more when the batch's largest product has at least 8 million
+        /// machine with 2 cores or more when the batch's largest product has at least 8 × 2^20
         /// multiply-adds, else 1.
         ///
         /// # Errors
@@ -579,7 +579,7 @@ fn methods(model: &Model) -> TokenStream {
         /// product). At most `bpnet::kernels::gemm::MAX_THREADS`.
         ///
         /// By default [`Self::reserve_batch`] chooses: 2 threads on a machine with 2 cores or
-        /// more when the largest product of the batch has at least 8 million multiply-adds (a
+        /// more when the largest product of the batch has at least 8 × 2^20 multiply-adds (a
         /// 784-256 layer on 64 rows has 12.8 million), else 1 (`bpnet::kernels::gemm::default_threads`).
         /// A call of this method replaces that choice, for good: `set_batch_threads(1)` keeps a
         /// network on one core. By `cargo bench --bench speed` on a 2-core machine, a 784-256-10

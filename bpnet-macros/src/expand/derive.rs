@@ -54,8 +54,10 @@ fn net_clone(model: &Model) -> TokenStream {
         .map(|_| quote!(__len: self.__len, __continued: self.__continued,));
     quote!(
         /// A copy of everything: parameters, gradients, curvature, states, the last minibatch
-        /// and the room reserved for minibatches. The helper threads of
-        /// `set_batch_threads` are not copied: the copy computes on one thread. It allocates as
+        /// and the room reserved for minibatches. The helper threads (of `set_batch_threads`
+        /// or of `reserve_batch`'s default) are not copied: the copy computes on one thread
+        /// until its own `reserve_batch` or `set_batch_threads`, and keeps a choice of
+        /// `set_batch_threads`. It allocates as
         /// much as `new` and `reserve_batch` did, and panics if that fails, as `Vec::clone`.
         /// Its dropout seed is copied too, so it draws its original's masks: give it another
         /// with `seed_dropout` for an ensemble.

@@ -68,7 +68,12 @@ impl Op for Act {
     fn fprop(&self, s: &dyn Sites) -> TokenStream {
         let (k, r) = (s.kernels(self.name), s.range());
         let (xa, xo) = (s.x(&s.arg(0)), s.x_mut(&s.out()));
-        let f = format_ident!("{}", if s.batch() { "fprop_batch" } else { "fprop_n" });
+        let local = s.width(0) <= crate::limits::LOCAL_WIDTH;
+        let f = match (s.batch(), local) {
+            (true, _) => format_ident!("fprop_batch"),
+            (false, true) => format_ident!("fprop_n"),
+            (false, false) => format_ident!("fprop"),
+        };
         let rows = s.batch().then(|| quote!(, rows));
         quote!(#k::#f(&params[#r], #xa, #xo #rows);)
     }
@@ -79,7 +84,7 @@ impl Op for Act {
         let params_only = s.backward("", "_params");
         let (xo, dxo, dxa) = (s.x(&o), s.d(&o), s.d_mut(&a));
         let rows = s.batch().then(|| quote!(, rows));
-        if !s.batch() && s.order() == Order::First {
+        if !s.batch() && s.order() == Order::First && s.width(0) <= crate::limits::LOCAL_WIDTH {
             let acc = acc[0];
             return s.full_or_params(
                 quote!(#k::bprop_n::<_, #acc>(#xo, #dxo, #dxa, &mut #pool[#r]);),
@@ -92,6 +97,9 @@ impl Op for Act {
         )
     }
     fn backward_sgd(&self, s: &dyn Sites, acc: &[bool]) -> Option<TokenStream> {
+        if s.width(0) > crate::limits::LOCAL_WIDTH {
+            return None;
+        }
         let (k, r) = (s.kernels(self.name), s.range());
         let (a, o) = (s.arg(0), s.out());
         let (xo, dxo, dxa) = (s.x(&o), s.d(&o), s.d_mut(&a));

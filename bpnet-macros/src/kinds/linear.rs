@@ -93,8 +93,10 @@ impl Op for Linear {
         if s.batch() {
             let (n_in, out) = (s.width(0), self.out);
             quote!(#k::fprop_batch(#p, #xa, #xo, #n_in, #out, rows, &mut self.__gemm); #bias)
-        } else {
+        } else if local(self, s) {
             quote!(#k::fprop_n(#p, #xa, #xo); #bias)
+        } else {
+            quote!(#k::fprop(#p, #xa, #xo); #bias)
         }
     }
     fn backward(&self, s: &dyn Sites, acc: &[bool]) -> TokenStream {
@@ -118,7 +120,7 @@ impl Op for Linear {
                 quote!(#k::#v(#p, #xa, #dxo, #dxa, #g, #n_in, #out, rows #gemm);),
                 quote!(#k::#params_only(#xa, #dxo, #g, #n_in, #out, rows #gemm);),
             )
-        } else if s.order() == Order::First {
+        } else if s.order() == Order::First && local(self, s) {
             // The kernels monomorphic on the widths, which the states' arrays carry.
             s.full_or_params(
                 quote!(#k::bprop_n::<_, _, #acc>(#p, #xa, #dxo, #dxa, #g);),
@@ -133,7 +135,7 @@ impl Op for Linear {
         quote!(#bias #calls)
     }
     fn backward_sgd(&self, s: &dyn Sites, acc: &[bool]) -> Option<TokenStream> {
-        if self.bias {
+        if self.bias || !local(self, s) {
             return None;
         }
         let k = s.kernels("linear");
@@ -146,6 +148,12 @@ impl Op for Linear {
             quote!(#k::bprop_params_sgd_n(#p, #xa, #dxo, lr);),
         ))
     }
+}
+
+/// Whether the per-sample kernels monomorphic on the widths are called (see
+/// [`crate::limits::LOCAL_WIDTH`]).
+fn local(l: &Linear, s: &dyn Sites) -> bool {
+    s.width(0).max(l.out) <= crate::limits::LOCAL_WIDTH
 }
 
 /// The weights' part of a pool (`&params`, `&mut grads`, …): the module's range, and with biases
