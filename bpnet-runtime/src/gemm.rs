@@ -59,7 +59,7 @@ pub const DEFAULT_PARALLEL: usize = 8 * PARALLEL_MIN;
 /// The threads a minibatch uses by default: 2 where the machine has at least 2 cores and its
 /// largest product has at least [`DEFAULT_PARALLEL`] multiply-adds (a 784-256 layer on 64 rows
 /// has 12.8 million), else 1. Two, not more: measured on 2 cores, where a second thread made a
-/// 784-256-10 step 1.05 times faster on 64 rows and 1.26 times on 256.
+/// 784-256-10 step 1.14 to 1.17 times faster on 64 rows and 1.24 to 1.26 times on 256.
 ///
 /// ```
 /// use bpnet_runtime::gemm::default_threads;

@@ -582,10 +582,10 @@ fn methods(model: &Model) -> TokenStream {
         /// more when the largest product of the batch has at least 8 × 2^20 multiply-adds (a
         /// 784-256 layer on 64 rows has 12.8 million), else 1 (`bpnet::kernels::gemm::default_threads`).
         /// A call of this method replaces that choice, for good: `set_batch_threads(1)` keeps a
-        /// network on one core. By `cargo bench --bench speed` on a 2-core machine, a 784-256-10
-        /// net's training step took 1.05 times less time on 2 threads with batches of 64 and
-        /// 1.26 times less with batches of 256. Helpers sleep between products after a brief
-        /// spin.
+        /// network on one core. By `cargo bench --bench speed` on a 2-core machine, a
+        /// 784-256-10 net's training step took 1.14 to 1.17 times less time on 2 threads with
+        /// batches of 64 and 1.24 to 1.26 times less with batches of 256. Helpers sleep
+        /// between products after a brief spin.
         ///
         /// # Errors
         /// [`Error::Thread`](::bpnet::Error::Thread) if the system cannot start a thread
