@@ -1087,7 +1087,8 @@ fn sequence_batch(cfg: &Config) -> f64 {
 /// The GEMM limit of this machine: the first layer's forward product `X·Wᵀ` alone (`batch ×
 /// 784` by `784 × hidden`, `W` read transposed as the step reads it), by matrixmultiply on one
 /// thread (a BLAS-class kernel, the practical limit of one core), and by bpnet's product on one
-/// and on two threads. GFLOP/s, best of `rounds` rounds of at least 50 ms each.
+/// and on two threads. GFLOP/s, the median of `rounds` rounds of about 50 ms each, measured right
+/// after the rows of the same shape.
 struct GemmLimit {
     shape: (usize, usize, usize),
     matrixmultiply: f64,
@@ -1105,17 +1106,19 @@ fn gemm_limit(cfg: &Config, batch: usize, hidden: usize) -> GemmLimit {
     let flops = gemm_flops(m, k, n);
     // Calls per round: about 50 ms at 50 GFLOP/s.
     let calls = ((2.5e9 / flops) as usize).max(1);
+    // The median of the rounds, as for the steps (the best round flattered the limit).
     let best = |f: &mut dyn FnMut()| -> f64 {
         f();
-        let mut best = f64::INFINITY;
-        for _ in 0..cfg.rounds {
-            let start = Instant::now();
-            for _ in 0..calls {
-                f();
-            }
-            best = best.min(start.elapsed().as_secs_f64() / calls as f64);
-        }
-        flops / best / 1e9
+        let secs: Vec<f64> = (0..cfg.rounds)
+            .map(|_| {
+                let start = Instant::now();
+                for _ in 0..calls {
+                    f();
+                }
+                start.elapsed().as_secs_f64() / calls as f64
+            })
+            .collect();
+        flops / median(&secs) / 1e9
     };
     let mm = best(&mut || {
         // SAFETY: a is m × k (strides k, 1), b holds W (n × k), read as k × n through strides
@@ -1163,7 +1166,7 @@ fn print_limits(rows: &[Row], limits: &[GemmLimit]) {
         return;
     }
     println!();
-    println!("GEMM limit, the first layer's forward product X·Wᵀ alone (GFLOP/s, best round):");
+    println!("GEMM limit, the first layer's forward product X·Wᵀ alone (GFLOP/s, median round):");
     for l in limits {
         let (m, k, n) = l.shape;
         println!(
@@ -1318,36 +1321,28 @@ fn main() {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads: Vec<usize> = if cores >= 2 { vec![1, 2] } else { vec![1] };
         let seed = |s| StdRng::seed_from_u64(s);
-        for &t in &threads {
-            for batch in [64, 256] {
-                rows.push(minibatch(
-                    &cfg,
-                    MinibatchNet::new(&mut seed(4)),
-                    &[784, 256, 10],
-                    batch,
-                    t,
-                ));
-            }
-            rows.push(minibatch(
-                &cfg,
-                WideNet::new(&mut seed(10)),
-                &[784, 512, 10],
-                256,
-                t,
-            ));
-            rows.push(minibatch(
-                &cfg,
-                Deep3Net::new(&mut seed(11)),
-                &[784, 1024, 1024, 10],
-                128,
-                t,
-            ));
+        // Each shape's limit right after its rows, so that a change of the machine's speed
+        // during the run (seen on this virtual machine) falls on both.
+        macro_rules! shape {
+            ($net:ident, $seed:expr, $widths:expr, $batch:expr) => {
+                for &t in &threads {
+                    rows.push(minibatch(
+                        &cfg,
+                        $net::new(&mut seed($seed)),
+                        &$widths,
+                        $batch,
+                        t,
+                    ));
+                }
+                eprint!("gemm limit {}×784·784×{}: timing…", $batch, $widths[1]);
+                limits.push(gemm_limit(&cfg, $batch, $widths[1]));
+                eprintln!(" done");
+            };
         }
-        eprint!("gemm limit: timing…");
-        for (batch, hidden) in [(64, 256), (256, 256), (256, 512), (128, 1024)] {
-            limits.push(gemm_limit(&cfg, batch, hidden));
-        }
-        eprintln!(" done");
+        shape!(MinibatchNet, 4, [784, 256, 10], 64);
+        shape!(MinibatchNet, 4, [784, 256, 10], 256);
+        shape!(WideNet, 10, [784, 512, 10], 256);
+        shape!(Deep3Net, 11, [784, 1024, 1024, 10], 128);
     }
     let mut per_sequence = None;
     if cfg.wants("elman") {
