@@ -6,7 +6,7 @@ use bpnet::prelude::*;
 
 mod common;
 
-use common::{Square, bits, close, rows};
+use common::{Square, bits, close, rows, rows32};
 
 network! {
     #[bpnet(float = f64)]
@@ -171,10 +171,7 @@ fn run_batch_gives_every_sample_its_scores() {
     let mut rng = StdRng::seed_from_u64(9);
     let mut net = WideClasses::new(&mut rng);
     net.reserve_batch(6).unwrap();
-    let xs: Vec<[f32; 40]> = rows::<40>(6, &mut rng)
-        .iter()
-        .map(|r| r.map(|v| v as f32))
-        .collect();
+    let xs = rows32::<40>(6, &mut rng);
     let outs = net.run_batch(&xs).unwrap().to_vec();
     for (x, out) in xs.iter().zip(&outs) {
         let one = net.run(x);
@@ -334,14 +331,8 @@ network! {
 #[test]
 fn threads_change_no_bit_of_a_training_step() {
     let mut rng = StdRng::seed_from_u64(11);
-    let xs: Vec<[f32; 300]> = rows::<300>(40, &mut rng)
-        .iter()
-        .map(|r| r.map(|v| v as f32))
-        .collect();
-    let ys: Vec<[f32; 10]> = rows::<10>(40, &mut rng)
-        .iter()
-        .map(|r| r.map(|v| v as f32))
-        .collect();
+    let xs = rows32::<300>(40, &mut rng);
+    let ys = rows32::<10>(40, &mut rng);
     let train = |threads: usize| {
         let mut net = Wider::new(&mut StdRng::seed_from_u64(12));
         net.set_input_grads(true);
@@ -413,14 +404,8 @@ network! {
 fn a_pool_shared_by_threads_is_updated_alike() {
     const { assert!(Widest::PARAMS >= bpnet::kernels::pool::f32::SPLIT_MIN) };
     let mut rng = StdRng::seed_from_u64(14);
-    let xs: Vec<[f32; 400]> = rows::<400>(24, &mut rng)
-        .iter()
-        .map(|r| r.map(|v| v as f32))
-        .collect();
-    let ys: Vec<[f32; 10]> = rows::<10>(24, &mut rng)
-        .iter()
-        .map(|r| r.map(|v| v as f32))
-        .collect();
+    let xs = rows32::<400>(24, &mut rng);
+    let ys = rows32::<10>(24, &mut rng);
     let train = |threads: usize| {
         let mut net = Widest::new(&mut StdRng::seed_from_u64(15));
         net.reserve_batch(24).unwrap();

@@ -54,6 +54,15 @@ pub fn rows<const W: usize>(n: usize, rng: &mut StdRng) -> Vec<[f64; W]> {
         .collect()
 }
 
+/// [`rows`] rounded to `f32`: the same values an `f64` test draws, for an `f32` network.
+#[allow(dead_code)]
+pub fn rows32<const W: usize>(n: usize, rng: &mut StdRng) -> Vec<[f32; W]> {
+    rows::<W>(n, rng)
+        .iter()
+        .map(|r| r.map(|v| v as f32))
+        .collect()
+}
+
 /// A user module y = s ∘ x² that keeps its input for bprop, so it is wrong if one value serves
 /// several steps or several samples of a batch.
 pub struct Square {
