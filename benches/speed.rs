@@ -293,6 +293,10 @@ struct Row {
     /// For a minibatch workload: its batch, its first hidden width and its threads, to find its
     /// GEMM limit.
     gemm: Option<(usize, usize, usize)>,
+    /// For a minibatch workload: its GEMM limit, measured in the same rounds as its steps.
+    limit: Option<Limit>,
+    /// The generated network's ns per step in each round.
+    generated_rounds: Vec<f64>,
 }
 
 /// The time per step of one variant.
@@ -385,14 +389,23 @@ fn median(v: &[f64]) -> f64 {
 }
 
 /// ns per step of each variant in each of `rounds` rounds of `steps` steps, after a warm-up
-/// round: `result[variant][round]`. Every round starts all variants from the initial pool
-/// (untimed), then runs the steps in `SLICES` slices, the variants taking turns slice by slice
-/// (A B C, C B A, …) so that a burst of load or a change of clock falls on all of them.
-fn time(steps: usize, rounds: usize, variants: &mut [&mut dyn Trainer]) -> Vec<Vec<f64>> {
-    let n = variants.len();
+/// round: `result[variant][round]`, the variants of `main` then those of `extra`. Every round
+/// starts all variants from the initial pool (untimed), then runs the steps in `SLICES` slices,
+/// the variants taking turns slice by slice (A B C, C B A, …) so that a burst of load or a change
+/// of clock falls on all of them.
+fn time(
+    steps: usize,
+    rounds: usize,
+    main: &mut [&mut dyn Trainer],
+    extra: &mut [&mut dyn Trainer],
+) -> Vec<Vec<f64>> {
+    let n = main.len() + extra.len();
     let mut samples = vec![Vec::with_capacity(rounds); n];
     for round in 0..=rounds {
-        for v in variants.iter_mut() {
+        for v in main.iter_mut() {
+            v.reset();
+        }
+        for v in extra.iter_mut() {
             v.reset();
         }
         let mut ns = vec![0u128; n];
@@ -400,9 +413,11 @@ fn time(steps: usize, rounds: usize, variants: &mut [&mut dyn Trainer]) -> Vec<V
             let todo = steps * (slice + 1) / SLICES - steps * slice / SLICES;
             for k in 0..n {
                 let i = if slice % 2 == 0 { k } else { n - 1 - k };
-                let v = &mut *variants[i];
                 let start = Instant::now();
-                black_box(v.train(black_box(todo)));
+                match i.checked_sub(main.len()) {
+                    None => black_box(main[i].train(black_box(todo))),
+                    Some(e) => black_box(extra[e].train(black_box(todo))),
+                };
                 ns[i] += start.elapsed().as_nanos();
             }
         }
@@ -424,10 +439,24 @@ fn run(
     tolerances: &[f64],
     variants: &mut [&mut dyn Trainer],
 ) -> Row {
+    run_with(cfg, workload, (steps, epoch), tolerances, variants, &mut []).0
+}
+
+/// [`run`], with `extra` timed in the same rounds and slices as the variants (and not checked):
+/// returns the row and the ns per step of each of `extra` in each round.
+fn run_with(
+    cfg: &Config,
+    workload: &str,
+    (steps, epoch): (usize, usize),
+    tolerances: &[f64],
+    variants: &mut [&mut dyn Trainer],
+    extra: &mut [&mut dyn Trainer],
+) -> (Row, Vec<Vec<f64>>) {
     eprint!("{workload}: checking…");
     let (first_loss, last_loss, agreements) = check(workload, steps, epoch, tolerances, variants);
     eprint!(" timing…");
-    let samples = time(steps, cfg.rounds, variants);
+    let mut samples = time(steps, cfg.rounds, variants, extra);
+    let extra_samples = samples.split_off(variants.len());
     eprintln!(" done");
     if cfg.verbose {
         for (v, s) in variants.iter().zip(&samples) {
@@ -451,7 +480,7 @@ fn run(
             }
         })
         .collect();
-    Row {
+    let row = Row {
         workload: workload.to_string(),
         steps,
         first_loss,
@@ -460,7 +489,10 @@ fn run(
         timings,
         flops_per_step: None,
         gemm: None,
-    }
+        limit: None,
+        generated_rounds: samples[0].clone(),
+    };
+    (row, extra_samples)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1026,11 +1058,23 @@ fn minibatch<N: BatchNet>(
     let name = format!("{}, B={batch}, {threads}T", shape.join("-"));
     // About 0.4 GFLOP a round.
     let steps = ((4e8 / step_flops(widths, batch)) as usize / 8).max(4) * 8;
-    let mut row = run(
+    // The GEMM limit, in the same rounds: the first layer's forward product alone, by
+    // matrixmultiply and bpnet on one thread (one-thread rows) or by bpnet on the row's threads.
+    let (m, k, n) = (batch, widths[0], widths[1]);
+    let mut products: Vec<Product> = if threads == 1 {
+        vec![
+            Product::new(LIMIT_MM, (m, k, n), None),
+            Product::new(LIMIT_OURS_1T, (m, k, n), Some(1)),
+        ]
+    } else {
+        vec![Product::new(LIMIT_OURS_2T, (m, k, n), Some(threads))]
+    };
+    let mut extra: Vec<&mut dyn Trainer> =
+        products.iter_mut().map(|p| p as &mut dyn Trainer).collect();
+    let (mut row, product_ns) = run_with(
         cfg,
         &name,
-        cfg.steps(steps, (steps / 10).max(16)),
-        data.len(),
+        (cfg.steps(steps, (steps / 10).max(16)), data.len()),
         &[MINIBATCH_TOLERANCE, LIBM_TOLERANCE],
         &mut [
             &mut Variant::new(GENERATED, net, &init, &data, 0.0),
@@ -1049,7 +1093,14 @@ fn minibatch<N: BatchNet>(
                 0.0,
             ),
         ],
+        &mut extra,
     );
+    row.limit = Some(Limit::from_rounds(
+        &products,
+        &product_ns,
+        step_flops(widths, batch),
+        &row.generated_rounds,
+    ));
     row.flops_per_step = Some(step_flops(widths, batch));
     row.gemm = Some((batch, widths[1], threads));
     row
@@ -1084,117 +1135,173 @@ fn sequence_batch(cfg: &Config) -> f64 {
     best
 }
 
-/// The GEMM limit of this machine: the first layer's forward product `X·Wᵀ` alone (`batch ×
-/// 784` by `784 × hidden`, `W` read transposed as the step reads it), by matrixmultiply on one
-/// thread (a BLAS-class kernel, the practical limit of one core), and by bpnet's product on one
-/// and on two threads. GFLOP/s, the median of `rounds` rounds of about 50 ms each, measured right
-/// after the rows of the same shape.
-struct GemmLimit {
+const LIMIT_MM: &str = "matrixmultiply, 1 thread";
+const LIMIT_OURS_1T: &str = "bpnet, 1 thread";
+const LIMIT_OURS_2T: &str = "bpnet, 2 threads";
+
+/// The GEMM limit of this machine, as a variant timed with the steps: the first layer's forward
+/// product `X·Wᵀ` alone (`batch × 784` by `784 × hidden`, `W` read transposed as the step reads
+/// it), once per "step", by matrixmultiply on one thread (a BLAS-class kernel, the practical
+/// limit of one core) or by bpnet's product on a number of threads. Timed in the same rounds and
+/// slices as the steps, so that the machine's changes of speed (seen on this virtual machine: the
+/// limit measured apart moved the fractions by 20 points) fall on both.
+struct Product {
+    label: &'static str,
     shape: (usize, usize, usize),
-    matrixmultiply: f64,
-    bpnet: [f64; 2],
+    a: Vec<f32>,
+    b: Vec<f32>,
+    c: Vec<f32>,
+    /// bpnet's product and its threads, or matrixmultiply (`None`).
+    ours: Option<bpnet::kernels::gemm::GemmScratch<f32>>,
 }
 
-fn gemm_limit(cfg: &Config, batch: usize, hidden: usize) -> GemmLimit {
-    use bpnet::kernels::gemm::{GemmScratch, f32::gemm};
-    let (m, k, n) = (batch, reference::IN, hidden);
-    let mut rng = StdRng::seed_from_u64(9);
-    let mut fill =
-        |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0..1.0)).collect() };
-    let (a, b) = (fill(m * k), fill(n * k));
-    let mut c = vec![0.0f32; m * n];
-    let flops = gemm_flops(m, k, n);
-    // Calls per round: about 50 ms at 50 GFLOP/s.
-    let calls = ((2.5e9 / flops) as usize).max(1);
-    // The median of the rounds, as for the steps (the best round flattered the limit).
-    let best = |f: &mut dyn FnMut()| -> f64 {
-        f();
-        let secs: Vec<f64> = (0..cfg.rounds)
-            .map(|_| {
-                let start = Instant::now();
-                for _ in 0..calls {
-                    f();
-                }
-                start.elapsed().as_secs_f64() / calls as f64
+impl Product {
+    fn new(label: &'static str, (m, k, n): (usize, usize, usize), threads: Option<usize>) -> Self {
+        let mut rng = StdRng::seed_from_u64(9);
+        let mut fill =
+            |len: usize| -> Vec<f32> { (0..len).map(|_| rng.random_range(-1.0..1.0)).collect() };
+        let ours = threads.map(|t| {
+            let mut scratch = bpnet::kernels::gemm::GemmScratch::new();
+            scratch.reserve(k, n);
+            scratch.set_threads(t);
+            scratch
+        });
+        Self {
+            label,
+            shape: (m, k, n),
+            a: fill(m * k),
+            b: fill(n * k),
+            c: vec![0.0; m * n],
+            ours,
+        }
+    }
+
+    fn flops(&self) -> f64 {
+        let (m, k, n) = self.shape;
+        gemm_flops(m, k, n)
+    }
+
+    fn product(&mut self) {
+        let (m, k, n) = self.shape;
+        let (a, b, c) = (&self.a, &self.b, &mut self.c);
+        match &mut self.ours {
+            Some(scratch) => {
+                bpnet::kernels::gemm::f32::gemm(m, k, n, a, (k, 1), b, (1, k), 0.0, c, scratch)
+            }
+            // SAFETY: a is m × k (strides k, 1), b holds W (n × k), read as k × n through strides
+            // (1, k), c is m × n; all inside their vectors, c borrowed mutably alone.
+            None => unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    a.as_ptr(),
+                    k as isize,
+                    1,
+                    b.as_ptr(),
+                    1,
+                    k as isize,
+                    0.0,
+                    c.as_mut_ptr(),
+                    n as isize,
+                    1,
+                )
+            },
+        }
+    }
+}
+
+impl Trainer for Product {
+    fn label(&self) -> &'static str {
+        self.label
+    }
+    fn reset(&mut self) {}
+    fn train(&mut self, steps: usize) -> f64 {
+        for _ in 0..steps {
+            self.product();
+        }
+        f64::from(self.c[0])
+    }
+    fn pool(&self) -> Vec<f32> {
+        Vec::new()
+    }
+}
+
+/// A minibatch row's GEMM limit and its step's fraction of it.
+struct Limit {
+    shape: (usize, usize, usize),
+    /// Each product's label and GFLOP/s (median round).
+    rates: Vec<(&'static str, f64)>,
+    /// The step's GFLOP/s (products only) over the limit's, round by round (the limit of a round
+    /// is its fastest product): first quartile, median, third quartile.
+    fraction: (f64, f64, f64),
+}
+
+impl Limit {
+    /// From the ns per product of each of `products` in each round, and the generated step's
+    /// (`flops` a step) in the same rounds.
+    fn from_rounds(products: &[Product], ns: &[Vec<f64>], flops: f64, step_ns: &[f64]) -> Self {
+        let rate = |p: &Product, ns: f64| p.flops() / ns;
+        let mut fractions: Vec<f64> = step_ns
+            .iter()
+            .enumerate()
+            .map(|(r, step)| {
+                let limit = products
+                    .iter()
+                    .zip(ns)
+                    .map(|(p, ns)| rate(p, ns[r]))
+                    .fold(0.0, f64::max);
+                flops / step / limit
             })
             .collect();
-        flops / median(&secs) / 1e9
-    };
-    let mm = best(&mut || {
-        // SAFETY: a is m × k (strides k, 1), b holds W (n × k), read as k × n through strides
-        // (1, k), c is m × n; all inside their vectors, c borrowed mutably alone.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.as_ptr(),
-                k as isize,
-                1,
-                b.as_ptr(),
-                1,
-                k as isize,
-                0.0,
-                c.as_mut_ptr(),
-                n as isize,
-                1,
-            )
+        fractions.sort_by(f64::total_cmp);
+        let q = fractions.len();
+        Self {
+            shape: products[0].shape,
+            rates: products
+                .iter()
+                .zip(ns)
+                .map(|(p, ns)| (p.label, rate(p, median(ns))))
+                .collect(),
+            fraction: (fractions[q / 4], median(&fractions), fractions[(3 * q) / 4]),
         }
-    });
-    let mut ours = [0.0; 2];
-    for (t, rate) in ours.iter_mut().enumerate() {
-        let mut scratch = GemmScratch::<f32>::new();
-        scratch.reserve(k, n);
-        scratch.set_threads(t + 1);
-        *rate = best(&mut || gemm(m, k, n, &a, (k, 1), &b, (1, k), 0.0, &mut c, &mut scratch));
-    }
-    GemmLimit {
-        shape: (m, k, n),
-        matrixmultiply: mm,
-        bpnet: ours,
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-
-/// The minibatch steps' rates against the GEMM limit measured in the same run, on the first
+/// The minibatch steps' rates against the GEMM limit measured in the same rounds, on the first
 /// layer's product: one core's is the faster of matrixmultiply and bpnet's product on one thread;
 /// two cores' is bpnet's product on two threads (matrixmultiply is built without threads here).
-fn print_limits(rows: &[Row], limits: &[GemmLimit]) {
-    if limits.is_empty() {
+fn print_limits(rows: &[Row]) {
+    let limited: Vec<(&Row, &Limit)> = rows
+        .iter()
+        .filter_map(|r| r.limit.as_ref().map(|l| (r, l)))
+        .collect();
+    if limited.is_empty() {
         return;
     }
     println!();
-    println!("GEMM limit, the first layer's forward product X·Wᵀ alone (GFLOP/s, median round):");
-    for l in limits {
+    println!(
+        "GEMM limit, the first layer's forward product X·Wᵀ alone, timed in the same rounds as \
+         the steps (GFLOP/s, median round), and the steps' rate (products only) as a fraction of \
+         it (median round, quartiles):"
+    );
+    for (r, l) in limited {
         let (m, k, n) = l.shape;
-        println!(
-            "  {m}×{k}·{k}×{n}: matrixmultiply 1 thread {:.1}; bpnet 1 thread {:.1}, 2 threads {:.1}",
-            l.matrixmultiply, l.bpnet[0], l.bpnet[1]
-        );
-    }
-    println!("minibatch steps (products only) as a fraction of the limit:");
-    for r in rows {
-        let (Some(flops), Some((batch, hidden, threads))) = (r.flops_per_step, r.gemm) else {
-            continue;
-        };
-        let Some(l) = limits
+        let rates: Vec<String> = l
+            .rates
             .iter()
-            .find(|l| l.shape.0 == batch && l.shape.2 == hidden)
-        else {
-            continue;
-        };
-        let limit = if threads == 1 {
-            l.matrixmultiply.max(l.bpnet[0])
-        } else {
-            l.bpnet[1]
-        };
-        let rate = flops / r.timings[0].ns;
+            .map(|(label, rate)| format!("{label} {rate:.1}"))
+            .collect();
+        let (lo, mid, hi) = l.fraction;
+        let step = r.flops_per_step.unwrap_or(f64::NAN) / r.timings[0].ns;
         println!(
-            "  {:<32} generated {rate:>6.1} GFLOP/s of a limit of {limit:>6.1}: {:>5.1}%",
+            "  {:<28} {m}×{k}·{k}×{n}: {}; step {step:.1}: {:.1}% ({:.1}-{:.1})",
             r.workload,
-            100.0 * rate / limit
+            rates.join(", "),
+            100.0 * mid,
+            100.0 * lo,
+            100.0 * hi
         );
     }
 }
@@ -1316,13 +1423,10 @@ fn main() {
             rows.extend(workload(&cfg));
         }
     }
-    let mut limits = Vec::new();
     if cfg.wants("minibatch") {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads: Vec<usize> = if cores >= 2 { vec![1, 2] } else { vec![1] };
         let seed = |s| StdRng::seed_from_u64(s);
-        // Each shape's limit right after its rows, so that a change of the machine's speed
-        // during the run (seen on this virtual machine) falls on both.
         macro_rules! shape {
             ($net:ident, $seed:expr, $widths:expr, $batch:expr) => {
                 for &t in &threads {
@@ -1334,9 +1438,6 @@ fn main() {
                         t,
                     ));
                 }
-                eprint!("gemm limit {}×784·784×{}: timing…", $batch, $widths[1]);
-                limits.push(gemm_limit(&cfg, $batch, $widths[1]));
-                eprintln!(" done");
             };
         }
         shape!(MinibatchNet, 4, [784, 256, 10], 64);
@@ -1355,7 +1456,7 @@ fn main() {
         std::process::exit(2);
     }
     print(&rows, &cfg);
-    print_limits(&rows, &limits);
+    print_limits(&rows);
     if let Some(ns) = per_sequence {
         let single = rows.iter().find(|r| r.workload.starts_with("elman 4-32-1"));
         println!();
