@@ -160,6 +160,7 @@ fn training_and_inference_do_not_allocate() {
         dropped.bbprop_batch();
         dropped.run_batch(&bx).unwrap();
         dropped.train_sgd(&[0.1, 0.2, 0.3], &[0.5, -0.5], 0.01);
+        dropped.train_sgd_batch(&bx, &by, 0.01).unwrap();
         dropped.seed_dropout(i);
     }
     for i in 0..50 {
@@ -175,6 +176,7 @@ fn training_and_inference_do_not_allocate() {
         zoo.bprop_batch();
         zoo.bbprop_batch();
         zoo.run_batch(&zx[..3]).unwrap();
+        zoo.train_sgd_batch(&zx, &zy, 0.01).unwrap();
         gated.set_input_grads(i % 2 == 1);
         gated.fprop(&gseq, &[0.5]).unwrap();
         gated.zero_grad();
@@ -206,7 +208,9 @@ fn training_and_inference_do_not_allocate() {
         net.bbprop_batch();
         net.sgd_step(0.01);
         net.run_batch(&bx[..5]).unwrap();
+        net.train_sgd_batch(&bx[..5], &by[..5], 0.01).unwrap();
         assert!(net.fprop_batch(&bx, &by[..7]).is_err());
+        assert!(net.train_sgd_batch(&bx, &by[..7], 0.01).is_err());
     }
     for i in 0..20 {
         rnn.set_input_grads(i % 2 == 1);
@@ -257,6 +261,7 @@ fn training_and_inference_do_not_allocate() {
         wide.bprop_batch();
         wide.sgd_step(0.001);
         wide.run_batch(&wx[..30]).unwrap();
+        wide.train_sgd_batch(&wx, &wy, 0.001).unwrap();
     }
     let threaded = ALLOCATIONS.load(Ordering::SeqCst) - before;
     EVERYONE.store(false, Ordering::SeqCst);

@@ -2,7 +2,10 @@
 //! (`fprop; zero_grad; bprop; sgd_step`), bit for bit, for every kind with parameters (the
 //! fused kernels of `linear` and the biased activations, and the generic path of the others:
 //! `linear` with biases, user modules), in `f32` and `f64`, with input gradients on or off,
-//! with dropout in training, and a network that fans out (a state read twice).
+//! with dropout in training, and a network that fans out (a state read twice). And
+//! `train_sgd_batch`, its minibatch form: the parameters of `fprop_batch; zero_grad; bprop_batch;
+//! sgd_step`, bit for bit, on one and two threads, with batches of one row, of a few and of more
+//! rows than one block of the matrix products' inner dimension.
 
 use bpnet::prelude::*;
 
@@ -170,6 +173,98 @@ fn bprop_after_train_sgd_panics() {
     let mut net = Plain32::new(&mut StdRng::seed_from_u64(5));
     net.train_sgd(&[0.0; 5], &[0.1; 3], 0.1);
     net.bprop();
+}
+
+/// A batch of `rows` samples in [−1, 1].
+fn batch<const N: usize, F: From<f32>>(rng: &mut StdRng, rows: usize) -> Vec<[F; N]> {
+    (0..rows).map(|_| sample(rng)).collect()
+}
+
+/// Trains a clone of `net` with the minibatch cycle and `net` itself with `train_sgd_batch` on
+/// the same batches of each size in `$rows`; both must give the same energies and end at the
+/// same parameters, bit for bit.
+macro_rules! same_as_the_batch_cycle {
+    ($net:expr, $f:ty, $n:literal, $k:literal, $lr:expr, $inputs:expr, $rows:expr) => {{
+        let mut fused = $net;
+        fused.set_input_grads($inputs);
+        let mut cycle = fused.clone();
+        let mut rng = StdRng::seed_from_u64(18);
+        for (step, &rows) in $rows.iter().cycle().take(2 * $rows.len()).enumerate() {
+            let x: Vec<[$f; $n]> = batch(&mut rng, rows);
+            let y: Vec<[$f; $k]> = batch(&mut rng, rows);
+            let e1 = cycle.fprop_batch(&x, &y).unwrap();
+            cycle.zero_grad();
+            cycle.bprop_batch();
+            cycle.sgd_step($lr);
+            let e2 = fused.train_sgd_batch(&x, &y, $lr).unwrap();
+            assert_eq!(
+                e1.to_bits(),
+                e2.to_bits(),
+                "energy at step {step} ({rows} rows)"
+            );
+        }
+        let bits = |p: &[$f]| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(cycle.params()), bits(fused.params()));
+        fused
+    }};
+}
+
+#[test]
+fn a_batch_step_gives_the_batch_cycles_parameters() {
+    for inputs in [false, true] {
+        let mut start = Plain32::new(&mut StdRng::seed_from_u64(1));
+        start.reserve_batch(40).unwrap();
+        let before = start.params().to_vec();
+        let net = same_as_the_batch_cycle!(start, f32, 5, 3, 0.01, inputs, [1, 7, 40]);
+        assert_ne!(net.params(), &before[..], "the steps moved the parameters");
+
+        let mut start = Mixed64::new(&mut StdRng::seed_from_u64(2));
+        start.set_training(true);
+        start.reserve_batch(40).unwrap();
+        let before = start.params().to_vec();
+        let net = same_as_the_batch_cycle!(start, f64, 4, 2, 0.01, inputs, [1, 7, 40]);
+        assert_ne!(net.params(), &before[..], "the steps moved the parameters");
+
+        let mut start = WithUser::new(&mut StdRng::seed_from_u64(3));
+        start.reserve_batch(40).unwrap();
+        same_as_the_batch_cycle!(start, f64, 3, 2, 0.01, inputs, [1, 7, 40]);
+    }
+}
+
+network! {
+    /// Large enough for its products to be split between threads, with batches deeper than
+    /// one block (256) of the products' inner dimension.
+    pub struct Wide32 {
+        input  x: 40;
+        target y: 10;
+        s1     = l1: linear(x -> 512);
+        h      = t1: tanh(s1);
+        s2     = l2: linear(h -> 10);
+        out    = t2: tanh(s2);
+        energy = euclidean(out, y);
+    }
+}
+
+#[test]
+fn a_batch_step_on_two_threads_gives_the_cycles_parameters() {
+    for threads in [1, 2] {
+        let mut start = Wide32::new(&mut StdRng::seed_from_u64(7));
+        start.reserve_batch(300).unwrap();
+        start.set_batch_threads(threads).unwrap();
+        same_as_the_batch_cycle!(start, f32, 40, 10, 0.001, false, [300, 3, 257]);
+    }
+}
+
+#[test]
+#[should_panic(
+    expected = "`train_sgd_batch` has moved the parameters since its forward pass: call `fprop_batch` before a backward pass"
+)]
+fn bprop_batch_after_train_sgd_batch_panics() {
+    let mut net = Plain32::new(&mut StdRng::seed_from_u64(5));
+    net.reserve_batch(2).unwrap();
+    net.train_sgd_batch(&[[0.0; 5]; 2], &[[0.1; 3]; 2], 0.1)
+        .unwrap();
+    net.bprop_batch();
 }
 
 network! {

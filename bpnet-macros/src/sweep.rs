@@ -18,8 +18,9 @@ pub struct Sweeps {
     pub bprop: TokenStream,
     /// The second-derivative sweep, in the same order as `bprop`.
     pub bbprop: TokenStream,
-    /// `train_sgd`'s backward sweep: `bprop` with each module's parameters moved against their
-    /// gradient as soon as it is known (per sample, outside `unfold`; empty otherwise).
+    /// `train_sgd`'s (or `train_sgd_batch`'s) backward sweep: `bprop` with each module's
+    /// parameters moved against their gradient as soon as it is known (outside `unfold`; empty
+    /// otherwise).
     pub sgd: TokenStream,
 }
 
@@ -40,10 +41,10 @@ pub fn sweeps(model: &Model, sched: &Schedule, form: Form) -> Sweeps {
     };
     // Every parameter's gradient is whole once its module's backward calls are done: outside
     // `unfold`, each module runs once and no two share parameters.
-    let sgd = (form == Form::Sample && model.steps.is_none()).then(|| {
+    let sgd = model.steps.is_none().then(|| {
         let parts = [&sched.post, &sched.step, &sched.pre];
         let steps = parts.into_iter().flat_map(|p| &p.bprop).map(|b| {
-            let calls = sgd_step(model, sched, b.module, &b.accumulate);
+            let calls = sgd_step(model, sched, b.module, &b.accumulate, form);
             split_slots(model, sched, b.module, calls)
         });
         backward_body(model, sched, Order::First, form, quote!(#(#steps)*))
@@ -138,12 +139,12 @@ fn backward_step(
 
 /// Module `i`'s calls in `train_sgd`'s backward sweep: its kind's fused kernels, or its bprop
 /// calls into its range of the gradient pool, zeroed first, then a step on that range.
-fn sgd_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStream {
+fn sgd_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool], form: Form) -> TokenStream {
     let cx = Cx {
         model,
         sched,
         i,
-        form: Form::Sample,
+        form,
         order: Order::First,
         slots: Order::First,
     };
@@ -153,7 +154,7 @@ fn sgd_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool]) -> TokenStr
     {
         return calls;
     }
-    let calls = backward_step(model, sched, i, acc, Order::First, Form::Sample);
+    let calls = backward_step(model, sched, i, acc, Order::First, form);
     let has_params = matches!(model.modules[i].kind, Kind::User { .. })
         || model.builtin_params(&model.modules[i]).unwrap_or(0) > 0;
     if !has_params {

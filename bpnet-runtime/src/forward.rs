@@ -19,6 +19,8 @@ pub enum Forward {
     RunBatch,
     /// `train_sgd` on one sample: its states are those before its update.
     TrainSgd,
+    /// `train_sgd_batch` on a minibatch: its states are those before its update.
+    TrainSgdBatch,
 }
 
 impl Forward {
@@ -31,6 +33,7 @@ impl Forward {
             Forward::FpropBatch => "`fprop_batch`",
             Forward::RunBatch => "`run_batch`",
             Forward::TrainSgd => "`train_sgd`",
+            Forward::TrainSgdBatch => "`train_sgd_batch`",
         }
     }
 
@@ -47,6 +50,10 @@ impl Forward {
             Forward::TrainSgd => {
                 "`train_sgd` has moved the parameters since its forward pass: call `fprop` \
                  before a backward pass"
+            }
+            Forward::TrainSgdBatch => {
+                "`train_sgd_batch` has moved the parameters since its forward pass: call \
+                 `fprop_batch` before a backward pass"
             }
         }
     }

@@ -157,8 +157,18 @@ fn item(model: &Model, sched: &Schedule) -> TokenStream {
         run: sweep_r,
         bprop: bprop_body,
         bbprop: bbprop_body,
-        ..
+        sgd: sgd_body,
     } = sweeps(model, sched, Form::Batch);
+    let sgd = (!sgd_body.is_empty() && model.energy.is_some()).then(|| {
+        quote!(
+            /// The backward sweep of `train_sgd_batch`: bprop over the rows, with each module's
+            /// parameters moved against their gradient (summed over the rows) once it is known.
+            #[allow(unused_variables)]
+            fn __train_sgd(&mut self, params: &mut [#f], grads: &mut [#f], rows: usize, inputs: bool, lr: #f) {
+                #sgd_body
+            }
+        )
+    });
     let bounds = bbprop_bounds(model);
     let len_param = steps.map(|_| quote!(, len: usize));
     let unfolded_items = begin(model, sched);
@@ -224,6 +234,8 @@ fn item(model: &Model, sched: &Schedule) -> TokenStream {
             fn __bbprop(&mut self, params: &[#f], ddgrads: &mut [#f], rows: usize, inputs: bool #len_param) #bounds {
                 #bbprop_body
             }
+
+            #sgd
         }
     )
 }
@@ -390,8 +402,11 @@ fn train(model: &Model) -> Option<TokenStream> {
         let pass = batch_pass(model);
         let [back, back2] =
             ["bprop_batch", "bbprop_batch"].map(|call| expect_forward(model, "FpropBatch", call));
+        let train_sgd = train_sgd_batch(model, &f);
         quote!(
             #fprop
+
+            #train_sgd
 
             /// bbprop over the last minibatch: every row's diagonal Gauss–Newton second
             /// derivatives (see [`Self::bbprop`]) into the batch's `ddx`, and the parameters',
@@ -437,6 +452,47 @@ fn train(model: &Model) -> Option<TokenStream> {
             }
         )
     })
+}
+
+/// `train_sgd_batch`, for a network without `unfold`: `fprop_batch`, then a backward sweep that
+/// moves each module's parameters once their gradient over the batch is known.
+fn train_sgd_batch(model: &Model, f: &TokenStream) -> Option<TokenStream> {
+    if model.steps.is_some() {
+        return None;
+    }
+    let rt = rt();
+    let e = &model.states[model.energy?].name;
+    let ids = &model.givens;
+    let (s, l, ld) = (sig(model, ids), lens(model, ids), loads(ids, model));
+    let many = many_args(ids.len() + 1);
+    let (pass, ran) = (batch_pass(model), record_forward("TrainSgdBatch"));
+    let name = entry_name(model, "train_sgd_batch");
+    Some(quote!(
+        /// One step of minibatch gradient descent: [`Self::fprop_batch`], then bprop over the
+        /// rows with each module's parameters moved by `−lr ·` their gradient (the sum over the
+        /// rows) once it is known; returns the batch's energy before the step. The parameters
+        /// are those of `fprop_batch`, `zero_grad`, `bprop_batch`, `sgd_step(lr)`, bit for bit,
+        /// with fewer passes over the pools: a linear module's update is made as its gradient's
+        /// matrix product stores it, and its gradient is not zeroed first. What remains in
+        /// [`Self::grads`] is unspecified, and a `bprop_batch` after it panics (call
+        /// `fprop_batch` first).
+        #many
+        #[track_caller]
+        pub fn #name(&mut self, #(#s,)* lr: #f) -> #rt::Result<#f, ::bpnet::Error> {
+            self.__own_pool();
+            #l
+            #(#ld)*
+            self.__batch_rows = rows;
+            #pass
+            self.__batch.__fprop(&self.__params, rows);
+            let energy = self.__batch.#e.__sum(rows);
+            self.__batch.__train_sgd(
+                &mut self.__params, &mut self.__grads, rows, self.__input_grads, lr
+            );
+            #ran
+            #rt::Result::Ok(energy)
+        }
+    ))
 }
 
 /// Where a minibatch's forward pass begins, for a network with dropout: new masks, in the

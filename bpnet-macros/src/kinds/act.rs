@@ -97,7 +97,7 @@ impl Op for Act {
         )
     }
     fn backward_sgd(&self, s: &dyn Sites, acc: &[bool]) -> Option<TokenStream> {
-        if s.width(0) > crate::limits::LOCAL_WIDTH {
+        if s.batch() || s.width(0) > crate::limits::LOCAL_WIDTH {
             return None;
         }
         let (k, r) = (s.kernels(self.name), s.range());

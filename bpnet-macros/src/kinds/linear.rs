@@ -135,7 +135,7 @@ impl Op for Linear {
         quote!(#bias #calls)
     }
     fn backward_sgd(&self, s: &dyn Sites, acc: &[bool]) -> Option<TokenStream> {
-        if self.bias || !local(self, s) {
+        if s.batch() || self.bias || !local(self, s) {
             return None;
         }
         let k = s.kernels("linear");
