@@ -1025,6 +1025,42 @@ macro_rules! batch_net {
 
 batch_net!(MinibatchNet, WideNet, Deep3Net);
 
+/// A generated network trained on minibatches with its fused `train_sgd_batch` (the same
+/// parameters bit for bit as the cycle) instead of the four calls.
+struct FusedBatch<N>(N);
+
+impl<N: Pooled> Pooled for FusedBatch<N> {
+    fn load(&mut self, pool: &[f32]) {
+        self.0.load(pool);
+    }
+    fn pool(&self) -> Vec<f32> {
+        self.0.pool()
+    }
+}
+
+/// [`BatchNet`] for [`FusedBatch`].
+macro_rules! fused_batch_net {
+    ($($net:ty),*) => {$(
+        impl BatchNet for FusedBatch<$net> {
+            fn reserve(&mut self, batch: usize) {
+                self.0.reserve(batch);
+            }
+            fn threads(&mut self, threads: usize) {
+                self.0.threads(threads);
+            }
+        }
+        impl Step<Batch> for FusedBatch<$net> {
+            fn train_on(&mut self, b: &Batch, _: f32) -> f32 {
+                self.0
+                    .train_sgd_batch(&b.xs, &b.ys, b.lr)
+                    .expect("a batch within the reserved capacity")
+            }
+        }
+    )*};
+}
+
+fused_batch_net!(MinibatchNet, WideNet, Deep3Net);
+
 /// Floating-point operations of the matrix products of one minibatch step of a tanh net of
 /// `widths` on `batch` rows, the same for every variant (none computes dE/d(input)); the
 /// elementwise work (bias, tanh, energy, update) is not counted. Per layer: the forward product
@@ -1041,13 +1077,14 @@ fn step_flops(widths: &[usize], batch: usize) -> f64 {
 
 /// A minibatch workload: the generated network `net` (of layer `widths`) on batches of `batch`,
 /// its large products split across `threads` threads (`set_batch_threads`); the references stay
-/// on one thread.
+/// on one thread. `fused`: the name says the network is trained with `train_sgd_batch`.
 fn minibatch<N: BatchNet>(
     cfg: &Config,
     mut net: N,
     widths: &[usize],
     batch: usize,
     threads: usize,
+    fused: bool,
 ) -> Row {
     use reference::Minibatch;
     let data = minibatch_data(batch);
@@ -1055,7 +1092,8 @@ fn minibatch<N: BatchNet>(
     net.threads(threads);
     let init = net.pool();
     let shape: Vec<String> = widths.iter().map(|w| w.to_string()).collect();
-    let name = format!("{}, B={batch}, {threads}T", shape.join("-"));
+    let how = if fused { ", train_sgd_batch" } else { "" };
+    let name = format!("{}, B={batch}, {threads}T{how}", shape.join("-"));
     // About 0.4 GFLOP a round.
     let steps = ((4e8 / step_flops(widths, batch)) as usize / 8).max(4) * 8;
     // The GEMM limit, in the same rounds: the first layer's forward product alone, by
@@ -1436,6 +1474,15 @@ fn main() {
                         &$widths,
                         $batch,
                         t,
+                        false,
+                    ));
+                    rows.push(minibatch(
+                        &cfg,
+                        FusedBatch($net::new(&mut seed($seed))),
+                        &$widths,
+                        $batch,
+                        t,
+                        true,
                     ));
                 }
             };
