@@ -163,6 +163,29 @@ fn the_energy_is_the_one_before_the_step_and_falls() {
     assert!(after < before, "{after} >= {before}");
 }
 
+/// `train_sgd` leaves in the states what `fprop` then `bprop` leave there: the small networks'
+/// sweep works on copies of the states and writes them back.
+#[test]
+fn the_states_are_those_of_fprop_and_bprop_before_the_step() {
+    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let mut net = Plain32::new(&mut StdRng::seed_from_u64(4));
+    let (x, y) = ([0.5, -0.3, 0.2, 0.9, -0.7], [0.4, -0.2, 0.6]);
+    let mut probe = net.clone();
+    probe.fprop(&x, &y);
+    probe.zero_grad();
+    probe.bprop();
+    net.train_sgd(&x, &y, 0.1);
+    let both = |a: &[f32], b: &[f32]| assert_eq!(bits(a), bits(b));
+    both(&net.s1.x, &probe.s1.x);
+    both(&net.s1.dx, &probe.s1.dx);
+    both(&net.h1.x, &probe.h1.x);
+    both(&net.h2.dx, &probe.h2.dx);
+    both(&net.s3.x, &probe.s3.x);
+    both(&net.out.x, &probe.out.x);
+    both(&net.out.dx, &probe.out.dx);
+    assert_eq!(net.energy.x, probe.energy.x);
+}
+
 /// The states after `train_sgd` are those of the parameters before it: a `bprop` there would
 /// mix the two, and panics with what to call instead.
 #[test]

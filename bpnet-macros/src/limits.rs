@@ -31,6 +31,13 @@ pub const MAX_PARAMS: usize = 1 << 31;
 /// kernels, whose time is in the arithmetic anyway.
 pub const LOCAL_WIDTH: usize = 1024;
 
+/// The most state components (all states' widths added up) for which `train_sgd`'s sweep works
+/// on local copies of the states rather than the network's fields: locals the compiler keeps
+/// in registers where a field written by one kernel and read by the next went through memory
+/// (XOR's step: 82 ns on the fields, 76 on locals). Beyond it, the copies would cost more than
+/// they save.
+pub const LOCAL_STATES: usize = 512;
+
 /// A limit as messages write it: `1048576 (2^20)`.
 pub fn show(limit: usize) -> String {
     format!("{limit} (2^{})", limit.trailing_zeros())

@@ -7,7 +7,7 @@ use crate::emit::{Cx, Form, clears_seed, offset_tokens, slot, split_slots};
 use crate::lower::{Part, Schedule};
 use crate::model::{Kind, Model, float_tokens};
 use crate::op::{Order, Sites};
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Ident, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 
 /// The bodies of a network's sweeps in one form.
@@ -239,4 +239,71 @@ fn backward_body(
         ))
     });
     quote!(#seed #(#clears)* #sweep #(#learned)*)
+}
+
+/// A per-sample sweep over local copies of the states, for small networks without `unfold` (see
+/// [`crate::limits::LOCAL_STATES`]): copies of every state's `x` and `dx` in, `body` with each
+/// `self.<state>` read as its copy, and the copies written back. None for other networks.
+pub fn on_locals(model: &Model, body: TokenStream) -> Option<TokenStream> {
+    let total: usize = model.states.iter().map(|s| s.width).sum();
+    if model.steps.is_some() || total > crate::limits::LOCAL_STATES {
+        return None;
+    }
+    let names: Vec<&Ident> = model.states.iter().map(|s| &s.name).collect();
+    let locals: Vec<Ident> = names.iter().map(|n| local_name(n)).collect();
+    let widths = model.states.iter().map(|s| s.width);
+    let f = float_tokens(model.float);
+    let body = rename_states(body, &names);
+    Some(quote!(
+        #(
+            let mut #locals = ::bpnet::State::<#f, #widths>::new();
+            (#locals.x, #locals.dx) = (self.#names.x, self.#names.dx);
+        )*
+        #body
+        #(
+            self.#names.x = #locals.x;
+            self.#names.dx = #locals.dx;
+        )*
+    ))
+}
+
+/// The local copy of state `n`.
+fn local_name(n: &Ident) -> Ident {
+    format_ident!("__local_{}", n)
+}
+
+/// `tokens` with every `self.<n>`, for `n` in `names`, replaced by `n`'s local copy, at any
+/// depth.
+fn rename_states(tokens: TokenStream, names: &[&Ident]) -> TokenStream {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(trees.len());
+    let mut i = 0;
+    while i < trees.len() {
+        if let [
+            TokenTree::Ident(me),
+            TokenTree::Punct(dot),
+            TokenTree::Ident(n),
+            ..,
+        ] = &trees[i..]
+            && me == "self"
+            && dot.as_char() == '.'
+            && names.iter().any(|s| *s == n)
+        {
+            let mut local = local_name(n);
+            local.set_span(n.span());
+            out.push(TokenTree::Ident(local));
+            i += 3;
+            continue;
+        }
+        out.push(match &trees[i] {
+            TokenTree::Group(g) => {
+                let mut inner = Group::new(g.delimiter(), rename_states(g.stream(), names));
+                inner.set_span(g.span());
+                TokenTree::Group(inner)
+            }
+            other => other.clone(),
+        });
+        i += 1;
+    }
+    out.into_iter().collect()
 }

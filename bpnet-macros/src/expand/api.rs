@@ -144,11 +144,7 @@ fn train(model: &Model, io: &Io) -> Option<TokenStream> {
                         self.__own_pool();
                         #(#given_copies)*
                         #pass
-                        let mut params = ::core::mem::take(&mut self.__params);
-                        let mut grads = ::core::mem::take(&mut self.__grads);
-                        self.__train_sgd(&mut params, &mut grads, self.__input_grads, lr);
-                        self.__params = params;
-                        self.__grads = grads;
+                        self.__train_sgd(self.__input_grads, lr);
                         #ran
                         self.#e.x[0]
                     }

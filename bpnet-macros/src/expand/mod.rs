@@ -118,6 +118,71 @@ fn the_struct(model: &Model) -> TokenStream {
     )
 }
 
+/// `__train_sgd`: fprop, then the backward sweep that updates the parameters, in one sweep so
+/// that the forward pass's last values are still in registers when the backward starts.
+///
+/// On a small network the states are local copies ([`crate::sweep::on_locals`]) and the pools
+/// are borrowed from the struct in the sweep; otherwise the pools are taken out of the struct for
+/// the sweep, so that the compiler knows a parameter written does not change a state. (Taken
+/// and put back, the pool's address is stored at the end of a step and loaded at the start of
+/// the next: a store and a load on the path from one step's update to the next step's weights.)
+fn train_sgd_sweep(model: &Model, fprop: &TokenStream, sgd: &TokenStream) -> TokenStream {
+    let f = float_tokens(model.float);
+    let both = quote!(
+        {
+            let params: &[#f] = params;
+            #fprop
+        }
+        #sgd
+    );
+    match crate::sweep::on_locals(model, both.clone()) {
+        Some(body) => quote!(
+            #[allow(unused_variables)]
+            fn __train_sgd(&mut self, inputs: bool, lr: #f) {
+                ::bpnet::__private::wide_with(
+                    self,
+                    (),
+                    (),
+                    #[inline(always)]
+                    |net: &mut Self, (), ()| net.__sgd_sweep(inputs, lr),
+                )
+            }
+
+            #[allow(unused_variables)]
+            #[inline(always)]
+            fn __sgd_sweep(&mut self, inputs: bool, lr: #f) {
+                let (params, grads): (&mut [#f], &mut [#f]) =
+                    (&mut self.__params, &mut self.__grads);
+                #body
+            }
+        ),
+        None => quote!(
+            #[allow(unused_variables)]
+            fn __train_sgd(&mut self, inputs: bool, lr: #f) {
+                let mut params = ::core::mem::take(&mut self.__params);
+                let mut grads = ::core::mem::take(&mut self.__grads);
+                ::bpnet::__private::wide_with(
+                    self,
+                    &mut params[..],
+                    &mut grads[..],
+                    #[inline(always)]
+                    |net: &mut Self, params: &mut [#f], grads: &mut [#f]| {
+                        net.__sgd_sweep(params, grads, inputs, lr)
+                    },
+                );
+                self.__params = params;
+                self.__grads = grads;
+            }
+
+            #[allow(unused_variables)]
+            #[inline(always)]
+            fn __sgd_sweep(&mut self, params: &mut [#f], grads: &mut [#f], inputs: bool, lr: #f) {
+                #both
+            }
+        ),
+    }
+}
+
 /// `new`, `__own_pool`, and the schedules: `__init`, `__fprop`, `__run`, `__bprop`, `__bbprop`.
 fn core(model: &Model, sched: &Schedule, inits: &TokenStream, bounds: &TokenStream) -> TokenStream {
     let (rt, f) = (rt(), float_tokens(model.float));
@@ -132,31 +197,7 @@ fn core(model: &Model, sched: &Schedule, inits: &TokenStream, bounds: &TokenStre
         bbprop: bbprop_body,
         sgd: sgd_body,
     } = sweeps(model, sched, Form::Sample);
-    let sgd = (!sgd_body.is_empty()).then(|| {
-        quote!(
-            /// fprop, then the backward sweep that updates the parameters: one sweep, so that
-            /// the forward pass's last values are still in registers when the backward starts.
-            #[allow(unused_variables)]
-            fn __train_sgd(&mut self, params: &mut [#f], grads: &mut [#f], inputs: bool, lr: #f) {
-                ::bpnet::__private::wide_with(
-                    self,
-                    params,
-                    grads,
-                    #[inline(always)]
-                    |net: &mut Self, params: &mut [#f], grads: &mut [#f]| {
-                        net.__fprop_sweep(params);
-                        net.__sgd_sweep(params, grads, inputs, lr)
-                    },
-                )
-            }
-
-            #[allow(unused_variables)]
-            #[inline(always)]
-            fn __sgd_sweep(&mut self, params: &mut [#f], grads: &mut [#f], inputs: bool, lr: #f) {
-                #sgd_body
-            }
-        )
-    });
+    let sgd = (!sgd_body.is_empty()).then(|| train_sgd_sweep(model, &fprop_body, &sgd_body));
     let len_param = model.steps.map(|_| quote!(, len: usize));
     let len_arg = model.steps.map(|_| quote!(, len));
     // Drawn after the parameters, so that they are the same with dropout or without; without a
