@@ -287,7 +287,7 @@ fn rename_states(tokens: TokenStream, names: &[&Ident]) -> TokenStream {
         ] = &trees[i..]
             && me == "self"
             && dot.as_char() == '.'
-            && names.iter().any(|s| *s == n)
+            && names.contains(&n)
         {
             let mut local = local_name(n);
             local.set_span(n.span());
