@@ -153,7 +153,7 @@ pub mod __private {
         Checked, Message, MixedRole, OneRole, SameFloat, Select, cast, cast_mut, copies,
     };
     pub use bpnet_runtime::wide::wide_with;
-    pub use bpnet_runtime::{batch_len, batch_seq_len, continue_rows, load, seq_len};
+    pub use bpnet_runtime::{Given, batch_len, batch_seq_len, continue_rows, load, seq_len};
     pub use core::result::Result;
     pub use std::vec::Vec;
 

@@ -253,7 +253,7 @@ pub fn on_locals(model: &Model, body: TokenStream) -> Option<TokenStream> {
     let locals: Vec<Ident> = names.iter().map(|n| local_name(n)).collect();
     let widths = model.states.iter().map(|s| s.width);
     let f = float_tokens(model.float);
-    let body = rename_states(body, &names);
+    let body = rename_states(body, &names, local_name);
     Some(quote!(
         #(
             let mut #locals = ::bpnet::State::<#f, #widths>::new();
@@ -272,9 +272,36 @@ fn local_name(n: &Ident) -> Ident {
     format_ident!("__local_{}", n)
 }
 
-/// `tokens` with every `self.<n>`, for `n` in `names`, replaced by `n`'s local copy, at any
-/// depth.
-fn rename_states(tokens: TokenStream, names: &[&Ident]) -> TokenStream {
+/// A minibatch sweep that reads the inputs and targets where the caller keeps them: each given
+/// state `n` is a `Given` (the caller's rows, the batch's `dx`) bound to `__given_n` from the
+/// sweep's argument `__rows_n`, and `body` reads `self.n` as `__given_n`.
+pub fn on_givens(model: &Model, body: TokenStream) -> TokenStream {
+    let names: Vec<&Ident> = model
+        .givens
+        .iter()
+        .map(|&g| &model.states[g].name)
+        .collect();
+    let givens: Vec<Ident> = names.iter().map(|n| given_name(n)).collect();
+    let rows: Vec<Ident> = names
+        .iter()
+        .map(|n| format_ident!("__rows_{}", n))
+        .collect();
+    let body = rename_states(body, &names, given_name);
+    quote!(
+        #(
+            let #givens = ::bpnet::__private::Given { x: #rows, dx: &mut self.#names.dx };
+        )*
+        #body
+    )
+}
+
+/// The borrowed rows of given state `n` in a minibatch sweep.
+fn given_name(n: &Ident) -> Ident {
+    format_ident!("__given_{}", n)
+}
+
+/// `tokens` with every `self.<n>`, for `n` in `names`, replaced by `to(n)`, at any depth.
+fn rename_states(tokens: TokenStream, names: &[&Ident], to: fn(&Ident) -> Ident) -> TokenStream {
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     let mut out = Vec::with_capacity(trees.len());
     let mut i = 0;
@@ -289,7 +316,7 @@ fn rename_states(tokens: TokenStream, names: &[&Ident]) -> TokenStream {
             && dot.as_char() == '.'
             && names.contains(&n)
         {
-            let mut local = local_name(n);
+            let mut local = to(n);
             local.set_span(n.span());
             out.push(TokenTree::Ident(local));
             i += 3;
@@ -297,7 +324,7 @@ fn rename_states(tokens: TokenStream, names: &[&Ident]) -> TokenStream {
         }
         out.push(match &trees[i] {
             TokenTree::Group(g) => {
-                let mut inner = Group::new(g.delimiter(), rename_states(g.stream(), names));
+                let mut inner = Group::new(g.delimiter(), rename_states(g.stream(), names, to));
                 inner.set_span(g.span());
                 TokenTree::Group(inner)
             }

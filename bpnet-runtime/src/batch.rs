@@ -157,6 +157,18 @@ pub fn batch_len(lens: &[(&'static str, usize)], capacity: usize) -> Result<usiz
     Ok(rows)
 }
 
+/// An input or a target of a minibatch read where the caller keeps it, for a network's
+/// `train_sgd_batch`: its rows `x` borrowed from the caller instead of copied into the batch,
+/// and its derivatives `dx` in the batch's room (written only with input gradients on). The
+/// generated sweep reads it as it reads a [`Batch`]: `x[..rows]`, `dx[..rows]`.
+#[doc(hidden)]
+pub struct Given<'a, F, const W: usize> {
+    /// The caller's rows.
+    pub x: &'a [[F; W]],
+    /// The batch's derivatives.
+    pub dx: &'a mut [[F; W]],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

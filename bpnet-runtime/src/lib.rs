@@ -68,7 +68,7 @@ pub mod kernels {
     };
 }
 
-pub use batch::{Batch, batch_len};
+pub use batch::{Batch, Given, batch_len};
 pub use batch_steps::{BatchSteps, StepRows, batch_seq_len, continue_rows};
 pub use error::Error;
 pub use float::Float;

@@ -160,12 +160,36 @@ fn item(model: &Model, sched: &Schedule) -> TokenStream {
         sgd: sgd_body,
     } = sweeps(model, sched, Form::Batch);
     let sgd = (!sgd_body.is_empty() && model.energy.is_some()).then(|| {
-        quote!(
-            /// The backward sweep of `train_sgd_batch`: bprop over the rows, with each module's
-            /// parameters moved against their gradient (summed over the rows) once it is known.
-            #[allow(unused_variables)]
-            fn __train_sgd(&mut self, params: &mut [#f], grads: &mut [#f], rows: usize, inputs: bool, lr: #f) {
+        let body = crate::sweep::on_givens(
+            model,
+            quote!(
+                {
+                    let params: &[#f] = params;
+                    #sweep_f
+                }
                 #sgd_body
+            ),
+        );
+        let givens = model.givens.iter().map(|&g| {
+            let (n, w) = (&model.states[g].name, model.states[g].width);
+            let rows = format_ident!("__rows_{}", n);
+            quote!(#rows: &[[#f; #w]])
+        });
+        quote!(
+            /// `train_sgd_batch`'s sweep: fprop over the rows, then bprop with each module's
+            /// parameters moved against their gradient (summed over the rows) once it is known;
+            /// the inputs and targets read where the caller keeps them.
+            #[allow(unused_variables, clippy::too_many_arguments)]
+            fn __train_sgd(
+                &mut self,
+                params: &mut [#f],
+                grads: &mut [#f],
+                rows: usize,
+                inputs: bool,
+                lr: #f,
+                #(#givens),*
+            ) {
+                #body
             }
         )
     });
@@ -463,7 +487,8 @@ fn train_sgd_batch(model: &Model, f: &TokenStream) -> Option<TokenStream> {
     let rt = rt();
     let e = &model.states[model.energy?].name;
     let ids = &model.givens;
-    let (s, l, ld) = (sig(model, ids), lens(model, ids), loads(ids, model));
+    let (s, l) = (sig(model, ids), lens(model, ids));
+    let names = ids.iter().map(|&i| &model.states[i].name);
     let many = many_args(ids.len() + 1);
     let (pass, ran) = (batch_pass(model), record_forward("TrainSgdBatch"));
     let name = entry_name(model, "train_sgd_batch");
@@ -473,24 +498,22 @@ fn train_sgd_batch(model: &Model, f: &TokenStream) -> Option<TokenStream> {
         /// rows) once it is known; returns the batch's energy before the step. The parameters
         /// are those of `fprop_batch`, `zero_grad`, `bprop_batch`, `sgd_step(lr)`, bit for bit,
         /// with fewer passes over the pools: a linear module's update is made as its gradient's
-        /// matrix product stores it, and its gradient is not zeroed first. What remains in
-        /// [`Self::grads`] is unspecified, and a `bprop_batch` after it panics (call
-        /// `fprop_batch` first).
+        /// matrix product stores it, and its gradient is not zeroed first; the inputs and
+        /// targets are read where they are, not copied into the batch. What remains in
+        /// [`Self::grads`] and in the batch's inputs and targets is unspecified, and a
+        /// `bprop_batch` after it panics (call `fprop_batch` first).
         #many
         #[track_caller]
         pub fn #name(&mut self, #(#s,)* lr: #f) -> #rt::Result<#f, ::bpnet::Error> {
             self.__own_pool();
             #l
-            #(#ld)*
             self.__batch_rows = rows;
             #pass
-            self.__batch.__fprop(&self.__params, rows);
-            let energy = self.__batch.#e.__sum(rows);
             self.__batch.__train_sgd(
-                &mut self.__params, &mut self.__grads, rows, self.__input_grads, lr
+                &mut self.__params, &mut self.__grads, rows, self.__input_grads, lr, #(#names),*
             );
             #ran
-            #rt::Result::Ok(energy)
+            #rt::Result::Ok(self.__batch.#e.__sum(rows))
         }
     ))
 }
