@@ -488,7 +488,7 @@ macro_rules! linear_kernels {
             /// summed into (the `0 +`: a pool starts at `+0`) and then `sgd_step`, so the same
             /// bits (a multiply, then a subtraction; no fused multiply-add).
             #[inline(always)]
-            fn sgd_segment(w: &mut [$t], g: &[$t], lr: $t) {
+            pub(crate) fn sgd_segment(w: &mut [$t], g: &[$t], lr: $t) {
                 for (w, &g) in w.iter_mut().zip(g) {
                     *w -= lr * (0.0 + g);
                 }
@@ -1402,6 +1402,37 @@ mod tests {
 
     fused_sgd_equals_zero_bprop_and_step!(f32, fused_sgd_equals_zero_bprop_and_step_f32);
     fused_sgd_equals_zero_bprop_and_step!(f64, fused_sgd_equals_zero_bprop_and_step_f64);
+
+    /// The fused update of one segment against a zeroed pool into which the gradient is added
+    /// (as the GEMM's tile adds its sum into `C`), then `sgd_step`, bit for bit, for gradients
+    /// and weights of both signs of zero. The GEMM's sums start from +0 and so are never −0,
+    /// which leaves the whole-step tests blind to the `0 +`; a −0 gradient here is not.
+    #[test]
+    fn the_fused_update_adds_the_pools_zero() {
+        let (w0, g) = (
+            [-0.0, 0.0, -0.0, 0.0, 0.75, -0.5],
+            [-0.0, -0.0, 0.0, 0.0, -0.0, 0.3],
+        );
+        for lr in [0.37, -0.37] {
+            let mut want = w0;
+            let mut pool = [0.0f64; 6];
+            for (p, g) in pool.iter_mut().zip(&g) {
+                *p = g + *p;
+            }
+            crate::pool::f64::sgd_step(&mut want, &pool, lr);
+            let mut w = w0;
+            super::f64::sgd_segment(&mut w, &g, lr);
+            let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&w), bits(&want), "lr {lr}");
+            let (mut w32, g32) = (w0.map(|v| v as f32), g.map(|v| v as f32));
+            super::f32::sgd_segment(&mut w32, &g32, lr as f32);
+            assert_eq!(
+                w32.map(f32::to_bits),
+                want.map(|v| (v as f32).to_bits()),
+                "f32"
+            );
+        }
+    }
 
     #[test]
     #[should_panic(expected = "not out × in")]
