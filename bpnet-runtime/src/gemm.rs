@@ -676,6 +676,71 @@ fn fast_pack_f32(src: &[f32], cs: usize, kc: usize, cols: usize, dst: &mut [f32]
     }
 }
 
+/// What the product's driver does with its final tiles: `ahead` before making one (a hint, e.g.
+/// to prefetch what `finish` will touch), `finish` on each of its rows once final (see
+/// `gemm_then`).
+trait Epilogue<T>: Sync {
+    /// Called before the final values of rows `row .. row + rows` from column `col0` (one tile)
+    /// are made; does nothing unless overridden.
+    #[inline(always)]
+    fn ahead(&self, _row: usize, _col0: usize, _rows: usize) {}
+
+    /// `C[row][col0 .. col0 + seg.len()]`, final.
+    fn finish(&self, row: usize, col0: usize, seg: &mut [T]);
+}
+
+/// The epilogue of `gemm_then`: its closure.
+struct Then<'a, F>(&'a F);
+
+impl<T, F: Fn(usize, usize, &mut [T]) + Sync> Epilogue<T> for Then<'_, F> {
+    #[inline(always)]
+    fn finish(&self, row: usize, col0: usize, seg: &mut [T]) {
+        (self.0)(row, col0, seg)
+    }
+}
+
+/// The epilogue of `gemm_zip`: its closure, with the matching segment of `Z` (row stride `ldz`),
+/// whose rows it prefetches ahead of each tile. Made only by `gemm_zip`, which checks that `Z`
+/// holds the product's `m × n` places with `ldz ≥ n`.
+struct Zip<'a, T, F> {
+    z: BlocksPtr<T>,
+    ldz: usize,
+    finish: &'a F,
+}
+
+impl<T: Send, F: Fn(usize, usize, &mut [T], &mut [T]) + Sync> Epilogue<T> for Zip<'_, T, F> {
+    #[inline(always)]
+    fn ahead(&self, row: usize, col0: usize, rows: usize) {
+        // The tile's rows of Z, whose lines are otherwise first touched (and missed) by
+        // `finish`, scattered a row stride apart; a tile is at most 128 bytes wide.
+        #[cfg(target_arch = "x86_64")]
+        for i in 0..rows {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let p = self.z.0.wrapping_add((row + i) * self.ldz + col0) as *const i8;
+            // SAFETY: every x86_64 CPU has SSE; a prefetch is only a hint, which reads nothing
+            // and cannot fault, whatever the address.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p);
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(127));
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (row, col0, rows);
+    }
+
+    #[inline(always)]
+    fn finish(&self, row: usize, col0: usize, seg: &mut [T]) {
+        // SAFETY: the driver passes each place of its m × n C once, so the segments of Z (the
+        // same places; rows `ldz ≥ n` apart, within Z as `gemm_zip` checked) are disjoint and
+        // in bounds, and Z stays borrowed by `gemm_zip` until the product returns.
+        let z_seg = unsafe {
+            ::core::slice::from_raw_parts_mut(self.z.0.add(row * self.ldz + col0), seg.len())
+        };
+        (self.finish)(row, col0, seg, z_seg)
+    }
+}
+
 macro_rules! gemm_impl {
     ($t:ident, $mr:expr, $nr:expr, $fast:expr, $fast_pack:expr) => {
         #[doc = concat!("The matrix product for `", stringify!($t), "`.")]
@@ -864,9 +929,9 @@ macro_rules! gemm_impl {
                 k: usize,
                 n: usize,
                 a: &[$t],
-                (rsa, csa): (usize, usize),
+                sa: (usize, usize),
                 b: &[$t],
-                (rsb, csb): (usize, usize),
+                sb: (usize, usize),
                 beta: $t,
                 c: &mut [$t],
                 scratch: &mut GemmScratch<$t>,
@@ -874,6 +939,24 @@ macro_rules! gemm_impl {
             ) where
                 F: Fn(usize, usize, &mut [$t]) + Sync,
             {
+                drive(m, k, n, a, sa, b, sb, beta, c, scratch, &super::Then(finish))
+            }
+
+            /// [`gemm_then`] with any [`Epilogue`](super::Epilogue).
+            #[allow(clippy::too_many_arguments)]
+            fn drive<E: super::Epilogue<$t>>(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[$t],
+                (rsa, csa): (usize, usize),
+                b: &[$t],
+                (rsb, csb): (usize, usize),
+                beta: $t,
+                c: &mut [$t],
+                scratch: &mut GemmScratch<$t>,
+                finish: &E,
+            ) {
                 assert!(beta == 0.0 || beta == 1.0, "gemm: β must be 0 or 1");
                 if m == 0 || n == 0 {
                     return;
@@ -886,7 +969,7 @@ macro_rules! gemm_impl {
                         c.fill(0.0);
                     }
                     for (row, seg) in c.chunks_exact_mut(n).enumerate() {
-                        finish(row, 0, seg);
+                        finish.finish(row, 0, seg);
                     }
                     return;
                 }
@@ -1025,16 +1108,12 @@ macro_rules! gemm_impl {
                     ldz >= n && super::span(m, ldz, n, 1).is_some_and(|need| z.len() >= need),
                     "gemm: Z is too short"
                 );
-                let z = super::BlocksPtr(z.as_mut_ptr());
-                gemm_then(m, k, n, a, sa, b, sb, beta, c, scratch, &|row, col0, seg| {
-                    // SAFETY: `gemm_then` passes each place of its m × n C once, so the segments
-                    // of Z (the same places; rows `ldz ≥ n` apart, within `z` as checked above)
-                    // are disjoint and in bounds, and `z` stays borrowed until it returns.
-                    let z_seg = unsafe {
-                        ::core::slice::from_raw_parts_mut({ z }.0.add(row * ldz + col0), seg.len())
-                    };
-                    finish(row, col0, seg, z_seg)
-                })
+                let zip = super::Zip {
+                    z: super::BlocksPtr(z.as_mut_ptr()),
+                    ldz,
+                    finish,
+                };
+                drive(m, k, n, a, sa, b, sb, beta, c, scratch, &zip)
             }
 
             /// The product on one thread, with the buffers reserved: `C` is `m × n` values from
@@ -1045,7 +1124,7 @@ macro_rules! gemm_impl {
             /// `c.0` points at `m` rows of `n` writable values spaced `c.1` apart, which nothing
             /// else accesses during the call; `a` and `b` are long enough for their shapes.
             #[allow(clippy::too_many_arguments)]
-            unsafe fn serial<F>(
+            unsafe fn serial<E>(
                 m: usize,
                 k: usize,
                 n: usize,
@@ -1056,9 +1135,9 @@ macro_rules! gemm_impl {
                 beta: $t,
                 (c, ldc): (*mut $t, usize),
                 buf: &mut super::Buffers<$t>,
-                ((row0, col0), finish): ((usize, usize), &F),
+                ((row0, col0), finish): ((usize, usize), &E),
             ) where
-                F: Fn(usize, usize, &mut [$t]) + Sync,
+                E: super::Epilogue<$t>,
             {
                 let (apack, bpack) = (super::aligned(&mut buf.a), super::aligned(&mut buf.b));
                 for jc in (0..n).step_by(NC) {
@@ -1084,6 +1163,9 @@ macro_rules! gemm_impl {
                                 {
                                     let rows = MR.min(mc - si * MR);
                                     let at = (ic + si * MR) * ldc + jc + sj * NR;
+                                    if last {
+                                        finish.ahead(row0 + ic + si * MR, col0 + jc + sj * NR, rows);
+                                    }
                                     // SAFETY: the tile's rows and columns lie inside the m × n
                                     // values of C the caller lends us.
                                     unsafe {
@@ -1107,7 +1189,7 @@ macro_rules! gemm_impl {
                                                     cols,
                                                 )
                                             };
-                                            finish(
+                                            finish.finish(
                                                 row0 + ic + si * MR + i,
                                                 col0 + jc + sj * NR,
                                                 seg,

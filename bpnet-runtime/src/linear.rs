@@ -1417,7 +1417,7 @@ mod tests {
             let mut want = w0;
             let mut pool = [0.0f64; 6];
             for (p, g) in pool.iter_mut().zip(&g) {
-                *p = g + *p;
+                *p += g;
             }
             crate::pool::f64::sgd_step(&mut want, &pool, lr);
             let mut w = w0;
