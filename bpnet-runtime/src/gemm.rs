@@ -676,6 +676,71 @@ fn fast_pack_f32(src: &[f32], cs: usize, kc: usize, cols: usize, dst: &mut [f32]
     }
 }
 
+/// What the product's driver does with its final tiles: `ahead` before making one (a hint, e.g.
+/// to prefetch what `finish` will touch), `finish` on each of its rows once final (see
+/// `gemm_then`).
+trait Epilogue<T>: Sync {
+    /// Called before the final values of rows `row .. row + rows` from column `col0` (one tile)
+    /// are made; does nothing unless overridden.
+    #[inline(always)]
+    fn ahead(&self, _row: usize, _col0: usize, _rows: usize) {}
+
+    /// `C[row][col0 .. col0 + seg.len()]`, final.
+    fn finish(&self, row: usize, col0: usize, seg: &mut [T]);
+}
+
+/// The epilogue of `gemm_then`: its closure.
+struct Then<'a, F>(&'a F);
+
+impl<T, F: Fn(usize, usize, &mut [T]) + Sync> Epilogue<T> for Then<'_, F> {
+    #[inline(always)]
+    fn finish(&self, row: usize, col0: usize, seg: &mut [T]) {
+        (self.0)(row, col0, seg)
+    }
+}
+
+/// The epilogue of `gemm_zip`: its closure, with the matching segment of `Z` (row stride `ldz`),
+/// whose rows it prefetches ahead of each tile. Made only by `gemm_zip`, which checks that `Z`
+/// holds the product's `m × n` places with `ldz ≥ n`.
+struct Zip<'a, T, F> {
+    z: BlocksPtr<T>,
+    ldz: usize,
+    finish: &'a F,
+}
+
+impl<T: Send, F: Fn(usize, usize, &mut [T], &mut [T]) + Sync> Epilogue<T> for Zip<'_, T, F> {
+    #[inline(always)]
+    fn ahead(&self, row: usize, col0: usize, rows: usize) {
+        // The tile's rows of Z, whose lines are otherwise first touched (and missed) by
+        // `finish`, scattered a row stride apart; a tile is at most 128 bytes wide.
+        #[cfg(target_arch = "x86_64")]
+        for i in 0..rows {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let p = self.z.0.wrapping_add((row + i) * self.ldz + col0) as *const i8;
+            // SAFETY: every x86_64 CPU has SSE; a prefetch is only a hint, which reads nothing
+            // and cannot fault, whatever the address.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p);
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(127));
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (row, col0, rows);
+    }
+
+    #[inline(always)]
+    fn finish(&self, row: usize, col0: usize, seg: &mut [T]) {
+        // SAFETY: the driver passes each place of its m × n C once, so the segments of Z (the
+        // same places; rows `ldz ≥ n` apart, within Z as `gemm_zip` checked) are disjoint and
+        // in bounds, and Z stays borrowed by `gemm_zip` until the product returns.
+        let z_seg = unsafe {
+            ::core::slice::from_raw_parts_mut(self.z.0.add(row * self.ldz + col0), seg.len())
+        };
+        (self.finish)(row, col0, seg, z_seg)
+    }
+}
+
 macro_rules! gemm_impl {
     ($t:ident, $mr:expr, $nr:expr, $fast:expr, $fast_pack:expr) => {
         #[doc = concat!("The matrix product for `", stringify!($t), "`.")]
@@ -816,12 +881,81 @@ macro_rules! gemm_impl {
                 k: usize,
                 n: usize,
                 a: &[$t],
+                sa: (usize, usize),
+                b: &[$t],
+                sb: (usize, usize),
+                beta: $t,
+                c: &mut [$t],
+                scratch: &mut GemmScratch<$t>,
+            ) {
+                // A finish that does nothing compiles away: the same code as a bare product.
+                gemm_then(m, k, n, a, sa, b, sb, beta, c, scratch, &|_, _, _| {})
+            }
+
+            /// [`gemm`] with an epilogue: `finish(row, col0, seg)` is called on every segment
+            /// `seg = C[row][col0 .. col0 + seg.len()]` of `C` (at most one tile wide) as soon
+            /// as its values are final, i.e. after the last block of `k` has been added into
+            /// it, while they are still in the L1 cache. A pass over the product's result (a
+            /// bias and an activation, an update of the weights) fused this way saves reading
+            /// `C` back from memory.
+            ///
+            /// Every value of `C` lies in exactly one segment, and each segment is passed
+            /// exactly once; the segments of a split product are passed by the thread that made
+            /// them (hence `Sync`), in no particular order. `finish` may change the segment:
+            /// its values are not read again. `C` is as [`gemm`] makes it, bit for bit, before
+            /// `finish` sees it. Allocates nothing.
+            ///
+            /// ```
+            /// use bpnet_runtime::gemm::{GemmScratch, f32::gemm_then};
+            /// use std::sync::atomic::{AtomicUsize, Ordering};
+            ///
+            /// // C = A·B with A 3 × 2 and B 2 × 4 (all ones): each value is 2.
+            /// let (a, b, mut c) = ([1.0f32; 6], [1.0f32; 8], [0.0f32; 12]);
+            /// let seen = AtomicUsize::new(0);
+            /// let finish = |_row: usize, _col0: usize, seg: &mut [f32]| {
+            ///     assert!(seg.iter().all(|&v| v == 2.0)); // final values
+            ///     seen.fetch_add(seg.len(), Ordering::Relaxed);
+            /// };
+            /// let mut scratch = GemmScratch::new();
+            /// gemm_then(3, 2, 4, &a, (2, 1), &b, (4, 1), 0.0, &mut c, &mut scratch, &finish);
+            /// assert_eq!(seen.into_inner(), 12);
+            /// ```
+            ///
+            /// # Panics
+            /// As [`gemm`], or if `finish` panics.
+            #[allow(clippy::too_many_arguments)]
+            pub fn gemm_then<F>(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[$t],
+                sa: (usize, usize),
+                b: &[$t],
+                sb: (usize, usize),
+                beta: $t,
+                c: &mut [$t],
+                scratch: &mut GemmScratch<$t>,
+                finish: &F,
+            ) where
+                F: Fn(usize, usize, &mut [$t]) + Sync,
+            {
+                drive(m, k, n, a, sa, b, sb, beta, c, scratch, &super::Then(finish))
+            }
+
+            /// [`gemm_then`] with any [`Epilogue`](super::Epilogue).
+            #[allow(clippy::too_many_arguments)]
+            fn drive<E: super::Epilogue<$t>>(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[$t],
                 (rsa, csa): (usize, usize),
                 b: &[$t],
                 (rsb, csb): (usize, usize),
                 beta: $t,
                 c: &mut [$t],
                 scratch: &mut GemmScratch<$t>,
+                finish: &E,
             ) {
                 assert!(beta == 0.0 || beta == 1.0, "gemm: β must be 0 or 1");
                 if m == 0 || n == 0 {
@@ -833,6 +967,9 @@ macro_rules! gemm_impl {
                 if k == 0 {
                     if beta == 0.0 {
                         c.fill(0.0);
+                    }
+                    for (row, seg) in c.chunks_exact_mut(n).enumerate() {
+                        finish.finish(row, 0, seg);
                     }
                     return;
                 }
@@ -882,6 +1019,7 @@ macro_rules! gemm_impl {
                                     beta,
                                     ({ c }.0.add(first), n),
                                     &mut buf,
+                                    ((0, first), finish),
                                 )
                             } else {
                                 serial(
@@ -895,6 +1033,7 @@ macro_rules! gemm_impl {
                                     beta,
                                     ({ c }.0.add(first * n), n),
                                     &mut buf,
+                                    ((first, 0), finish),
                                 )
                             }
                         }
@@ -914,19 +1053,78 @@ macro_rules! gemm_impl {
                             beta,
                             (c.as_mut_ptr(), n),
                             &mut buf,
+                            ((0, 0), finish),
                         )
                     };
                 }
             }
 
+            /// [`gemm_then`] with a second `m × n` matrix `Z` (row-major, row stride `ldz`):
+            /// `finish(row, col0, seg, z_seg)` also gets `z_seg = Z[row][col0 .. col0 +
+            /// seg.len()]`, the values of `Z` at the places of `seg`. The safe way for the threads
+            /// of a product to write a result of its epilogue into another matrix (an
+            /// activation, the weights being updated): each value of `Z` is lent to one call.
+            ///
+            /// ```
+            /// use bpnet_runtime::gemm::{GemmScratch, f64::gemm_zip};
+            ///
+            /// // Z = 2·(A·B) + Z, A·B kept in C.
+            /// let (a, b, mut c) = ([1.0; 6], [1.0; 8], [0.0; 12]);
+            /// let mut z = [1.0; 12];
+            /// let mut scratch = GemmScratch::new();
+            /// gemm_zip(3, 2, 4, &a, (2, 1), &b, (4, 1), 0.0, &mut c, &mut scratch, (&mut z, 4),
+            ///     &|_, _, seg: &mut [f64], z_seg: &mut [f64]| {
+            ///         for (z, &v) in z_seg.iter_mut().zip(seg.iter()) {
+            ///             *z += 2.0 * v;
+            ///         }
+            ///     });
+            /// assert_eq!((c, z), ([2.0; 12], [5.0; 12]));
+            /// ```
+            ///
+            /// # Panics
+            /// As [`gemm`]; if `ldz < n` or `Z` is shorter than `m` rows of stride `ldz` (the
+            /// last row `n` values); or if `finish` panics.
+            #[allow(clippy::too_many_arguments)]
+            pub fn gemm_zip<F>(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[$t],
+                sa: (usize, usize),
+                b: &[$t],
+                sb: (usize, usize),
+                beta: $t,
+                c: &mut [$t],
+                scratch: &mut GemmScratch<$t>,
+                (z, ldz): (&mut [$t], usize),
+                finish: &F,
+            ) where
+                F: Fn(usize, usize, &mut [$t], &mut [$t]) + Sync,
+            {
+                if m == 0 || n == 0 {
+                    return gemm(m, k, n, a, sa, b, sb, beta, c, scratch);
+                }
+                assert!(
+                    ldz >= n && super::span(m, ldz, n, 1).is_some_and(|need| z.len() >= need),
+                    "gemm: Z is too short"
+                );
+                let zip = super::Zip {
+                    z: super::BlocksPtr(z.as_mut_ptr()),
+                    ldz,
+                    finish,
+                };
+                drive(m, k, n, a, sa, b, sb, beta, c, scratch, &zip)
+            }
+
             /// The product on one thread, with the buffers reserved: `C` is `m × n` values from
-            /// `c.0` with row stride `c.1`.
+            /// `c.0` with row stride `c.1`, at row `origin.0` and column `origin.1` of the whole
+            /// product (for `finish`, called as in [`gemm_then`]).
             ///
             /// # Safety
             /// `c.0` points at `m` rows of `n` writable values spaced `c.1` apart, which nothing
             /// else accesses during the call; `a` and `b` are long enough for their shapes.
             #[allow(clippy::too_many_arguments)]
-            unsafe fn serial(
+            unsafe fn serial<E>(
                 m: usize,
                 k: usize,
                 n: usize,
@@ -937,13 +1135,18 @@ macro_rules! gemm_impl {
                 beta: $t,
                 (c, ldc): (*mut $t, usize),
                 buf: &mut super::Buffers<$t>,
-            ) {
+                ((row0, col0), finish): ((usize, usize), &E),
+            ) where
+                E: super::Epilogue<$t>,
+            {
                 let (apack, bpack) = (super::aligned(&mut buf.a), super::aligned(&mut buf.b));
                 for jc in (0..n).step_by(NC) {
                     let nc = NC.min(n - jc);
                     for pc in (0..k).step_by(KC) {
                         let kc = KC.min(k - pc);
                         let overwrite = beta == 0.0 && pc == 0;
+                        // After this block of `k`, the tiles of these columns are final.
+                        let last = pc + kc == k;
                         pack(b, (rsb, csb), (pc, kc), (jc, nc), NR, bpack);
                         for ic in (0..m).step_by(MC) {
                             let mc = MC.min(m - ic);
@@ -960,6 +1163,9 @@ macro_rules! gemm_impl {
                                 {
                                     let rows = MR.min(mc - si * MR);
                                     let at = (ic + si * MR) * ldc + jc + sj * NR;
+                                    if last {
+                                        finish.ahead(row0 + ic + si * MR, col0 + jc + sj * NR, rows);
+                                    }
                                     // SAFETY: the tile's rows and columns lie inside the m × n
                                     // values of C the caller lends us.
                                     unsafe {
@@ -973,6 +1179,23 @@ macro_rules! gemm_impl {
                                             overwrite,
                                         )
                                     };
+                                    if last {
+                                        for i in 0..rows {
+                                            // SAFETY: row `i` of the tile, inside C as above;
+                                            // no other reference to it is alive.
+                                            let seg = unsafe {
+                                                ::core::slice::from_raw_parts_mut(
+                                                    c.add(at + i * ldc),
+                                                    cols,
+                                                )
+                                            };
+                                            finish.finish(
+                                                row0 + ic + si * MR + i,
+                                                col0 + jc + sj * NR,
+                                                seg,
+                                            );
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -1458,6 +1681,148 @@ mod tests {
             0.5,
             &mut [10.0],
             &mut s,
+        );
+    }
+
+    /// `gemm_then`'s epilogue for one float type `$t` (its bits as `$u`), against `gemm`: over
+    /// shapes on and off the tiles, with one and several blocks of `k` (`k > KC`: the epilogue
+    /// must wait for the last), of columns (`n > NC`) and of rows, `k = 0`, β = 0 and 1, on 1 and
+    /// 2 threads (split by rows and by columns), every value of C is seen exactly once, at the
+    /// place given, with its final bits; what `finish` writes stays; nothing past C is touched.
+    macro_rules! epilogue_sees_final_values_once {
+        ($t:ident, $name:ident) => {
+            #[test]
+            fn $name() {
+                use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+                let mut scratches = [GemmScratch::new(), GemmScratch::new()];
+                scratches[1].set_threads(2);
+                for &(m, k, n) in &[
+                    (1, 1, 1),
+                    (7, 3, 5),
+                    (5, 0, 6),
+                    (9, 257, 33),
+                    (13, 600, 70),
+                    (67, 300, 250),
+                    (30, 700, 100),
+                    (200, 520, 31),
+                    (3, 5, 2100),
+                ] {
+                    let a: Vec<$t> = noise(m * k, 1).iter().map(|&v| v as $t).collect();
+                    let b: Vec<$t> = noise(k * n, 2).iter().map(|&v| v as $t).collect();
+                    for (sa, sb) in [((k, 1), (n, 1)), ((1, m), (1, k))] {
+                        for beta in [0.0, 1.0] {
+                            let start: Vec<$t> =
+                                noise(m * n + 3, 3).iter().map(|&v| v as $t).collect();
+                            let mut want = start.clone();
+                            let s = &mut scratches[0];
+                            super::$t::gemm(m, k, n, &a, sa, &b, sb, beta, &mut want, s);
+                            for s in &mut scratches {
+                                let seen: Vec<AtomicU32> =
+                                    (0..m * n).map(|_| AtomicU32::new(0)).collect();
+                                let bits: Vec<AtomicU64> =
+                                    (0..m * n).map(|_| AtomicU64::new(0)).collect();
+                                let finish = |row: usize, col0: usize, seg: &mut [$t]| {
+                                    assert!(row < m && col0 + seg.len() <= n, "out of C");
+                                    for (j, v) in seg.iter_mut().enumerate() {
+                                        let at = row * n + col0 + j;
+                                        seen[at].fetch_add(1, Relaxed);
+                                        bits[at].store(v.to_bits() as u64, Relaxed);
+                                        *v = -*v;
+                                    }
+                                };
+                                let mut c = start.clone();
+                                super::$t::gemm_then(
+                                    m, k, n, &a, sa, &b, sb, beta, &mut c, s, &finish,
+                                );
+                                let what =
+                                    format!("{m}×{k}×{n}, β = {beta}, {} threads", s.threads());
+                                assert!(seen.iter().all(|s| s.load(Relaxed) == 1), "{what}: seen");
+                                for i in 0..m * n {
+                                    let got = bits[i].load(Relaxed);
+                                    assert_eq!(got, want[i].to_bits() as u64, "{what}: at {i}");
+                                    assert_eq!(c[i].to_bits(), (-want[i]).to_bits(), "{what}");
+                                }
+                                assert_eq!(c[m * n..], start[m * n..], "{what}: past C");
+                            }
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    epilogue_sees_final_values_once!(f32, epilogue_sees_final_values_once_f32);
+    epilogue_sees_final_values_once!(f64, epilogue_sees_final_values_once_f64);
+
+    /// `gemm_zip` lends each call the values of Z at the places of its segment (Z with a wider
+    /// row stride, whose padding must stay), on 1 and 2 threads; C keeps the product.
+    #[test]
+    fn zip_lends_the_matching_values_of_z() {
+        for threads in [1, 2] {
+            let mut s = GemmScratch::new();
+            s.set_threads(threads);
+            for &(m, k, n) in &[(3, 4, 5), (70, 300, 90), (20, 600, 200), (4, 0, 3)] {
+                let a: Vec<f64> = noise(m * k, 4).iter().map(|&v| f64::from(v)).collect();
+                let b: Vec<f64> = noise(k * n, 5).iter().map(|&v| f64::from(v)).collect();
+                let ldz = n + 3;
+                let z0: Vec<f64> = (0..m * ldz).map(|i| i as f64).collect();
+                let mut want = vec![0.0; m * n];
+                super::f64::gemm(m, k, n, &a, (k, 1), &b, (n, 1), 0.0, &mut want, &mut s);
+                let (mut c, mut z) = (vec![7.0; m * n], z0.clone());
+                super::f64::gemm_zip(
+                    m,
+                    k,
+                    n,
+                    &a,
+                    (k, 1),
+                    &b,
+                    (n, 1),
+                    0.0,
+                    &mut c,
+                    &mut s,
+                    (&mut z, ldz),
+                    &|row, col0, seg: &mut [f64], z_seg: &mut [f64]| {
+                        assert_eq!(seg.len(), z_seg.len());
+                        for (j, (z, v)) in z_seg.iter_mut().zip(seg.iter()).enumerate() {
+                            // Z's old value says where it was: it must be this place.
+                            assert_eq!(*z, (row * ldz + col0 + j) as f64);
+                            *z = 2.0 * v;
+                        }
+                    },
+                );
+                assert_eq!(c, want, "{m}×{k}×{n}, {threads} threads");
+                for i in 0..m {
+                    for j in 0..ldz {
+                        let z_want = if j < n {
+                            2.0 * want[i * n + j]
+                        } else {
+                            z0[i * ldz + j]
+                        };
+                        assert_eq!(z[i * ldz + j], z_want, "{m}×{k}×{n}: Z[{i}][{j}]");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "Z is too short")]
+    fn zip_refuses_a_short_z() {
+        let mut s = GemmScratch::new();
+        let mut z = [0.0f32; 5];
+        super::f32::gemm_zip(
+            2,
+            1,
+            3,
+            &[1.0; 2],
+            (1, 1),
+            &[1.0; 3],
+            (3, 1),
+            0.0,
+            &mut [0.0; 6],
+            &mut s,
+            (&mut z, 3),
+            &|_, _, _, _| {},
         );
     }
 }

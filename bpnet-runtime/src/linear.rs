@@ -384,6 +384,246 @@ macro_rules! linear_kernels {
                 dw_batch(x, dy, dw, n_in, n_out, rows, scratch);
             }
 
+            /// [`fprop_batch`] with an epilogue: `Y = X Wᵀ` as [`fprop_batch`] makes it, and
+            /// `finish(row, col0, seg)` on every segment `seg = Y[row][col0 .. col0 + seg.len()]`
+            /// as soon as it is final, while it is in the L1 cache (by `gemm_then` of
+            /// [`crate::gemm`]: each value in exactly one call, calls from the product's threads
+            /// in any order). For a pass over `Y` (a bias and an
+            /// activation) that would otherwise read it back from memory; to write the pass's
+            /// result into another matrix, [`fprop_batch_map`] lends it safely.
+            ///
+            /// # Panics
+            /// As [`fprop_batch`], or if `finish` panics.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            pub fn fprop_batch_then<F>(
+                w: &[$t],
+                x: &[$t],
+                y: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+                scratch: &mut GemmScratch<$t>,
+                finish: F,
+            ) where
+                F: Fn(usize, usize, &[$t]) + Sync,
+            {
+                assert_eq!(w.len(), n_in * n_out, "linear: W is not out × in");
+                gemm::$t::gemm_then(
+                    rows,
+                    n_in,
+                    n_out,
+                    x,
+                    (n_in, 1),
+                    w,
+                    (1, n_in),
+                    0.0,
+                    y,
+                    scratch,
+                    &|row, col0, seg: &mut [$t]| finish(row, col0, seg),
+                );
+            }
+
+            /// [`fprop_batch`] fused with a pass into a second matrix: `Y = X Wᵀ` (bit for bit
+            /// as [`fprop_batch`]; `Y` keeps it), and `f(col0, y_seg, z_seg)` on every final
+            /// segment `y_seg = Y[r][col0 .. col0 + len]` with `z_seg` the same places of `Z`
+            /// (row-major, `rows × n_out` like `Y`). A bias and an activation, `Z = tanh(Y + b)`,
+            /// then read `Y` from the L1 cache instead of memory, and the caller needs no
+            /// `unsafe` to write `Z` from the product's threads.
+            ///
+            /// ```
+            /// use bpnet_runtime::{gemm::GemmScratch, linear::f32::fprop_batch_map};
+            ///
+            /// // Two samples, 3 inputs, 2 outputs: H = tanh(X Wᵀ + b).
+            /// let (w, b) = ([0.5f32, -1.0, 0.25, 1.0, 0.0, -0.5], [0.1f32, -0.2]);
+            /// let x = [1.0f32, 2.0, 3.0, -1.0, 0.0, 1.0];
+            /// let (mut y, mut h) = ([0.0f32; 4], [0.0f32; 4]);
+            /// let mut scratch = GemmScratch::new();
+            /// fprop_batch_map(&w, &x, &mut y, &mut h, 3, 2, 2, &mut scratch, |col0, y, h| {
+            ///     for (j, (h, y)) in h.iter_mut().zip(y).enumerate() {
+            ///         *h = (y + b[col0 + j]).tanh();
+            ///     }
+            /// });
+            /// assert_eq!(y, [-0.75, -0.5, -0.25, -1.5]);
+            /// assert_eq!(h[0], (-0.75f32 + 0.1).tanh());
+            /// ```
+            ///
+            /// # Panics
+            /// As [`fprop_batch`]; if `rows` and `n_out` are not 0 and `Z` has fewer than
+            /// `rows × n_out` values; or if `f` panics.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            pub fn fprop_batch_map<F>(
+                w: &[$t],
+                x: &[$t],
+                y: &mut [$t],
+                z: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+                scratch: &mut GemmScratch<$t>,
+                f: F,
+            ) where
+                F: Fn(usize, &[$t], &mut [$t]) + Sync,
+            {
+                assert_eq!(w.len(), n_in * n_out, "linear: W is not out × in");
+                gemm::$t::gemm_zip(
+                    rows,
+                    n_in,
+                    n_out,
+                    x,
+                    (n_in, 1),
+                    w,
+                    (1, n_in),
+                    0.0,
+                    y,
+                    scratch,
+                    (z, n_out),
+                    &|_, col0, y_seg: &mut [$t], z_seg: &mut [$t]| f(col0, y_seg, z_seg),
+                );
+            }
+
+            /// The step of gradient descent [`bprop_batch_params_sgd`] fuses into the product:
+            /// `w −= lr · (0 + g)`, segment by segment. The same operations as a zeroed pool
+            /// summed into (the `0 +`: a pool starts at `+0`) and then `sgd_step`, so the same
+            /// bits (a multiply, then a subtraction; no fused multiply-add).
+            #[inline(always)]
+            pub(crate) fn sgd_segment(w: &mut [$t], g: &[$t], lr: $t) {
+                for (w, &g) in w.iter_mut().zip(g) {
+                    *w -= lr * (0.0 + g);
+                }
+            }
+
+            /// [`bprop_batch_params`] fused with a step of gradient descent, for a minibatch
+            /// `train_sgd`: `W −= lr · G` with `G = dYᵀ X` (the sum over the `rows` samples),
+            /// each block of `W` updated as soon as its block of `G` is final, while it is in
+            /// the L1 cache: no zeroing of the gradient pool before, no pass over it after.
+            /// `dw` (`out × in`) only holds `G` on its way: its values before are not read
+            /// (nothing to zero), and after are unspecified.
+            ///
+            /// The same bits as `dw.fill(0.0)`, [`bprop_batch_params`] into `dw`, then
+            /// `sgd_step` of [`crate::pool`] (`w −= lr · dw`), on any number of threads.
+            ///
+            /// # Panics
+            /// If the slices are shorter than `rows` rows, or `W` or `dW` is not `out × in`.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            pub fn bprop_batch_params_sgd(
+                w: &mut [$t],
+                x: &[$t],
+                dy: &[$t],
+                dw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+                lr: $t,
+                scratch: &mut GemmScratch<$t>,
+            ) {
+                assert!(
+                    w.len() == n_in * n_out && dw.len() == w.len(),
+                    "linear: W is not out × in"
+                );
+                // G = dYᵀ X into `dw` with β = 0 (its old values unread): the first block of
+                // the minibatch stores its sum where the zeroed pool added it to +0, which
+                // differs only for a −0 sum, and the `0 +` of the update turns that into +0.
+                gemm::$t::gemm_zip(
+                    n_out,
+                    rows,
+                    n_in,
+                    dy,
+                    (1, n_out),
+                    x,
+                    (n_in, 1),
+                    0.0,
+                    dw,
+                    scratch,
+                    (w, n_in),
+                    &|_, _, g: &mut [$t], w: &mut [$t]| sgd_segment(w, g, lr),
+                );
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            #[inline(always)]
+            fn bprop_batch_sgd_impl(
+                w: &mut [$t],
+                x: &[$t],
+                dy: &[$t],
+                dx: &mut [$t],
+                dw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+                lr: $t,
+                scratch: &mut GemmScratch<$t>,
+                accumulate: bool,
+            ) {
+                assert!(
+                    w.len() == n_in * n_out && dw.len() == w.len(),
+                    "linear: W is not out × in"
+                );
+                let beta = if accumulate { 1.0 } else { 0.0 };
+                // dX = dY W with the weights before the step, then the step.
+                gemm::$t::gemm(
+                    rows,
+                    n_out,
+                    n_in,
+                    dy,
+                    (n_out, 1),
+                    w,
+                    (n_in, 1),
+                    beta,
+                    dx,
+                    scratch,
+                );
+                bprop_batch_params_sgd(w, x, dy, dw, n_in, n_out, rows, lr, scratch);
+            }
+
+            /// [`bprop_batch`] fused with a step of gradient descent: `dX = dY W` (overwritten)
+            /// with the weights before the step, then `W −= lr · dYᵀ X` as
+            /// [`bprop_batch_params_sgd`] does it (`dw` its scratch space). The same bits, `dX`
+            /// and `W`, as `dw.fill(0.0)`, [`bprop_batch`], then `sgd_step`.
+            ///
+            /// # Panics
+            /// If the slices are shorter than `rows` rows, or `W` or `dW` is not `out × in`.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            pub fn bprop_batch_sgd(
+                w: &mut [$t],
+                x: &[$t],
+                dy: &[$t],
+                dx: &mut [$t],
+                dw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+                lr: $t,
+                scratch: &mut GemmScratch<$t>,
+            ) {
+                bprop_batch_sgd_impl(w, x, dy, dx, dw, n_in, n_out, rows, lr, scratch, false)
+            }
+
+            /// As [`bprop_batch_sgd`], but `dX += dY W` (for a state that feeds several
+            /// modules); the same bits as `dw.fill(0.0)`, [`bprop_batch_acc`], then `sgd_step`.
+            ///
+            /// # Panics
+            /// If the slices are shorter than `rows` rows, or `W` or `dW` is not `out × in`.
+            #[allow(clippy::too_many_arguments)]
+            #[inline]
+            pub fn bprop_batch_acc_sgd(
+                w: &mut [$t],
+                x: &[$t],
+                dy: &[$t],
+                dx: &mut [$t],
+                dw: &mut [$t],
+                n_in: usize,
+                n_out: usize,
+                rows: usize,
+                lr: $t,
+                scratch: &mut GemmScratch<$t>,
+            ) {
+                bprop_batch_sgd_impl(w, x, dy, dx, dw, n_in, n_out, rows, lr, scratch, true)
+            }
+
             #[inline(always)]
             fn bbprop_impl(
                 w: &[$t],
@@ -954,5 +1194,253 @@ mod tests {
         let mut w2 = vec![0.0f64; 4000];
         super::f64::init(&mut w2, 12, &mut rand::rngs::StdRng::seed_from_u64(1));
         assert_eq!(w, w2);
+    }
+
+    /// Values with all their mantissa bits in use (an LCG), in `[-1, 1)`.
+    fn noise(len: usize, seed: u64) -> Vec<f64> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((x >> 40) as f64 / (1u64 << 24) as f64) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// The fused forward pass of a float type, against `fprop_batch` followed by the same pass:
+    /// `fprop_batch_map` with `h = tanh(y + b)` gives `y` and `h` bit for bit, and
+    /// `fprop_batch_then` sees every value of `y` once, final; 784 inputs (several blocks of the
+    /// product's `k`), 1 to 300 rows, 10 to 600 outputs, on 1 and 2 threads; what lies past the
+    /// `rows × n_out` values of `y` and `h` stays.
+    macro_rules! fused_forward_equals_forward_and_a_pass {
+        ($t:ident, $name:ident) => {
+            #[test]
+            fn $name() {
+                use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+                let cast = |v: Vec<f64>| v.into_iter().map(|v| v as $t).collect::<Vec<$t>>();
+                let n_in = 784;
+                let mut reference = crate::gemm::GemmScratch::new();
+                let mut scratches = [1, 2].map(|threads| {
+                    let mut s = crate::gemm::GemmScratch::new();
+                    s.set_threads(threads);
+                    s
+                });
+                for rows in [1, 7, 64, 300] {
+                    for n_out in [10, 256, 600] {
+                        let len = rows * n_out;
+                        let w = cast(noise(n_in * n_out, 1));
+                        let x = cast(noise(rows * n_in, 2));
+                        let b = cast(noise(n_out, 3));
+                        let mut y_want = vec![0.0; len];
+                        super::$t::fprop_batch(
+                            &w,
+                            &x,
+                            &mut y_want,
+                            n_in,
+                            n_out,
+                            rows,
+                            &mut reference,
+                        );
+                        let h_want: Vec<$t> = y_want
+                            .iter()
+                            .enumerate()
+                            .map(|(i, y)| (y + b[i % n_out]).tanh())
+                            .collect();
+                        for s in &mut scratches {
+                            let what = format!("{rows} × {n_out}, {} threads", s.threads());
+                            let (mut y, mut h) = (vec![$t::NAN; len + 2], vec![$t::NAN; len + 2]);
+                            super::$t::fprop_batch_map(
+                                &w,
+                                &x,
+                                &mut y,
+                                &mut h,
+                                n_in,
+                                n_out,
+                                rows,
+                                s,
+                                |col0, y, h| {
+                                    for (j, (h, y)) in h.iter_mut().zip(y).enumerate() {
+                                        *h = (y + b[col0 + j]).tanh();
+                                    }
+                                },
+                            );
+                            let bits = |v: &[$t]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                            assert_eq!(bits(&y[..len]), bits(&y_want), "{what}: y");
+                            assert_eq!(bits(&h[..len]), bits(&h_want), "{what}: h");
+                            assert!(
+                                y[len..].iter().chain(&h[len..]).all(|v| v.is_nan()),
+                                "{what}"
+                            );
+
+                            let seen: Vec<AtomicU32> =
+                                (0..len).map(|_| AtomicU32::new(0)).collect();
+                            let got: Vec<AtomicU64> = (0..len).map(|_| AtomicU64::new(0)).collect();
+                            let mut y = vec![$t::NAN; len];
+                            super::$t::fprop_batch_then(
+                                &w,
+                                &x,
+                                &mut y,
+                                n_in,
+                                n_out,
+                                rows,
+                                s,
+                                |row, col0, seg| {
+                                    for (j, v) in seg.iter().enumerate() {
+                                        seen[row * n_out + col0 + j].fetch_add(1, Relaxed);
+                                        got[row * n_out + col0 + j]
+                                            .store(v.to_bits() as u64, Relaxed);
+                                    }
+                                },
+                            );
+                            assert_eq!(bits(&y), bits(&y_want), "{what}: then, y");
+                            for i in 0..len {
+                                assert_eq!(seen[i].load(Relaxed), 1, "{what}: then, seen {i}");
+                                assert_eq!(got[i].load(Relaxed), y_want[i].to_bits() as u64);
+                            }
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    fused_forward_equals_forward_and_a_pass!(f32, fused_forward_equals_forward_and_a_pass_f32);
+    fused_forward_equals_forward_and_a_pass!(f64, fused_forward_equals_forward_and_a_pass_f64);
+
+    /// The fused backward steps of a float type against the unfused sequence they replace,
+    /// `dw.fill(0.0)`, `bprop_batch_params` (or `bprop_batch`, `bprop_batch_acc`), then
+    /// `pool::sgd_step`: `W` (and `dX`) bit for bit, for 1 to 300 rows (300: several blocks of
+    /// the product's `k`, the update only after the last), 3 to 784 inputs, 1 to 256 outputs, on
+    /// 1 and 2 threads (products split by rows and by columns). Inputs with zero columns and
+    /// negative gradients make some products exactly −0 and some sums 0; `dw` starts as NaN (the
+    /// fused steps must not read it).
+    macro_rules! fused_sgd_equals_zero_bprop_and_step {
+        ($t:ident, $name:ident) => {
+            #[test]
+            fn $name() {
+                let cast = |v: Vec<f64>| v.into_iter().map(|v| v as $t).collect::<Vec<$t>>();
+                let bits = |v: &[$t]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                let lr: $t = 0.37;
+                let mut reference = crate::gemm::GemmScratch::new();
+                let mut scratches = [1, 2].map(|threads| {
+                    let mut s = crate::gemm::GemmScratch::new();
+                    s.set_threads(threads);
+                    s
+                });
+                let mut zeros = 0;
+                for rows in [1, 5, 64, 300] {
+                    for n_in in [3, 17, 784] {
+                        for n_out in [1, 10, 256] {
+                            let w = cast(noise(n_in * n_out, 4));
+                            let dx0 = cast(noise(rows * n_in, 5));
+                            // Columns of x that are zero (+0 and −0), columns of dy negative.
+                            let mut x = cast(noise(rows * n_in, 6));
+                            for (i, v) in x.iter_mut().enumerate() {
+                                match i % n_in % 4 {
+                                    0 => *v = 0.0,
+                                    1 if i % 2 == 0 => *v = -0.0,
+                                    _ => {}
+                                }
+                            }
+                            let mut dy = cast(noise(rows * n_out, 7));
+                            for (i, v) in dy.iter_mut().enumerate() {
+                                if i % n_out % 3 == 0 {
+                                    *v = -v.abs();
+                                }
+                            }
+                            // 0: params only, 1: dX overwritten, 2: dX accumulated.
+                            for variant in 0..3 {
+                                let (mut w_want, mut dw, mut dx_want) =
+                                    (w.clone(), vec![0.0; w.len()], dx0.clone());
+                                let r = &mut reference;
+                                match variant {
+                                    0 => super::$t::bprop_batch_params(
+                                        &x, &dy, &mut dw, n_in, n_out, rows, r,
+                                    ),
+                                    1 => super::$t::bprop_batch(
+                                        &w, &x, &dy, &mut dx_want, &mut dw, n_in, n_out, rows, r,
+                                    ),
+                                    _ => super::$t::bprop_batch_acc(
+                                        &w, &x, &dy, &mut dx_want, &mut dw, n_in, n_out, rows, r,
+                                    ),
+                                }
+                                zeros += dw.iter().filter(|&&g| g == 0.0).count();
+                                crate::pool::$t::sgd_step(&mut w_want, &dw, lr);
+                                for s in &mut scratches {
+                                    let what = format!(
+                                        "{rows} rows, {n_in} -> {n_out}, variant {variant}, {} threads",
+                                        s.threads()
+                                    );
+                                    let (mut w, mut dw, mut dx) =
+                                        (w.clone(), vec![$t::NAN; w.len()], dx0.clone());
+                                    match variant {
+                                        0 => super::$t::bprop_batch_params_sgd(
+                                            &mut w, &x, &dy, &mut dw, n_in, n_out, rows, lr, s,
+                                        ),
+                                        1 => super::$t::bprop_batch_sgd(
+                                            &mut w, &x, &dy, &mut dx, &mut dw, n_in, n_out, rows,
+                                            lr, s,
+                                        ),
+                                        _ => super::$t::bprop_batch_acc_sgd(
+                                            &mut w, &x, &dy, &mut dx, &mut dw, n_in, n_out, rows,
+                                            lr, s,
+                                        ),
+                                    }
+                                    assert_eq!(bits(&w), bits(&w_want), "{what}: W");
+                                    assert_eq!(bits(&dx), bits(&dx_want), "{what}: dX");
+                                }
+                            }
+                        }
+                    }
+                }
+                assert!(zeros > 0, "no gradient was zero: the −0 case went untested");
+            }
+        };
+    }
+
+    fused_sgd_equals_zero_bprop_and_step!(f32, fused_sgd_equals_zero_bprop_and_step_f32);
+    fused_sgd_equals_zero_bprop_and_step!(f64, fused_sgd_equals_zero_bprop_and_step_f64);
+
+    /// The fused update of one segment against a zeroed pool into which the gradient is added
+    /// (as the GEMM's tile adds its sum into `C`), then `sgd_step`, bit for bit, for gradients
+    /// and weights of both signs of zero. The GEMM's sums start from +0 and so are never −0,
+    /// which leaves the whole-step tests blind to the `0 +`; a −0 gradient here is not.
+    #[test]
+    fn the_fused_update_adds_the_pools_zero() {
+        let (w0, g) = (
+            [-0.0, 0.0, -0.0, 0.0, 0.75, -0.5],
+            [-0.0, -0.0, 0.0, 0.0, -0.0, 0.3],
+        );
+        for lr in [0.37, -0.37] {
+            let mut want = w0;
+            let mut pool = [0.0f64; 6];
+            for (p, g) in pool.iter_mut().zip(&g) {
+                *p += g;
+            }
+            crate::pool::f64::sgd_step(&mut want, &pool, lr);
+            let mut w = w0;
+            super::f64::sgd_segment(&mut w, &g, lr);
+            let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&w), bits(&want), "lr {lr}");
+            let (mut w32, g32) = (w0.map(|v| v as f32), g.map(|v| v as f32));
+            super::f32::sgd_segment(&mut w32, &g32, lr as f32);
+            assert_eq!(
+                w32.map(f32::to_bits),
+                want.map(|v| (v as f32).to_bits()),
+                "f32"
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "not out × in")]
+    fn fused_sgd_checks_the_shape() {
+        let mut s = crate::gemm::GemmScratch::new();
+        let (mut w, mut dw) = ([0.0; 6], [0.0; 5]);
+        super::f64::bprop_batch_params_sgd(
+            &mut w, &[0.0; 6], &[1.0; 9], &mut dw, 2, 3, 3, 0.1, &mut s,
+        );
     }
 }
