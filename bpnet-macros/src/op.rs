@@ -223,4 +223,21 @@ pub trait Op {
     fn backward_sgd(&self, _s: &dyn Sites, _acc: &[bool]) -> Option<TokenStream> {
         None
     }
+    /// On a minibatch, its fprop on a segment of one row, as a closure `|c0, x, y|` (`x` its
+    /// input's values from column `c0` on, `y` its output's), if it can finish a matrix product:
+    /// the product's module then applies it as it stores each tile ([`Self::fprop_finished`]),
+    /// and this module's own fprop is left out. The same bits as its fprop.
+    fn finisher(&self, _s: &dyn Sites) -> Option<TokenStream> {
+        None
+    }
+    /// On a minibatch, its fprop with `finish` (the reader's [`Self::finisher`]) applied to its
+    /// output into `out` (the reader's output values), if it is a matrix product that can.
+    fn fprop_finished(
+        &self,
+        _s: &dyn Sites,
+        _out: TokenStream,
+        _finish: TokenStream,
+    ) -> Option<TokenStream> {
+        None
+    }
 }

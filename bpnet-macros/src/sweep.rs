@@ -26,8 +26,16 @@ pub struct Sweeps {
 
 pub fn sweeps(model: &Model, sched: &Schedule, form: Form) -> Sweeps {
     let fsteps = |ids: &[usize]| -> Vec<TokenStream> {
+        let finished = finished_pairs(model, sched, ids, form);
         ids.iter()
-            .map(|&i| split_slots(model, sched, i, fprop_step(model, sched, i, form)))
+            .filter(|i| !finished.iter().any(|(_, j, _)| j == *i))
+            .map(|&i| {
+                let calls = match finished.iter().find(|(p, _, _)| *p == i) {
+                    Some((_, _, calls)) => calls.clone(),
+                    None => fprop_step(model, sched, i, form),
+                };
+                split_slots(model, sched, i, calls)
+            })
             .collect()
     };
     let bsteps = |part: &Part, order: Order| -> Vec<TokenStream> {
@@ -92,6 +100,53 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize, form: Form) -> TokenStr
         Kind::User { .. } => crate::user::fprop(model, sched, i, form),
         Kind::Broken => quote!(),
     }
+}
+
+/// On a minibatch without `unfold`: the matrix products whose only reader finishes them
+/// ([`crate::op::Op::finisher`]), as `(product, reader, the product's fprop with the reader's
+/// applied as it stores)`. The reader's own fprop is then left out: it reads nothing else, so its
+/// output computed earlier than its turn is the same.
+fn finished_pairs(
+    model: &Model,
+    sched: &Schedule,
+    ids: &[usize],
+    form: Form,
+) -> Vec<(usize, usize, TokenStream)> {
+    if form != Form::Batch || model.steps.is_some() {
+        return Vec::new();
+    }
+    let cx = |i| Cx {
+        model,
+        sched,
+        i,
+        form,
+        order: Order::First,
+        slots: Order::First,
+    };
+    let mut pairs: Vec<(usize, usize, TokenStream)> = Vec::new();
+    for &i in ids {
+        let Some(product) = model.modules[i].kind.op() else {
+            continue;
+        };
+        let out = model.modules[i].out;
+        let reader = ids.iter().copied().find(|&j| {
+            let m = &model.modules[j];
+            m.args == [out] && m.delays == [0] && !pairs.iter().any(|(_, r, _)| *r == j)
+        });
+        let Some(j) = reader else { continue };
+        let Some(finish) = model.modules[j]
+            .kind
+            .op()
+            .and_then(|op| op.finisher(&cx(j)))
+        else {
+            continue;
+        };
+        let (r, target) = (cx(j), cx(j).out());
+        if let Some(calls) = product.fprop_finished(&cx(i), r.x_mut(&target), finish) {
+            pairs.push((i, j, calls));
+        }
+    }
+    pairs
 }
 
 /// Module `i`'s calls in a backward sweep of the given order.

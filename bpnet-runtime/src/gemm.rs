@@ -741,6 +741,64 @@ impl<T: Send, F: Fn(usize, usize, &mut [T], &mut [T]) + Sync> Epilogue<T> for Zi
     }
 }
 
+/// `finish` on each of the `rows × cols` values of a final tile at `c` (row stride `ldc`), whose
+/// first value is `C[row][col0]`: compiled for AVX2 where the CPU has it, so that the epilogue
+/// (a bias and a tanh, an update of the weights) works on 8 `f32` at a time, with the same
+/// operations and so the same bits (the tile itself is chosen apart, in `fast_f32`).
+///
+/// # Safety
+/// `c` points at `rows` rows of `cols` writable values spaced `ldc` apart, which nothing else
+/// accesses during the call.
+#[inline(always)]
+unsafe fn finish_tile<T, E: Epilogue<T>>(
+    finish: &E,
+    (c, ldc): (*mut T, usize),
+    (rows, cols): (usize, usize),
+    (row, col0): (usize, usize),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2; `c` as our caller guarantees.
+        return unsafe { finish_tile_avx2(finish, (c, ldc), (rows, cols), (row, col0)) };
+    }
+    // SAFETY: as our caller guarantees.
+    unsafe { finish_rows(finish, (c, ldc), (rows, cols), (row, col0)) }
+}
+
+/// [`finish_tile`] in a function compiled for AVX2.
+///
+/// # Safety
+/// The CPU has AVX2; `c` as for [`finish_tile`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn finish_tile_avx2<T, E: Epilogue<T>>(
+    finish: &E,
+    c: (*mut T, usize),
+    shape: (usize, usize),
+    at: (usize, usize),
+) {
+    // SAFETY: as our caller guarantees.
+    unsafe { finish_rows(finish, c, shape, at) }
+}
+
+/// The rows of [`finish_tile`].
+///
+/// # Safety
+/// As for [`finish_tile`].
+#[inline(always)]
+unsafe fn finish_rows<T, E: Epilogue<T>>(
+    finish: &E,
+    (c, ldc): (*mut T, usize),
+    (rows, cols): (usize, usize),
+    (row, col0): (usize, usize),
+) {
+    for i in 0..rows {
+        // SAFETY: row `i` of the tile, inside C as our caller guarantees.
+        let seg = unsafe { ::core::slice::from_raw_parts_mut(c.add(i * ldc), cols) };
+        finish.finish(row + i, col0, seg);
+    }
+}
+
 macro_rules! gemm_impl {
     ($t:ident, $mr:expr, $nr:expr, $fast:expr, $fast_pack:expr) => {
         #[doc = concat!("The matrix product for `", stringify!($t), "`.")]
@@ -1180,21 +1238,16 @@ macro_rules! gemm_impl {
                                         )
                                     };
                                     if last {
-                                        for i in 0..rows {
-                                            // SAFETY: row `i` of the tile, inside C as above;
-                                            // no other reference to it is alive.
-                                            let seg = unsafe {
-                                                ::core::slice::from_raw_parts_mut(
-                                                    c.add(at + i * ldc),
-                                                    cols,
-                                                )
-                                            };
-                                            finish.finish(
-                                                row0 + ic + si * MR + i,
-                                                col0 + jc + sj * NR,
-                                                seg,
-                                            );
-                                        }
+                                        // SAFETY: the tile's rows, inside C as above; no other
+                                        // reference to them is alive.
+                                        unsafe {
+                                            super::finish_tile(
+                                                finish,
+                                                (c.add(at), ldc),
+                                                (rows, cols),
+                                                (row0 + ic + si * MR, col0 + jc + sj * NR),
+                                            )
+                                        };
                                     }
                                 }
                             }

@@ -77,6 +77,12 @@ impl Op for Act {
         let rows = s.batch().then(|| quote!(, rows));
         quote!(#k::#f(&params[#r], #xa, #xo #rows);)
     }
+    fn finisher(&self, s: &dyn Sites) -> Option<TokenStream> {
+        let (k, r, f) = (s.kernels(self.name), s.range(), s.float());
+        Some(quote!(
+            |c0: usize, x: &[#f], y: &mut [#f]| #k::fprop(&params[#r][c0..c0 + x.len()], x, y)
+        ))
+    }
     fn backward(&self, s: &dyn Sites, acc: &[bool]) -> TokenStream {
         let (k, r, pool) = (s.kernels(self.name), s.range(), s.pool());
         let (a, o) = (s.arg(0), s.out());

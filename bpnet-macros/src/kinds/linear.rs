@@ -99,6 +99,23 @@ impl Op for Linear {
             quote!(#k::fprop(#p, #xa, #xo); #bias)
         }
     }
+    fn fprop_finished(
+        &self,
+        s: &dyn Sites,
+        out: TokenStream,
+        finish: TokenStream,
+    ) -> Option<TokenStream> {
+        if self.bias || !s.batch() {
+            return None;
+        }
+        let k = s.kernels("linear");
+        let (a, o) = (s.arg(0), s.out());
+        let p = weights(self, s, &quote!(&params));
+        let (xa, xo, n_in, n) = (s.x(&a), s.x_mut(&o), s.width(0), self.out);
+        Some(quote!(
+            #k::fprop_batch_map(#p, #xa, #xo, #out, #n_in, #n, rows, &mut self.__gemm, #finish);
+        ))
+    }
     fn backward(&self, s: &dyn Sites, acc: &[bool]) -> TokenStream {
         let k = s.kernels("linear");
         let (a, o) = (s.arg(0), s.out());
@@ -135,7 +152,10 @@ impl Op for Linear {
         quote!(#bias #calls)
     }
     fn backward_sgd(&self, s: &dyn Sites, acc: &[bool]) -> Option<TokenStream> {
-        if s.batch() || self.bias || !local(self, s) {
+        if s.batch() {
+            return Some(batch_sgd(self, s, acc[0]));
+        }
+        if self.bias || !local(self, s) {
             return None;
         }
         let k = s.kernels("linear");
@@ -148,6 +168,38 @@ impl Op for Linear {
             quote!(#k::bprop_params_sgd_n(#p, #xa, #dxo, lr);),
         ))
     }
+}
+
+/// `train_sgd_batch`'s calls: `dX` from the weights before the step, then the gradient's product
+/// with the update made as it is stored (its part of the gradient pool is the product's room);
+/// the biases' gradient, if any, into its zeroed part of the pool, then their step.
+fn batch_sgd(l: &Linear, s: &dyn Sites, acc: bool) -> TokenStream {
+    let k = s.kernels("linear");
+    let (a, o) = (s.arg(0), s.out());
+    let (p, g) = (
+        weights(l, s, &quote!(&mut params)),
+        weights(l, s, &quote!(&mut grads)),
+    );
+    let (xa, dxo, dxa, n_in, n) = (s.x(&a), s.d(&o), s.d_mut(&a), s.width(0), l.out);
+    let v = if acc {
+        quote!(bprop_batch_acc_sgd)
+    } else {
+        quote!(bprop_batch_sgd)
+    };
+    let weights = s.full_or_params(
+        quote!(#k::#v(#p, #xa, #dxo, #dxa, #g, #n_in, #n, rows, lr, &mut self.__gemm);),
+        quote!(#k::bprop_batch_params_sgd(#p, #xa, #dxo, #g, #n_in, #n, rows, lr, &mut self.__gemm);),
+    );
+    let biases = l.bias.then(|| {
+        let (pb, gb) = (biases(l, s, &quote!(params)), biases(l, s, &quote!(grads)));
+        let (rt, f, calls) = (s.rt(), s.float(), bias_backward(l, s));
+        quote!(
+            #gb.fill(0.0);
+            #calls
+            #rt::pool::#f::sgd_step(&mut #pb, &#gb, lr);
+        )
+    });
+    quote!(#biases #weights)
 }
 
 /// Whether the per-sample kernels monomorphic on the widths are called (see
