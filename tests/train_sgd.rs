@@ -163,6 +163,33 @@ fn the_energy_is_the_one_before_the_step_and_falls() {
     assert!(after < before, "{after} >= {before}");
 }
 
+/// Zeros of both signs: weights at −0 (set by hand) and inputs at ±0, so that some gradients
+/// are −0. `zero_grad` clears the pool to −0, which adds nothing, so the cycle's step is the
+/// fused one's to the sign of every zero (a pool cleared to +0 would turn a −0 weight moved by a
+/// −0 gradient into −0 where the fused step gives +0).
+#[test]
+fn signed_zeros_move_alike() {
+    let mut fused = Plain32::new(&mut StdRng::seed_from_u64(8));
+    fused.params_mut()[..45].fill(-0.0);
+    let mut cycle = fused.clone();
+    let (x, y) = ([0.0, -0.0, 0.5, 0.0, -0.25], [0.9, -0.9, 0.1]);
+    for _ in 0..3 {
+        cycle.fprop(&x, &y);
+        cycle.zero_grad();
+        cycle.bprop();
+        cycle.sgd_step(0.1);
+        fused.train_sgd(&x, &y, 0.1);
+    }
+    let bits = |p: &[f32]| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(cycle.params()), bits(fused.params()));
+    assert!(
+        fused.params()[..45]
+            .iter()
+            .any(|w| w.to_bits() == 0.0f32.to_bits()),
+        "some −0 weight moved by a −0 gradient"
+    );
+}
+
 /// `train_sgd` leaves in the states what `fprop` then `bprop` leave there: the small networks'
 /// sweep works on copies of the states and writes them back.
 #[test]

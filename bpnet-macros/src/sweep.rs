@@ -217,7 +217,7 @@ fn sgd_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool], form: Form)
     }
     let (r, rt, f) = (cx.range(), crate::emit::rt(), float_tokens(model.float));
     quote!(
-        grads[#r].fill(0.0);
+        grads[#r].fill(-0.0);
         #calls
         #rt::pool::#f::sgd_step(&mut params[#r], &grads[#r], lr);
     )

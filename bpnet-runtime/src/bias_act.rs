@@ -124,9 +124,10 @@ macro_rules! bias_activation_kernels {
             }
 
             /// bprop fused with a step of gradient descent on the biases, for a network's
-            /// `train_sgd`: `dx = dy ∘ f'` (or `+=`, `ACC`), `B −= lr · (0 + dy ∘ f')`, without
-            /// the gradient pool; the same bits as [`bprop`] into a zeroed pool followed by
-            /// `sgd_step` (see [`fprop_n`] for the local arrays).
+            /// `train_sgd`: `dx = dy ∘ f'` (or `+=`, `ACC`), `B −= lr · dy ∘ f'`, without the
+            /// gradient pool; the same bits as [`bprop`] into a pool zeroed by `zero_grad` (to
+            /// `−0`, which adds nothing) followed by `sgd_step` (see [`fprop_n`] for the local
+            /// arrays).
             ///
             /// # Panics
             /// If `b.len() != N`.
@@ -138,10 +139,10 @@ macro_rules! bias_activation_kernels {
                 b: &mut [$t],
                 lr: $t,
             ) {
-                backward_n::<N, ACC>(y, dy, dx, b, |b, g| *b -= lr * (0.0 + g));
+                backward_n::<N, ACC>(y, dy, dx, b, |b, g| *b -= lr * g);
             }
 
-            /// The biases' part of [`bprop_sgd_n`] alone: `B −= lr · (0 + dy ∘ f')`.
+            /// The biases' part of [`bprop_sgd_n`] alone: `B −= lr · dy ∘ f'`.
             ///
             /// # Panics
             /// If `b.len() != N`.
@@ -155,7 +156,7 @@ macro_rules! bias_activation_kernels {
                 let b: &mut [$t; N] = b.try_into().expect(concat!($name, ": widths differ"));
                 let (y, dy, mut bias) = (*y, *dy, *b);
                 for i in 0..N {
-                    bias[i] -= lr * (0.0 + dy[i] * $slope(y[i]));
+                    bias[i] -= lr * (dy[i] * $slope(y[i]));
                 }
                 *b = bias;
             }

@@ -144,9 +144,9 @@ macro_rules! linear_kernels {
 
             /// [`bprop_n`] fused with a step of gradient descent, for a network's
             /// `train_sgd`: `dx = Wᵀ dy` (or `+=`, `ACC`) from the weights before the step, then
-            /// `W −= lr · (0 + dy xᵀ)`, element by element, without the gradient pool. The same
-            /// bits as `bprop` into a zeroed pool followed by `sgd_step` (the `0 +` is the zeroed
-            /// pool's, which turns a `−0` product into `+0` as the pool does).
+            /// `W −= lr · dy xᵀ`, element by element, without the gradient pool. The same bits
+            /// as `bprop` into a pool zeroed by a network's `zero_grad` (to `−0`, which adds
+            /// nothing, not even a sign) followed by `sgd_step`.
             ///
             /// # Panics
             /// If `w.len() != I * O`.
@@ -165,14 +165,14 @@ macro_rules! linear_kernels {
                 for (&g, row) in dy.iter().zip(rows.iter_mut()) {
                     for j in 0..I {
                         acc[j] += row[j] * g;
-                        row[j] -= lr * (0.0 + g * x[j]);
+                        row[j] -= lr * (g * x[j]);
                     }
                 }
                 *dx = acc;
             }
 
             /// [`bprop_params_n`] fused with a step of gradient descent (see [`bprop_sgd_n`]):
-            /// `W −= lr · (0 + dy xᵀ)`.
+            /// `W −= lr · dy xᵀ`.
             ///
             /// # Panics
             /// If `w.len() != I * O`.
@@ -188,7 +188,7 @@ macro_rules! linear_kernels {
                 let x = *x;
                 for (&g, row) in dy.iter().zip(rows.iter_mut()) {
                     for j in 0..I {
-                        row[j] -= lr * (0.0 + g * x[j]);
+                        row[j] -= lr * (g * x[j]);
                     }
                 }
             }
@@ -484,13 +484,13 @@ macro_rules! linear_kernels {
             }
 
             /// The step of gradient descent [`bprop_batch_params_sgd`] fuses into the product:
-            /// `w −= lr · (0 + g)`, segment by segment. The same operations as a zeroed pool
-            /// summed into (the `0 +`: a pool starts at `+0`) and then `sgd_step`, so the same
-            /// bits (a multiply, then a subtraction; no fused multiply-add).
+            /// `w −= lr · g`, segment by segment. The same operations as a pool zeroed by
+            /// `zero_grad` (to `−0`, which adds nothing) summed into and then `sgd_step`, so the
+            /// same bits (a multiply, then a subtraction; no fused multiply-add).
             #[inline(always)]
             pub(crate) fn sgd_segment(w: &mut [$t], g: &[$t], lr: $t) {
                 for (w, &g) in w.iter_mut().zip(g) {
-                    *w -= lr * (0.0 + g);
+                    *w -= lr * g;
                 }
             }
 
@@ -524,8 +524,8 @@ macro_rules! linear_kernels {
                     "linear: W is not out × in"
                 );
                 // G = dYᵀ X into `dw` with β = 0 (its old values unread): the first block of
-                // the minibatch stores its sum where the zeroed pool added it to +0, which
-                // differs only for a −0 sum, and the `0 +` of the update turns that into +0.
+                // the minibatch stores its sum where the pool zeroed to −0 added it to −0,
+                // which is the same sum.
                 gemm::$t::gemm_zip(
                     n_out,
                     rows,
@@ -1403,19 +1403,20 @@ mod tests {
     fused_sgd_equals_zero_bprop_and_step!(f32, fused_sgd_equals_zero_bprop_and_step_f32);
     fused_sgd_equals_zero_bprop_and_step!(f64, fused_sgd_equals_zero_bprop_and_step_f64);
 
-    /// The fused update of one segment against a zeroed pool into which the gradient is added
-    /// (as the GEMM's tile adds its sum into `C`), then `sgd_step`, bit for bit, for gradients
-    /// and weights of both signs of zero. The GEMM's sums start from +0 and so are never −0,
-    /// which leaves the whole-step tests blind to the `0 +`; a −0 gradient here is not.
+    /// The fused update of one segment against a pool zeroed as `zero_grad` does (to −0) into
+    /// which the gradient is added (as the GEMM's tile adds its sum into `C`), then `sgd_step`,
+    /// bit for bit, for gradients and weights of both signs of zero. (The GEMM's sums start from
+    /// +0 and so are never −0, which leaves the whole-step tests blind to the sign of the zero a
+    /// pool is cleared to; a −0 gradient here is not.)
     #[test]
-    fn the_fused_update_adds_the_pools_zero() {
+    fn the_fused_update_is_a_step_from_a_zeroed_pool() {
         let (w0, g) = (
             [-0.0, 0.0, -0.0, 0.0, 0.75, -0.5],
             [-0.0, -0.0, 0.0, 0.0, -0.0, 0.3],
         );
         for lr in [0.37, -0.37] {
             let mut want = w0;
-            let mut pool = [0.0f64; 6];
+            let mut pool = [-0.0f64; 6];
             for (p, g) in pool.iter_mut().zip(&g) {
                 *p += g;
             }

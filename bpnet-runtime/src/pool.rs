@@ -44,7 +44,7 @@ macro_rules! pool_kernels {
             /// Sets `grads` to zero, shared by the threads of `scratch` for a large pool.
             #[inline]
             pub fn zero_on(grads: &mut [$t], scratch: &mut crate::gemm::GemmScratch<$t>) {
-                scratch.split(grads, &[], SPLIT_MIN, &|g, _| g.fill(0.0));
+                scratch.split(grads, &[], SPLIT_MIN, &|g, _| g.fill(-0.0));
             }
 
             /// Plain gradient descent over the pool: `w −= lr · dw`.

@@ -329,7 +329,10 @@ fn pool_methods(model: &Model, sched: &Schedule) -> TokenStream {
                 self.__input_grads
             }
 
-            /// Sets every gradient in the pool to zero.
+            /// Sets every gradient in the pool to zero: to `−0.0`, the additive identity
+            /// (`−0 + g` is `g` for every `g`, where `+0 + (−0)` is `+0`), so that a pool summed
+            /// into holds exactly the sum of what was added, and a step fused into bprop
+            /// (`train_sgd`) moves the weights by the same bits without reading it.
             pub fn zero_grad(&mut self) {
                 // A length known at compile time: a small pool is cleared with a few vector
                 // stores the next bprop's loads are forwarded from, where a call to `memset`
@@ -339,7 +342,7 @@ fn pool_methods(model: &Model, sched: &Schedule) -> TokenStream {
                     if Self::PARAMS >= #rt::pool::#f::SPLIT_MIN {
                         #rt::pool::#f::zero_on(g, &mut self.__batch.__gemm);
                     } else {
-                        g.fill(0.0);
+                        g.fill(-0.0);
                     }
                 }
             }
