@@ -1500,18 +1500,9 @@ mod tests {
         }
     }
 
-    /// Values with all their mantissa bits in use (an LCG), in `[-1, 1)`: a product that is not
-    /// fused, or sums in another order, would round differently.
+    /// Values with all their mantissa bits in use, in `[-1, 1)`.
     fn noise(len: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
+        crate::testing::noise(len, seed)
     }
 
     /// Whether the CPU has the AVX2 tile's features (the tests of it return early otherwise).

@@ -277,8 +277,22 @@ macro_rules! linear_kernels {
                     w.len() == n_in * n_out && dw.len() == w.len(),
                     "linear: W is not out × in"
                 );
+                dx_batch(w, dy, dx, (n_in, n_out, rows), scratch, accumulate);
+                dw_batch(x, dy, dw, n_in, n_out, rows, scratch);
+            }
+
+            /// `dX = dY W` (or `+=`, `accumulate`): the product behind every minibatch bprop's
+            /// `dX`.
+            #[inline(always)]
+            fn dx_batch(
+                w: &[$t],
+                dy: &[$t],
+                dx: &mut [$t],
+                (n_in, n_out, rows): (usize, usize, usize),
+                scratch: &mut GemmScratch<$t>,
+                accumulate: bool,
+            ) {
                 let beta = if accumulate { 1.0 } else { 0.0 };
-                // dX = dY W
                 gemm::$t::gemm(
                     rows,
                     n_out,
@@ -291,7 +305,6 @@ macro_rules! linear_kernels {
                     dx,
                     scratch,
                 );
-                dw_batch(x, dy, dw, n_in, n_out, rows, scratch);
             }
 
             /// `dW += dYᵀ X`: the one matrix product behind both [`bprop_batch`] and
@@ -501,7 +514,7 @@ macro_rules! linear_kernels {
             /// `dw` (`out × in`) only holds `G` on its way: its values before are not read
             /// (nothing to zero), and after are unspecified.
             ///
-            /// The same bits as `dw.fill(0.0)`, [`bprop_batch_params`] into `dw`, then
+            /// The same bits as `dw.fill(-0.0)` (as `zero_grad` clears a pool), [`bprop_batch_params`] into `dw`, then
             /// `sgd_step` of [`crate::pool`] (`w −= lr · dw`), on any number of threads.
             ///
             /// # Panics
@@ -561,27 +574,15 @@ macro_rules! linear_kernels {
                     w.len() == n_in * n_out && dw.len() == w.len(),
                     "linear: W is not out × in"
                 );
-                let beta = if accumulate { 1.0 } else { 0.0 };
                 // dX = dY W with the weights before the step, then the step.
-                gemm::$t::gemm(
-                    rows,
-                    n_out,
-                    n_in,
-                    dy,
-                    (n_out, 1),
-                    w,
-                    (n_in, 1),
-                    beta,
-                    dx,
-                    scratch,
-                );
+                dx_batch(w, dy, dx, (n_in, n_out, rows), scratch, accumulate);
                 bprop_batch_params_sgd(w, x, dy, dw, n_in, n_out, rows, lr, scratch);
             }
 
             /// [`bprop_batch`] fused with a step of gradient descent: `dX = dY W` (overwritten)
             /// with the weights before the step, then `W −= lr · dYᵀ X` as
             /// [`bprop_batch_params_sgd`] does it (`dw` its scratch space). The same bits, `dX`
-            /// and `W`, as `dw.fill(0.0)`, [`bprop_batch`], then `sgd_step`.
+            /// and `W`, as `dw.fill(-0.0)`, [`bprop_batch`], then `sgd_step`.
             ///
             /// # Panics
             /// If the slices are shorter than `rows` rows, or `W` or `dW` is not `out × in`.
@@ -603,7 +604,7 @@ macro_rules! linear_kernels {
             }
 
             /// As [`bprop_batch_sgd`], but `dX += dY W` (for a state that feeds several
-            /// modules); the same bits as `dw.fill(0.0)`, [`bprop_batch_acc`], then `sgd_step`.
+            /// modules); the same bits as `dw.fill(-0.0)`, [`bprop_batch_acc`], then `sgd_step`.
             ///
             /// # Panics
             /// If the slices are shorter than `rows` rows, or `W` or `dW` is not `out × in`.
@@ -1196,17 +1197,9 @@ mod tests {
         assert_eq!(w, w2);
     }
 
-    /// Values with all their mantissa bits in use (an LCG), in `[-1, 1)`.
+    /// Values with all their mantissa bits in use, in `[-1, 1)`.
     fn noise(len: usize, seed: u64) -> Vec<f64> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                ((x >> 40) as f64 / (1u64 << 24) as f64) * 2.0 - 1.0
-            })
-            .collect()
+        crate::testing::noise(len, seed)
     }
 
     /// The fused forward pass of a float type, against `fprop_batch` followed by the same pass:

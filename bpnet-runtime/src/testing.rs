@@ -1,4 +1,4 @@
-//! Finite-difference helpers for the kernel tests.
+//! Finite-difference helpers for the kernel tests, and their test values.
 
 /// Central-difference gradient of `f` at `x`, step `1e-5`, in f64.
 pub fn numeric_grad(x: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
@@ -97,4 +97,18 @@ pub fn to_f32(v: &[f64]) -> Vec<f32> {
 /// `v` widened to `f64`.
 pub fn to_f64(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&a| a as f64).collect()
+}
+
+/// `len` values with all their mantissa bits in use (an LCG), in `[-1, 1)`: a product that is
+/// not fused, or sums in another order, would round differently.
+pub fn noise<F: crate::Float>(len: usize, seed: u64) -> Vec<F> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            F::from_f64(((x >> 40) as f64 / (1u64 << 24) as f64) * 2.0 - 1.0)
+        })
+        .collect()
 }
