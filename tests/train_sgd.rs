@@ -7,47 +7,13 @@
 //! sgd_step`, bit for bit, on one and two threads, with batches of one row, of a few and of more
 //! rows than one block of the matrix products' inner dimension.
 
+mod common;
+
 use bpnet::prelude::*;
+use common::prelu;
 
-/// A parametric ReLU of four units, one trainable slope each: a user module with parameters.
-#[derive(Clone)]
-pub struct PRelu;
-
-impl Module for PRelu {
-    type Float = f64;
-    const IN: usize = 4;
-    const OUT: usize = 4;
-    const PARAMS: usize = 4;
-    fn create() -> Self {
-        PRelu
-    }
-    fn init<R: Rng + ?Sized>(params: &mut [f64], _rng: &mut R) {
-        params.fill(0.25);
-    }
-    fn fprop(&mut self, a: &[f64], x: &[f64], y: &mut [f64]) {
-        for i in 0..4 {
-            y[i] = if x[i] > 0.0 { x[i] } else { a[i] * x[i] };
-        }
-    }
-    fn bprop(
-        &mut self,
-        a: &[f64],
-        g: &mut [f64],
-        x: &[f64],
-        _: &[f64],
-        dy: &[f64],
-        dx: &mut [f64],
-    ) {
-        for i in 0..4 {
-            if x[i] > 0.0 {
-                dx[i] += dy[i];
-            } else {
-                dx[i] += a[i] * dy[i];
-                g[i] += x[i] * dy[i];
-            }
-        }
-    }
-}
+// A parametric ReLU of four units, one trainable slope each: a user module with parameters.
+prelu!(PRelu, false);
 
 network! {
     /// The kinds with fused kernels, in f32.

@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: finite differences, random samples, and a user
-//! module that keeps state between its fprop and bprop.
+//! Helpers shared by the integration tests: finite differences, random samples, and user
+//! modules (one that keeps state between its fprop and bprop; parametric ReLUs, `prelu!`).
 #![allow(dead_code)]
 
 use bpnet::prelude::*;
@@ -309,3 +309,83 @@ macro_rules! small_nets {
 }
 #[allow(unused_imports)]
 pub(crate) use small_nets;
+
+/// The bprop of y = x (x > 0), a·x (x ≤ 0), one slope `a` per unit; `writes` writes `g`
+/// (`=`) instead of adding to it, the bug these tests are about.
+#[allow(clippy::too_many_arguments)]
+pub fn prelu_bprop(a: &[f64], g: &mut [f64], x: &[f64], dy: &[f64], dx: &mut [f64], writes: bool) {
+    for i in 0..x.len() {
+        let (d, w) = if x[i] > 0.0 {
+            (dy[i], 0.0)
+        } else {
+            (a[i] * dy[i], x[i] * dy[i])
+        };
+        dx[i] += d;
+        if writes {
+            g[i] = w;
+        } else {
+            g[i] += w;
+        }
+    }
+}
+
+#[allow(unused_macros)]
+macro_rules! prelu {
+    ($name:ident, $writes:expr) => {
+        /// A parametric ReLU of four units.
+        #[derive(Clone)]
+        pub struct $name;
+
+        impl Module for $name {
+            type Float = f64;
+            const IN: usize = 4;
+            const OUT: usize = 4;
+            const PARAMS: usize = 4;
+            fn create() -> Self {
+                $name
+            }
+            fn init<R: Rng + ?Sized>(params: &mut [f64], _rng: &mut R) {
+                params.fill(0.25);
+            }
+            fn fprop(&mut self, a: &[f64], x: &[f64], y: &mut [f64]) {
+                for i in 0..4 {
+                    y[i] = if x[i] > 0.0 { x[i] } else { a[i] * x[i] };
+                }
+            }
+            fn bprop(
+                &mut self,
+                a: &[f64],
+                g: &mut [f64],
+                x: &[f64],
+                _y: &[f64],
+                dy: &[f64],
+                dx: &mut [f64],
+            ) {
+                $crate::common::prelu_bprop(a, g, x, dy, dx, $writes);
+            }
+        }
+
+        impl Bbprop for $name {
+            fn bbprop(
+                &mut self,
+                a: &[f64],
+                dd: &mut [f64],
+                x: &[f64],
+                _y: &[f64],
+                ddy: &[f64],
+                ddx: &mut [f64],
+            ) {
+                for i in 0..4 {
+                    if x[i] > 0.0 {
+                        ddx[i] += ddy[i];
+                    } else {
+                        ddx[i] += a[i] * a[i] * ddy[i];
+                        dd[i] += x[i] * x[i] * ddy[i];
+                    }
+                }
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use prelu;
