@@ -966,13 +966,16 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
         let mut order: Vec<usize> = (0..n).collect();
         let val_order: Vec<usize> = (0..validation.map_or(0, <[S]>::len)).collect();
         let mut grads: Vec<N::Float> = Vec::with_capacity(net.params().len());
-        let mut best_params: Vec<N::Float> = Vec::new();
         // The checks around each update (with the parameters before it, to undo it).
         let mut check = StepCheck {
             before: Vec::with_capacity(net.params().len()),
         };
-        let mut best_loss = f64::INFINITY;
-        let mut since_best = 0;
+        let mut best = Best {
+            loss: None,
+            since: 0,
+            params: Vec::new(),
+            keep: restore_best,
+        };
         let mut step = 0u64;
 
         for epoch in 1..=epochs {
@@ -989,44 +992,16 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
                 if let Some(estimate) = curvature.as_mut()
                     && let Err(e) = estimate(net, opt, epoch)
                 {
-                    let sample = match e {
-                        CurvatureError::Network { sample, .. }
-                        | CurvatureError::NonFiniteEnergy { sample, .. } => Some(sample),
-                        _ => None,
+                    return failed(e.sample(), Failure::Curvature(e));
+                }
+                let passes = (&mut forward, &mut backward);
+                let scratch = (&mut check, &mut grads);
+                let energy;
+                (energy, lr) =
+                    match train_step(net, opt, (train, idx), passes, scratch, mean_gradient) {
+                        Ok(done) => done,
+                        Err((sample, failure)) => return failed(sample, failure),
                     };
-                    return failed(sample, Failure::Curvature(e));
-                }
-                let energy = match forward(net, train, idx) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        let sample = locate_error(net, train, idx, &mut forward);
-                        return failed(sample, Failure::Network(e));
-                    }
-                };
-                if let Err(failure) = check.energy(energy) {
-                    let sample = locate_energy(net, train, idx, &mut forward);
-                    return failed(sample, failure);
-                }
-                let energy = energy.to_f64();
-                net.zero_grad();
-                backward(net);
-                if let Err(failure) = check.gradients(net) {
-                    let sample = locate_gradient(net, train, idx, &mut forward, &mut backward);
-                    return failed(sample, failure);
-                }
-                grads.clear();
-                grads.extend_from_slice(net.grads());
-                let scale = if mean_gradient {
-                    N::Float::from_f64(1.0 / idx.len() as f64)
-                } else {
-                    N::Float::ONE
-                };
-                lr = opt.learning_rate().to_f64();
-                let update = |net: &mut N| opt.update_scaled(net.params_mut(), &grads, scale);
-                if let Err(failure) = check.update(net, update) {
-                    let sample = (idx.len() == 1).then(|| idx[0]);
-                    return failed(sample, failure);
-                }
                 step = here;
                 total += energy;
                 seen += idx.len();
@@ -1042,40 +1017,28 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
                 }
             }
 
-            // The passes after the epoch evaluate: in evaluation mode (dropout off), whatever
-            // they return, the mode restored after them.
-            let was_training = net.training();
-            net.set_training(false);
-            let evaluated = (|| {
-                let train_acc = match (correct.as_mut(), train_accuracy) {
-                    (Some(correct), true) => Some(accuracy(net, train, correct)),
-                    _ => None,
-                };
-                let (mut val_loss, mut val_acc) = (None, None);
-                if let Some(val) = validation {
-                    val_loss = Some(mean_loss(net, val, &val_order, batch, &mut forward)?);
-                    val_acc = correct.as_mut().map(|correct| accuracy(net, val, correct));
-                }
-                Ok((train_acc, val_loss, val_acc))
-            })();
-            net.set_training(was_training);
-            let (train_acc, val_loss, val_acc) = evaluated.map_err(|(sample, failure)| {
+            let train_acc_of = train_accuracy.then_some(train);
+            let evaluated = evaluate(
+                net,
+                train_acc_of,
+                validation,
+                &val_order,
+                batch,
+                correct.as_mut(),
+                &mut forward,
+            );
+            let Scores {
+                train_acc,
+                val_loss,
+                val_acc,
+            } = evaluated.map_err(|(sample, failure)| {
                 stopped(&history, (epoch, None, sample, Phase::Validation), failure)
             })?;
 
             let train_loss = total / seen as f64;
-            let monitored = val_loss.unwrap_or(train_loss);
-            let improved = history.best_epoch.is_none() || monitored < best_loss - min_delta;
+            let improved = best.observe(val_loss.unwrap_or(train_loss), net.params(), min_delta);
             if improved {
-                best_loss = monitored;
                 history.best_epoch = Some(epoch);
-                since_best = 0;
-                if restore_best {
-                    best_params.clear();
-                    best_params.extend_from_slice(net.params());
-                }
-            } else {
-                since_best += 1;
             }
             history.epochs.push(Epoch {
                 epoch,
@@ -1093,18 +1056,132 @@ impl<'a, N: Network, O: Optimizer<N::Float> + ?Sized, S> Trainer<'a, N, O, S> {
                 history.stop = StopReason::Callback;
                 break;
             }
-            if !improved && patience.is_some_and(|p| since_best >= p) {
+            if !improved && patience.is_some_and(|p| best.since >= p) {
                 history.stop = StopReason::EarlyStopping;
                 break;
             }
         }
 
         if restore_best && history.best_epoch.is_some_and(|b| b < history.epochs.len()) {
-            net.params_mut().copy_from_slice(&best_params);
+            net.params_mut().copy_from_slice(&best.params);
             history.restored_best = true;
         }
         Ok(history)
     }
+}
+
+/// The best epoch so far, for early stopping and `restore_best`.
+struct Best<F> {
+    /// Its monitored loss (none before the first epoch).
+    loss: Option<f64>,
+    /// Epochs since it.
+    since: usize,
+    /// Its parameters, kept if `keep`.
+    params: Vec<F>,
+    keep: bool,
+}
+
+impl<F: Copy> Best<F> {
+    /// Whether an epoch that ends at `monitored` with `params` improves on the best by more than
+    /// `min_delta` (the first always does); if so it becomes the best.
+    fn observe(&mut self, monitored: f64, params: &[F], min_delta: f64) -> bool {
+        let improved = self.loss.is_none_or(|best| monitored < best - min_delta);
+        if improved {
+            self.loss = Some(monitored);
+            self.since = 0;
+            if self.keep {
+                self.params.clear();
+                self.params.extend_from_slice(params);
+            }
+        } else {
+            self.since += 1;
+        }
+        improved
+    }
+}
+
+/// The passes after an epoch, in evaluation mode (dropout off; the mode is restored after them,
+/// whatever they return): the accuracy on `train` (if given), and the mean loss and accuracy on
+/// `validation`. The accuracies need `correct`.
+fn evaluate<N: Network, S>(
+    net: &mut N,
+    train: Option<&[S]>,
+    validation: Option<&[S]>,
+    val_order: &[usize],
+    batch: usize,
+    mut correct: Option<&mut Correct<'_, N, S>>,
+    forward: &mut impl FnMut(&mut N, &[S], &[usize]) -> Result<N::Float, Error>,
+) -> Result<Scores, (Option<usize>, Failure)> {
+    let was_training = net.training();
+    net.set_training(false);
+    let evaluated = (|| {
+        let train_acc = match (correct.as_mut(), train) {
+            (Some(correct), Some(train)) => Some(accuracy(net, train, correct)),
+            _ => None,
+        };
+        let (mut val_loss, mut val_acc) = (None, None);
+        if let Some(val) = validation {
+            val_loss = Some(mean_loss(net, val, val_order, batch, forward)?);
+            val_acc = correct.as_mut().map(|correct| accuracy(net, val, correct));
+        }
+        Ok(Scores {
+            train_acc,
+            val_loss,
+            val_acc,
+        })
+    })();
+    net.set_training(was_training);
+    evaluated
+}
+
+/// What [`evaluate`] measured after an epoch.
+struct Scores {
+    train_acc: Option<f64>,
+    val_loss: Option<f64>,
+    val_acc: Option<f64>,
+}
+
+/// One training step on the samples `idx` of `data`: fprop (by `forward`), checked; the
+/// gradients (by `backward`), checked; the optimizer's update (the gradient scaled by
+/// `1 / idx.len()` if `mean`), checked and undone if it breaks a weight. Returns the energy and
+/// the learning rate of the update, or the failure and the sample found to cause it.
+#[allow(clippy::type_complexity)]
+fn train_step<N: Network, O: Optimizer<N::Float> + ?Sized, S>(
+    net: &mut N,
+    opt: &mut O,
+    (data, idx): (&[S], &[usize]),
+    (forward, backward): (
+        &mut impl FnMut(&mut N, &[S], &[usize]) -> Result<N::Float, Error>,
+        &mut impl FnMut(&mut N),
+    ),
+    (check, grads): (&mut StepCheck<N::Float>, &mut Vec<N::Float>),
+    mean: bool,
+) -> Result<(f64, f64), (Option<usize>, Failure)> {
+    let energy = match forward(net, data, idx) {
+        Ok(e) => e,
+        Err(e) => return Err((locate_error(net, data, idx, forward), Failure::Network(e))),
+    };
+    if let Err(failure) = check.energy(energy) {
+        return Err((locate_energy(net, data, idx, forward), failure));
+    }
+    net.zero_grad();
+    backward(net);
+    if let Err(failure) = check.gradients(net) {
+        return Err((locate_gradient(net, data, idx, forward, backward), failure));
+    }
+    grads.clear();
+    grads.extend_from_slice(net.grads());
+    let scale = if mean {
+        N::Float::from_f64(1.0 / idx.len() as f64)
+    } else {
+        N::Float::ONE
+    };
+    let lr = opt.learning_rate().to_f64();
+    let update = |net: &mut N| opt.update_scaled(net.params_mut(), grads, scale);
+    if let Err(failure) = check.update(net, update) {
+        return Err(((idx.len() == 1).then(|| idx[0]), failure));
+    }
+    Ok((energy.to_f64(), lr))
 }
 
 /// The mean energy of `data` (its samples `order`, in batches of `batch`) by `forward`, or the

@@ -530,6 +530,10 @@ fn a_non_finite_energy_while_estimating_names_the_sample() {
         matches!(e, CurvatureError::NonFiniteEnergy { sample: 5, .. }),
         "{e:?}"
     );
+    assert_eq!(
+        (e.sample(), CurvatureError::NoSamples.sample()),
+        (Some(5), None)
+    );
     assert_eq!(opt.estimates(), 0);
     assert!(opt.curvature().is_empty());
     // Through the trainer: the error points at the training sample, before the first update.

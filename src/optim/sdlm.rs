@@ -80,6 +80,17 @@ pub enum CurvatureError {
     },
 }
 
+impl CurvatureError {
+    /// The index (in the data given) of the sample the estimate failed on, if it failed on one.
+    pub fn sample(&self) -> Option<usize> {
+        match self {
+            CurvatureError::Network { sample, .. }
+            | CurvatureError::NonFiniteEnergy { sample, .. } => Some(*sample),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for CurvatureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
