@@ -8,6 +8,12 @@
 //! (SSE on x86_64, plain arrays elsewhere) gives the same bits, which the tests check. `f64`
 //! keeps one running sum (see [`mod@f64`]).
 //!
+//! The `f32` partial sums start at `−0.0`, the additive identity: `−0 + p` is `p` for every `p`,
+//! so the compiler drops the first addition of each sum, where `+0 + p` is an addition it must
+//! keep (it turns `p = −0` into `+0`). On XOR's 2-8-1 step that is one addition less in each
+//! of fprop's two products, on a chain of dependent operations. The result differs from sums
+//! started at `+0.0` only in the sign of a zero sum.
+//!
 //! Written with explicit SSE for `f32` on x86_64 because the compiler, left to vectorise the
 //! plain version after unrolling a layer's rows, packed it two lanes wide or across rows
 //! (measured: the 64-32-10 step's fprop took twice the hand-written one's).
@@ -16,9 +22,13 @@
 #[inline(always)]
 fn dot_lanes<T>(a: &[T], b: &[T]) -> T
 where
-    T: Copy + Default + core::ops::Add<Output = T> + core::ops::Mul<Output = T>,
+    T: Copy
+        + Default
+        + core::ops::Add<Output = T>
+        + core::ops::Mul<Output = T>
+        + core::ops::Neg<Output = T>,
 {
-    let mut s = [T::default(); 8];
+    let mut s = [-T::default(); 8];
     let (ac, at) = a.as_chunks::<8>();
     let (bc, bt) = b.as_chunks::<8>();
     for (x, y) in ac.iter().zip(bc) {
@@ -115,7 +125,7 @@ pub mod f64 {
 #[cfg(target_arch = "x86_64")]
 mod sse {
     use core::arch::x86_64::_mm_storeu_ps;
-    use core::arch::x86_64::{__m128, _mm_add_ps, _mm_loadu_ps, _mm_mul_ps, _mm_setzero_ps};
+    use core::arch::x86_64::{__m128, _mm_add_ps, _mm_loadu_ps, _mm_mul_ps, _mm_set1_ps};
 
     /// The dots of `R` rows with `b`, over the shortest length, interleaved: partial sums
     /// `0..4` of row `r` in `lo[r]`, `4..8` in `hi[r]`.
@@ -126,8 +136,8 @@ mod sse {
         // SAFETY: SSE is part of x86_64; every load reads 4 values at `j` or `j + 4` with
         // `j + 8 <= full <= n`, inside each row and `b`.
         let (lo, hi) = unsafe {
-            let mut lo: [__m128; R] = [_mm_setzero_ps(); R];
-            let mut hi: [__m128; R] = [_mm_setzero_ps(); R];
+            let mut lo: [__m128; R] = [_mm_set1_ps(-0.0); R];
+            let mut hi: [__m128; R] = [_mm_set1_ps(-0.0); R];
             let mut j = 0;
             while j < full {
                 let b0 = _mm_loadu_ps(b.as_ptr().add(j));
@@ -143,7 +153,7 @@ mod sse {
         };
         let mut out = [0.0f32; R];
         for r in 0..R {
-            let mut s = [0.0f32; 8];
+            let mut s = [-0.0f32; 8];
             // SAFETY: SSE is part of x86_64; `s` has room for the 8 values stored.
             unsafe {
                 _mm_storeu_ps(s.as_mut_ptr(), lo[r]);
@@ -186,6 +196,24 @@ mod tests {
                 "n = {n}"
             );
         }
+    }
+
+    /// The `f32` sums start at −0.0: a sum of negative zeros is −0.0 on every path and length
+    /// (started at +0.0, it would be +0.0), and a sum of zeros of both signs is +0.0.
+    #[test]
+    fn a_sum_of_negative_zeros_is_negative_zero() {
+        for n in [1, 2, 7, 8, 9, 17] {
+            let (a, b) = (vec![-0.0f32; n], vec![1.0f32; n]);
+            assert!(dot_lanes(&a, &b).is_sign_negative(), "n = {n}");
+            assert!(super::f32::dot(&a, &b).is_sign_negative(), "n = {n}");
+            let (g0, g1) = super::f32::dot2(&a, &a, &b);
+            assert!(g0.is_sign_negative() && g1.is_sign_negative(), "n = {n}");
+            let mut mixed = a.clone();
+            mixed[n - 1] = 0.0;
+            assert!(super::f32::dot(&mixed, &b).is_sign_positive(), "n = {n}");
+        }
+        let (a, b) = ([-0.0f32; 3], [2.0f32; 3]);
+        assert!(super::f32::dot_n(&a, &b).is_sign_negative());
     }
 
     /// The definition is the dot product, and its order is the one documented: the 8 sums

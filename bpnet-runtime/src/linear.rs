@@ -3,8 +3,13 @@
 //! `W` has shape `out × in` and is stored row-major in the network's parameter pool, so row `i`
 //! holds the weights of output `i`.
 
+/// `$start` is the value a per-sample sum starts from: for `f32`, `−0.0`, the additive identity
+/// (`−0 + p` is `p` for every `p`, where `+0 + (−0)` is `+0`), so the compiler drops the first
+/// addition, one addition less on a small network's chain of dependent operations; for `f64`,
+/// `+0.0`, where the minibatch's matrix product starts, so that a sample's `dx` has the same
+/// bits alone and in a minibatch, to the sign of a zero.
 macro_rules! linear_kernels {
-    ($t:ident) => {
+    ($t:ident, $start:literal) => {
         #[doc = concat!("Linear kernels for `", stringify!($t), "`.")]
         pub mod $t {
             use crate::gemm::{self, GemmScratch};
@@ -68,7 +73,7 @@ macro_rules! linear_kernels {
                 assert_eq!(dw.len(), w.len(), "linear: dW and W differ");
                 assert_eq!(dx.len(), x.len(), "linear: dx and x differ");
                 if !accumulate {
-                    dx.fill(0.0);
+                    dx.fill($start);
                 }
                 let n = x.len();
                 // `g` by value: a reference into `dy` would be re-read at every step (the compiler cannot
@@ -107,7 +112,7 @@ macro_rules! linear_kernels {
                     &mut dw.as_chunks_mut::<I>().0[..O],
                 );
                 let x = *x;
-                let mut acc = if ACC { *dx } else { [0.0; I] };
+                let mut acc = if ACC { *dx } else { [$start; I] };
                 for ((&g, row), drow) in dy.iter().zip(rows).zip(drows.iter_mut()) {
                     // Two loops, each writing one array: `W` and `dW` are both in pools the
                     // compiler cannot tell apart, and one loop writing `dW` while reading `W`
@@ -161,7 +166,7 @@ macro_rules! linear_kernels {
                 assert_eq!(w.len(), I * O, "linear: W is not out × in");
                 let rows = &mut w.as_chunks_mut::<I>().0[..O];
                 let x = *x;
-                let mut acc = if ACC { *dx } else { [0.0; I] };
+                let mut acc = if ACC { *dx } else { [$start; I] };
                 for (&g, row) in dy.iter().zip(rows.iter_mut()) {
                     for j in 0..I {
                         acc[j] += row[j] * g;
@@ -816,8 +821,8 @@ macro_rules! linear_kernels {
     };
 }
 
-linear_kernels!(f32);
-linear_kernels!(f64);
+linear_kernels!(f32, -0.0);
+linear_kernels!(f64, 0.0);
 
 #[cfg(test)]
 mod tests {
@@ -888,6 +893,43 @@ mod tests {
         assert!(rel_err(&up(&y), &y64) < 1e-6);
         assert!(rel_err(&up(&dx), &numeric_grad(&x, |x| energy(&w, x, &dy))) < 1e-5);
         assert!(rel_err(&up(&dw), &numeric_grad(&w, |w| energy(w, &x, &dy))) < 1e-5);
+    }
+
+    /// The kernels monomorphic on the widths give the slice kernels' bits, the sign of a zero
+    /// included: in `f32` a sum starts at −0.0 (a `dx` of zero terms of sign − is −0.0), in
+    /// `f64` at +0.0 (as the minibatch's product).
+    #[test]
+    fn the_fixed_width_kernels_give_the_slice_kernels_bits() {
+        use crate::testing::noise;
+        macro_rules! check {
+            ($t:ident, $i:literal, $o:literal, $neg:expr) => {{
+                let w: Vec<$t> = noise($i * $o, 1);
+                let w_pos: Vec<$t> = w.iter().map(|v| v.abs()).collect();
+                let x: [$t; $i] = noise::<$t>($i, 2).try_into().unwrap();
+                for (w, dy) in [(w, noise::<$t>($o, 3)), (w_pos, vec![-0.0; $o])] {
+                    let dy: [$t; $o] = dy.try_into().unwrap();
+                    let (mut y, mut y_n) = (vec![7.0; $o], [7.0; $o]);
+                    super::$t::fprop(&w, &x, &mut y);
+                    super::$t::fprop_n(&w, &x, &mut y_n);
+                    let (mut dx, mut dw) = (vec![7.0; $i], vec![0.5; $i * $o]);
+                    let (mut dx_n, mut dw_n) = ([7.0; $i], vec![0.5; $i * $o]);
+                    super::$t::bprop(&w, &x, &dy, &mut dx, &mut dw);
+                    super::$t::bprop_n::<$i, $o, false>(&w, &x, &dy, &mut dx_n, &mut dw_n);
+                    let bits = |v: &[$t]| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&y), bits(&y_n));
+                    assert_eq!((bits(&dx), bits(&dw)), (bits(&dx_n), bits(&dw_n)));
+                    if dy[0] == 0.0 {
+                        // Wᵀ (−0) with W > 0: every product −0, and the sum the start value.
+                        assert!(dx.iter().all(|v| *v == 0.0 && v.is_sign_negative() == $neg));
+                    }
+                }
+            }};
+        }
+        check!(f32, 2, 8, true);
+        check!(f32, 9, 3, true);
+        check!(f32, 16, 17, true);
+        check!(f64, 2, 8, false);
+        check!(f64, 9, 3, false);
     }
 
     /// The batched kernels equal the per-sample ones row by row (dW: their sum).
