@@ -377,6 +377,10 @@ fn span(rows: usize, rs: usize, cols: usize, cs: usize) -> Option<usize> {
 /// Values a buffer may need to skip to start on a 64-byte cache line.
 const ALIGN: usize = 16;
 
+/// A tile of `C` made away from `C` (see [`Epilogue::transient`]), aligned as a cache line.
+#[repr(align(64))]
+struct TileScratch<T, const N: usize>([T; N]);
+
 /// `buf` from its first value on a 64-byte boundary: a vector load from a packed strip then never
 /// straddles two cache lines (split loads halved the tile's speed).
 fn aligned<F>(buf: &mut [F]) -> &mut [F] {
@@ -687,6 +691,14 @@ trait Epilogue<T>: Sync {
 
     /// `C[row][col0 .. col0 + seg.len()]`, final.
     fn finish(&self, row: usize, col0: usize, seg: &mut [T]);
+
+    /// Whether `C` only carries the product to `finish` (its values after are unspecified):
+    /// then, when a single block of `k` makes the whole sum, each tile is made in a scratch of
+    /// the tile's size, which stays in L1, instead of in `C` (see `gemm_zip`'s `keep`).
+    #[inline(always)]
+    fn transient(&self) -> bool {
+        false
+    }
 }
 
 /// The epilogue of `gemm_then`: its closure.
@@ -706,6 +718,8 @@ struct Zip<'a, T, F> {
     z: BlocksPtr<T>,
     ldz: usize,
     finish: &'a F,
+    /// `C` is needed after the product (see [`Epilogue::transient`]).
+    keep: bool,
 }
 
 impl<T: Send, F: Fn(usize, usize, &mut [T], &mut [T]) + Sync> Epilogue<T> for Zip<'_, T, F> {
@@ -727,6 +741,11 @@ impl<T: Send, F: Fn(usize, usize, &mut [T], &mut [T]) + Sync> Epilogue<T> for Zi
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (row, col0, rows);
+    }
+
+    #[inline(always)]
+    fn transient(&self) -> bool {
+        !self.keep
     }
 
     #[inline(always)]
@@ -890,11 +909,20 @@ macro_rules! gemm_impl {
                     let js = j0 + s * width;
                     let cols = width.min(j0 + nc - js);
                     if cs == 1 {
-                        // Rows of B are contiguous: copy them.
+                        // Rows of B are contiguous: copy them; a full strip of `NR` as an
+                        // array, a copy of known length the compiler inlines (of `cols`
+                        // values, it called `memcpy` for every row of the strip).
                         for (p, d) in strip.chunks_exact_mut(width).enumerate() {
                             let start = (p0 + p) * rs + js;
-                            d[..cols].copy_from_slice(&b[start..start + cols]);
-                            d[cols..].fill(0.0);
+                            let src = &b[start..start + cols];
+                            if let (Ok(d), Ok(src)) =
+                                (<&mut [$t; NR]>::try_from(&mut *d), <&[$t; NR]>::try_from(src))
+                            {
+                                *d = *src;
+                            } else {
+                                d[..cols].copy_from_slice(src);
+                                d[cols..].fill(0.0);
+                            }
                         }
                     } else {
                         if cols < width {
@@ -1123,6 +1151,12 @@ macro_rules! gemm_impl {
             /// of a product to write a result of its epilogue into another matrix (an
             /// activation, the weights being updated): each value of `Z` is lent to one call.
             ///
+            /// With `keep` false, `C` only carries the product to `finish`: where one block of
+            /// `k` (at most 256) makes the whole sum and `β` is 0, each tile is made in a
+            /// scratch of its size, in the L1 cache, and `C` is left as it was (the update of
+            /// large weights then does not also write, and first read, their gradient's lines);
+            /// otherwise `C` holds partial sums on their way. Its values after are unspecified.
+            ///
             /// ```
             /// use bpnet_runtime::gemm::{GemmScratch, f64::gemm_zip};
             ///
@@ -1130,7 +1164,7 @@ macro_rules! gemm_impl {
             /// let (a, b, mut c) = ([1.0; 6], [1.0; 8], [0.0; 12]);
             /// let mut z = [1.0; 12];
             /// let mut scratch = GemmScratch::new();
-            /// gemm_zip(3, 2, 4, &a, (2, 1), &b, (4, 1), 0.0, &mut c, &mut scratch, (&mut z, 4),
+            /// gemm_zip(3, 2, 4, &a, (2, 1), &b, (4, 1), 0.0, &mut c, &mut scratch, true, (&mut z, 4),
             ///     &|_, _, seg: &mut [f64], z_seg: &mut [f64]| {
             ///         for (z, &v) in z_seg.iter_mut().zip(seg.iter()) {
             ///             *z += 2.0 * v;
@@ -1154,6 +1188,7 @@ macro_rules! gemm_impl {
                 beta: $t,
                 c: &mut [$t],
                 scratch: &mut GemmScratch<$t>,
+                keep: bool,
                 (z, ldz): (&mut [$t], usize),
                 finish: &F,
             ) where
@@ -1170,6 +1205,7 @@ macro_rules! gemm_impl {
                     z: super::BlocksPtr(z.as_mut_ptr()),
                     ldz,
                     finish,
+                    keep,
                 };
                 drive(m, k, n, a, sa, b, sb, beta, c, scratch, &zip)
             }
@@ -1198,6 +1234,10 @@ macro_rules! gemm_impl {
                 E: super::Epilogue<$t>,
             {
                 let (apack, bpack) = (super::aligned(&mut buf.a), super::aligned(&mut buf.b));
+                // One block of k makes each tile whole: with a transient C, the tile is made
+                // in `through` (L1) rather than in C.
+                let through = finish.transient() && beta == 0.0 && k <= KC;
+                let mut scratch_tile = super::TileScratch([0.0; MR * NR]);
                 for jc in (0..n).step_by(NC) {
                     let nc = NC.min(n - jc);
                     for pc in (0..k).step_by(KC) {
@@ -1220,30 +1260,37 @@ macro_rules! gemm_impl {
                                     .enumerate()
                                 {
                                     let rows = MR.min(mc - si * MR);
-                                    let at = (ic + si * MR) * ldc + jc + sj * NR;
+                                    let tile_c = if through {
+                                        (scratch_tile.0.as_mut_ptr(), NR)
+                                    } else {
+                                        // SAFETY: the tile's first value, inside the m × n
+                                        // values of C the caller lends us.
+                                        (unsafe { c.add((ic + si * MR) * ldc + jc + sj * NR) }, ldc)
+                                    };
                                     if last {
                                         finish.ahead(row0 + ic + si * MR, col0 + jc + sj * NR, rows);
                                     }
                                     // SAFETY: the tile's rows and columns lie inside the m × n
-                                    // values of C the caller lends us.
+                                    // values of C the caller lends us, or inside the MR × NR
+                                    // scratch tile.
                                     unsafe {
                                         run_tile(
                                             kc,
                                             ap,
                                             bp,
-                                            c.add(at),
-                                            ldc,
+                                            tile_c.0,
+                                            tile_c.1,
                                             (rows, cols),
                                             overwrite,
                                         )
                                     };
                                     if last {
-                                        // SAFETY: the tile's rows, inside C as above; no other
-                                        // reference to them is alive.
+                                        // SAFETY: the tile's rows, as above; no other reference
+                                        // to them is alive.
                                         unsafe {
                                             super::finish_tile(
                                                 finish,
-                                                (c.add(at), ldc),
+                                                tile_c,
                                                 (rows, cols),
                                                 (row0 + ic + si * MR, col0 + jc + sj * NR),
                                             )
@@ -1799,50 +1846,65 @@ mod tests {
     epilogue_sees_final_values_once!(f64, epilogue_sees_final_values_once_f64);
 
     /// `gemm_zip` lends each call the values of Z at the places of its segment (Z with a wider
-    /// row stride, whose padding must stay), on 1 and 2 threads; C keeps the product.
+    /// row stride, whose padding must stay), on 1 and 2 threads; C keeps the product, or with
+    /// `keep` false and one block of k (at most 256), is not even written.
     #[test]
     fn zip_lends_the_matching_values_of_z() {
         for threads in [1, 2] {
             let mut s = GemmScratch::new();
             s.set_threads(threads);
-            for &(m, k, n) in &[(3, 4, 5), (70, 300, 90), (20, 600, 200), (4, 0, 3)] {
+            for &(m, k, n) in &[
+                (3, 4, 5),
+                (70, 300, 90),
+                (70, 256, 90),
+                (20, 600, 200),
+                (4, 0, 3),
+            ] {
                 let a: Vec<f64> = noise(m * k, 4).iter().map(|&v| f64::from(v)).collect();
                 let b: Vec<f64> = noise(k * n, 5).iter().map(|&v| f64::from(v)).collect();
                 let ldz = n + 3;
                 let z0: Vec<f64> = (0..m * ldz).map(|i| i as f64).collect();
                 let mut want = vec![0.0; m * n];
                 super::f64::gemm(m, k, n, &a, (k, 1), &b, (n, 1), 0.0, &mut want, &mut s);
-                let (mut c, mut z) = (vec![7.0; m * n], z0.clone());
-                super::f64::gemm_zip(
-                    m,
-                    k,
-                    n,
-                    &a,
-                    (k, 1),
-                    &b,
-                    (n, 1),
-                    0.0,
-                    &mut c,
-                    &mut s,
-                    (&mut z, ldz),
-                    &|row, col0, seg: &mut [f64], z_seg: &mut [f64]| {
-                        assert_eq!(seg.len(), z_seg.len());
-                        for (j, (z, v)) in z_seg.iter_mut().zip(seg.iter()).enumerate() {
-                            // Z's old value says where it was: it must be this place.
-                            assert_eq!(*z, (row * ldz + col0 + j) as f64);
-                            *z = 2.0 * v;
+                for keep in [true, false] {
+                    let (mut c, mut z) = (vec![7.0; m * n], z0.clone());
+                    super::f64::gemm_zip(
+                        m,
+                        k,
+                        n,
+                        &a,
+                        (k, 1),
+                        &b,
+                        (n, 1),
+                        0.0,
+                        &mut c,
+                        &mut s,
+                        keep,
+                        (&mut z, ldz),
+                        &|row, col0, seg: &mut [f64], z_seg: &mut [f64]| {
+                            assert_eq!(seg.len(), z_seg.len());
+                            for (j, (z, v)) in z_seg.iter_mut().zip(seg.iter()).enumerate() {
+                                // Z's old value says where it was: it must be this place.
+                                assert_eq!(*z, (row * ldz + col0 + j) as f64);
+                                *z = 2.0 * v;
+                            }
+                        },
+                    );
+                    let at = format!("{m}×{k}×{n}, {threads} threads, keep {keep}");
+                    if keep {
+                        assert_eq!(c, want, "{at}");
+                    } else if (1..=256).contains(&k) {
+                        assert!(c.iter().all(|&v| v == 7.0), "{at}: C written");
+                    }
+                    for i in 0..m {
+                        for j in 0..ldz {
+                            let z_want = if j < n {
+                                2.0 * want[i * n + j]
+                            } else {
+                                z0[i * ldz + j]
+                            };
+                            assert_eq!(z[i * ldz + j], z_want, "{at}: Z[{i}][{j}]");
                         }
-                    },
-                );
-                assert_eq!(c, want, "{m}×{k}×{n}, {threads} threads");
-                for i in 0..m {
-                    for j in 0..ldz {
-                        let z_want = if j < n {
-                            2.0 * want[i * n + j]
-                        } else {
-                            z0[i * ldz + j]
-                        };
-                        assert_eq!(z[i * ldz + j], z_want, "{m}×{k}×{n}: Z[{i}][{j}]");
                     }
                 }
             }
@@ -1865,6 +1927,7 @@ mod tests {
             0.0,
             &mut [0.0; 6],
             &mut s,
+            true,
             (&mut z, 3),
             &|_, _, _, _| {},
         );

@@ -456,6 +456,7 @@ macro_rules! linear_kernels {
                     0.0,
                     y,
                     scratch,
+                    true,
                     (z, n_out),
                     &|_, col0, y_seg: &mut [$t], z_seg: &mut [$t]| f(col0, y_seg, z_seg),
                 );
@@ -515,6 +516,7 @@ macro_rules! linear_kernels {
                     0.0,
                     dw,
                     scratch,
+                    false,
                     (w, n_in),
                     &|_, _, g: &mut [$t], w: &mut [$t]| sgd_segment(w, g, lr),
                 );
