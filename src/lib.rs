@@ -157,9 +157,11 @@ pub mod __private {
     pub use core::result::Result;
     pub use std::vec::Vec;
 
-    /// A zeroed pool of `n` values (allocated once, in `new`).
-    pub fn zeroed<F: bpnet_runtime::Float>(n: usize) -> Vec<F> {
-        std::vec![F::ZERO; n]
+    pub use bpnet_runtime::AlignedVec;
+
+    /// A zeroed pool of `n` values, from a cache line (allocated once, in `new`).
+    pub fn zeroed<F: bpnet_runtime::Float>(n: usize) -> AlignedVec<F> {
+        AlignedVec::zeroed(n)
     }
 }
 

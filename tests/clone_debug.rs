@@ -94,6 +94,24 @@ fn a_clone_is_an_independent_copy() {
     assert_eq!(copy.run(&xs[0]), again.run(&xs[0]));
 }
 
+/// The pools start on a cache line, in the original and in a clone (see `bpnet::__private::
+/// AlignedVec`: a small network's speed then does not depend on where the allocator put them).
+#[test]
+fn the_pools_start_on_a_cache_line() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let nets: Vec<Net> = (0..8).map(|_| Net::new(&mut rng)).collect();
+    for net in nets
+        .iter()
+        .chain(nets.iter().map(Clone::clone).collect::<Vec<_>>().iter())
+    {
+        assert_eq!(net.params().as_ptr() as usize % 64, 0);
+        assert_eq!(net.grads().as_ptr() as usize % 64, 0);
+        assert_eq!(net.curvature().as_ptr() as usize % 64, 0);
+    }
+    let elman = Elman::new(&mut rng);
+    assert_eq!(elman.params().as_ptr() as usize % 64, 0);
+}
+
 #[test]
 fn an_unfolded_clone_continues_where_its_original_was() {
     let mut net = Elman::new(&mut StdRng::seed_from_u64(1));

@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod add;
+mod aligned;
 pub mod approx;
 mod batch;
 mod batch_steps;
@@ -68,6 +69,7 @@ pub mod kernels {
     };
 }
 
+pub use aligned::AlignedVec;
 pub use batch::{Batch, Given, batch_len};
 pub use batch_steps::{BatchSteps, StepRows, batch_seq_len, continue_rows};
 pub use error::Error;

@@ -297,8 +297,8 @@ pub fn module_impls(model: &Model, inits: &TokenStream, bounds: &TokenStream) ->
                 fn create() -> Self {
                     Self {
                         #inits
-                        __params: #rt::Vec::new(), __grads: #rt::Vec::new(),
-                        __ddgrads: #rt::Vec::new(),
+                        __params: #rt::AlignedVec::default(), __grads: #rt::AlignedVec::default(),
+                        __ddgrads: #rt::AlignedVec::default(),
                         __input_grads: false,
                         __forward: ::bpnet::__private::Forward::None,
                         __mode: ::bpnet::__private::Mode::new(),

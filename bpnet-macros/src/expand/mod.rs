@@ -105,9 +105,9 @@ fn the_struct(model: &Model) -> TokenStream {
         #[doc = #struct_doc]
         #vis struct #name {
             #fields
-            __params: #rt::Vec<#f>,
-            __grads: #rt::Vec<#f>,
-            __ddgrads: #rt::Vec<#f>,
+            __params: #rt::AlignedVec<#f>,
+            __grads: #rt::AlignedVec<#f>,
+            __ddgrads: #rt::AlignedVec<#f>,
             __input_grads: bool,
             __forward: ::bpnet::__private::Forward,
             __mode: ::bpnet::__private::Mode,
