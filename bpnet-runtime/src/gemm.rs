@@ -890,6 +890,18 @@ macro_rules! gemm_impl {
                 unsafe { tile(kc, a, b, c, ldc, shape, overwrite) }
             }
 
+            /// `d = src` if both are `W` values long (then true): a copy of a known length.
+            #[inline(always)]
+            fn copy_full<const W: usize>(d: &mut [$t], src: &[$t]) -> bool {
+                match (<&mut [$t; W]>::try_from(d), <&[$t; W]>::try_from(src)) {
+                    (Ok(d), Ok(src)) => {
+                        *d = *src;
+                        true
+                    }
+                    _ => false,
+                }
+            }
+
             /// Packs rows `p0..p0 + kc` and columns `j0..j0 + nc` of `B` (element `(p, j)` at
             /// `b[p·rs + j·cs]`) into strips `NR` columns wide, `p`-major, zero-padded.
             #[allow(clippy::too_many_arguments)]
@@ -909,17 +921,13 @@ macro_rules! gemm_impl {
                     let js = j0 + s * width;
                     let cols = width.min(j0 + nc - js);
                     if cs == 1 {
-                        // Rows of B are contiguous: copy them; a full strip of `NR` as an
-                        // array, a copy of known length the compiler inlines (of `cols`
-                        // values, it called `memcpy` for every row of the strip).
+                        // Rows of B are contiguous: copy them; a full strip (`NR` or `MR`
+                        // wide) as an array, a copy of known length the compiler inlines (of
+                        // `cols` values, it called `memcpy` for every row of the strip).
                         for (p, d) in strip.chunks_exact_mut(width).enumerate() {
                             let start = (p0 + p) * rs + js;
                             let src = &b[start..start + cols];
-                            if let (Ok(d), Ok(src)) =
-                                (<&mut [$t; NR]>::try_from(&mut *d), <&[$t; NR]>::try_from(src))
-                            {
-                                *d = *src;
-                            } else {
+                            if !copy_full::<NR>(d, src) && !copy_full::<MR>(d, src) {
                                 d[..cols].copy_from_slice(src);
                                 d[cols..].fill(0.0);
                             }
