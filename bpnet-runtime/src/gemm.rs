@@ -1242,8 +1242,8 @@ macro_rules! gemm_impl {
                 E: super::Epilogue<$t>,
             {
                 let (apack, bpack) = (super::aligned(&mut buf.a), super::aligned(&mut buf.b));
-                // One block of k makes each tile whole: with a transient C, the tile is made
-                // in `through` (L1) rather than in C.
+                // One block of k makes each tile whole: with a transient C, each tile is made
+                // in `scratch_tile` (in L1) rather than in C.
                 let through = finish.transient() && beta == 0.0 && k <= KC;
                 let mut scratch_tile = super::TileScratch([0.0; MR * NR]);
                 for jc in (0..n).step_by(NC) {
