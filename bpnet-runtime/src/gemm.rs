@@ -4,7 +4,9 @@
 //! The classic blocking (Goto): panels of `B` packed `NR` columns wide, blocks of `A` packed `MR`
 //! rows tall, and an `MR × NR` register tile accumulated over `KC` steps. For `f32` on a CPU with
 //! AVX-512, or with AVX2 and FMA, the tile is written with intrinsics (both with the same bits:
-//! one fused multiply-add per step); elsewhere it is plain Rust.
+//! one fused multiply-add per step); elsewhere it is plain Rust. A product with at most 12 rows or
+//! columns (a layer of 10 outputs) is made by a narrow block instead, one vector per column with
+//! the lanes along the other side, with the tile's bits.
 
 use crate::workers::Workers;
 use crate::{Error, Float};
@@ -601,6 +603,78 @@ unsafe fn block_f32_avx2<const R: usize, const V: usize>(
     }
 }
 
+/// Most accumulators of [`narrow_f32_avx2`]: with its vectors of `v` and a broadcast, the
+/// sixteen registers of AVX2 hold them all.
+const NARROW_MAX: usize = 12;
+
+/// A narrow block: `(kc, (v, ps, gs), (w, sp, sq), (out, go))`, as [`narrow_f32_avx2`].
+type NarrowBlock<T> =
+    unsafe fn(usize, (*const T, usize, usize), (*const T, usize, usize), (*mut T, usize));
+
+/// The narrow product's block with AVX2 and FMA: `G` groups of 8 lanes by `N` accumulators,
+/// `out[g·go + q·8 + l] = Σ_p v[g·gs + p·ps + l] · w[p·sp + q·sq]`, each sum one fused
+/// multiply-add per `p` in order from `+0.0`, the chain of [`tile_f32_avx2`]: the same bits.
+///
+/// For a product with few columns (a layer of 10 outputs), the 8 × 32 tile computes 20 vectors
+/// a step of `p` for every 8 rows, of which 10 columns are kept; these blocks compute one
+/// vector per column, the lanes along the rows (or the other way round for few rows).
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `v` holds 8 values from each offset `g·gs + p·ps`, `w` the offsets
+/// `p·sp + q·sq`, and `out` 8 values from each `g·go + q·8` (`g < G`, `p < kc`, `q < N`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn narrow_f32_avx2<const N: usize, const G: usize>(
+    kc: usize,
+    (v, ps, gs): (*const f32, usize, usize),
+    (w, sp, sq): (*const f32, usize, usize),
+    (out, go): (*mut f32, usize),
+) {
+    use std::arch::x86_64::*;
+    let mut acc = [[_mm256_setzero_ps(); N]; G];
+    for p in 0..kc {
+        // SAFETY: offsets inside what the caller guarantees.
+        unsafe {
+            let mut vs = [_mm256_setzero_ps(); G];
+            for (g, vs) in vs.iter_mut().enumerate() {
+                *vs = _mm256_loadu_ps(v.add(g * gs + p * ps));
+            }
+            for q in 0..N {
+                let wq = _mm256_broadcast_ss(&*w.add(p * sp + q * sq));
+                for (acc, &vs) in acc.iter_mut().zip(&vs) {
+                    acc[q] = _mm256_fmadd_ps(vs, wq, acc[q]);
+                }
+            }
+        }
+    }
+    for (g, acc) in acc.iter().enumerate() {
+        for (q, &acc) in acc.iter().enumerate() {
+            // SAFETY: as the caller guarantees.
+            unsafe { _mm256_storeu_ps(out.add(g * go + q * 8), acc) };
+        }
+    }
+}
+
+/// The narrow block for `n` accumulators and `groups` groups of lanes (`n·groups ≤
+/// NARROW_MAX`, `groups ≤ 2`); `None` for other shapes or on a CPU without AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+fn narrow_f32(n: usize, groups: usize) -> Option<NarrowBlock<f32>> {
+    if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"))
+    {
+        return None;
+    }
+    macro_rules! pick {
+        ($($n:literal)*; $($h:literal)*) => {
+            match (n, groups) {
+                $(($n, 1) => Some(narrow_f32_avx2::<$n, 1> as NarrowBlock<f32>),)*
+                $(($h, 2) => Some(narrow_f32_avx2::<$h, 2> as NarrowBlock<f32>),)*
+                _ => None,
+            }
+        };
+    }
+    pick!(1 2 3 4 5 6 7 8 9 10 11 12; 1 2 3 4 5 6)
+}
+
 /// Packs `f32` values stored down columns (element `(p, j)` at `src[j·cs + p]`, `p < kc`,
 /// `j < cols`) into rows `width` apart (`dst[p·width + j]`), by 8 × 8 transposes in registers.
 ///
@@ -819,7 +893,7 @@ unsafe fn finish_rows<T, E: Epilogue<T>>(
 }
 
 macro_rules! gemm_impl {
-    ($t:ident, $mr:expr, $nr:expr, $fast:expr, $fast_pack:expr) => {
+    ($t:ident, $mr:expr, $nr:expr, $fast:expr, $fast_pack:expr, $narrow:expr) => {
         #[doc = concat!("The matrix product for `", stringify!($t), "`.")]
         pub mod $t {
             use super::{GemmScratch, KC, MC, NC};
@@ -863,31 +937,32 @@ macro_rules! gemm_impl {
                 }
             }
 
-            /// The vector tile if there is one for this type and CPU, else the plain one.
+            /// The vector tile `fast` if there is one for this type and CPU, else the plain one.
             ///
             /// # Safety
-            /// As [`tile`]'s.
-            #[inline]
+            /// As [`tile`]'s; `fast` reads strips `kc·MR` (`a`) and `kc·NR` (`b`) values long.
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
             unsafe fn run_tile(
+                fast: Option<super::FastTile<$t>>,
                 kc: usize,
                 a: &[$t],
                 b: &[$t],
                 c: *mut $t,
                 ldc: usize,
-                shape: (usize, usize),
+                (rows, cols): (usize, usize),
                 overwrite: bool,
             ) {
-                type Fast =
-                    unsafe fn(usize, &[$t], &[$t], *mut $t, usize, (usize, usize), bool) -> bool;
-                let fast: Option<Fast> = $fast;
-                if let Some(f) = fast
-                    // SAFETY: `c` as the caller guarantees.
-                    && unsafe { f(kc, a, b, c, ldc, shape, overwrite) }
-                {
-                    return;
+                debug_assert!(a.len() >= kc * MR && b.len() >= kc * NR);
+                match fast {
+                    // SAFETY: the strips are as long as `fast` reads, `c` as the caller
+                    // guarantees.
+                    Some(f) => unsafe {
+                        f(kc, a.as_ptr(), b.as_ptr(), c, ldc, rows, cols, overwrite)
+                    },
+                    // SAFETY: as above.
+                    None => unsafe { tile(kc, a, b, c, ldc, (rows, cols), overwrite) },
                 }
-                // SAFETY: as above.
-                unsafe { tile(kc, a, b, c, ldc, shape, overwrite) }
             }
 
             /// `d = src` if both are `W` values long (then true): a copy of a known length.
@@ -1033,7 +1108,19 @@ macro_rules! gemm_impl {
             ) where
                 F: Fn(usize, usize, &mut [$t]) + Sync,
             {
-                drive(m, k, n, a, sa, b, sb, beta, c, scratch, &super::Then(finish))
+                drive(
+                    m,
+                    k,
+                    n,
+                    a,
+                    sa,
+                    b,
+                    sb,
+                    beta,
+                    c,
+                    scratch,
+                    &super::Then(finish),
+                )
             }
 
             /// [`gemm_then`] with any [`Epilogue`](super::Epilogue).
@@ -1218,6 +1305,207 @@ macro_rules! gemm_impl {
                 drive(m, k, n, a, sa, b, sb, beta, c, scratch, &zip)
             }
 
+            /// The product where `C` has at most `NARROW_MAX` columns (lanes along its rows: `A`
+            /// packed in strips 8 rows tall, `B` read in place) or rows (lanes along its
+            /// columns: `B`'s strips read in place where its rows are contiguous), by the narrow
+            /// block, which makes each value by the tile's chain (the same bits) without the
+            /// tile's unused columns; then `finish` on every block of `C` (with a transient `C`
+            /// and one block of `k`, on each group of lanes as it is made, and `C` is not
+            /// written). `false` (nothing done) for other shapes or where there is no narrow
+            /// block.
+            ///
+            /// # Safety
+            /// As for [`serial`].
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn narrow<E>(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: &[$t],
+                (rsa, csa): (usize, usize),
+                b: &[$t],
+                (rsb, csb): (usize, usize),
+                beta: $t,
+                (c, ldc): (*mut $t, usize),
+                buf: &mut super::Buffers<$t>,
+                ((row0, col0), finish): ((usize, usize), &E),
+            ) -> bool
+            where
+                E: super::Epilogue<$t>,
+            {
+                use super::NARROW_MAX;
+                let pick: Option<fn(usize, usize) -> Option<super::NarrowBlock<$t>>> = $narrow;
+                let Some(pick) = pick else {
+                    return false;
+                };
+                let by_rows = n <= NARROW_MAX && (m >= n || m > NARROW_MAX);
+                if !(by_rows || m <= NARROW_MAX) || k == 0 {
+                    return false;
+                }
+                // Lanes and accumulators.
+                let (lanes, accs) = if by_rows { (m, n) } else { (n, m) };
+                // For one and two groups of lanes: the accumulators in chunks that fit the
+                // registers, and the blocks for a whole and for the last chunk.
+                let plan = |groups: usize| {
+                    let chunk = accs.div_ceil(accs.div_ceil(NARROW_MAX / groups));
+                    let last = accs - (accs - 1) / chunk * chunk;
+                    Some((chunk, pick(chunk, groups)?, pick(last, groups)?))
+                };
+                let (Some(one), Some(two)) = (plan(1), plan(2)) else {
+                    return false;
+                };
+                // The lanes' operand, element (p, lane) at `[p·rs + lane·cs]`, and the
+                // accumulators', element (p, q) at `[p·sp + q·sq]`.
+                let (lo, (rs, cs)) = if by_rows {
+                    (a, (csa, rsa))
+                } else {
+                    (b, (rsb, csb))
+                };
+                let (wo, (sp, sq)) = if by_rows {
+                    (b, (rsb, csb))
+                } else {
+                    (a, (csa, rsa))
+                };
+                let vpack = super::aligned(&mut buf.a);
+                // The sums of each group of 8 lanes, accumulator `q` from `q·8` (group `g` from
+                // `g·go`); for lanes along C's columns, that is the block of C they are, row
+                // stride 8. With a transient C and one block of k, `finish` takes them from
+                // here (lanes along the rows: from `across`, the block turned) and C is not
+                // written.
+                let go = NARROW_MAX * 8;
+                let mut sums = super::TileScratch([0.0; 2 * NARROW_MAX * 8]);
+                let mut across = super::TileScratch([0.0; NARROW_MAX * 8]);
+                let through = finish.transient() && beta == 0.0 && k <= KC;
+                for pc in (0..k).step_by(KC) {
+                    let kc = KC.min(k - pc);
+                    let overwrite = beta == 0.0 && pc == 0;
+                    let w = &wo[pc * sp..];
+                    assert!(
+                        w.len() > (kc - 1) * sp + (accs - 1) * sq,
+                        "gemm: a short operand"
+                    );
+                    for l0 in (0..lanes).step_by(MC) {
+                        let lc = MC.min(lanes - l0);
+                        // Lanes contiguous in their operand: its full strips of 8 are read in
+                        // place, the rest packed.
+                        let full = if cs == 1 { lc / 8 } else { 0 };
+                        if full * 8 < lc {
+                            pack(
+                                lo,
+                                (rs, cs),
+                                (pc, kc),
+                                (l0 + full * 8, lc - full * 8),
+                                8,
+                                vpack,
+                            );
+                        }
+                        let strips = lc.div_ceil(8);
+                        let mut s = 0;
+                        while s < strips {
+                            // Two strips at once where both are read the same way.
+                            let pair = s + 1 < strips && (s + 1 < full || s >= full);
+                            let (groups, (chunk, whole, last)) =
+                                if pair { (2, two) } else { (1, one) };
+                            let (v, ps, gs) = if s < full {
+                                (&lo[pc * rs + l0 + s * 8..], rs, 8)
+                            } else {
+                                (&vpack[(s - full) * kc * 8..], 8, kc * 8)
+                            };
+                            assert!(
+                                v.len() >= (groups - 1) * gs + (kc - 1) * ps + 8,
+                                "gemm: a short strip"
+                            );
+                            let mut q0 = 0;
+                            while q0 < accs {
+                                let nq = chunk.min(accs - q0);
+                                let block = if nq == chunk { whole } else { last };
+                                // SAFETY: the CPU has what `pick` chose the block for; `v` holds
+                                // the values of `groups` strips (checked above), `w` those of
+                                // accumulators `q0..q0 + nq` (the last checked above), and
+                                // `sums` 8 values from `g·go + (q0 + q)·8`, `q0 + q < accs ≤
+                                // NARROW_MAX`, `g < 2`.
+                                unsafe {
+                                    block(
+                                        kc,
+                                        (v.as_ptr(), ps, gs),
+                                        (w.as_ptr().add(q0 * sq), sp, sq),
+                                        (sums.0.as_mut_ptr().add(q0 * 8), go),
+                                    )
+                                };
+                                q0 += nq;
+                            }
+                            for (g, st) in sums.0.chunks_exact_mut(go).take(groups).enumerate() {
+                                let first = l0 + (s + g) * 8;
+                                let live = 8.min(l0 + lc - first);
+                                let st = &mut st[..accs * 8];
+                                if through {
+                                    // The block of C, row-major: where it starts, its rows, its
+                                    // columns and its row stride.
+                                    let (block, at, shape, ld) = if by_rows {
+                                        for (q, col) in st.chunks_exact(8).enumerate() {
+                                            for (l, &v) in col[..live].iter().enumerate() {
+                                                across.0[l * accs + q] = v;
+                                            }
+                                        }
+                                        (&mut across.0[..], (first, 0), (live, accs), accs)
+                                    } else {
+                                        (st, (0, first), (accs, live), 8)
+                                    };
+                                    finish.ahead(row0 + at.0, col0 + at.1, shape.0);
+                                    // SAFETY: `block` holds `shape.0` rows of `shape.1` values
+                                    // spaced `ld` apart; nothing else refers to it.
+                                    unsafe {
+                                        super::finish_tile(
+                                            finish,
+                                            (block.as_mut_ptr(), ld),
+                                            shape,
+                                            (row0 + at.0, col0 + at.1),
+                                        )
+                                    };
+                                    continue;
+                                }
+                                for (q, col) in st.chunks_exact(8).enumerate() {
+                                    for (l, &v) in col[..live].iter().enumerate() {
+                                        let (i, j) = if by_rows {
+                                            (first + l, q)
+                                        } else {
+                                            (q, first + l)
+                                        };
+                                        // SAFETY: row `i < m`, column `j < n` of the m × n
+                                        // values of C the caller lends us.
+                                        unsafe {
+                                            let at = c.add(i * ldc + j);
+                                            *at = if overwrite { v } else { *at + v };
+                                        }
+                                    }
+                                }
+                            }
+                            s += groups;
+                        }
+                    }
+                }
+                if through {
+                    return true;
+                }
+                for i in (0..m).step_by(MR) {
+                    for j in (0..n).step_by(NR) {
+                        let (rows, cols) = (MR.min(m - i), NR.min(n - j));
+                        finish.ahead(row0 + i, col0 + j, rows);
+                        // SAFETY: rows i..i + rows and columns j..j + cols of C, ours; no other
+                        // reference to them is alive.
+                        unsafe {
+                            super::finish_tile(
+                                finish,
+                                (c.add(i * ldc + j), ldc),
+                                (rows, cols),
+                                (row0 + i, col0 + j),
+                            )
+                        };
+                    }
+                }
+                true
+            }
+
             /// The product on one thread, with the buffers reserved: `C` is `m × n` values from
             /// `c.0` with row stride `c.1`, at row `origin.0` and column `origin.1` of the whole
             /// product (for `finish`, called as in [`gemm_then`]).
@@ -1241,11 +1529,31 @@ macro_rules! gemm_impl {
             ) where
                 E: super::Epilogue<$t>,
             {
+                // SAFETY: as our caller guarantees.
+                if unsafe {
+                    narrow(
+                        m,
+                        k,
+                        n,
+                        a,
+                        (rsa, csa),
+                        b,
+                        (rsb, csb),
+                        beta,
+                        (c, ldc),
+                        buf,
+                        ((row0, col0), finish),
+                    )
+                } {
+                    return;
+                }
                 let (apack, bpack) = (super::aligned(&mut buf.a), super::aligned(&mut buf.b));
                 // One block of k makes each tile whole: with a transient C, each tile is made
                 // in `scratch_tile` (in L1) rather than in C.
                 let through = finish.transient() && beta == 0.0 && k <= KC;
                 let mut scratch_tile = super::TileScratch([0.0; MR * NR]);
+                let pick: Option<fn() -> Option<super::FastTile<$t>>> = $fast;
+                let fast = pick.and_then(|pick| pick());
                 for jc in (0..n).step_by(NC) {
                     let nc = NC.min(n - jc);
                     for pc in (0..k).step_by(KC) {
@@ -1276,13 +1584,18 @@ macro_rules! gemm_impl {
                                         (unsafe { c.add((ic + si * MR) * ldc + jc + sj * NR) }, ldc)
                                     };
                                     if last {
-                                        finish.ahead(row0 + ic + si * MR, col0 + jc + sj * NR, rows);
+                                        finish.ahead(
+                                            row0 + ic + si * MR,
+                                            col0 + jc + sj * NR,
+                                            rows,
+                                        );
                                     }
                                     // SAFETY: the tile's rows and columns lie inside the m × n
                                     // values of C the caller lends us, or inside the MR × NR
                                     // scratch tile.
                                     unsafe {
                                         run_tile(
+                                            fast,
                                             kc,
                                             ap,
                                             bp,
@@ -1314,45 +1627,24 @@ macro_rules! gemm_impl {
     };
 }
 
+/// A vector tile: `(kc, a, b, c, ldc, rows, cols, overwrite)`, reading strips `kc·8` (`a`) and
+/// `kc·32` (`b`) values long, as [`tile_f32_avx2`] does.
+type FastTile<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, usize, usize, bool);
+
 /// The `f32` tile with the widest vectors the CPU has (AVX-512, else AVX2 and FMA), both with
-/// the same bits; `false` (nothing done) on a CPU with neither or for a shape the tiles do not
-/// take, for the plain tile to make instead.
-///
-/// # Safety
-/// `c` points at `rows` rows of `cols` values spaced `ldc` apart, which nothing else accesses
-/// during the call.
+/// the same bits; `None` on a CPU with neither, for the plain tile to make instead. Chosen once
+/// a product, not once a tile.
 #[cfg(target_arch = "x86_64")]
-unsafe fn fast_f32(
-    kc: usize,
-    a: &[f32],
-    b: &[f32],
-    c: *mut f32,
-    ldc: usize,
-    (rows, cols): (usize, usize),
-    overwrite: bool,
-) -> bool {
-    let fits = kc.checked_mul(8).is_some_and(|need| a.len() >= need)
-        && kc.checked_mul(32).is_some_and(|need| b.len() >= need)
-        && (1..=8).contains(&rows)
-        && (1..=32).contains(&cols);
-    if !fits {
-        return false;
-    }
-    type Tile = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, usize, usize, bool);
-    let tile: Tile = if std::arch::is_x86_feature_detected!("avx512f") {
-        tile_f32_avx512
+fn fast_f32() -> Option<FastTile<f32>> {
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        Some(tile_f32_avx512)
     } else if std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("fma")
     {
-        tile_f32_avx2
+        Some(tile_f32_avx2)
     } else {
-        return false;
-    };
-    // SAFETY: the CPU has the features of the tile chosen (AVX-512F, or AVX2 and FMA), the strips
-    // have the lengths the tile reads, and `c` holds the `rows × cols` values (stride `ldc`) it
-    // writes, as our caller guarantees.
-    unsafe { tile(kc, a.as_ptr(), b.as_ptr(), c, ldc, rows, cols, overwrite) };
-    true
+        None
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -1361,11 +1653,12 @@ gemm_impl!(
     8,
     32,
     Some(super::fast_f32),
-    Some(super::fast_pack_f32)
+    Some(super::fast_pack_f32),
+    Some(super::narrow_f32)
 );
 #[cfg(not(target_arch = "x86_64"))]
-gemm_impl!(f32, 8, 32, None, None);
-gemm_impl!(f64, 8, 16, None, None);
+gemm_impl!(f32, 8, 32, None, None, None);
+gemm_impl!(f64, 8, 16, None, None, None);
 
 #[cfg(test)]
 mod tests {
@@ -1690,6 +1983,16 @@ mod tests {
             (130, 20, 50),
             (3, 5, 2100),
             (200, 520, 31),
+            // Few columns or few rows: the narrow block, lanes along the rows (two strips at
+            // once, accumulators in chunks) or along the columns (strips read in place).
+            (64, 256, 10),
+            (40, 300, 12),
+            (200, 70, 1),
+            (10, 64, 256),
+            (12, 600, 13),
+            (9, 7, 11),
+            (1, 300, 9),
+            (3, 40, 250),
         ] {
             // Padded: rows (or columns) 3 values apart more than needed.
             let (a, b) = (noise((m + 3) * (k + 3), 1), noise((k + 3) * (n + 3), 2));
@@ -1805,6 +2108,9 @@ mod tests {
                     (30, 700, 100),
                     (200, 520, 31),
                     (3, 5, 2100),
+                    (64, 256, 10),
+                    (10, 64, 250),
+                    (12, 300, 30),
                 ] {
                     let a: Vec<$t> = noise(m * k, 1).iter().map(|&v| v as $t).collect();
                     let b: Vec<$t> = noise(k * n, 2).iter().map(|&v| v as $t).collect();
@@ -1856,68 +2162,79 @@ mod tests {
     /// `gemm_zip` lends each call the values of Z at the places of its segment (Z with a wider
     /// row stride, whose padding must stay), on 1 and 2 threads; C keeps the product, or with
     /// `keep` false and one block of k (at most 256), is not even written.
-    #[test]
-    fn zip_lends_the_matching_values_of_z() {
-        for threads in [1, 2] {
-            let mut s = GemmScratch::new();
-            s.set_threads(threads);
-            for &(m, k, n) in &[
-                (3, 4, 5),
-                (70, 300, 90),
-                (70, 256, 90),
-                (20, 600, 200),
-                (4, 0, 3),
-            ] {
-                let a: Vec<f64> = noise(m * k, 4).iter().map(|&v| f64::from(v)).collect();
-                let b: Vec<f64> = noise(k * n, 5).iter().map(|&v| f64::from(v)).collect();
-                let ldz = n + 3;
-                let z0: Vec<f64> = (0..m * ldz).map(|i| i as f64).collect();
-                let mut want = vec![0.0; m * n];
-                super::f64::gemm(m, k, n, &a, (k, 1), &b, (n, 1), 0.0, &mut want, &mut s);
-                for keep in [true, false] {
-                    let (mut c, mut z) = (vec![7.0; m * n], z0.clone());
-                    super::f64::gemm_zip(
-                        m,
-                        k,
-                        n,
-                        &a,
-                        (k, 1),
-                        &b,
-                        (n, 1),
-                        0.0,
-                        &mut c,
-                        &mut s,
-                        keep,
-                        (&mut z, ldz),
-                        &|row, col0, seg: &mut [f64], z_seg: &mut [f64]| {
-                            assert_eq!(seg.len(), z_seg.len());
-                            for (j, (z, v)) in z_seg.iter_mut().zip(seg.iter()).enumerate() {
-                                // Z's old value says where it was: it must be this place.
-                                assert_eq!(*z, (row * ldz + col0 + j) as f64);
-                                *z = 2.0 * v;
+    macro_rules! zip_lends_the_matching_values_of_z {
+        ($t:ident, $name:ident) => {
+            #[test]
+            fn $name() {
+                for threads in [1, 2] {
+                    let mut s = GemmScratch::new();
+                    s.set_threads(threads);
+                    for &(m, k, n) in &[
+                        (3, 4, 5),
+                        (70, 300, 90),
+                        (70, 256, 90),
+                        (20, 600, 200),
+                        (4, 0, 3),
+                        (64, 256, 10),
+                        (10, 64, 250),
+                        (12, 300, 30),
+                    ] {
+                        let a: Vec<$t> = noise(m * k, 4).iter().map(|&v| v as $t).collect();
+                        let b: Vec<$t> = noise(k * n, 5).iter().map(|&v| v as $t).collect();
+                        let ldz = n + 3;
+                        let z0: Vec<$t> = (0..m * ldz).map(|i| i as $t).collect();
+                        let mut want = vec![0.0; m * n];
+                        super::$t::gemm(m, k, n, &a, (k, 1), &b, (n, 1), 0.0, &mut want, &mut s);
+                        for keep in [true, false] {
+                            let (mut c, mut z) = (vec![7.0; m * n], z0.clone());
+                            super::$t::gemm_zip(
+                                m,
+                                k,
+                                n,
+                                &a,
+                                (k, 1),
+                                &b,
+                                (n, 1),
+                                0.0,
+                                &mut c,
+                                &mut s,
+                                keep,
+                                (&mut z, ldz),
+                                &|row, col0, seg: &mut [$t], z_seg: &mut [$t]| {
+                                    assert_eq!(seg.len(), z_seg.len());
+                                    for (j, (z, v)) in z_seg.iter_mut().zip(seg.iter()).enumerate()
+                                    {
+                                        // Z's old value says where it was: it must be this place.
+                                        assert_eq!(*z, (row * ldz + col0 + j) as $t);
+                                        *z = 2.0 * v;
+                                    }
+                                },
+                            );
+                            let at = format!("{m}×{k}×{n}, {threads} threads, keep {keep}");
+                            if keep {
+                                assert_eq!(c, want, "{at}");
+                            } else if (1..=256).contains(&k) {
+                                assert!(c.iter().all(|&v| v == 7.0), "{at}: C written");
                             }
-                        },
-                    );
-                    let at = format!("{m}×{k}×{n}, {threads} threads, keep {keep}");
-                    if keep {
-                        assert_eq!(c, want, "{at}");
-                    } else if (1..=256).contains(&k) {
-                        assert!(c.iter().all(|&v| v == 7.0), "{at}: C written");
-                    }
-                    for i in 0..m {
-                        for j in 0..ldz {
-                            let z_want = if j < n {
-                                2.0 * want[i * n + j]
-                            } else {
-                                z0[i * ldz + j]
-                            };
-                            assert_eq!(z[i * ldz + j], z_want, "{at}: Z[{i}][{j}]");
+                            for i in 0..m {
+                                for j in 0..ldz {
+                                    let z_want = if j < n {
+                                        2.0 * want[i * n + j]
+                                    } else {
+                                        z0[i * ldz + j]
+                                    };
+                                    assert_eq!(z[i * ldz + j], z_want, "{at}: Z[{i}][{j}]");
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
+        };
     }
+
+    zip_lends_the_matching_values_of_z!(f32, zip_lends_the_matching_values_of_z_f32);
+    zip_lends_the_matching_values_of_z!(f64, zip_lends_the_matching_values_of_z_f64);
 
     #[test]
     #[should_panic(expected = "Z is too short")]
