@@ -27,6 +27,7 @@ mod batch_steps;
 pub mod bias;
 mod bias_act;
 pub mod concat;
+pub mod conv;
 pub mod dot;
 pub mod dropout;
 mod error;
@@ -39,6 +40,7 @@ pub mod gradcheck;
 mod input;
 pub mod linear;
 pub mod loss;
+pub mod maxpool;
 mod module;
 pub mod mul;
 mod network;
@@ -52,6 +54,7 @@ pub mod softplus;
 mod state;
 mod steps;
 pub mod sub;
+pub mod subsample;
 pub mod tanh;
 #[cfg(test)]
 mod testing;
@@ -64,8 +67,8 @@ pub mod workers;
 /// the kernels through it, so a new kernel file is registered here and nowhere else.
 pub mod kernels {
     pub use crate::{
-        add, approx, bias, concat, dot, dropout, euclidean, gemm, linear, loss, mul, pool, relu,
-        scale, scaled_tanh, sigmoid, slice, softplus, sub, tanh,
+        add, approx, bias, concat, conv, dot, dropout, euclidean, gemm, linear, loss, maxpool, mul,
+        pool, relu, scale, scaled_tanh, sigmoid, slice, softplus, sub, subsample, tanh,
     };
 }
 
