@@ -9,6 +9,8 @@
 //! | --- | --- | --- |
 //! | `linear1: linear(x -> 4)`, `x: 2` | `linear1.weight` | `[4, 2]`: `[out, in]`, the pool's row-major `W` (PyTorch's `nn.Linear` layout) |
 //! | `tanh1: tanh(sum1)`, width 4 (any activation with biases) | `tanh1.bias` | `[4]` |
+//! | `c1: conv(x, maps = 6, kernel = 5)`, `x: [1, 32, 32]` | `c1.weight`, `c1.bias` | `[6, 1, 5, 5]` (PyTorch's `nn.Conv2d` layout), `[6]` |
+//! | `s2: subsample(c1, size = 2)`, 6 maps | `s2.weight`, `s2.bias` | `[6]`, `[6]`: the coefficient and the bias of each map |
 //! | `initial h = learned`, width 3 | `h_initial.value` | `[3]` |
 //! | a nested network `layer1: NnLayer(x)` | `layer1.linear.weight`, `layer1.sigmoid.bias`, … | as above, one level down |
 //! | any other module with parameters (a user module) | `scale.params` | `[Scale::PARAMS]`, flat |

@@ -46,7 +46,8 @@ extern crate self as bpnet;
 ///     #[bpnet(float = f64)]                  // optional; f32 by default
 ///     /// docs and other attributes go to the struct
 ///     VIS struct NAME {
-///         input  STATE: WIDTH;               // fprop/run arguments, in declaration order
+///         input  STATE: WIDTH;               // fprop/run arguments, in declaration order;
+///                                            // WIDTH is `N` or a shape `[C, H, W]`
 ///         target STATE: WIDTH;               // fprop arguments, read by the energy
 ///         [energy|output] STATE[: WIDTH] = [MODULE:] KIND(STATE, … [-> WIDTH]);
 ///         unfold T { … }                     // repeated at every step t < T; an argument
@@ -64,7 +65,9 @@ extern crate self as bpnet;
 /// (`out[t][0]`); the states stay on the network's fields (`net.o[t].x`, `.dx`, `.ddx`).
 ///
 /// `KIND` is `linear(x -> N)`, `tanh(x)`, `sigmoid(x)`, `scaled_tanh(x)`, `add(a, b, …)`,
-/// `euclidean(a, b)`, a classification loss over the energies of every answer
+/// `euclidean(a, b)`, on feature maps (states with a shape `[maps, height, width]`, stored flat)
+/// `conv(x, maps = M, kernel = k[, stride = s, padding = p])`, `subsample(x, size = k)` and
+/// `maxpool(x, size = k)`, a classification loss over the energies of every answer
 /// (`energy_loss(e, y)`, `nll(e, y[, beta = β])`, `hinge(e, y[, margin = m])`,
 /// `cross_entropy(scores, y)`, with a one-hot target `y`), or any type that implements
 /// [`Module`] (a user module, or a network without an energy: networks nest). A user

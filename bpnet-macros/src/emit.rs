@@ -270,6 +270,9 @@ impl Sites for Cx<'_> {
     fn out_width(&self) -> usize {
         self.model.states[self.m().out].width
     }
+    fn shape(&self, k: usize) -> Vec<usize> {
+        self.model.states[self.m().args[k]].shape.clone()
+    }
     fn arg(&self, k: usize) -> TokenStream {
         let m = self.m();
         place(self.model, self.sched, self.i, m.args[k], m.delays[k])

@@ -56,6 +56,8 @@ impl Kind {
 pub struct StateM {
     pub name: Ident,
     pub width: usize,
+    /// Its shape: `[width]`, or the sizes of a feature map (their product is `width`).
+    pub shape: Vec<usize>,
     /// Where the width is declared (`2` of `input x: 2`; the name when it is inferred), for the
     /// entry points' parameters (see `emit::param`).
     pub width_span: proc_macro2::Span,
@@ -173,13 +175,29 @@ impl Model {
         )
     }
 
+    /// The shapes of module `m`'s inputs and output.
+    pub fn shapes(&self, m: &ModuleM) -> (Vec<&[usize]>, &[usize]) {
+        (
+            m.args.iter().map(|&a| &self.states[a].shape[..]).collect(),
+            &self.states[m.out].shape,
+        )
+    }
+
+    /// The parameter tensors of module `m` (none for user modules).
+    pub fn tensors(&self, m: &ModuleM) -> Vec<crate::op::Tensor> {
+        match &m.kind {
+            Kind::Op(op) => {
+                let (ins, out) = self.shapes(m);
+                op.tensors_shaped(&ins, out)
+            }
+            Kind::User { .. } | Kind::Broken => Vec::new(),
+        }
+    }
+
     /// Number of parameters of a built-in module (`None` for user modules).
     pub fn builtin_params(&self, m: &ModuleM) -> Option<usize> {
         match &m.kind {
-            Kind::Op(op) => {
-                let (ins, out) = self.widths(m);
-                Some(op.tensors(&ins, out).iter().map(|t| t.len()).sum())
-            }
+            Kind::Op(_) => Some(self.tensors(m).iter().map(|t| t.len()).sum()),
             Kind::User { .. } | Kind::Broken => None,
         }
     }

@@ -70,6 +70,8 @@ pub struct ArgView {
     pub text: String,
     pub span: Span,
     pub width: Option<usize>,
+    /// Its shape, when known: `[width]` for a vector, or the sizes of a feature map.
+    pub shape: Option<Vec<usize>>,
     pub role: StateRole,
     /// The state's name.
     pub state: String,
@@ -119,6 +121,8 @@ pub trait Sites {
     /// The width of argument `k`, and of the output.
     fn width(&self, k: usize) -> usize;
     fn out_width(&self) -> usize;
+    /// The shape of argument `k` (`[width]` for a vector).
+    fn shape(&self, k: usize) -> Vec<usize>;
     /// The place of argument `k` and of the output (a `State`, or a `Batch` on a minibatch).
     fn arg(&self, k: usize) -> TokenStream;
     fn out(&self) -> TokenStream;
@@ -187,11 +191,34 @@ pub trait Op {
     }
     /// The output width, from the inputs' (`None` until those it needs are known).
     fn width(&self, ins: &[Option<usize>]) -> Option<usize>;
+    /// Whether its output has its first input's shape (a pointwise kind): a feature map stays
+    /// one through it.
+    fn keeps_shape(&self) -> bool {
+        false
+    }
+    /// The output's shape, from the inputs' (`None` until those it needs are known): `[width]`,
+    /// or the first input's shape for a kind that [`Self::keeps_shape`]. A kind that reads its
+    /// input's shape (`conv`) gives its own, and never `None` once its input's is known (a
+    /// shape that does not fit is reported by [`Self::check`]).
+    fn shape(&self, ins: &[Option<&[usize]>]) -> Option<Vec<usize>> {
+        let widths: Vec<Option<usize>> = ins.iter().map(|s| s.map(product)).collect();
+        let w = self.width(&widths)?;
+        match ins.first() {
+            Some(Some(s)) if self.keeps_shape() && product(s) == w => Some(s.to_vec()),
+            _ => Some(vec![w]),
+        }
+    }
     /// The errors when the inputs' widths (or roles) do not fit; `errs` takes each error.
     fn check(&self, _view: &WidthView, _errs: &mut dyn FnMut(Span, String)) {}
     /// Its parameter tensors, in pool order.
     fn tensors(&self, _ins: &[usize], _out: usize) -> Vec<Tensor> {
         Vec::new()
+    }
+    /// Its parameter tensors from the shapes of its inputs and output: [`Self::tensors`] on
+    /// the widths, unless the kind reads the shapes (`conv`).
+    fn tensors_shaped(&self, ins: &[&[usize]], out: &[usize]) -> Vec<Tensor> {
+        let widths: Vec<usize> = ins.iter().map(|s| product(s)).collect();
+        self.tensors(&widths, product(out))
     }
     /// What its slice of the pool is, for the accessors' docs.
     fn pool_doc(&self, _ins: &[usize], _out: usize) -> String {
@@ -240,4 +267,10 @@ pub trait Op {
     ) -> Option<TokenStream> {
         None
     }
+}
+
+/// The width of a shape: the product of its sizes (saturating: the shapes the checker keeps
+/// are at most `MAX_WIDTH` wide).
+pub fn product(shape: &[usize]) -> usize {
+    shape.iter().fold(1usize, |a, &d| a.saturating_mul(d))
 }

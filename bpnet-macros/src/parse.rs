@@ -45,7 +45,7 @@ pub struct NetworkDef {
 
 pub enum Stmt {
     Decl(Decl),
-    Assign(Assign),
+    Assign(Box<Assign>),
     /// A statement with a syntax error (already reported) whose state name could be read, so
     /// that other statements reading it do not add errors of their own.
     Broken(Broken),
@@ -67,11 +67,22 @@ pub struct Decl {
     pub width: Width,
 }
 
-/// A literal width, with its tokens for error spans.
+/// A literal width, with its tokens for error spans: `64`, or a shape `[1, 8, 8]` (maps ×
+/// height × width, stored flat, row-major), whose width is the product of its sizes and whose
+/// `lit` spans the brackets.
 #[derive(Clone)]
 pub struct Width {
     pub value: usize,
     pub lit: LitInt,
+    /// The sizes of a shape written in brackets.
+    pub dims: Option<Vec<usize>>,
+}
+
+impl Width {
+    /// The shape: the sizes written, or `[value]` for a plain width.
+    pub fn shape(&self) -> Vec<usize> {
+        self.dims.clone().unwrap_or_else(|| vec![self.value])
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -161,8 +172,80 @@ impl Parse for CallOption {
     }
 }
 
+/// A shape, `[1, 8, 8]`: sizes of at least 1, whose product is at most [`MAX_WIDTH`].
+fn parse_shape(input: ParseStream) -> syn::Result<Width> {
+    let content;
+    let brackets = syn::bracketed!(content in input);
+    let lits = syn::punctuated::Punctuated::<LitInt, Token![,]>::parse_terminated(&content)
+        .map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected a shape: sizes in brackets, as in `[1, 8, 8]`",
+            )
+        })?;
+    let span = brackets.span.join();
+    if lits.is_empty() {
+        return Err(syn::Error::new(
+            span,
+            "a shape has at least one size, as in `[1, 8, 8]`",
+        ));
+    }
+    let mut dims = Vec::new();
+    for lit in &lits {
+        if !lit.suffix().is_empty() && lit.suffix() != "usize" {
+            return Err(syn::Error::new(
+                lit.span(),
+                "a size is a plain integer literal, without a type suffix",
+            ));
+        }
+        match limits::at_most(lit, MAX_WIDTH) {
+            Some(0) => {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "a size in a shape is at least 1",
+                ));
+            }
+            Some(d) => dims.push(d),
+            None => {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "size {} is too large: a state has at most {} components",
+                        lit.base10_digits(),
+                        limits::show(MAX_WIDTH)
+                    ),
+                ));
+            }
+        }
+    }
+    let value = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&v| v <= MAX_WIDTH)
+        .ok_or_else(|| {
+            let sizes: Vec<String> = dims.iter().map(usize::to_string).collect();
+            syn::Error::new(
+                span,
+                format!(
+                    "shape {} is too large: a state's width (the product of its sizes) is at most \
+                     {} components (a state is fixed-size arrays inside the network's struct)",
+                    sizes.join(" × "),
+                    limits::show(MAX_WIDTH)
+                ),
+            )
+        })?;
+    Ok(Width {
+        value,
+        lit: LitInt::new(&value.to_string(), span),
+        dims: Some(dims),
+    })
+}
+
 impl Parse for Width {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(syn::token::Bracket) {
+            return parse_shape(input);
+        }
         let lit: LitInt = input.parse().map_err(|e| {
             syn::Error::new(e.span(), "expected a width: an integer literal such as `4`")
         })?;
@@ -183,7 +266,11 @@ impl Parse for Width {
                 ),
             )
         })?;
-        Ok(Width { value, lit })
+        Ok(Width {
+            value,
+            lit,
+            dims: None,
+        })
     }
 }
 
@@ -207,7 +294,11 @@ fn parse_steps(input: ParseStream) -> syn::Result<Width> {
             ),
         )
     })?;
-    Ok(Width { value, lit })
+    Ok(Width {
+        value,
+        lit,
+        dims: None,
+    })
 }
 
 /// A step in `h[t - k]` or `e[a..b]`: an integer literal without a suffix, at most
@@ -269,7 +360,15 @@ impl Parse for Call {
             }
             if content.peek(Token![->]) {
                 let arrow: Token![->] = content.parse()?;
-                out_width = Some((arrow, content.parse()?));
+                let width: Width = content.parse()?;
+                if width.dims.is_some() {
+                    return Err(syn::Error::new(
+                        width.lit.span(),
+                        "an output width `-> N` is a number; a shape is declared on the state, as \
+                         in `s: [6, 28, 28] = …`",
+                    ));
+                }
+                out_width = Some((arrow, width));
                 if content.is_empty() {
                     break;
                 }
@@ -496,6 +595,7 @@ fn parse_stmt(input: ParseStream) -> syn::Result<Stmt> {
                     Width {
                         value: 1,
                         lit: LitInt::new("1", kw.span),
+                        dims: None,
                     },
                     Some(err),
                 ),
@@ -513,7 +613,12 @@ fn parse_stmt(input: ParseStream) -> syn::Result<Stmt> {
                 "the number of steps is an integer literal, as in `unfold 16 { … }`",
             );
             let lit = LitInt::new("1", kw.span);
-            (Width { value: 1, lit }, Some(err))
+            let width = Width {
+                value: 1,
+                lit,
+                dims: None,
+            };
+            (width, Some(err))
         };
         let content;
         braced!(content in input);
@@ -551,7 +656,7 @@ fn parse_stmt(input: ParseStream) -> syn::Result<Stmt> {
         input.parse::<kw::target>()?;
         Stmt::Decl(parse_decl(input, attrs, DeclRole::Target)?)
     } else {
-        Stmt::Assign(parse_assign(input, attrs)?)
+        Stmt::Assign(Box::new(parse_assign(input, attrs)?))
     })
 }
 

@@ -47,6 +47,8 @@ impl Errors {
 pub struct Pending<'a> {
     pub name: Ident,
     pub width: Option<usize>,
+    /// Its shape once its width is known: `[width]`, or a feature map's sizes.
+    pub shape: Option<Vec<usize>>,
     pub declared: Option<&'a Width>,
     pub role: StateRole,
     pub attrs: Vec<Attribute>,
@@ -153,6 +155,10 @@ fn finish(mut c: Checker) -> Result<Model, Box<Failed>> {
                 step: p.step,
                 initial,
                 width_span: p.declared.map_or(p.name.span(), |w| w.lit.span()),
+                shape: p
+                    .shape
+                    .filter(|s| p.width == Some(crate::op::product(s)))
+                    .unwrap_or_else(|| vec![p.width.unwrap_or(1)]),
                 name: p.name,
                 width: p.width.unwrap_or(1),
                 role: p.role,
@@ -195,6 +201,7 @@ fn user_checks(c: &Checker) -> Model {
                 .width
                 .filter(|&w| p.declared.is_none_or(|d| d.value == w))
                 .unwrap_or(0),
+            shape: Vec::new(),
             width_span: p.name.span(),
             role: p.role,
             attrs: Vec::new(),
@@ -221,6 +228,7 @@ fn user_checks(c: &Checker) -> Model {
     states.push(StateM {
         name: def.name.clone(),
         width: 0,
+        shape: Vec::new(),
         width_span: def.name.span(),
         role: StateRole::Computed,
         attrs: Vec::new(),

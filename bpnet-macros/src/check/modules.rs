@@ -13,7 +13,7 @@ pub fn modules(c: &mut Checker) {
         .flat
         .iter()
         .filter_map(|&(s, step)| match s {
-            Stmt::Assign(a) => Some((a, step)),
+            Stmt::Assign(a) => Some((&**a, step)),
             _ => None,
         })
         .collect();

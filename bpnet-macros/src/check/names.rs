@@ -162,9 +162,11 @@ pub fn states(c: &mut Checker) {
         if let Some((r, span)) = marks {
             quiet |= mark(c, id, &key, r, span);
         }
+        let width = width.filter(|&w| w > 0);
         c.states.push(Pending {
             name: name.clone(),
-            width: width.filter(|&w| w > 0),
+            shape: width.and(declared.map(|d| d.shape())),
+            width,
             declared,
             role,
             attrs: attrs.to_vec(),

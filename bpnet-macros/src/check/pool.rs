@@ -15,15 +15,22 @@ pub fn pool(c: &mut Checker) {
         let Kind::Op(op) = &m.kind else {
             continue;
         };
-        let ins: Option<Vec<usize>> = m.args.iter().map(|&a| c.states[a].width).collect();
-        let (Some(ins), Some(out)) = (ins, c.states[m.out].width) else {
+        let ins: Option<Vec<&[usize]>> = m
+            .args
+            .iter()
+            .map(|&a| c.states[a].shape.as_deref())
+            .collect();
+        let (Some(ins), Some(out)) = (ins, c.states[m.out].shape.as_deref()) else {
             continue;
         };
         // Each tensor's size, then the module's, then the pool's: `None` past `usize`.
-        let own = op.tensors(&ins, out).iter().try_fold(0usize, |sum, t| {
-            let len = t.shape.iter().try_fold(1usize, |p, &d| p.checked_mul(d))?;
-            sum.checked_add(len)
-        });
+        let own = op
+            .tensors_shaped(&ins, out)
+            .iter()
+            .try_fold(0usize, |sum, t| {
+                let len = t.shape.iter().try_fold(1usize, |p, &d| p.checked_mul(d))?;
+                sum.checked_add(len)
+            });
         let new_total = own.and_then(|n| total.checked_add(n));
         match new_total {
             Some(t) if t <= MAX_PARAMS => total = t,

@@ -31,16 +31,25 @@ pub fn widths(c: &mut Checker) {
     }
 }
 
-/// The width module `m` makes, from what is known of its inputs.
-fn made_by(c: &Checker, m: &ModuleM) -> Option<usize> {
+/// The shape module `m` makes, from what is known of its inputs' (`[width]` for a vector).
+fn made_by(c: &Checker, m: &ModuleM) -> Option<Vec<usize>> {
     match &m.kind {
         Kind::Broken => None,
-        Kind::User { out, .. } => Some(out.value),
+        Kind::User { out, .. } => Some(vec![out.value]),
         Kind::Op(op) => {
-            let ins: Vec<Option<usize>> = m.args.iter().map(|&a| c.states[a].width).collect();
-            op.width(&ins)
+            let ins: Vec<Option<&[usize]>> = m
+                .args
+                .iter()
+                .map(|&a| c.states[a].shape.as_deref())
+                .collect();
+            op.shape(&ins)
         }
     }
+}
+
+/// The width of a shape, if it fits `usize`.
+fn width_of(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
 }
 
 /// Widths flow from the inputs, in order and around delayed loops. A width a module would make
@@ -57,11 +66,13 @@ fn infer(c: &mut Checker) {
             }
             let made = made_by(c, m);
             if wider_than_allowed(c, m) {
-                too_wide.push((mi, made));
+                too_wide.push((mi, made.as_deref().and_then(width_of)));
                 continue;
             }
             let st = &mut c.states[m.out];
-            st.width = made.or(st.declared.map(|d| d.value)).filter(|&w| w > 0);
+            let shape = made.or(st.declared.map(|d| d.shape()));
+            st.width = shape.as_deref().and_then(width_of).filter(|&w| w > 0);
+            st.shape = shape.filter(|_| st.width.is_some());
             changed |= st.width.is_some();
         }
         if !changed {
@@ -89,11 +100,18 @@ fn wider_than_allowed(c: &Checker, m: &ModuleM) -> bool {
     let Kind::Op(op) = &m.kind else {
         return false;
     };
-    let ins: Vec<Option<usize>> = m.args.iter().map(|&a| c.states[a].width).collect();
+    let ins: Vec<Option<&[usize]>> = m
+        .args
+        .iter()
+        .map(|&a| c.states[a].shape.as_deref())
+        .collect();
     if ins.iter().any(Option::is_none) {
         return false;
     }
-    op.width(&ins).is_none_or(|w| w > MAX_WIDTH)
+    op.shape(&ins)
+        .as_deref()
+        .and_then(width_of)
+        .is_none_or(|w| w > MAX_WIDTH)
 }
 
 /// The kind's own rules on its inputs' widths (and roles).
@@ -122,6 +140,7 @@ fn view(c: &Checker, m: &ModuleM) -> WidthView {
                 },
                 span: m.arg_idents[i].span(),
                 width: st.width,
+                shape: st.shape.clone(),
                 role: st.role,
                 state: st.name.to_string(),
                 made_by: st.producer.map(|p| {
@@ -138,23 +157,47 @@ fn view(c: &Checker, m: &ModuleM) -> WidthView {
     }
 }
 
-/// A declared width must be the one the module makes (a user module's is what it makes).
+/// A declared width must be the one the module makes (a user module's is what it makes), and a
+/// declared shape `[6, 28, 28]` the shape it makes.
 fn declared(c: &mut Checker, mi: usize) {
     let m = &c.modules[mi];
     let st = &c.states[m.out];
-    if let (Some(w), Some(d)) = (made_by(c, m), st.declared)
-        && w != d.value
-        && d.value != 0
-        && !matches!(m.kind, Kind::User { .. })
-    {
-        let msg = format!(
-            "state `{}` is declared with width {}, but {} module `{}` makes width {}",
+    let (Some(made), Some(d)) = (made_by(c, m), st.declared) else {
+        return;
+    };
+    let Some(w) = width_of(&made) else {
+        return;
+    };
+    if d.value == 0 || matches!(m.kind, Kind::User { .. }) {
+        return;
+    }
+    let show = |s: &[usize]| s.iter().map(usize::to_string).collect::<Vec<_>>().join("×");
+    let msg = if w != d.value {
+        let made = if made.len() > 1 {
+            format!("width {w} ({})", show(&made))
+        } else {
+            format!("width {w}")
+        };
+        format!(
+            "state `{}` is declared with width {}, but {} module `{}` makes {made}",
             st.name,
             d.value,
             m.kind.label(),
             m.name,
-            w
-        );
-        c.errs.spanned(&d.lit, msg);
-    }
+        )
+    } else if let Some(dims) = &d.dims
+        && *dims != made
+    {
+        format!(
+            "state `{}` is declared with shape {}, but {} module `{}` makes shape {}",
+            st.name,
+            show(dims),
+            m.kind.label(),
+            m.name,
+            show(&made)
+        )
+    } else {
+        return;
+    };
+    c.errs.spanned(&d.lit, msg);
 }

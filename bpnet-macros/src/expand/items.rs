@@ -88,9 +88,9 @@ pub fn consts(model: &Model, sched: &Schedule) -> TokenStream {
         let tensors = m
             .kind
             .op()
-            .map(|op| {
-                let (ins, out) = model.widths(m);
-                op.tensors(&ins, out)
+            .map(|_| {
+                model
+                    .tensors(m)
                     .into_iter()
                     .map(|t| {
                         let (name, shape) = (

@@ -53,6 +53,9 @@ impl Op for Act {
     fn width(&self, ins: &[Option<usize>]) -> Option<usize> {
         ins[0]
     }
+    fn keeps_shape(&self) -> bool {
+        true
+    }
     fn tensors(&self, _: &[usize], out: usize) -> Vec<Tensor> {
         vec![Tensor {
             name: "bias",

@@ -64,6 +64,9 @@ impl Op for Add {
     fn width(&self, ins: &[Option<usize>]) -> Option<usize> {
         any_width(ins)
     }
+    fn keeps_shape(&self) -> bool {
+        true
+    }
     fn check(&self, view: &WidthView, errs: &mut dyn FnMut(Span, String)) {
         equal_widths("add", view, errs)
     }
@@ -100,6 +103,9 @@ impl Op for Sub {
     }
     fn width(&self, ins: &[Option<usize>]) -> Option<usize> {
         any_width(ins)
+    }
+    fn keeps_shape(&self) -> bool {
+        true
     }
     fn check(&self, view: &WidthView, errs: &mut dyn FnMut(Span, String)) {
         equal_widths("sub", view, errs)

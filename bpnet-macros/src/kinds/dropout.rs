@@ -40,6 +40,9 @@ impl Op for Dropout {
     fn width(&self, ins: &[Option<usize>]) -> Option<usize> {
         ins[0]
     }
+    fn keeps_shape(&self) -> bool {
+        true
+    }
     fn check(&self, view: &WidthView, errs: &mut dyn FnMut(Span, String)) {
         if self.p >= 1.0 {
             errs(

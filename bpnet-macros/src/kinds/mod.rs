@@ -6,6 +6,7 @@
 mod act;
 mod add;
 mod concat;
+mod conv;
 mod dropout;
 mod euclidean;
 mod linear;
@@ -100,6 +101,9 @@ pub const KINDS: &[&Entry] = &[
     &mul::MUL,
     &concat::CONCAT,
     &slice::SLICE,
+    &conv::CONV,
+    &conv::SUBSAMPLE,
+    &conv::MAXPOOL,
     &euclidean::EUCLIDEAN,
     &loss::ENERGY_LOSS,
     &loss::NLL,

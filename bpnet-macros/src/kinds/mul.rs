@@ -26,6 +26,9 @@ impl Op for Mul {
     fn width(&self, ins: &[Option<usize>]) -> Option<usize> {
         any_width(ins)
     }
+    fn keeps_shape(&self) -> bool {
+        true
+    }
     fn check(&self, view: &WidthView, errs: &mut dyn FnMut(Span, String)) {
         equal_widths("mul", view, errs)
     }

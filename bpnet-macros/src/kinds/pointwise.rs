@@ -110,6 +110,9 @@ impl Op for Pointwise {
     fn width(&self, ins: &[Option<usize>]) -> Option<usize> {
         ins[0]
     }
+    fn keeps_shape(&self) -> bool {
+        true
+    }
     fn linear(&self) -> bool {
         self.name == "scale"
     }

@@ -64,6 +64,22 @@ const EXTRA_SEEDS: &[&str] = &[
         o      = l: linear(x -> 4);
         energy = nll(o, y, beta = 2.0);
     }",
+    "pub struct Maps {
+        input  x: [2, 8, 8];
+        target y: [3, 2, 2];
+        c: [4, 4, 4] = k: conv(x, maps = 4, kh = 3, kw = 4, stride = 2, padding = 1);
+        h      = t: tanh(c, bias = false);
+        s      = p: subsample(h, size = 2);
+        d      = k2: conv(s, maps = 3, kernel = 1);
+        energy = euclidean(d, y);
+    }",
+    "pub struct Pool {
+        input  x: [1, 4, 6];
+        target y: 2;
+        m      = maxpool(x, size = 2);
+        o      = l: linear(m -> 2);
+        energy = euclidean(o, y);
+    }",
 ];
 
 /// A recurrent network that expands, with `{}` in place of its initial value, delay or `T`.
