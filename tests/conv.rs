@@ -2,7 +2,8 @@
 //! networks:
 //! - bprop against central finite differences (step 1e-5, relative tolerance `common::TOL` =
 //!   1e-6), for the parameters (`check_gradients`) and for the inputs and targets, on nets with
-//!   one and several maps, a rectangular kernel, a stride and padding;
+//!   one and several maps, a rectangular kernel, a stride and padding (`common::check_kind!`, as
+//!   for the other kinds);
 //! - a minibatch against the sum of its samples (gradients and curvatures);
 //! - the shapes the macro works out, in the network's constants and saved tensors;
 //! - an f32 LeNet-like net on 8 × 8 images learns to tell two patterns apart.
@@ -14,7 +15,7 @@ use bpnet::prelude::*;
 
 mod common;
 
-use common::{TOL, assert_close, numeric, randomise, rows, sample};
+use common::check_kind;
 
 network! {
     #[bpnet(float = f64)]
@@ -39,52 +40,22 @@ network! {
         c      = k: conv(x, maps = 2, kernel = 3, stride = 2);
         h      = relu(c);
         m      = maxpool(h, size = 2);
-        d: [2, 2, 2] = k2: conv(m, maps = 2, kernel = 3, padding = 1);
-        energy = euclidean(d, y);
+        out: [2, 2, 2] = k2: conv(m, maps = 2, kernel = 3, padding = 1);
+        energy = euclidean(out, y);
     }
-}
-
-/// Gradients of the parameters, inputs and targets against finite differences, and a minibatch
-/// against the sum of its samples.
-macro_rules! check_conv {
-    ($net:ident, $nx:literal, $ny:literal, $seed:expr) => {{
-        let mut rng = StdRng::seed_from_u64($seed);
-        let mut net = $net::new(&mut rng);
-        randomise(net.params_mut(), &mut rng);
-        for round in 0..3 {
-            let (x, y) = (sample($nx, &mut rng), sample($ny, &mut rng));
-            net.set_input_grads(false);
-            let report = check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
-            assert!(
-                report.passes(TOL),
-                "{} round {round}:\n{report}",
-                stringify!($net)
-            );
-            let ndx = numeric(&mut |v| net.try_fprop(v, &y).unwrap(), &x);
-            let ndy = numeric(&mut |v| net.try_fprop(&x, v).unwrap(), &y);
-            net.set_input_grads(true);
-            net.try_fprop(&x, &y).unwrap();
-            net.bprop();
-            assert_close(concat!(stringify!($net), " dE/dx"), &net.x.dx, &ndx);
-            assert_close(concat!(stringify!($net), " dE/dy"), &net.y.dx, &ndy);
-        }
-        let (xs, ys) = (rows::<$nx>(5, &mut rng), rows::<$ny>(5, &mut rng));
-        common::batch_is_the_sum!(net, xs, ys, 8);
-        net
-    }};
 }
 
 #[test]
 fn maps_gradients_and_minibatches() {
     for seed in [1, 2] {
-        check_conv!(Maps, 60, 2, seed);
+        check_kind!(Maps, 60, 2, seed, exact: false);
     }
 }
 
 #[test]
 fn strided_gradients_and_minibatches() {
     for seed in [3, 4] {
-        check_conv!(Strided, 81, 8, seed);
+        check_kind!(Strided, 81, 8, seed, exact: false);
     }
 }
 

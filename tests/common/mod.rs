@@ -389,3 +389,64 @@ macro_rules! prelu {
 }
 #[allow(unused_imports)]
 pub(crate) use prelu;
+
+/// Every check on one network type: gradients of the parameters, inputs and targets against
+/// finite differences on five random samples; with `exact`, bbprop against the Gauss–Newton
+/// diagonal; a minibatch of six against the sum of its samples.
+macro_rules! check_kind {
+    ($net:ident, $nx:literal, $ny:literal, $seed:expr, exact: $exact:expr) => {{
+        let mut rng =
+            <::bpnet::prelude::StdRng as ::bpnet::prelude::SeedableRng>::seed_from_u64($seed);
+        let mut net = $net::new(&mut rng);
+        $crate::common::randomise(net.params_mut(), &mut rng);
+        for round in 0..5 {
+            let (x, y) = (
+                $crate::common::sample($nx, &mut rng),
+                $crate::common::sample($ny, &mut rng),
+            );
+            net.set_input_grads(false);
+            let report = ::bpnet::check_gradients(&mut net, |n| n.try_fprop(&x, &y).unwrap());
+            assert!(
+                report.passes($crate::common::TOL),
+                "{} round {round}:\n{report}",
+                stringify!($net)
+            );
+            let ndx = $crate::common::numeric(&mut |v| net.try_fprop(v, &y).unwrap(), &x);
+            let ndy = $crate::common::numeric(&mut |v| net.try_fprop(&x, v).unwrap(), &y);
+            net.set_input_grads(true);
+            net.try_fprop(&x, &y).unwrap();
+            net.bprop();
+            $crate::common::assert_close(concat!(stringify!($net), " dE/dx"), &net.x.dx, &ndx);
+            $crate::common::assert_close(concat!(stringify!($net), " dE/dy"), &net.y.dx, &ndy);
+            if $exact {
+                let p = net.params().to_vec();
+                let j = $crate::common::param_jacobian(&p, |v| {
+                    net.params_mut().copy_from_slice(v);
+                    net.try_fprop(&x, &y).unwrap();
+                    net.out.x.to_vec()
+                });
+                net.params_mut().copy_from_slice(&p);
+                let gn: Vec<f64> = (0..p.len())
+                    .map(|k| j.iter().map(|row| row[k] * row[k]).sum())
+                    .collect();
+                net.try_fprop(&x, &y).unwrap();
+                net.zero_curvature();
+                net.bbprop();
+                $crate::common::assert_close(
+                    concat!(stringify!($net), " bbprop"),
+                    net.curvature(),
+                    &gn,
+                );
+            }
+        }
+        // A minibatch is the sum of its samples, in gradients and curvatures.
+        let (xs, ys) = (
+            $crate::common::rows::<$nx>(6, &mut rng),
+            $crate::common::rows::<$ny>(6, &mut rng),
+        );
+        $crate::common::batch_is_the_sum!(net, xs, ys, 8);
+        net
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use check_kind;
