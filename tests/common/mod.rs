@@ -393,6 +393,7 @@ pub(crate) use prelu;
 /// Every check on one network type: gradients of the parameters, inputs and targets against
 /// finite differences on five random samples; with `exact`, bbprop against the Gauss–Newton
 /// diagonal; a minibatch of six against the sum of its samples.
+#[allow(unused_macros)]
 macro_rules! check_kind {
     ($net:ident, $nx:literal, $ny:literal, $seed:expr, exact: $exact:expr) => {{
         let mut rng =
