@@ -1,7 +1,8 @@
 //! No heap allocation after construction: a counting global allocator over many training steps
 //! (fprop, bprop, bbprop, update), inference, and the checked entry points, including their error path,
-//! for a feed-forward network with a nested one (per sample and in minibatches) and for a network
-//! unfolded in time (per sequence and in minibatches of sequences).
+//! for a feed-forward network with a nested one (per sample and in minibatches), one on feature
+//! maps (convolution, subsampling, max pooling) and for a network unfolded in time (per sequence
+//! and in minibatches of sequences).
 
 use bpnet::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -115,6 +116,21 @@ network! {
     }
 }
 
+network! {
+    /// Feature maps: convolution, subsampling, max pooling.
+    pub struct Maps {
+        input  x: [1, 8, 8];
+        target y: 2;
+        c1     = k1: conv(x, maps = 3, kernel = 3, padding = 1);
+        h1     = t1: tanh(c1, bias = false);
+        s1     = p1: subsample(h1, size = 2);
+        c2     = k2: conv(s1, maps = 4, kernel = 3, stride = 1);
+        m2     = maxpool(c2, size = 2);
+        out    = l: linear(m2 -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
 /// One test (the counter is global, so nothing else may run while it counts).
 #[test]
 fn training_and_inference_do_not_allocate() {
@@ -146,6 +162,9 @@ fn training_and_inference_do_not_allocate() {
 
     let mut dropped = Dropped::new(&mut StdRng::seed_from_u64(1));
     dropped.reserve_batch(8).unwrap();
+    let mut maps = Maps::new(&mut StdRng::seed_from_u64(1));
+    maps.reserve_batch(8).unwrap();
+    let (mx, my) = ([[0.1f32; 64]; 8], [[0.5f32, -0.5]; 8]);
 
     COUNTING.with(|c| c.set(true));
     let before = ALLOCATIONS.load(Ordering::SeqCst);
@@ -162,6 +181,22 @@ fn training_and_inference_do_not_allocate() {
         dropped.train_sgd(&[0.1, 0.2, 0.3], &[0.5, -0.5], 0.01);
         dropped.train_sgd_batch(&bx, &by, 0.01).unwrap();
         dropped.seed_dropout(i);
+    }
+    for i in 0..20 {
+        maps.set_input_grads(i % 2 == 1);
+        maps.fprop(&mx[0], &my[0]);
+        maps.zero_grad();
+        maps.bprop();
+        maps.zero_curvature();
+        maps.bbprop();
+        maps.sgd_step(0.01);
+        maps.train_sgd(&mx[0], &my[0], 0.01);
+        maps.run(&mx[0]);
+        maps.fprop_batch(&mx, &my).unwrap();
+        maps.bprop_batch();
+        maps.bbprop_batch();
+        maps.run_batch(&mx[..3]).unwrap();
+        maps.train_sgd_batch(&mx, &my, 0.01).unwrap();
     }
     for i in 0..50 {
         zoo.set_input_grads(i % 2 == 1);
