@@ -47,7 +47,7 @@ extern crate self as bpnet;
 ///     /// docs and other attributes go to the struct
 ///     VIS struct NAME {
 ///         input  STATE: WIDTH;               // fprop/run arguments, in declaration order;
-///                                            // WIDTH is `N` or a shape `[C, H, W]`
+///                                            // WIDTH is `N` or a shape such as `[C, H, W]`
 ///         target STATE: WIDTH;               // fprop arguments, read by the energy
 ///         [energy|output] STATE[: WIDTH] = [MODULE:] KIND(STATE, … [-> WIDTH]);
 ///         unfold T { … }                     // repeated at every step t < T; an argument

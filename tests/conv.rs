@@ -99,6 +99,49 @@ fn shapes_follow_from_the_input() {
 }
 
 network! {
+    /// A shape declared on a vector (`linear`'s output) gives it maps.
+    #[bpnet(float = f64)]
+    struct Reshaped {
+        input  x: 5;
+        target y: 2;
+        m: [1, 4, 4] = lm: linear(x -> 16);
+        c      = k: conv(m, maps = 2, kernel = 3);
+        p      = maxpool(c, size = 2);
+        out    = lo: linear(p -> 2);
+        energy = euclidean(out, y);
+    }
+}
+
+network! {
+    /// A map summed over time: `add` takes the shape of `d` while `acc[t - 1]`'s is not known.
+    #[bpnet(float = f64)]
+    struct Accumulate {
+        unfold 3 {
+            input  x: [1, 4, 4];
+            target y: 2;
+            d      = k: conv(x, maps = 2, kernel = 3);
+            acc    = add(acc[t - 1], d);
+            m      = maxpool(acc, size = 2);
+            o      = lo: linear(m -> 2);
+            e      = euclidean(o, y);
+        }
+        energy = sum(e);
+    }
+}
+
+#[test]
+fn shapes_through_linear_and_through_time() {
+    for seed in [6, 7] {
+        check_kind!(Reshaped, 5, 2, seed, exact: false);
+    }
+    let mut net = Accumulate::new(&mut StdRng::seed_from_u64(8));
+    let xs = [[0.5f64; 16]; 3];
+    let e = net.fprop(&xs, &[[0.1, -0.1]; 3]).expect("three steps");
+    assert!(e.is_finite());
+    assert_eq!(net.acc[2].x.len(), 8);
+}
+
+network! {
     struct Lenet {
         input  x: [1, 8, 8];
         target y: 2;

@@ -191,20 +191,23 @@ pub trait Op {
     }
     /// The output width, from the inputs' (`None` until those it needs are known).
     fn width(&self, ins: &[Option<usize>]) -> Option<usize>;
-    /// Whether its output has its first input's shape (a pointwise kind): a feature map stays
-    /// one through it.
+    /// Whether its output has its inputs' shape (a pointwise kind): a feature map stays one
+    /// through it.
     fn keeps_shape(&self) -> bool {
         false
     }
     /// The output's shape, from the inputs' (`None` until those it needs are known): `[width]`,
-    /// or the first input's shape for a kind that [`Self::keeps_shape`]. A kind that reads its
-    /// input's shape (`conv`) gives its own, and never `None` once its input's is known (a
-    /// shape that does not fit is reported by [`Self::check`]).
+    /// or for a kind that [`Self::keeps_shape`] the shape of the first known input of that
+    /// width (`add(acc[t - 1], d)` takes `d`'s while `acc`'s is not known yet). A kind that reads
+    /// its input's shape (`conv`) gives its own, and `[0]` for an input it cannot read (its
+    /// [`Self::check`] says why; a width of 0 leaves the state unknown, so nothing after it
+    /// reports a mistake of its own).
     fn shape(&self, ins: &[Option<&[usize]>]) -> Option<Vec<usize>> {
         let widths: Vec<Option<usize>> = ins.iter().map(|s| s.map(product)).collect();
         let w = self.width(&widths)?;
-        match ins.first() {
-            Some(Some(s)) if self.keeps_shape() && product(s) == w => Some(s.to_vec()),
+        let kept = ins.iter().flatten().find(|s| product(s) == w);
+        match kept {
+            Some(s) if self.keeps_shape() => Some(s.to_vec()),
             _ => Some(vec![w]),
         }
     }

@@ -365,7 +365,7 @@ impl Parse for Call {
                     return Err(syn::Error::new(
                         width.lit.span(),
                         "an output width `-> N` is a number; a shape is declared on the state, as \
-                         in `s: [6, 28, 28] = …`",
+                         in `s: [2, 3] = l: linear(x -> 6)`",
                     ));
                 }
                 out_width = Some((arrow, width));

@@ -209,6 +209,9 @@ macro_rules! conv_kernels {
                             for v in 0..g.kw {
                                 let k = ((o * g.c_in + c) * g.kh + u) * g.kw + v;
                                 let (rows, cols) = g.window(u, v);
+                                if rows.is_empty() || cols.is_empty() {
+                                    continue;
+                                }
                                 // Input column of the first output column: j·sw + v − pw ≥ 0.
                                 let s0 = cols.start * sw + v - g.pad[1];
                                 for i in rows {
@@ -736,6 +739,11 @@ mod tests {
         assert!(g([1, 4, 4], 0, [1, 1], [1, 1], [0, 0]).is_none());
         assert!(g([1, 4, 4], 1, [1, 1], [0, 1], [0, 0]).is_none());
         assert!(g([1, 4, 4], 1, [0, 1], [1, 1], [0, 0]).is_none());
+        // A stride so large that a kernel column reads nothing: no output column at all for it.
+        let wide = g([1, 1, 1], 1, [1, 3], [1, usize::MAX], [0, 2]).expect("a geometry");
+        let mut y = vec![0.0f32; wide.out_len()];
+        super::f32::fprop(&wide, &[1.0, 2.0, 3.0, 0.5], &[4.0], &mut y);
+        assert_eq!(y, [0.5 + 3.0 * 4.0]);
         let big = usize::MAX / 2;
         assert!(g([big, big, 2], 1, [1, 1], [1, 1], [0, 0]).is_none());
         assert!(g([1, 4, 4], 1, [1, 1], [1, 1], [big, 0]).is_none());

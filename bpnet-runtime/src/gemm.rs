@@ -4,9 +4,9 @@
 //! The classic blocking (Goto): panels of `B` packed `NR` columns wide, blocks of `A` packed `MR`
 //! rows tall, and an `MR × NR` register tile accumulated over `KC` steps. For `f32` on a CPU with
 //! AVX-512, or with AVX2 and FMA, the tile is written with intrinsics (both with the same bits:
-//! one fused multiply-add per step); elsewhere it is plain Rust. A product with at most 12 rows or
-//! columns (a layer of 10 outputs) is made by a narrow block instead, one vector per column with
-//! the lanes along the other side, with the tile's bits.
+//! one fused multiply-add per step); elsewhere it is plain Rust. For `f32` on a CPU with AVX2 and
+//! FMA, a product with at most 12 rows or columns (a layer of 10 outputs) is made by a narrow
+//! block instead, one vector per column with the lanes along the other side, with the tile's bits.
 
 use crate::workers::Workers;
 use crate::{Error, Float};
@@ -1305,9 +1305,10 @@ macro_rules! gemm_impl {
                 drive(m, k, n, a, sa, b, sb, beta, c, scratch, &zip)
             }
 
-            /// The product where `C` has at most `NARROW_MAX` columns (lanes along its rows: `A`
-            /// packed in strips 8 rows tall, `B` read in place) or rows (lanes along its
-            /// columns: `B`'s strips read in place where its rows are contiguous), by the narrow
+            /// The product where `C` has at most `NARROW_MAX` columns (lanes along its rows, from
+            /// `A`; `B` read in place) or rows (lanes along its columns, from `B`; `A` read in
+            /// place), the lanes' operand read in place in strips of 8 where they are contiguous
+            /// and packed otherwise, by the narrow
             /// block, which makes each value by the tile's chain (the same bits) without the
             /// tile's unused columns; then `finish` on every block of `C` (with a transient `C`
             /// and one block of `k`, on each group of lanes as it is made, and `C` is not

@@ -24,7 +24,7 @@ pub struct Window {
 
 impl Window {
     /// The windows of `size × size` over `[c, h, w]`, if `size ≥ 1` divides both `h` and `w`
-    /// (and the length `c·h·w` fits `usize`).
+    /// (and the lengths `c·h·w` and `2·c` fit `usize`).
     ///
     /// ```
     /// use bpnet_runtime::subsample::Window;
@@ -37,8 +37,9 @@ impl Window {
         if c == 0 || h == 0 || w == 0 || size == 0 || h % size != 0 || w % size != 0 {
             return None;
         }
-        match c.checked_mul(h) {
-            Some(ch) if ch.checked_mul(w).is_some() => Some(Self { c, h, w, size }),
+        // The lengths of the maps and of the parameters (two per map), without overflow.
+        match (c.checked_mul(h), c.checked_mul(2)) {
+            (Some(ch), Some(_)) if ch.checked_mul(w).is_some() => Some(Self { c, h, w, size }),
             _ => None,
         }
     }
@@ -492,6 +493,7 @@ mod tests {
         assert!(Window::new([6, 8, 8], 0).is_none());
         assert!(Window::new([0, 8, 8], 2).is_none());
         assert!(Window::new([usize::MAX, 2, 2], 2).is_none());
+        assert!(Window::new([usize::MAX / 2 + 1, 1, 1], 1).is_none());
         assert_eq!(
             Window::new([6, 8, 8], 8).map(|g| g.output()),
             Some([6, 1, 1])

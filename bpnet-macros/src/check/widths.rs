@@ -35,7 +35,7 @@ pub fn widths(c: &mut Checker) {
 fn made_by(c: &Checker, m: &ModuleM) -> Option<Vec<usize>> {
     match &m.kind {
         Kind::Broken => None,
-        Kind::User { out, .. } => Some(vec![out.value]),
+        Kind::User { out, .. } => Some(out.shape()),
         Kind::Op(op) => {
             let ins: Vec<Option<&[usize]>> = m
                 .args
@@ -70,7 +70,15 @@ fn infer(c: &mut Checker) {
                 continue;
             }
             let st = &mut c.states[m.out];
-            let shape = made.or(st.declared.map(|d| d.shape()));
+            // A shape declared on a vector of its width gives the vector its maps.
+            let shape = match (made, st.declared) {
+                (Some(made), Some(d))
+                    if made.len() == 1 && width_of(&d.shape()) == Some(made[0]) =>
+                {
+                    Some(d.shape())
+                }
+                (made, d) => made.or(d.map(|d| d.shape())),
+            };
             st.width = shape.as_deref().and_then(width_of).filter(|&w| w > 0);
             st.shape = shape.filter(|_| st.width.is_some());
             changed |= st.width.is_some();
@@ -158,7 +166,8 @@ fn view(c: &Checker, m: &ModuleM) -> WidthView {
 }
 
 /// A declared width must be the one the module makes (a user module's is what it makes), and a
-/// declared shape `[6, 28, 28]` the shape it makes.
+/// declared shape `[6, 28, 28]` the shape it makes; a module that makes a vector of that width
+/// takes the declared shape (`m: [4, 2, 2] = linear(x -> 16)`).
 fn declared(c: &mut Checker, mi: usize) {
     let m = &c.modules[mi];
     let st = &c.states[m.out];
@@ -168,7 +177,8 @@ fn declared(c: &mut Checker, mi: usize) {
     let Some(w) = width_of(&made) else {
         return;
     };
-    if d.value == 0 || matches!(m.kind, Kind::User { .. }) {
+    // A width of 0: its module's own rule has said what is wrong.
+    if w == 0 || d.value == 0 || matches!(m.kind, Kind::User { .. }) {
         return;
     }
     let show = |s: &[usize]| s.iter().map(usize::to_string).collect::<Vec<_>>().join("×");
@@ -187,6 +197,7 @@ fn declared(c: &mut Checker, mi: usize) {
         )
     } else if let Some(dims) = &d.dims
         && *dims != made
+        && made.len() > 1
     {
         format!(
             "state `{}` is declared with shape {}, but {} module `{}` makes shape {}",

@@ -181,11 +181,13 @@ impl Op for Conv {
         None
     }
     fn shape(&self, ins: &[Option<&[usize]>]) -> Option<Vec<usize>> {
-        let maps = self.maps.max(1);
-        // An input that is not maps, or a kernel that does not fit, is reported by `check`;
-        // until then the output is one value a map.
-        let [h, w] = maps_of(ins)?.and_then(|x| self.out(x)).unwrap_or([1, 1]);
-        Some(vec![maps, h, w])
+        // An input that is not maps, or a kernel that does not fit, is reported by `check`; the
+        // output is then of width 0, unknown to the modules after it.
+        let out = maps_of(ins)?.and_then(|x| self.out(x));
+        Some(match out {
+            Some([h, w]) if self.maps > 0 => vec![self.maps, h, w],
+            _ => vec![0],
+        })
     }
     fn check(&self, view: &WidthView, errs: &mut dyn FnMut(Span, String)) {
         let name = &view.name;
@@ -241,7 +243,11 @@ impl Op for Conv {
         }
     }
     fn tensors_shaped(&self, ins: &[&[usize]], _: &[usize]) -> Vec<Tensor> {
-        let c_in = ins[0].first().copied().unwrap_or(1);
+        // An input that is not maps (reported) counts as one map.
+        let c_in = match ins[0] {
+            &[c, _, _] => c,
+            _ => 1,
+        };
         let [kh, kw] = self.kernel;
         vec![
             Tensor {
@@ -357,10 +363,13 @@ impl Op for Window {
         None
     }
     fn shape(&self, ins: &[Option<&[usize]>]) -> Option<Vec<usize>> {
-        let size = self.size.max(1);
+        // As `conv`'s: of width 0 where `check` reports a mistake.
+        let size = self.size;
         Some(match maps_of(ins)? {
-            Some([c, h, w]) => vec![c, (h / size).max(1), (w / size).max(1)],
-            None => vec![1, 1, 1],
+            Some([c, h, w]) if size > 0 && h % size == 0 && w % size == 0 => {
+                vec![c, h / size, w / size]
+            }
+            _ => vec![0],
         })
     }
     fn check(&self, view: &WidthView, errs: &mut dyn FnMut(Span, String)) {
@@ -402,7 +411,10 @@ impl Op for Window {
         if !self.params() {
             return Vec::new();
         }
-        let c = ins[0].first().copied().unwrap_or(1);
+        let c = match ins[0] {
+            &[c, _, _] => c,
+            _ => 1,
+        };
         vec![
             Tensor {
                 name: "weight",

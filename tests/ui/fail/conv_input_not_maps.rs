@@ -4,8 +4,10 @@ network! {
     pub struct Net {
         input  x: 64;
         target y: 2;
+        // One error: the max pooling after it is not reported.
         c      = k: conv(x, maps = 6, kernel = 3);
-        out    = lo: linear(c -> 2);
+        m      = maxpool(c, size = 2);
+        out    = lo: linear(m -> 2);
         energy = euclidean(out, y);
     }
 }

@@ -4,8 +4,10 @@ network! {
     pub struct Net {
         input  x: [1, 4, 4];
         target y: 2;
-        c      = k: conv(x, maps = 6, kernel = 5);
-        out    = lo: linear(c -> 2);
+        // One error: the declared shape and the subsampling after it are not reported.
+        c: [6, 2, 2] = k: conv(x, maps = 6, kernel = 5);
+        s      = p: subsample(c, size = 2);
+        out    = lo: linear(s -> 2);
         energy = euclidean(out, y);
     }
 }
