@@ -1377,6 +1377,15 @@ macro_rules! gemm_impl {
                 let mut sums = super::TileScratch([0.0; 2 * NARROW_MAX * 8]);
                 let mut across = super::TileScratch([0.0; NARROW_MAX * 8]);
                 let through = finish.transient() && beta == 0.0 && k <= KC;
+                let out = NarrowOut {
+                    c,
+                    ldc,
+                    origin: (row0, col0),
+                    finish,
+                    by_rows,
+                    accs,
+                    through,
+                };
                 for pc in (0..k).step_by(KC) {
                     let kc = KC.min(k - pc);
                     let overwrite = beta == 0.0 && pc == 0;
@@ -1416,78 +1425,89 @@ macro_rules! gemm_impl {
                                 v.len() >= (groups - 1) * gs + (kc - 1) * ps + 8,
                                 "gemm: a short strip"
                             );
-                            let mut q0 = 0;
-                            while q0 < accs {
-                                let nq = chunk.min(accs - q0);
-                                let block = if nq == chunk { whole } else { last };
-                                // SAFETY: the CPU has what `pick` chose the block for; `v` holds
-                                // the values of `groups` strips (checked above), `w` those of
-                                // accumulators `q0..q0 + nq` (the last checked above), and
-                                // `sums` 8 values from `g·go + (q0 + q)·8`, `q0 + q < accs ≤
-                                // NARROW_MAX`, `g < 2`.
-                                unsafe {
-                                    block(
-                                        kc,
-                                        (v.as_ptr(), ps, gs),
-                                        (w.as_ptr().add(q0 * sq), sp, sq),
-                                        (sums.0.as_mut_ptr().add(q0 * 8), go),
-                                    )
-                                };
-                                q0 += nq;
-                            }
+                            // SAFETY: `v` holds `groups` strips and `w` every accumulator's
+                            // values (both checked above); `pick` chose the blocks for this CPU.
+                            unsafe {
+                                narrow_sums(
+                                    kc,
+                                    (v, ps, gs),
+                                    (w, sp, sq),
+                                    (accs, chunk, whole, last),
+                                    &mut sums.0,
+                                )
+                            };
                             for (g, st) in sums.0.chunks_exact_mut(go).take(groups).enumerate() {
                                 let first = l0 + (s + g) * 8;
-                                let live = 8.min(l0 + lc - first);
-                                let st = &mut st[..accs * 8];
-                                if through {
-                                    // The block of C, row-major: where it starts, its rows, its
-                                    // columns and its row stride.
-                                    let (block, at, shape, ld) = if by_rows {
-                                        for (q, col) in st.chunks_exact(8).enumerate() {
-                                            for (l, &v) in col[..live].iter().enumerate() {
-                                                across.0[l * accs + q] = v;
-                                            }
-                                        }
-                                        (&mut across.0[..], (first, 0), (live, accs), accs)
-                                    } else {
-                                        (st, (0, first), (accs, live), 8)
-                                    };
-                                    finish.ahead(row0 + at.0, col0 + at.1, shape.0);
-                                    // SAFETY: `block` holds `shape.0` rows of `shape.1` values
-                                    // spaced `ld` apart; nothing else refers to it.
-                                    unsafe {
-                                        super::finish_tile(
-                                            finish,
-                                            (block.as_mut_ptr(), ld),
-                                            shape,
-                                            (row0 + at.0, col0 + at.1),
-                                        )
-                                    };
-                                    continue;
-                                }
-                                for (q, col) in st.chunks_exact(8).enumerate() {
-                                    for (l, &v) in col[..live].iter().enumerate() {
-                                        let (i, j) = if by_rows {
-                                            (first + l, q)
-                                        } else {
-                                            (q, first + l)
-                                        };
-                                        // SAFETY: row `i < m`, column `j < n` of the m × n
-                                        // values of C the caller lends us.
-                                        unsafe {
-                                            let at = c.add(i * ldc + j);
-                                            *at = if overwrite { v } else { *at + v };
-                                        }
-                                    }
-                                }
+                                let lanes = (first, 8.min(l0 + lc - first));
+                                // SAFETY: lanes `first..first + 8` (those below `lanes`) and
+                                // the `accs` accumulators are values of C, as the caller
+                                // guarantees.
+                                unsafe {
+                                    out.group(&mut st[..accs * 8], lanes, overwrite, &mut across.0)
+                                };
                             }
                             s += groups;
                         }
                     }
                 }
-                if through {
-                    return true;
+                if !through {
+                    // SAFETY: C is ours, m × n from `c`, its values final.
+                    unsafe { finish_blocks(m, n, (c, ldc), ((row0, col0), finish)) };
                 }
+                true
+            }
+
+            /// The sums of a narrow block's `groups` strips for every accumulator, in chunks
+            /// that fit the registers (`whole` for `chunk` of them, `last` for the rest):
+            /// accumulator `q` of group `g` into `sums[g·NARROW_MAX·8 + q·8..][..8]`.
+            ///
+            /// # Safety
+            /// `v` holds the strips `whole` and `last` read (8 values from `g·gs + p·ps`), `w`
+            /// the values of accumulators `..accs` (`p·sp + q·sq`), for `p < kc`; the blocks
+            /// are for this CPU; `accs ≤ NARROW_MAX`; `sums` holds `2·NARROW_MAX·8` values.
+            #[inline(always)]
+            unsafe fn narrow_sums(
+                kc: usize,
+                (v, ps, gs): (&[$t], usize, usize),
+                (w, sp, sq): (&[$t], usize, usize),
+                (accs, chunk, whole, last): (
+                    usize,
+                    usize,
+                    super::NarrowBlock<$t>,
+                    super::NarrowBlock<$t>,
+                ),
+                sums: &mut [$t],
+            ) {
+                let go = super::NARROW_MAX * 8;
+                let mut q0 = 0;
+                while q0 < accs {
+                    let nq = chunk.min(accs - q0);
+                    let block = if nq == chunk { whole } else { last };
+                    // SAFETY: as our caller guarantees; `sums` takes 8 values from
+                    // `g·go + (q0 + q)·8`, `q0 + q < accs ≤ NARROW_MAX`, `g < 2`.
+                    unsafe {
+                        block(
+                            kc,
+                            (v.as_ptr(), ps, gs),
+                            (w.as_ptr().add(q0 * sq), sp, sq),
+                            (sums.as_mut_ptr().add(q0 * 8), go),
+                        )
+                    };
+                    q0 += nq;
+                }
+            }
+
+            /// `finish` on every tile-sized block of C, once it is final.
+            ///
+            /// # Safety
+            /// `c` points at `m` rows of `n` values spaced `ldc` apart, which nothing else
+            /// accesses during the call.
+            unsafe fn finish_blocks<E: super::Epilogue<$t>>(
+                m: usize,
+                n: usize,
+                (c, ldc): (*mut $t, usize),
+                ((row0, col0), finish): ((usize, usize), &E),
+            ) {
                 for i in (0..m).step_by(MR) {
                     for j in (0..n).step_by(NR) {
                         let (rows, cols) = (MR.min(m - i), NR.min(n - j));
@@ -1504,7 +1524,78 @@ macro_rules! gemm_impl {
                         };
                     }
                 }
-                true
+            }
+
+            /// Where the narrow product's sums go: C (`c`, row stride `ldc`, at `origin` of
+            /// the whole product), its lanes along C's rows or columns, `accs` accumulators;
+            /// with `through` (a transient C, one block of k), straight to `finish`.
+            struct NarrowOut<'a, E> {
+                c: *mut $t,
+                ldc: usize,
+                origin: (usize, usize),
+                finish: &'a E,
+                by_rows: bool,
+                accs: usize,
+                through: bool,
+            }
+
+            impl<E: super::Epilogue<$t>> NarrowOut<'_, E> {
+                /// One group's sums (`st`: accumulator `q` from `q·8`, lanes `first..first +
+                /// live` of 8): stored or added into C, or handed to `finish` (lanes along C's
+                /// rows: turned in `across` first).
+                ///
+                /// # Safety
+                /// Those lanes and accumulators are values of the `m × n` C the caller lends.
+                #[inline(always)]
+                unsafe fn group(
+                    &self,
+                    st: &mut [$t],
+                    (first, live): (usize, usize),
+                    overwrite: bool,
+                    across: &mut [$t],
+                ) {
+                    let (accs, (row0, col0)) = (self.accs, self.origin);
+                    if self.through {
+                        // The block of C, row-major: where it starts, its rows, its columns
+                        // and its row stride.
+                        let (block, at, shape, ld) = if self.by_rows {
+                            for (q, col) in st.chunks_exact(8).enumerate() {
+                                for (l, &v) in col[..live].iter().enumerate() {
+                                    across[l * accs + q] = v;
+                                }
+                            }
+                            (across, (first, 0), (live, accs), accs)
+                        } else {
+                            (st, (0, first), (accs, live), 8)
+                        };
+                        self.finish.ahead(row0 + at.0, col0 + at.1, shape.0);
+                        // SAFETY: `block` holds `shape.0` rows of `shape.1` values spaced `ld`
+                        // apart; nothing else refers to it.
+                        unsafe {
+                            super::finish_tile(
+                                self.finish,
+                                (block.as_mut_ptr(), ld),
+                                shape,
+                                (row0 + at.0, col0 + at.1),
+                            )
+                        };
+                        return;
+                    }
+                    for (q, col) in st.chunks_exact(8).enumerate() {
+                        for (l, &v) in col[..live].iter().enumerate() {
+                            let (i, j) = if self.by_rows {
+                                (first + l, q)
+                            } else {
+                                (q, first + l)
+                            };
+                            // SAFETY: row `i`, column `j` of C, as our caller guarantees.
+                            unsafe {
+                                let at = self.c.add(i * self.ldc + j);
+                                *at = if overwrite { v } else { *at + v };
+                            }
+                        }
+                    }
+                }
             }
 
             /// The product on one thread, with the buffers reserved: `C` is `m × n` values from
