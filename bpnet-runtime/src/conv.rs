@@ -189,6 +189,140 @@ impl Geom {
     }
 }
 
+/// The minibatch forms of a kernel module with parameters (`conv`, `subsample`), for the float
+/// `$t` and the geometry `$g`: each per-sample kernel (`fprop`, `bprop[_acc]`, `bbprop[_acc]`,
+/// `b[b]prop_params`, in scope) on each of `rows` rows, row-major, with the same bits, the
+/// parameter derivatives summed over the rows in order.
+macro_rules! batch_rows {
+    ($t:ident, $g:ty) => {
+        /// Row `r` of a minibatch's values, `n` values a row.
+        #[inline(always)]
+        fn row(v: &[$t], n: usize, r: usize) -> &[$t] {
+            &v[r * n..(r + 1) * n]
+        }
+
+        /// [`fprop`] on each of `rows` rows (row-major `x` and `y`): the same bits.
+        ///
+        /// # Panics
+        /// If `x` or `y` holds fewer than `rows` rows, or `p` is not `g`'s.
+        pub fn fprop_batch(g: &$g, p: &[$t], x: &[$t], y: &mut [$t], rows: usize) {
+            let (n, m) = (g.in_len(), g.out_len());
+            for (r, y) in y[..rows * m].chunks_exact_mut(m).enumerate() {
+                fprop(g, p, row(x, n, r), y);
+            }
+        }
+
+        /// A per-sample backward kernel.
+        type Backward = fn(&$g, &[$t], &[$t], &[$t], &mut [$t], &mut [$t]);
+
+        /// `each` on each of `rows` rows, its parameter derivatives summed over them.
+        #[allow(clippy::too_many_arguments)]
+        #[inline(always)]
+        fn rows_of(
+            each: Backward,
+            g: &$g,
+            p: &[$t],
+            x: &[$t],
+            dy: &[$t],
+            dx: &mut [$t],
+            dp: &mut [$t],
+            rows: usize,
+        ) {
+            let (n, m) = (g.in_len(), g.out_len());
+            for (r, dx) in dx[..rows * n].chunks_exact_mut(n).enumerate() {
+                each(g, p, row(x, n, r), row(dy, m, r), dx, dp);
+            }
+        }
+
+        /// [`bprop`] on each of `rows` rows: `dx` overwritten, `dp` summed over the rows.
+        ///
+        /// # Panics
+        /// If a minibatch holds fewer than `rows` rows, or `p` is not `g`'s.
+        pub fn bprop_batch(
+            g: &$g,
+            p: &[$t],
+            x: &[$t],
+            dy: &[$t],
+            dx: &mut [$t],
+            dp: &mut [$t],
+            rows: usize,
+        ) {
+            rows_of(bprop, g, p, x, dy, dx, dp, rows)
+        }
+
+        /// [`bprop_acc`] on each of `rows` rows.
+        ///
+        /// # Panics
+        /// If a minibatch holds fewer than `rows` rows, or `p` is not `g`'s.
+        pub fn bprop_batch_acc(
+            g: &$g,
+            p: &[$t],
+            x: &[$t],
+            dy: &[$t],
+            dx: &mut [$t],
+            dp: &mut [$t],
+            rows: usize,
+        ) {
+            rows_of(bprop_acc, g, p, x, dy, dx, dp, rows)
+        }
+
+        /// [`bbprop`] on each of `rows` rows.
+        ///
+        /// # Panics
+        /// If a minibatch holds fewer than `rows` rows, or `p` is not `g`'s.
+        pub fn bbprop_batch(
+            g: &$g,
+            p: &[$t],
+            x: &[$t],
+            ddy: &[$t],
+            ddx: &mut [$t],
+            ddp: &mut [$t],
+            rows: usize,
+        ) {
+            rows_of(bbprop, g, p, x, ddy, ddx, ddp, rows)
+        }
+
+        /// [`bbprop_acc`] on each of `rows` rows.
+        ///
+        /// # Panics
+        /// If a minibatch holds fewer than `rows` rows, or `p` is not `g`'s.
+        pub fn bbprop_batch_acc(
+            g: &$g,
+            p: &[$t],
+            x: &[$t],
+            ddy: &[$t],
+            ddx: &mut [$t],
+            ddp: &mut [$t],
+            rows: usize,
+        ) {
+            rows_of(bbprop_acc, g, p, x, ddy, ddx, ddp, rows)
+        }
+
+        /// [`bprop_params`] on each of `rows` rows, summed.
+        ///
+        /// # Panics
+        /// If a minibatch holds fewer than `rows` rows, or `dp` is not `g`'s.
+        pub fn bprop_batch_params(g: &$g, x: &[$t], dy: &[$t], dp: &mut [$t], rows: usize) {
+            let (n, m) = (g.in_len(), g.out_len());
+            for r in 0..rows {
+                bprop_params(g, row(x, n, r), row(dy, m, r), dp);
+            }
+        }
+
+        /// [`bbprop_params`] on each of `rows` rows, summed.
+        ///
+        /// # Panics
+        /// If a minibatch holds fewer than `rows` rows, or `ddp` is not `g`'s.
+        pub fn bbprop_batch_params(g: &$g, x: &[$t], ddy: &[$t], ddp: &mut [$t], rows: usize) {
+            let (n, m) = (g.in_len(), g.out_len());
+            for r in 0..rows {
+                bbprop_params(g, row(x, n, r), row(ddy, m, r), ddp);
+            }
+        }
+    };
+}
+pub(crate) use batch_rows;
+
 macro_rules! conv_kernels {
     ($t:ident) => {
         #[doc = concat!("2-D convolution kernels for `", stringify!($t), "`.")]
@@ -364,136 +498,7 @@ macro_rules! conv_kernels {
                 params_impl(g, x, ddy, ddp, true);
             }
 
-            /// Row `r` of a minibatch's values, `n` values a row.
-            #[inline(always)]
-            fn row(v: &[$t], n: usize, r: usize) -> &[$t] {
-                &v[r * n..(r + 1) * n]
-            }
-
-            /// [`fprop`] on each of `rows` rows (row-major `x` and `y`): the same bits.
-            ///
-            /// # Panics
-            /// If `x` or `y` holds fewer than `rows` rows, or `p` is not `g`'s.
-            pub fn fprop_batch(g: &Geom, p: &[$t], x: &[$t], y: &mut [$t], rows: usize) {
-                let (n, m) = (g.in_len(), g.out_len());
-                for (r, y) in y[..rows * m].chunks_exact_mut(m).enumerate() {
-                    fprop(g, p, row(x, n, r), y);
-                }
-            }
-
-            /// A per-sample backward kernel.
-            type Backward = fn(&Geom, &[$t], &[$t], &[$t], &mut [$t], &mut [$t]);
-
-            /// `each` on each of `rows` rows, its parameter derivatives summed over them.
-            #[allow(clippy::too_many_arguments)]
-            #[inline(always)]
-            fn rows_of(
-                each: Backward,
-                g: &Geom,
-                p: &[$t],
-                x: &[$t],
-                dy: &[$t],
-                dx: &mut [$t],
-                dp: &mut [$t],
-                rows: usize,
-            ) {
-                let (n, m) = (g.in_len(), g.out_len());
-                for (r, dx) in dx[..rows * n].chunks_exact_mut(n).enumerate() {
-                    each(g, p, row(x, n, r), row(dy, m, r), dx, dp);
-                }
-            }
-
-            /// [`bprop`] on each of `rows` rows: `dx` overwritten, `dp` summed over the rows.
-            ///
-            /// # Panics
-            /// If a minibatch holds fewer than `rows` rows, or `p` is not `g`'s.
-            pub fn bprop_batch(
-                g: &Geom,
-                p: &[$t],
-                x: &[$t],
-                dy: &[$t],
-                dx: &mut [$t],
-                dp: &mut [$t],
-                rows: usize,
-            ) {
-                rows_of(bprop, g, p, x, dy, dx, dp, rows)
-            }
-
-            /// [`bprop_acc`] on each of `rows` rows.
-            ///
-            /// # Panics
-            /// If a minibatch holds fewer than `rows` rows, or `p` is not `g`'s.
-            pub fn bprop_batch_acc(
-                g: &Geom,
-                p: &[$t],
-                x: &[$t],
-                dy: &[$t],
-                dx: &mut [$t],
-                dp: &mut [$t],
-                rows: usize,
-            ) {
-                rows_of(bprop_acc, g, p, x, dy, dx, dp, rows)
-            }
-
-            /// [`bbprop`] on each of `rows` rows.
-            ///
-            /// # Panics
-            /// If a minibatch holds fewer than `rows` rows, or `p` is not `g`'s.
-            pub fn bbprop_batch(
-                g: &Geom,
-                p: &[$t],
-                x: &[$t],
-                ddy: &[$t],
-                ddx: &mut [$t],
-                ddp: &mut [$t],
-                rows: usize,
-            ) {
-                rows_of(bbprop, g, p, x, ddy, ddx, ddp, rows)
-            }
-
-            /// [`bbprop_acc`] on each of `rows` rows.
-            ///
-            /// # Panics
-            /// If a minibatch holds fewer than `rows` rows, or `p` is not `g`'s.
-            pub fn bbprop_batch_acc(
-                g: &Geom,
-                p: &[$t],
-                x: &[$t],
-                ddy: &[$t],
-                ddx: &mut [$t],
-                ddp: &mut [$t],
-                rows: usize,
-            ) {
-                rows_of(bbprop_acc, g, p, x, ddy, ddx, ddp, rows)
-            }
-
-            /// [`bprop_params`] on each of `rows` rows, summed.
-            ///
-            /// # Panics
-            /// If a minibatch holds fewer than `rows` rows, or `dp` is not `g`'s.
-            pub fn bprop_batch_params(g: &Geom, x: &[$t], dy: &[$t], dp: &mut [$t], rows: usize) {
-                let (n, m) = (g.in_len(), g.out_len());
-                for r in 0..rows {
-                    bprop_params(g, row(x, n, r), row(dy, m, r), dp);
-                }
-            }
-
-            /// [`bbprop_params`] on each of `rows` rows, summed.
-            ///
-            /// # Panics
-            /// If a minibatch holds fewer than `rows` rows, or `ddp` is not `g`'s.
-            pub fn bbprop_batch_params(
-                g: &Geom,
-                x: &[$t],
-                ddy: &[$t],
-                ddp: &mut [$t],
-                rows: usize,
-            ) {
-                let (n, m) = (g.in_len(), g.out_len());
-                for r in 0..rows {
-                    bbprop_params(g, row(x, n, r), row(ddy, m, r), ddp);
-                }
-            }
+            crate::conv::batch_rows!($t, Geom);
 
             /// Fan-in scaled uniform weights, `U(±√(3 / (c_in·kh·kw)))` (variance one over the
             /// terms each output sums), and zero biases.
