@@ -235,9 +235,10 @@ pub trait Op {
     fn init(&self, _s: &dyn Sites) -> Option<TokenStream> {
         None
     }
-    /// What its minibatch needs reserved (`__gemm`, `capacity` in scope; in a function that
-    /// returns `Result<_, bpnet::Error>`, so a failed reservation is `?`).
-    fn reserve(&self, _ins: &[usize], _out: usize) -> Option<TokenStream> {
+    /// What its minibatch needs reserved, from the shapes of its inputs and output (`__gemm`,
+    /// `capacity` in scope; in a function that returns `Result<_, bpnet::Error>`, so a failed
+    /// reservation is `?`).
+    fn reserve(&self, _ins: &[&[usize]], _out: &[usize]) -> Option<TokenStream> {
         None
     }
     /// Its fprop calls.

@@ -12,8 +12,14 @@
 //! The loops go weight by weight over whole rows of the output, which vectorises over `j` for a
 //! stride of 1; each output value sums its terms in the order `(c, u, v)` after the bias. bprop
 //! gives `dx` (overwritten, or added with `_acc`), `dW` and `db` (always added); bbprop gives the
-//! diagonal Gauss–Newton terms with the squares of the same coefficients. A minibatch is the
-//! per-sample call on each row: the same bits, the parameter derivatives summed over the rows.
+//! diagonal Gauss–Newton terms with the squares of the same coefficients.
+//!
+//! A minibatch goes through the matrix product: each row's patches unfolded into a matrix
+//! ("im2col"), its room reserved by [`reserve`]. Its second-order kernels are the
+//! per-sample ones on each row, with the same bits.
+
+mod unfold;
+pub use unfold::reserve;
 
 /// The shape of a convolution: what it reads, what it makes, its kernel, stride and padding.
 /// Made by [`Geom::new`], which refuses a kernel that does not fit, so every `Geom` is one.
@@ -176,6 +182,47 @@ impl Geom {
         (rows, cols)
     }
 
+    /// Terms each output value sums, one per kernel tap `(c, u, v)`: `c_in · kh · kw`.
+    pub const fn taps(&self) -> usize {
+        self.c_in * self.kh * self.kw
+    }
+
+    /// The loops every kernel shares: for each kernel tap `(c, u, v)` (index `t`, row-major) and
+    /// each output row `i` whose input row `r = i·sh + u − ph` is inside the map, `f(t, q0, x0,
+    /// n)`: the `n` output positions inside the map are `q0 + s` (of one map, row-major), and
+    /// read `x[x0 + s·sw]`, `s < n`.
+    #[inline(always)]
+    fn each_tap_row(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
+        let ow = self.out_w();
+        for c in 0..self.c_in {
+            for u in 0..self.kh {
+                for v in 0..self.kw {
+                    let t = (c * self.kh + u) * self.kw + v;
+                    let (rows, cols) = self.window(u, v);
+                    if rows.is_empty() || cols.is_empty() {
+                        continue;
+                    }
+                    // Input column of the first output column: j·sw + v − pw ≥ 0.
+                    let s0 = cols.start * self.stride[1] + v - self.pad[1];
+                    for i in rows {
+                        let r = i * self.stride[0] + u - self.pad[0];
+                        f(
+                            t,
+                            i * ow + cols.start,
+                            (c * self.h + r) * self.w + s0,
+                            cols.len(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether every window lies inside the map (no padding read).
+    const fn unpadded(&self) -> bool {
+        self.pad[0] == 0 && self.pad[1] == 0
+    }
+
     /// Panics unless the lengths are this geometry's.
     #[track_caller]
     fn check(&self, p: usize, x: usize, y: usize) {
@@ -195,12 +242,6 @@ impl Geom {
 /// parameter derivatives summed over the rows in order.
 macro_rules! batch_rows {
     ($t:ident, $g:ty) => {
-        /// Row `r` of a minibatch's values, `n` values a row.
-        #[inline(always)]
-        fn row(v: &[$t], n: usize, r: usize) -> &[$t] {
-            &v[r * n..(r + 1) * n]
-        }
-
         /// [`fprop`] on each of `rows` rows (row-major `x` and `y`): the same bits.
         ///
         /// # Panics
@@ -209,28 +250,6 @@ macro_rules! batch_rows {
             let (n, m) = (g.in_len(), g.out_len());
             for (r, y) in y[..rows * m].chunks_exact_mut(m).enumerate() {
                 fprop(g, p, row(x, n, r), y);
-            }
-        }
-
-        /// A per-sample backward kernel.
-        type Backward = fn(&$g, &[$t], &[$t], &[$t], &mut [$t], &mut [$t]);
-
-        /// `each` on each of `rows` rows, its parameter derivatives summed over them.
-        #[allow(clippy::too_many_arguments)]
-        #[inline(always)]
-        fn rows_of(
-            each: Backward,
-            g: &$g,
-            p: &[$t],
-            x: &[$t],
-            dy: &[$t],
-            dx: &mut [$t],
-            dp: &mut [$t],
-            rows: usize,
-        ) {
-            let (n, m) = (g.in_len(), g.out_len());
-            for (r, dx) in dx[..rows * n].chunks_exact_mut(n).enumerate() {
-                each(g, p, row(x, n, r), row(dy, m, r), dx, dp);
             }
         }
 
@@ -266,6 +285,48 @@ macro_rules! batch_rows {
             rows_of(bprop_acc, g, p, x, dy, dx, dp, rows)
         }
 
+        /// [`bprop_params`] on each of `rows` rows, summed.
+        ///
+        /// # Panics
+        /// If a minibatch holds fewer than `rows` rows, or `dp` is not `g`'s.
+        pub fn bprop_batch_params(g: &$g, x: &[$t], dy: &[$t], dp: &mut [$t], rows: usize) {
+            let (n, m) = (g.in_len(), g.out_len());
+            for r in 0..rows {
+                bprop_params(g, row(x, n, r), row(dy, m, r), dp);
+            }
+        }
+
+        $crate::conv::batch_rows!(@second $t, $g);
+    };
+    (@second $t:ident, $g:ty) => {
+        /// Row `r` of a minibatch's values, `n` values a row.
+        #[inline(always)]
+        fn row(v: &[$t], n: usize, r: usize) -> &[$t] {
+            &v[r * n..(r + 1) * n]
+        }
+
+        /// A per-sample backward kernel.
+        type Backward = fn(&$g, &[$t], &[$t], &[$t], &mut [$t], &mut [$t]);
+
+        /// `each` on each of `rows` rows, its parameter derivatives summed over them.
+        #[allow(clippy::too_many_arguments)]
+        #[inline(always)]
+        fn rows_of(
+            each: Backward,
+            g: &$g,
+            p: &[$t],
+            x: &[$t],
+            dy: &[$t],
+            dx: &mut [$t],
+            dp: &mut [$t],
+            rows: usize,
+        ) {
+            let (n, m) = (g.in_len(), g.out_len());
+            for (r, dx) in dx[..rows * n].chunks_exact_mut(n).enumerate() {
+                each(g, p, row(x, n, r), row(dy, m, r), dx, dp);
+            }
+        }
+
         /// [`bbprop`] on each of `rows` rows.
         ///
         /// # Panics
@@ -298,17 +359,6 @@ macro_rules! batch_rows {
             rows_of(bbprop_acc, g, p, x, ddy, ddx, ddp, rows)
         }
 
-        /// [`bprop_params`] on each of `rows` rows, summed.
-        ///
-        /// # Panics
-        /// If a minibatch holds fewer than `rows` rows, or `dp` is not `g`'s.
-        pub fn bprop_batch_params(g: &$g, x: &[$t], dy: &[$t], dp: &mut [$t], rows: usize) {
-            let (n, m) = (g.in_len(), g.out_len());
-            for r in 0..rows {
-                bprop_params(g, row(x, n, r), row(dy, m, r), dp);
-            }
-        }
-
         /// [`bbprop_params`] on each of `rows` rows, summed.
         ///
         /// # Panics
@@ -336,26 +386,9 @@ macro_rules! conv_kernels {
             /// `x[x0 + t·sw]`, `t < n`.
             #[inline(always)]
             fn each_row(g: &Geom, mut f: impl FnMut(usize, usize, usize, usize)) {
-                let (oh, ow, sw) = (g.out_h(), g.out_w(), g.stride[1]);
+                let (taps, ohw) = (g.taps(), g.out_h() * g.out_w());
                 for o in 0..g.c_out {
-                    for c in 0..g.c_in {
-                        for u in 0..g.kh {
-                            for v in 0..g.kw {
-                                let k = ((o * g.c_in + c) * g.kh + u) * g.kw + v;
-                                let (rows, cols) = g.window(u, v);
-                                if rows.is_empty() || cols.is_empty() {
-                                    continue;
-                                }
-                                // Input column of the first output column: j·sw + v − pw ≥ 0.
-                                let s0 = cols.start * sw + v - g.pad[1];
-                                for i in rows {
-                                    let r = i * g.stride[0] + u - g.pad[0];
-                                    let y0 = (o * oh + i) * ow + cols.start;
-                                    f(k, y0, (c * g.h + r) * g.w + s0, cols.len());
-                                }
-                            }
-                        }
-                    }
+                    g.each_tap_row(|t, q0, x0, n| f(o * taps + t, o * ohw + q0, x0, n));
                 }
             }
 
@@ -498,7 +531,10 @@ macro_rules! conv_kernels {
                 params_impl(g, x, ddy, ddp, true);
             }
 
-            crate::conv::batch_rows!($t, Geom);
+            crate::conv::batch_rows!(@second $t, Geom);
+            pub use super::unfold::$t::{
+                bprop_batch, bprop_batch_acc, bprop_batch_params, fprop_batch,
+            };
 
             /// Fan-in scaled uniform weights, `U(±√(3 / (c_in·kh·kw)))` (variance one over the
             /// terms each output sums), and zero biases.
@@ -534,7 +570,7 @@ mod tests {
     /// One and several maps, square and rectangular kernels and maps, strides 1, 2 and 3 (unequal
     /// down and across), padding 0, 1 and 2 (unequal), a 1 × 1 kernel, and a kernel as tall as
     /// the padded map.
-    fn geoms() -> Vec<Geom> {
+    pub(super) fn geoms() -> Vec<Geom> {
         [
             ([1, 5, 5], 1, [3, 3], [1, 1], [0, 0]),
             ([2, 6, 5], 3, [3, 2], [1, 1], [1, 0]),
@@ -647,31 +683,19 @@ mod tests {
         }
     }
 
-    /// Every minibatch kernel is the per-sample one row by row, bit for bit (f32), the parameter
-    /// derivatives summed in row order; rows past `rows` are not touched.
+    /// The second-order minibatch kernels are the per-sample ones row by row, bit for bit (f32),
+    /// the parameter derivatives summed in row order; rows past `rows` are not touched. (The
+    /// first-order ones go through the matrix product: `unfold`'s tests.)
     #[test]
-    fn a_minibatch_is_its_rows() {
+    fn a_second_order_minibatch_is_its_rows() {
         use super::f32 as k;
         let g = geoms()[2];
         let (n, m, np, rows) = (g.in_len(), g.out_len(), g.params(), 3);
         let p: Vec<f32> = noise(np, 5);
         let (x, dy): (Vec<f32>, Vec<f32>) = (noise(4 * n, 6), noise(4 * m, 7));
-        let mut y = vec![9.0f32; 4 * m];
-        k::fprop_batch(&g, &p, &x, &mut y, rows);
-        for r in 0..rows {
-            let mut want = vec![0.0f32; m];
-            k::fprop(&g, &p, &x[r * n..][..n], &mut want);
-            assert_eq!(y[r * m..][..m], want[..], "fprop, row {r}");
-        }
-        assert!(
-            y[rows * m..].iter().all(|&v| v == 9.0),
-            "fprop: past the rows"
-        );
         type Batch = fn(&Geom, &[f32], &[f32], &[f32], &mut [f32], &mut [f32], usize);
         type Sample = fn(&Geom, &[f32], &[f32], &[f32], &mut [f32], &mut [f32]);
-        let pairs: [(Batch, Sample, &str); 4] = [
-            (k::bprop_batch, k::bprop, "bprop"),
-            (k::bprop_batch_acc, k::bprop_acc, "bprop_acc"),
+        let pairs: [(Batch, Sample, &str); 2] = [
             (k::bbprop_batch, k::bbprop, "bbprop"),
             (k::bbprop_batch_acc, k::bbprop_acc, "bbprop_acc"),
         ];
@@ -686,11 +710,6 @@ mod tests {
             assert_eq!((dx, dp), (want_dx, want_dp), "{name}");
         }
         let (mut dp, mut want) = (noise::<f32>(np, 10), noise::<f32>(np, 10));
-        k::bprop_batch_params(&g, &x, &dy, &mut dp, rows);
-        for r in 0..rows {
-            k::bprop_params(&g, &x[r * n..][..n], &dy[r * m..][..m], &mut want);
-        }
-        assert_eq!(dp, want, "bprop_params");
         k::bbprop_batch_params(&g, &x, &dy, &mut dp, rows);
         for r in 0..rows {
             k::bbprop_params(&g, &x[r * n..][..n], &dy[r * m..][..m], &mut want);

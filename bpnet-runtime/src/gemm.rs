@@ -91,6 +91,9 @@ pub struct GemmScratch<F> {
     largest: usize,
     /// Whether the threads were set by [`GemmScratch::set_threads`] (not by the default).
     chosen: bool,
+    /// Room for an operand made before a product (a convolution's unfolded patches), on the
+    /// caller's thread ([`GemmScratch::try_reserve_work`]).
+    work: Vec<F>,
 }
 
 /// A copy with as much room reserved, on one thread: helper threads are not copied (start the
@@ -109,6 +112,8 @@ impl<F: Float> Clone for GemmScratch<F> {
         copy.sizes = self.sizes;
         copy.largest = self.largest;
         copy.chosen = self.chosen;
+        copy.try_reserve_work(self.work.len())
+            .unwrap_or_else(|e| panic!("{e}"));
         copy
     }
 }
@@ -122,7 +127,47 @@ impl<F: Float> GemmScratch<F> {
             workers: Workers::default(),
             largest: 0,
             chosen: false,
+            work: Vec::new(),
         }
+    }
+
+    /// Makes room for `len` values of an operand that a kernel makes before its products (a
+    /// convolution's patches, unfolded), so that it allocates nothing; or [`Error::Alloc`] if
+    /// the system cannot allocate them (the room is then as before).
+    ///
+    /// ```
+    /// let mut scratch = bpnet_runtime::gemm::GemmScratch::<f32>::new();
+    /// scratch.try_reserve_work(150 * 100)?;
+    /// assert!(scratch.try_reserve_work(usize::MAX).is_err());
+    /// # Ok::<(), bpnet_runtime::Error>(())
+    /// ```
+    pub fn try_reserve_work(&mut self, len: usize) -> Result<(), Error> {
+        if self.work.len() < len {
+            let more = len - self.work.len();
+            self.work
+                .try_reserve_exact(more)
+                .map_err(|_| Error::Alloc {
+                    what: "the unfolded operands of the matrix products",
+                    bytes: len.checked_mul(size_of::<F>()),
+                })?;
+            self.work.resize(len, F::ZERO);
+        }
+        Ok(())
+    }
+
+    /// The work room, at least `len` values (grown here if it was not reserved), taken out of
+    /// the scratch space so that a product can borrow both; give it back with
+    /// [`Self::put_work`]. Taking and giving back allocate nothing.
+    pub(crate) fn take_work(&mut self, len: usize) -> Vec<F> {
+        if self.work.len() < len {
+            self.work.resize(len, F::ZERO);
+        }
+        std::mem::take(&mut self.work)
+    }
+
+    /// Gives back the room [`Self::take_work`] took.
+    pub(crate) fn put_work(&mut self, work: Vec<F>) {
+        self.work = work;
     }
 
     /// Makes room for products with up to `k` inner and `n` output columns, so that the

@@ -146,7 +146,7 @@ fn item(model: &Model, sched: &Schedule) -> TokenStream {
         .modules
         .iter()
         .filter_map(|m| {
-            let (ins, out) = model.widths(m);
+            let (ins, out) = model.shapes(m);
             m.kind.op()?.reserve(&ins, out)
         })
         .collect();

@@ -6,7 +6,7 @@
 //! the geometry as a constant the macro writes and the runtime checks again at compile time.
 
 use super::{Arity, Entry, OptSpec, Rule};
-use crate::op::{Flow, Op, Sites, StateRole, Tensor, WidthView};
+use crate::op::{Flow, Op, Order, Sites, StateRole, Tensor, WidthView};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
@@ -155,10 +155,14 @@ impl Conv {
         Some([side(h, kh)?, side(w, kw)?])
     }
 
-    /// The runtime's geometry for input maps `x`, as a constant expression.
+    /// The runtime's geometry for its input's maps, as a constant expression.
     fn geom(&self, s: &dyn Sites) -> TokenStream {
-        let rt = s.rt();
-        let x = s.shape(0);
+        self.geom_of(&s.shape(0))
+    }
+
+    /// The runtime's geometry for input maps `x`, as a constant expression.
+    fn geom_of(&self, x: &[usize]) -> TokenStream {
+        let rt = crate::emit::rt();
         let ([kh, kw], st, p, maps) = (self.kernel, self.stride, self.pad, self.maps);
         quote!(&const {
             match #rt::conv::Geom::new([#(#x),*], #maps, [#kh, #kw], [#st, #st], [#p, #p]) {
@@ -272,11 +276,24 @@ impl Op for Conv {
         let (k, g, r) = (s.kernels("conv"), self.geom(s), s.range());
         Some(quote!(#k::init(#g, &mut params[#r], rng);))
     }
+    fn reserve(&self, ins: &[&[usize]], _: &[usize]) -> Option<TokenStream> {
+        // The minibatch's products and unfolded patches (for a conv that cannot be made, an
+        // error is reported and nothing is reserved).
+        if !matches!(ins[0], [_, _, _]) || ins[0].contains(&0) {
+            return None;
+        }
+        let (rt, g) = (crate::emit::rt(), self.geom_of(ins[0]));
+        Some(quote!(
+            if capacity > 0 {
+                #rt::conv::reserve(#g, &mut __gemm)?;
+            }
+        ))
+    }
     fn fprop(&self, s: &dyn Sites) -> TokenStream {
         let (k, g, r) = (s.kernels("conv"), self.geom(s), s.range());
         let (xa, xo) = (s.x(&s.arg(0)), s.x_mut(&s.out()));
         if s.batch() {
-            quote!(#k::fprop_batch(#g, &params[#r], #xa, #xo, rows);)
+            quote!(#k::fprop_batch(#g, &params[#r], #xa, #xo, rows, &mut self.__gemm);)
         } else {
             quote!(#k::fprop(#g, &params[#r], #xa, #xo);)
         }
@@ -289,7 +306,12 @@ impl Op for Conv {
             s.backward("", if acc[0] { "_acc" } else { "" }),
             s.backward("", "_params"),
         );
-        let rows = s.batch().then(|| quote!(, rows));
+        // The first-order minibatch kernels go through the matrix product.
+        let rows = match (s.batch(), s.order()) {
+            (true, Order::First) => Some(quote!(, rows, &mut self.__gemm)),
+            (true, Order::Second) => Some(quote!(, rows)),
+            (false, _) => None,
+        };
         s.full_or_params(
             quote!(#k::#v(#g, &params[#r], #xa, #dxo, #dxa, &mut #pool[#r] #rows);),
             quote!(#k::#params_only(#g, #xa, #dxo, &mut #pool[#r] #rows);),
