@@ -10,7 +10,9 @@
 //! `[C_out, C_in, kh, kw]`, so weights move between the two.
 //!
 //! The loops go weight by weight over whole rows of the output, which vectorises over `j` for a
-//! stride of 1; each output value sums its terms in the order `(c, u, v)` after the bias. bprop
+//! stride of 1; each output value sums its terms in the order `(u, v, c)` after the bias (kernel
+//! positions outermost, so that each window's bounds are worked out once), and a weight's
+//! gradient sums its row's terms in eight partial sums, which vectorises too. bprop
 //! gives `dx` (overwritten, or added with `_acc`), `dW` and `db` (always added); bbprop gives the
 //! diagonal Gauss–Newton terms with the squares of the same coefficients.
 //!
@@ -187,31 +189,30 @@ impl Geom {
         self.c_in * self.kh * self.kw
     }
 
-    /// The loops every kernel shares: for each kernel tap `(c, u, v)` (index `t`, row-major) and
-    /// each output row `i` whose input row `r = i·sh + u − ph` is inside the map, `f(t, q0, x0,
-    /// n)`: the `n` output positions inside the map are `q0 + s` (of one map, row-major), and
-    /// read `x[x0 + s·sw]`, `s < n`.
+    /// The loops every kernel shares: for each output map `o < maps`, kernel tap `(c, u, v)`
+    /// (index `t`, row-major) and output row `i` whose input row `r = i·sh + u − ph` is inside
+    /// the map, `f(o, t, q0, x0, n)`: the `n` output positions inside the map are `q0 + s` (of
+    /// one map, row-major), and read `x[x0 + s·sw]`, `s < n`. Kernel positions `(u, v)` are the
+    /// outer loops, so that each window's bounds are worked out once.
     #[inline(always)]
-    fn each_tap_row(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
+    fn each_tap_row(&self, maps: usize, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
         let ow = self.out_w();
-        for c in 0..self.c_in {
-            for u in 0..self.kh {
-                for v in 0..self.kw {
-                    let t = (c * self.kh + u) * self.kw + v;
-                    let (rows, cols) = self.window(u, v);
-                    if rows.is_empty() || cols.is_empty() {
-                        continue;
-                    }
-                    // Input column of the first output column: j·sw + v − pw ≥ 0.
-                    let s0 = cols.start * self.stride[1] + v - self.pad[1];
-                    for i in rows {
-                        let r = i * self.stride[0] + u - self.pad[0];
-                        f(
-                            t,
-                            i * ow + cols.start,
-                            (c * self.h + r) * self.w + s0,
-                            cols.len(),
-                        );
+        for u in 0..self.kh {
+            for v in 0..self.kw {
+                let (rows, cols) = self.window(u, v);
+                if rows.is_empty() || cols.is_empty() {
+                    continue;
+                }
+                // Input column of the first output column: j·sw + v − pw ≥ 0.
+                let s0 = cols.start * self.stride[1] + v - self.pad[1];
+                for o in 0..maps {
+                    for c in 0..self.c_in {
+                        let t = (c * self.kh + u) * self.kw + v;
+                        for i in rows.clone() {
+                            let r = i * self.stride[0] + u - self.pad[0];
+                            let (q0, x0) = (i * ow + cols.start, (c * self.h + r) * self.w + s0);
+                            f(o, t, q0, x0, cols.len());
+                        }
                     }
                 }
             }
@@ -387,15 +388,16 @@ macro_rules! conv_kernels {
             #[inline(always)]
             fn each_row(g: &Geom, mut f: impl FnMut(usize, usize, usize, usize)) {
                 let (taps, ohw) = (g.taps(), g.out_h() * g.out_w());
-                for o in 0..g.c_out {
-                    g.each_tap_row(|t, q0, x0, n| f(o * taps + t, o * ohw + q0, x0, n));
-                }
+                g.each_tap_row(g.c_out, |o, t, q0, x0, n| {
+                    f(o * taps + t, o * ohw + q0, x0, n)
+                });
             }
 
             /// fprop: `y[o] = b[o] + Σ W ⋆ x` (overwritten).
             ///
             /// # Panics
             /// If the lengths are not `g`'s (`p`: its parameters, `x` its input, `y` its output).
+            #[inline(always)]
             pub fn fprop(g: &Geom, p: &[$t], x: &[$t], y: &mut [$t]) {
                 g.check(p.len(), x.len(), y.len());
                 let (w, b) = p.split_at(g.weights());
@@ -405,14 +407,22 @@ macro_rules! conv_kernels {
                 }
                 let sw = g.stride[1];
                 each_row(g, |k, y0, x0, n| {
-                    let wk = w[k];
-                    for t in 0..n {
-                        y[y0 + t] += wk * x[x0 + t * sw];
+                    let (wk, y) = (w[k], &mut y[y0..y0 + n]);
+                    if sw == 1 {
+                        // Contiguous: the loop the compiler vectorises.
+                        for (yv, xv) in y.iter_mut().zip(&x[x0..x0 + n]) {
+                            *yv += wk * xv;
+                        }
+                    } else {
+                        for (t, yv) in y.iter_mut().enumerate() {
+                            *yv += wk * x[x0 + t * sw];
+                        }
                     }
                 });
             }
 
             /// The parameter derivatives: `dW += Σ dy ⋆ x`, `db += Σ dy` (accumulated).
+            #[inline(always)]
             fn params_impl(g: &Geom, x: &[$t], dy: &[$t], dp: &mut [$t], square: bool) {
                 let (dw, db) = dp.split_at_mut(g.weights());
                 let ohw = g.out_h() * g.out_w();
@@ -421,16 +431,33 @@ macro_rules! conv_kernels {
                 }
                 let sw = g.stride[1];
                 each_row(g, |k, y0, x0, n| {
-                    let mut s: $t = 0.0;
-                    for t in 0..n {
-                        let xv = x[x0 + t * sw];
-                        s += dy[y0 + t] * if square { xv * xv } else { xv };
+                    let dy = &dy[y0..y0 + n];
+                    let f = |xv: $t| if square { xv * xv } else { xv };
+                    // Eight partial sums (lane `t mod 8`), added in lane order: a sum the
+                    // compiler vectorises, the same on every path.
+                    let mut lanes: [$t; 8] = [0.0; 8];
+                    if sw == 1 {
+                        let (d8, d_tail) = dy.as_chunks::<8>();
+                        let (x8, x_tail) = x[x0..x0 + n].as_chunks::<8>();
+                        for (d, xs) in d8.iter().zip(x8) {
+                            for l in 0..8 {
+                                lanes[l] += d[l] * f(xs[l]);
+                            }
+                        }
+                        for (l, (d, &xv)) in d_tail.iter().zip(x_tail).enumerate() {
+                            lanes[l] += d * f(xv);
+                        }
+                    } else {
+                        for (t, d) in dy.iter().enumerate() {
+                            lanes[t % 8] += d * f(x[x0 + t * sw]);
+                        }
                     }
-                    dw[k] += s;
+                    dw[k] += lanes.iter().sum::<$t>();
                 });
             }
 
             /// The input derivatives: `dx (+)= Σ_o Wᵀ ⋆ dy` (with `W∘W` when `square`).
+            #[inline(always)]
             fn input_impl(g: &Geom, p: &[$t], dy: &[$t], dx: &mut [$t], acc: bool, square: bool) {
                 if !acc {
                     dx.fill(0.0);
@@ -438,9 +465,15 @@ macro_rules! conv_kernels {
                 let w = &p[..g.weights()];
                 let sw = g.stride[1];
                 each_row(g, |k, y0, x0, n| {
-                    let wk = if square { w[k] * w[k] } else { w[k] };
-                    for t in 0..n {
-                        dx[x0 + t * sw] += wk * dy[y0 + t];
+                    let (wk, dy) = (if square { w[k] * w[k] } else { w[k] }, &dy[y0..y0 + n]);
+                    if sw == 1 {
+                        for (d, dyv) in dx[x0..x0 + n].iter_mut().zip(dy) {
+                            *d += wk * dyv;
+                        }
+                    } else {
+                        for (t, dyv) in dy.iter().enumerate() {
+                            dx[x0 + t * sw] += wk * dyv;
+                        }
                     }
                 });
             }
@@ -450,6 +483,7 @@ macro_rules! conv_kernels {
             ///
             /// # Panics
             /// If the lengths are not `g`'s.
+            #[inline(always)]
             pub fn bprop(g: &Geom, p: &[$t], x: &[$t], dy: &[$t], dx: &mut [$t], dp: &mut [$t]) {
                 g.check(p.len(), x.len(), dy.len());
                 g.check(dp.len(), dx.len(), dy.len());
@@ -461,6 +495,7 @@ macro_rules! conv_kernels {
             ///
             /// # Panics
             /// If the lengths are not `g`'s.
+            #[inline(always)]
             pub fn bprop_acc(
                 g: &Geom,
                 p: &[$t],
@@ -480,6 +515,7 @@ macro_rules! conv_kernels {
             ///
             /// # Panics
             /// If the lengths are not `g`'s.
+            #[inline(always)]
             pub fn bprop_params(g: &Geom, x: &[$t], dy: &[$t], dp: &mut [$t]) {
                 g.check(dp.len(), x.len(), dy.len());
                 params_impl(g, x, dy, dp, false);

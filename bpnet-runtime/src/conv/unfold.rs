@@ -53,7 +53,7 @@ macro_rules! unfold_kernels {
                     pt.fill(0.0);
                 }
                 let sw = g.stride[1];
-                g.each_tap_row(|t, q0, x0, n| {
+                g.each_tap_row(1, |_, t, q0, x0, n| {
                     let dst = &mut pt[t * ohw + q0..][..n];
                     if sw == 1 {
                         dst.copy_from_slice(&x[x0..x0 + n]);
@@ -69,7 +69,7 @@ macro_rules! unfold_kernels {
             fn fold(g: &Geom, dp: &[$t], dx: &mut [$t]) {
                 let ohw = g.out_h() * g.out_w();
                 let sw = g.stride[1];
-                g.each_tap_row(|t, q0, x0, n| {
+                g.each_tap_row(1, |_, t, q0, x0, n| {
                     let src = &dp[t * ohw + q0..][..n];
                     if sw == 1 {
                         for (d, s) in dx[x0..x0 + n].iter_mut().zip(src) {
