@@ -20,7 +20,9 @@
 //! ("im2col"), its room reserved by [`reserve`]. Its second-order kernels are the
 //! per-sample ones on each row, with the same bits.
 
+mod fixed;
 mod unfold;
+pub use fixed::{MAX_STACK, bprop_n, bprop_params_n, fprop_n};
 pub use unfold::reserve;
 
 /// The shape of a convolution: what it reads, what it makes, its kernel, stride and padding.
@@ -397,7 +399,6 @@ macro_rules! conv_kernels {
             ///
             /// # Panics
             /// If the lengths are not `g`'s (`p`: its parameters, `x` its input, `y` its output).
-            #[inline(always)]
             pub fn fprop(g: &Geom, p: &[$t], x: &[$t], y: &mut [$t]) {
                 g.check(p.len(), x.len(), y.len());
                 let (w, b) = p.split_at(g.weights());
@@ -422,7 +423,6 @@ macro_rules! conv_kernels {
             }
 
             /// The parameter derivatives: `dW += Σ dy ⋆ x`, `db += Σ dy` (accumulated).
-            #[inline(always)]
             fn params_impl(g: &Geom, x: &[$t], dy: &[$t], dp: &mut [$t], square: bool) {
                 let (dw, db) = dp.split_at_mut(g.weights());
                 let ohw = g.out_h() * g.out_w();
@@ -457,7 +457,6 @@ macro_rules! conv_kernels {
             }
 
             /// The input derivatives: `dx (+)= Σ_o Wᵀ ⋆ dy` (with `W∘W` when `square`).
-            #[inline(always)]
             fn input_impl(g: &Geom, p: &[$t], dy: &[$t], dx: &mut [$t], acc: bool, square: bool) {
                 if !acc {
                     dx.fill(0.0);
@@ -483,7 +482,6 @@ macro_rules! conv_kernels {
             ///
             /// # Panics
             /// If the lengths are not `g`'s.
-            #[inline(always)]
             pub fn bprop(g: &Geom, p: &[$t], x: &[$t], dy: &[$t], dx: &mut [$t], dp: &mut [$t]) {
                 g.check(p.len(), x.len(), dy.len());
                 g.check(dp.len(), dx.len(), dy.len());
@@ -495,7 +493,6 @@ macro_rules! conv_kernels {
             ///
             /// # Panics
             /// If the lengths are not `g`'s.
-            #[inline(always)]
             pub fn bprop_acc(
                 g: &Geom,
                 p: &[$t],
@@ -515,7 +512,6 @@ macro_rules! conv_kernels {
             ///
             /// # Panics
             /// If the lengths are not `g`'s.
-            #[inline(always)]
             pub fn bprop_params(g: &Geom, x: &[$t], dy: &[$t], dp: &mut [$t]) {
                 g.check(dp.len(), x.len(), dy.len());
                 params_impl(g, x, dy, dp, false);

@@ -10,6 +10,10 @@ use crate::op::{Flow, Op, Order, Sites, StateRole, Tensor, WidthView};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
+/// The most values of a padded map the per-sample kernels put on the stack: the runtime's
+/// `conv::MAX_STACK`.
+const MAX_STACK: usize = 16 * 1024;
+
 /// `[c, h, w]` as `c×h×w`.
 fn show(s: &[usize]) -> String {
     s.iter().map(usize::to_string).collect::<Vec<_>>().join("×")
@@ -155,6 +159,24 @@ impl Conv {
         Some([side(h, kh)?, side(w, kw)?])
     }
 
+    /// For the per-sample kernels with constant row lengths (`conv::fprop_n`, `bprop_n`): the
+    /// padded input `HP × WP`, the output's rows `OW`, the padded `dy` `HQ × WQ` and the
+    /// input's rows `W`; if the stride is 1, the padding less than the kernel, and both padded
+    /// maps at most `MAX_STACK` values (they are put on the stack).
+    fn fixed(&self, x: &[usize]) -> Option<[usize; 6]> {
+        let (&[_, h, w], [kh, kw]) = (x, self.kernel) else {
+            return None;
+        };
+        let p = self.pad;
+        if self.stride != 1 || p >= kh || p >= kw {
+            return None;
+        }
+        let [_, ow] = self.out([1, h, w])?;
+        let (hp, wp, hq, wq) = (h + 2 * p, w + 2 * p, h + kh - 1, w + kw - 1);
+        let small = |a: usize, b: usize| a.checked_mul(b).is_some_and(|n| n <= MAX_STACK);
+        (small(hp, wp) && small(hq, wq)).then_some([hp, wp, ow, hq, wq, w])
+    }
+
     /// The runtime's geometry for its input's maps, as a constant expression.
     fn geom(&self, s: &dyn Sites) -> TokenStream {
         self.geom_of(&s.shape(0))
@@ -294,6 +316,9 @@ impl Op for Conv {
         let (xa, xo) = (s.x(&s.arg(0)), s.x_mut(&s.out()));
         if s.batch() {
             quote!(#k::fprop_batch(#g, &params[#r], #xa, #xo, rows, &mut self.__gemm);)
+        } else if let Some([hp, wp, ow, ..]) = self.fixed(&s.shape(0)) {
+            let (rt, f) = (s.rt(), s.float());
+            quote!(#rt::conv::fprop_n::<#f, #hp, #wp, #ow>(#g, &params[#r], #xa, #xo);)
         } else {
             quote!(#k::fprop(#g, &params[#r], #xa, #xo);)
         }
@@ -302,6 +327,17 @@ impl Op for Conv {
         let (k, g, r, pool) = (s.kernels("conv"), self.geom(s), s.range(), s.pool());
         let (a, o) = (s.arg(0), s.out());
         let (xa, dxo, dxa) = (s.x(&a), s.d(&o), s.d_mut(&a));
+        if let (false, Some([hp, wp, ow, hq, wq, w])) = (s.batch(), self.fixed(&s.shape(0))) {
+            // Per sample, the kernels with the rows' lengths as constants.
+            let (rt, f, add) = (s.rt(), s.float(), acc[0]);
+            let square = s.order() == Order::Second;
+            return s.full_or_params(
+                quote!(#rt::conv::bprop_n::<#f, #hp, #wp, #ow, #hq, #wq, #w>(
+                    #g, &params[#r], #xa, #dxo, #dxa, &mut #pool[#r], #add, #square);),
+                quote!(#rt::conv::bprop_params_n::<#f, #hp, #wp, #ow>(
+                    #g, #xa, #dxo, &mut #pool[#r], #square);),
+            );
+        }
         let (v, params_only) = (
             s.backward("", if acc[0] { "_acc" } else { "" }),
             s.backward("", "_params"),

@@ -1,0 +1,327 @@
+//! The per-sample convolution of stride 1 with its row lengths as constants, as the careful
+//! author of one network writes it: each input map copied into a zero-padded map on the stack
+//! (`HP × WP`), and each output row summed in an array of `OW` values that stays in registers
+//! over the kernel's taps, so the inner loops have known trip counts and vectorise. The input's
+//! derivative is the same correlation of `dy` (padded to `HQ × WQ`) with the kernels turned
+//! round. The network's macro calls these where the padded maps are small
+//! ([`MAX_STACK`] values); the other kernels take any geometry.
+
+use super::Geom;
+use crate::Float;
+
+/// The most values of a padded map these kernels put on the stack (64 KiB of `f32`).
+pub const MAX_STACK: usize = 16 * 1024;
+
+/// Panics unless `g` has stride 1 and its padded input and its output rows are `HP × WP` and
+/// `OW` wide.
+#[track_caller]
+fn check_forward<const HP: usize, const WP: usize, const OW: usize>(g: &Geom) {
+    assert!(
+        g.stride == [1, 1] && HP == g.h + 2 * g.pad[0] && WP == g.w + 2 * g.pad[1],
+        "conv: not a convolution of stride 1 over {HP} × {WP} padded maps"
+    );
+    assert_eq!(OW, g.out_w(), "conv: output rows are not {OW} wide");
+}
+
+/// Copies map `src` (`h × w`) into `dst` at row `top`, column `left` (the rest stays as it is:
+/// zeros), each value through `f`.
+#[inline(always)]
+fn pad_into<F: Float, const HP: usize, const WP: usize>(
+    dst: &mut [[F; WP]; HP],
+    src: &[F],
+    [h, w]: [usize; 2],
+    [top, left]: [usize; 2],
+    f: impl Fn(F) -> F,
+) {
+    for (row, s) in dst[top..top + h].iter_mut().zip(src.chunks_exact(w)) {
+        for (d, &v) in row[left..left + w].iter_mut().zip(s) {
+            *d = f(v);
+        }
+    }
+}
+
+/// fprop of a convolution of stride 1 (see [`Geom`]): `y[o] = b[o] + Σ_c W[o][c] ⋆ x[c]`,
+/// overwritten, each value's terms added in the order `(c, u, v)` after the bias.
+/// `HP × WP`: the padded input map, `OW` the output's rows.
+///
+/// ```
+/// use bpnet_runtime::conv::{Geom, fprop_n};
+/// // LeNet-5's C1 on 28 × 28 digits padded by 2.
+/// let g = Geom::new([1, 28, 28], 6, [5, 5], [1, 1], [2, 2]).unwrap();
+/// let (p, x) = (vec![0.01f32; g.params()], vec![1.0f32; g.in_len()]);
+/// let mut y = vec![0.0; g.out_len()];
+/// fprop_n::<_, 32, 32, 28>(&g, &p, &x, &mut y);
+/// assert!((y[28 * 14 + 14] - 0.25).abs() < 1e-6); // 25 taps of 0.01 inside the map
+/// ```
+///
+/// # Panics
+/// If `g` has another stride or other sizes, or the lengths are not `g`'s.
+pub fn fprop_n<F: Float, const HP: usize, const WP: usize, const OW: usize>(
+    g: &Geom,
+    p: &[F],
+    x: &[F],
+    y: &mut [F],
+) {
+    g.check(p.len(), x.len(), y.len());
+    check_forward::<HP, WP, OW>(g);
+    let (w, b) = p.split_at(g.weights());
+    let (oh, taps) = (g.out_h(), g.kh * g.kw);
+    for (ym, &bo) in y.chunks_exact_mut(oh * OW).zip(b) {
+        ym.fill(bo);
+    }
+    let mut xp = [[F::ZERO; WP]; HP];
+    for (c, xc) in x.chunks_exact(g.h * g.w).enumerate() {
+        pad_into(&mut xp, xc, [g.h, g.w], g.pad, |v| v);
+        for (o, ym) in y.chunks_exact_mut(oh * OW).enumerate() {
+            let wk = &w[(o * g.c_in + c) * taps..][..taps];
+            for (i, yr) in ym.chunks_exact_mut(OW).enumerate() {
+                let mut acc: [F; OW] = [F::ZERO; OW];
+                acc.copy_from_slice(yr);
+                for (u, wu) in wk.chunks_exact(g.kw).enumerate() {
+                    let xr = &xp[i + u];
+                    for (v, &wv) in wu.iter().enumerate() {
+                        let xs = &xr[v..v + OW];
+                        for j in 0..OW {
+                            acc[j] += wv * xs[j];
+                        }
+                    }
+                }
+                yr.copy_from_slice(&acc);
+            }
+        }
+    }
+}
+
+/// bprop of a convolution of stride 1: `dx = Σ_o Wᵀ ⋆ dy`, overwritten or added (`acc`), `dW +=
+/// Σ dy ⋆ x` and `db += Σ dy` (accumulated); with `square`, bbprop's Gauss–Newton terms (`W∘W`,
+/// `x∘x`). `HP × WP` and `OW` as [`fprop_n`]'s; `HQ × WQ = (h + kh − 1) × (w + kw − 1)` the
+/// padded `dy`, `W` the input's rows. A weight's gradient sums its terms in `OW` partial sums.
+///
+/// # Panics
+/// If `g` has another stride or other sizes, as much padding as its kernel or more, or the
+/// lengths are not `g`'s.
+#[allow(clippy::too_many_arguments)]
+pub fn bprop_n<
+    F: Float,
+    const HP: usize,
+    const WP: usize,
+    const OW: usize,
+    const HQ: usize,
+    const WQ: usize,
+    const W: usize,
+>(
+    g: &Geom,
+    p: &[F],
+    x: &[F],
+    dy: &[F],
+    dx: &mut [F],
+    dp: &mut [F],
+    acc: bool,
+    square: bool,
+) {
+    g.check(p.len(), dx.len(), dy.len());
+    bprop_params_n::<F, HP, WP, OW>(g, x, dy, dp, square);
+    input::<F, HQ, WQ, W>(g, p, dy, dx, acc, square);
+}
+
+/// The parameters' part of [`bprop_n`] alone (an input whose gradient is not wanted): adds into
+/// `dp` exactly what it adds.
+///
+/// # Panics
+/// If `g` has another stride or other sizes, or the lengths are not `g`'s.
+pub fn bprop_params_n<F: Float, const HP: usize, const WP: usize, const OW: usize>(
+    g: &Geom,
+    x: &[F],
+    dy: &[F],
+    dp: &mut [F],
+    square: bool,
+) {
+    g.check(dp.len(), x.len(), dy.len());
+    check_forward::<HP, WP, OW>(g);
+    params::<F, HP, WP, OW>(g, x, dy, dp, square);
+}
+
+/// `dW += Σ dy ⋆ x`, `db += Σ dy` (`x∘x` when `square`).
+fn params<F: Float, const HP: usize, const WP: usize, const OW: usize>(
+    g: &Geom,
+    x: &[F],
+    dy: &[F],
+    dp: &mut [F],
+    square: bool,
+) {
+    let (oh, taps) = (g.out_h(), g.kh * g.kw);
+    let (dw, db) = dp.split_at_mut(g.weights());
+    for (dym, dbo) in dy.chunks_exact(oh * OW).zip(db) {
+        *dbo += dym.iter().fold(F::ZERO, |s, &v| s + v);
+    }
+    let mut xp = [[F::ZERO; WP]; HP];
+    for (c, xc) in x.chunks_exact(g.h * g.w).enumerate() {
+        pad_into(&mut xp, xc, [g.h, g.w], g.pad, |v| {
+            if square { v * v } else { v }
+        });
+        for (o, dym) in dy.chunks_exact(oh * OW).enumerate() {
+            let dwk = &mut dw[(o * g.c_in + c) * taps..][..taps];
+            for (u, dwu) in dwk.chunks_exact_mut(g.kw).enumerate() {
+                for (v, d) in dwu.iter_mut().enumerate() {
+                    let mut lanes = [F::ZERO; OW];
+                    let (rows, _) = dym.as_chunks::<OW>();
+                    for (dyr, xr) in rows.iter().zip(&xp[u..]) {
+                        let Ok(xs) = <&[F; OW]>::try_from(&xr[v..v + OW]) else {
+                            continue;
+                        };
+                        for j in 0..OW {
+                            lanes[j] += dyr[j] * xs[j];
+                        }
+                    }
+                    *d += lanes.iter().fold(F::ZERO, |s, &v| s + v);
+                }
+            }
+        }
+    }
+}
+
+/// `dx (+)= Σ_o Wᵀ ⋆ dy`: `dy` padded by `k − 1 − p` correlated with the kernels turned round
+/// (`W∘W` when `square`).
+fn input<F: Float, const HQ: usize, const WQ: usize, const W: usize>(
+    g: &Geom,
+    p: &[F],
+    dy: &[F],
+    dx: &mut [F],
+    acc: bool,
+    square: bool,
+) {
+    let (kh, kw) = (g.kh, g.kw);
+    let pad = [kh.checked_sub(1 + g.pad[0]), kw.checked_sub(1 + g.pad[1])];
+    let [Some(top), Some(left)] = pad else {
+        panic!("conv: more padding than the kernel less one");
+    };
+    assert!(
+        HQ == g.h + kh - 1 && WQ == g.w + kw - 1 && W == g.w,
+        "conv: dy padded is not {HQ} × {WQ}, or rows not {W} wide"
+    );
+    if !acc {
+        dx.fill(F::ZERO);
+    }
+    let (oh, ow, taps) = (g.out_h(), g.out_w(), kh * kw);
+    let w = &p[..g.weights()];
+    let mut dq = [[F::ZERO; WQ]; HQ];
+    for (o, dym) in dy.chunks_exact(oh * ow).enumerate() {
+        pad_into(&mut dq, dym, [oh, ow], [top, left], |v| v);
+        for (c, dxm) in dx.chunks_exact_mut(g.h * W).enumerate() {
+            let wk = &w[(o * g.c_in + c) * taps..][..taps];
+            for (r, dxr) in dxm.chunks_exact_mut(W).enumerate() {
+                let mut sum: [F; W] = [F::ZERO; W];
+                sum.copy_from_slice(dxr);
+                for u in 0..kh {
+                    let dr = &dq[r + u];
+                    for v in 0..kw {
+                        // Tap (u, v) of the kernel turned round: W[o][c][kh−1−u][kw−1−v].
+                        let wv = wk[(kh - 1 - u) * kw + kw - 1 - v];
+                        let wv = if square { wv * wv } else { wv };
+                        let ds = &dr[v..v + W];
+                        for s in 0..W {
+                            sum[s] += wv * ds[s];
+                        }
+                    }
+                }
+                dxr.copy_from_slice(&sum);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Geom, f64 as k64};
+    use crate::testing::noise;
+
+    /// The largest difference over the largest value.
+    fn off(a: &[f64], b: &[f64]) -> f64 {
+        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let diff = a
+            .iter()
+            .zip(b)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        diff / scale
+    }
+
+    /// The fixed kernels of float `$t` against the kernels of any geometry in `f64` (`$one`),
+    /// within `$tol` of the largest value: fprop, bprop overwriting and adding, the parameters
+    /// alone, and bbprop (squared). The same terms in another order: rounding alone.
+    macro_rules! case {
+        ($t:ident, $tol:expr, $g:expr; $hp:literal, $wp:literal, $ow:literal, $hq:literal, $wq:literal, $w:literal) => {{
+            let g: Geom = $g;
+            let (n, m, np) = (g.in_len(), g.out_len(), g.params());
+            let (p, x, dy) = (noise::<$t>(np, 1), noise::<$t>(n, 2), noise::<$t>(m, 3));
+            let wide = |v: &[$t]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
+            let (p64, x64, dy64) = (wide(&p), wide(&x), wide(&dy));
+            let mut y = vec![0.0 as $t; m];
+            super::fprop_n::<$t, $hp, $wp, $ow>(&g, &p, &x, &mut y);
+            let mut want = vec![0.0; m];
+            k64::fprop(&g, &p64, &x64, &mut want);
+            assert!(off(&wide(&y), &want) < $tol, "{g:?}: fprop");
+            for (acc, square) in [(false, false), (true, false), (false, true), (true, true)] {
+                let (mut dx, mut dp) = (noise::<$t>(n, 4), noise::<$t>(np, 5));
+                let (mut want_dx, mut want_dp) = (wide(&dx), wide(&dp));
+                #[rustfmt::skip]
+                super::bprop_n::<$t, $hp, $wp, $ow, $hq, $wq, $w>(&g, &p, &x, &dy, &mut dx, &mut dp, acc, square);
+                match (acc, square) {
+                    (false, false) => k64::bprop(&g, &p64, &x64, &dy64, &mut want_dx, &mut want_dp),
+                    (true, false) => k64::bprop_acc(&g, &p64, &x64, &dy64, &mut want_dx, &mut want_dp),
+                    (false, true) => k64::bbprop(&g, &p64, &x64, &dy64, &mut want_dx, &mut want_dp),
+                    (true, true) => k64::bbprop_acc(&g, &p64, &x64, &dy64, &mut want_dx, &mut want_dp),
+                }
+                assert!(off(&wide(&dx), &want_dx) < $tol, "{g:?} {acc} {square}: dx");
+                assert!(off(&wide(&dp), &want_dp) < $tol, "{g:?} {acc} {square}: dp");
+                let mut alone = noise::<$t>(np, 5);
+                super::bprop_params_n::<$t, $hp, $wp, $ow>(&g, &x, &dy, &mut alone, square);
+                let mut want = wide(&noise::<$t>(np, 5));
+                if square {
+                    k64::bbprop_params(&g, &x64, &dy64, &mut want);
+                } else {
+                    k64::bprop_params(&g, &x64, &dy64, &mut want);
+                }
+                assert!(off(&wide(&alone), &want) < $tol, "{g:?} {square}: params alone");
+            }
+        }};
+    }
+
+    fn geom(i: [usize; 3], o: usize, k: [usize; 2], p: [usize; 2]) -> Geom {
+        Geom::new(i, o, k, [1, 1], p).expect("a geometry")
+    }
+
+    /// One and several maps, square and rectangular kernels and maps, padding 0 to 2 (unequal),
+    /// a 1 × 1 kernel, rows narrower and wider than a vector, LeNet-5's C1 and C3.
+    #[test]
+    fn fixed_kernels_agree_with_any_geometry() {
+        {
+            let tol = 1e-13;
+            case!(f64, tol, geom([1, 5, 5], 1, [3, 3], [0, 0]); 5, 5, 3, 7, 7, 5);
+            case!(f64, tol, geom([2, 6, 5], 3, [3, 2], [1, 0]); 8, 5, 4, 8, 6, 5);
+            case!(f64, tol, geom([1, 3, 3], 2, [1, 1], [0, 0]); 3, 3, 3, 3, 3, 3);
+            case!(f64, tol, geom([3, 9, 12], 4, [2, 3], [1, 2]); 11, 16, 14, 10, 14, 12);
+            case!(f64, tol, geom([1, 28, 28], 6, [5, 5], [2, 2]); 32, 32, 28, 32, 32, 28);
+            case!(f64, tol, geom([6, 14, 14], 16, [5, 5], [0, 0]); 14, 14, 10, 18, 18, 14);
+        }
+        // Sums of up to 150 f32 products of values below 1.
+        case!(f32, 1e-5, geom([1, 28, 28], 6, [5, 5], [2, 2]); 32, 32, 28, 32, 32, 28);
+        case!(f32, 1e-5, geom([6, 14, 14], 16, [5, 5], [0, 0]); 14, 14, 10, 18, 18, 14);
+    }
+
+    #[test]
+    #[should_panic(expected = "not a convolution of stride 1 over 8 × 8 padded maps")]
+    fn wrong_sizes_panic() {
+        let g = geom([1, 5, 5], 1, [3, 3], [0, 0]);
+        let (p, x, mut y) = (vec![0.0f32; g.params()], vec![0.0f32; 25], vec![0.0f32; 9]);
+        super::fprop_n::<f32, 8, 8, 3>(&g, &p, &x, &mut y);
+    }
+
+    #[test]
+    #[should_panic(expected = "more padding than the kernel less one")]
+    fn too_much_padding_panics_in_bprop() {
+        let g = geom([1, 3, 3], 1, [1, 1], [1, 1]);
+        let (p, x, dy) = (vec![0.0f32; g.params()], vec![0.0f32; 9], vec![0.0f32; 25]);
+        let (mut dx, mut dp) = (vec![0.0f32; 9], vec![0.0f32; g.params()]);
+        super::bprop_n::<f32, 5, 5, 5, 3, 3, 3>(&g, &p, &x, &dy, &mut dx, &mut dp, false, false);
+    }
+}
