@@ -26,10 +26,18 @@
 //! network's input (which the generated network skips too unless `set_input_grads(true)`), and (at
 //! the first step of a sequence) the derivative with respect to the zero initial hidden state.
 //!
-//! The minibatch reference is the exception to fixed-size arrays and plain loops: it is the
+//! The minibatch references are the exception to fixed-size arrays and plain loops: they are the
 //! straightforward version of a batched step, `matrixmultiply::sgemm` for the matrix products on
 //! buffers allocated once (matrixmultiply itself allocates its packing space in every call), plain
-//! loops for the rest.
+//! loops for the rest; LeNet-5's ([`LenetBatch`]) turns each convolution into one product for the
+//! whole batch by im2col.
+//!
+//! LeNet-5 per sample ([`Lenet5`]) is written as the others, its maps as nested arrays
+//! (`[[[f32; W]; H]; C]`); its convolutions go weight by weight over whole output rows, so the
+//! loops over a row vectorise, and add each output's terms in the runtime's order. Its kernel
+//! gradients do not: each weight's sum is kept in a partial sum per output column (vectorised),
+//! where the runtime adds each row's sum in turn (scalar), so it agrees with the generated network
+//! to rounding only.
 //!
 //! Parameters come from the generated network's pool (same layout, same initial values) and go
 //! back to a pool for the comparison of final parameters.
