@@ -1253,12 +1253,14 @@ fn minibatch<N: BatchNet>(
 
 /// LeNet-5's inputs and targets, one sample.
 type LenetSample = Sample<{ reference::IN }, { reference::OUT }>;
-/// LeNet-5's minibatches: rows a batch, and batches in its data.
+/// Rows of LeNet-5's minibatches.
 const LENET_BATCH: usize = 64;
+/// LeNet-5's minibatches: the first of `minibatch_data`'s (their learning rate 0.01 over the
+/// batch).
 const LENET_BATCHES: usize = 2;
-/// LeNet-5's samples for the per-sample rows (the first of the batches').
+/// LeNet-5's samples for the per-sample rows: the first batch's.
 const LENET_SAMPLES: usize = 64;
-/// LeNet-5's per-sample learning rate (the batches' is this over the batch).
+/// LeNet-5's per-sample learning rate, the batches' times their rows.
 const LENET_LR: f32 = 0.01;
 
 /// Floating-point operations of LeNet-5's convolutions for one sample, the same for every variant:
