@@ -1,9 +1,9 @@
 //! Speed of generated networks against hand-written Rust, measured in the same run.
 //!
-//! `cargo bench --bench speed` (about two minutes once built), or `BPNET_BENCH_QUICK=1 cargo
-//! bench --bench speed` for a smoke run of half a minute. Arguments that do not start with `-`
+//! `cargo bench --bench speed` (about three minutes once built), or `BPNET_BENCH_QUICK=1 cargo
+//! bench --bench speed` for a smoke run of under a minute. Arguments that do not start with `-`
 //! select workloads by name (`cargo bench --bench speed -- elman`; `xor`, `small`, `digits`,
-//! `deep`, `minibatch`, `elman`).
+//! `deep`, `minibatch`, `lenet`, `elman`).
 //!
 //! Each workload trains a network declared with `network!` and two hand-written references for
 //! the same fixed network (`speed/reference.rs`), from the same initial pool, on the same data in
@@ -20,6 +20,21 @@
 //! tanhf" is the straightforward version (one running sum, `f32::tanh`). For minibatches both
 //! call `matrixmultiply::sgemm` on buffers allocated once and differ in their tanh.
 //!
+//! `lenet` is LeNet-5 on 28 × 28 images (`Lenet5Net` below: C1 6 maps by 5 × 5 kernels padded by
+//! 2, S2, C3 16 maps by 5 × 5 from every map, S4, then 400-120-84-10, tanh after all but the last,
+//! Euclidean energy), on the minibatch workloads' synthetic images, against one reference a row
+//! (no libm one). Per sample (the cycle, and `train_sgd`): the fixed-size reference, its
+//! convolutions weight by weight over whole output rows (the loops over a row vectorise), in the
+//! runtime's order for the forward sums and dE/dx, with a partial sum per output column for dW.
+//! On minibatches of 64 (`train_sgd_batch`, one thread): a reference that does each convolution
+//! by im2col into a patch matrix allocated once and one `matrixmultiply::sgemm` for the whole
+//! batch, forward, dW and (for C3) the patches' derivatives, the rest in plain loops. Under the
+//! table, each LeNet row's conv GFLOP/s: the convolutions' floating-point operations a step (2
+//! per multiply-add of the forward sums, as many for dW, and for C3 as many for dE/dx; whole
+//! kernels, C1's padding included: 1.91 MFLOP a sample), over the median time of the whole step.
+//! That is a lower bound of the convolutions' own rate: the step also runs the subsampling, the
+//! tanh and the fully connected layers (the convolutions are 84% of the step's multiply-adds).
+//!
 //! Before any timing, every variant trains the exact trajectory that is timed (from the initial
 //! pool, the same number of steps) and must end at the same parameters and the same loss as the
 //! generated network, or the bench stops: nobody benchmarks a broken program. The same-tanh
@@ -28,7 +43,10 @@
 //! product in the runtime's order too (in blocks of 256 along the inner dimension, one fused
 //! multiply-add after the other; seen with its AVX-512 and its AVX2 kernel). The libm references
 //! drift by up to 1e-6 (their tanh differs by up to 3.6e-7) and must agree within 1e-5, loss and
-//! parameters, for every workload (`LIBM_TOLERANCE` says what was measured).
+//! parameters, for every workload (`LIBM_TOLERANCE` says what was measured). LeNet's references
+//! add in orders of their own, and must agree within 1e-5 per sample and 1e-4 on minibatches, a
+//! bound no summation order comes near (`LENET_TOLERANCE` and `LENET_BATCH_TOLERANCE` say what
+//! was measured).
 //!
 //! Timing: one untimed warm-up round, then `ROUNDS` rounds; in each round every variant is reset
 //! to the initial pool (untimed) and trains the same steps (timed) in ten slices, the variants
@@ -181,6 +199,31 @@ network! {
     }
 }
 
+network! {
+    /// LeNet-5 on 28 × 28 images: two convolutions of 5 × 5 kernels (the first padded by 2, the
+    /// second from every map to every map), each followed by LeNet's subsampling, then three
+    /// fully connected layers; tanh after each but the last. The tanh have no biases of their own:
+    /// the convolutions, subsamplings and linear layers have theirs.
+    pub struct Lenet5Net {
+        input  x: [1, 28, 28];
+        target y: 10;
+        c1: [6, 28, 28] = k1: conv(x, maps = 6, kernel = 5, padding = 2);
+        h1     = t1: tanh(c1, bias = false);
+        s2: [6, 14, 14] = p2: subsample(h1, size = 2);
+        g2     = t2: tanh(s2, bias = false);
+        c3: [16, 10, 10] = k3: conv(g2, maps = 16, kernel = 5);
+        h3     = t3: tanh(c3, bias = false);
+        s4: [16, 5, 5] = p4: subsample(h3, size = 2);
+        g4     = t4: tanh(s4, bias = false);
+        c5     = l5: linear(g4 -> 120, bias = true);
+        h5     = t5: tanh(c5, bias = false);
+        f6     = l6: linear(h5 -> 84, bias = true);
+        h6     = t6: tanh(f6, bias = false);
+        out    = l7: linear(h6 -> 10, bias = true);
+        energy = euclidean(out, y);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The harness.
 
@@ -209,6 +252,31 @@ const MINIBATCH_TOLERANCE: f64 = 1e-5;
 /// 2.4e-5 (minibatch) and 8.8e-5 (elman), 1.4e-4, 1.3e-4, 3.6e-5 and 7.1e-5 in the quick run. (The
 /// loss of xor, trained to 1e-13, shows nothing; its parameters do.)
 const LIBM_TOLERANCE: f64 = 1e-5;
+/// Training steps a round of the LeNet-5 per-sample rows, full run and quick run (two epochs of
+/// its 64 samples: the least the check takes). About 20 s for the two rows in the full run.
+const LENET_STEPS: (usize, usize) = (320, 128);
+/// The same for its minibatch row (two epochs of 2 batches of 64 in the quick run). About 25 s
+/// in the full run with the generated row-by-row convolutions.
+const LENET_BATCH_STEPS: (usize, usize) = (12, 4);
+/// Relative difference allowed between LeNet-5 and its fixed-size reference, which sums each
+/// kernel weight's gradient in its own order (a partial sum per output column, added over the
+/// rows, then the columns: the loop vectorises), where the runtime adds the rows' sums one by one.
+/// Measured on the timed trajectories (full run; quick run in brackets), the final parameters
+/// differ by 5.2e-7 (2.7e-7) of the largest and the losses by 6.5e-8 (4.3e-8): 1e-5 is twenty
+/// times that, and a twentieth of the effect of an error of 0.1% in the reference's learning rate
+/// (parameters moved by 1.9e-4, 4.6e-4 in the quick run). A missing gradient, S2's six biases
+/// left alone, moved them by 0.2.
+const LENET_TOLERANCE: f64 = 1e-5;
+/// The same for the minibatch row, whose reference adds in matrixmultiply's order (and im2col's)
+/// against the runtime's row by row, and must keep agreeing when the runtime's order changes
+/// (an im2col + GEMM path for the convolutions of a minibatch): a relative 1e-4 of the largest
+/// parameter, after the timed trajectory. Measured (full run; quick run in brackets): sgemm
+/// against the row-by-row kernels 1.1e-7 (9.6e-8) and losses 5.3e-8 (0); the reference against
+/// itself on each batch's rows in reverse order (every sum over the batch in another order)
+/// 1.3e-7 (8.6e-8); so 1e-4 is about 800 times what a summation order does here. It lets an
+/// error of 0.1% in the learning rate pass (1.9e-5, 6.4e-5) but stops one of 1% (1.9e-4, 6.3e-4)
+/// and a missing gradient (S2's biases left alone: 6.4e-2, 3.9e-2).
+const LENET_BATCH_TOLERANCE: f64 = 1e-4;
 /// Final losses are compared relative to at least this fraction of the first epoch's loss.
 const LOSS_FLOOR: f64 = 1e-3;
 
@@ -297,6 +365,9 @@ struct Row {
     limit: Option<Limit>,
     /// The generated network's ns per step in each round.
     generated_rounds: Vec<f64>,
+    /// Floating-point operations of the convolutions per step (the LeNet workload), for its
+    /// conv-GFLOP/s line.
+    conv_flops: Option<f64>,
 }
 
 /// The time per step of one variant.
@@ -491,6 +562,7 @@ fn run_with(
         gemm: None,
         limit: None,
         generated_rounds: samples[0].clone(),
+        conv_flops: None,
     };
     (row, extra_samples)
 }
@@ -697,7 +769,8 @@ pooled_generated!(
     WideNet,
     Deep3Net,
     ElmanNet,
-    LongElmanNet
+    LongElmanNet,
+    Lenet5Net
 );
 
 /// [`Pooled`] and [`Step`] for a hand-written reference `$net<F, widths…>` on samples `$sample`.
@@ -725,6 +798,38 @@ macro_rules! reference_impls {
 reference_impls!(Mlp2<I, H, O>, Sample<I, O>, |s, x, y, lr| s.step(x, y, lr));
 reference_impls!(Mlp3<I, H1, H2, O>, Sample<I, O>, |s, x, y, lr| s.step(x, y, lr));
 reference_impls!(Elman<I, H, T>, ([[f32; I]; T], [[f32; 1]; T]), |s, x, y, lr| s.step(x, y, lr));
+
+impl<F: reference::Flavor> Pooled for reference::Lenet5<F> {
+    fn load(&mut self, pool: &[f32]) {
+        *self = Self::from_pool(pool);
+    }
+    fn pool(&self) -> Vec<f32> {
+        self.to_pool()
+    }
+}
+
+impl<F: reference::Flavor> Step<Sample<{ reference::IN }, { reference::OUT }>>
+    for reference::Lenet5<F>
+{
+    fn train_on(&mut self, (x, y): &Sample<{ reference::IN }, { reference::OUT }>, lr: f32) -> f32 {
+        self.step(x, y, lr)
+    }
+}
+
+impl<F: reference::Flavor> Pooled for reference::LenetBatch<F> {
+    fn load(&mut self, pool: &[f32]) {
+        *self = Self::from_pool(pool, self.batch());
+    }
+    fn pool(&self) -> Vec<f32> {
+        self.to_pool()
+    }
+}
+
+impl<F: reference::Flavor> Step<Batch> for reference::LenetBatch<F> {
+    fn train_on(&mut self, b: &Batch, _: f32) -> f32 {
+        self.step(&b.xs, &b.ys, b.lr)
+    }
+}
 
 impl<F: reference::Flavor> Pooled for reference::Minibatch<F> {
     fn load(&mut self, pool: &[f32]) {
@@ -755,6 +860,7 @@ per_sample_step!(
     SmallNet: Sample<8, 4>,
     DigitsNet: Sample<64, 10>,
     DeepNet: Sample<32, 8>,
+    Lenet5Net: Sample<{ reference::IN }, { reference::OUT }>,
 );
 
 /// A generated per-sample network trained with its fused `train_sgd` (one sweep, the same
@@ -786,6 +892,7 @@ fused_step!(
     SmallNet: Sample<8, 4>,
     DigitsNet: Sample<64, 10>,
     DeepNet: Sample<32, 8>,
+    Lenet5Net: Sample<{ reference::IN }, { reference::OUT }>,
 );
 
 /// [`Step`] for a generated unfolded network: fprop over the whole sequence, BPTT, update.
@@ -1023,7 +1130,7 @@ macro_rules! batch_net {
     )*};
 }
 
-batch_net!(MinibatchNet, WideNet, Deep3Net);
+batch_net!(MinibatchNet, WideNet, Deep3Net, Lenet5Net);
 
 /// A generated network trained on minibatches with its fused `train_sgd_batch` (the same
 /// parameters bit for bit as the cycle) instead of the four calls.
@@ -1059,7 +1166,7 @@ macro_rules! fused_batch_net {
     )*};
 }
 
-fused_batch_net!(MinibatchNet, WideNet, Deep3Net);
+fused_batch_net!(MinibatchNet, WideNet, Deep3Net, Lenet5Net);
 
 /// Floating-point operations of the matrix products of one minibatch step of a tanh net of
 /// `widths` on `batch` rows, the same for every variant (none computes dE/d(input)); the
@@ -1142,6 +1249,106 @@ fn minibatch<N: BatchNet>(
     row.flops_per_step = Some(step_flops(widths, batch));
     row.gemm = Some((batch, widths[1], threads));
     row
+}
+
+/// LeNet-5's inputs and targets, one sample.
+type LenetSample = Sample<{ reference::IN }, { reference::OUT }>;
+/// Rows of LeNet-5's minibatches.
+const LENET_BATCH: usize = 64;
+/// LeNet-5's minibatches: the first of `minibatch_data`'s (their learning rate 0.01 over the
+/// batch).
+const LENET_BATCHES: usize = 2;
+/// LeNet-5's samples for the per-sample rows: the first batch's.
+const LENET_SAMPLES: usize = 64;
+/// LeNet-5's per-sample learning rate, the batches' times their rows.
+const LENET_LR: f32 = 0.01;
+
+/// Floating-point operations of LeNet-5's convolutions for one sample, the same for every variant:
+/// 2 per multiply-add of each convolution's forward sums, as many again for its dW, and for C3 as
+/// many again for dE/d(its input) (C1's input needs none). Counted over whole kernels, padding
+/// included: the zeros around C1's input are 8% of its terms, which the direct loops skip and
+/// im2col multiplies.
+fn lenet_conv_flops() -> f64 {
+    let macs = |maps_in: usize, maps: usize, kernel: usize, side: usize| {
+        (maps_in * maps * kernel * kernel * side * side) as f64
+    };
+    2.0 * (2.0 * macs(1, 6, 5, 28) + 3.0 * macs(6, 16, 5, 10))
+}
+
+/// LeNet-5 trained one sample a step: the generated network `net` (the lecture's cycle or the
+/// fused `train_sgd`) against the fixed-size reference.
+fn lenet_per_sample<N: Pooled + Step<LenetSample>>(
+    cfg: &Config,
+    name: &str,
+    net: N,
+    data: &[LenetSample],
+) -> Row {
+    use reference::{FixedSize, Lenet5};
+    let init = net.pool();
+    let mut row = run(
+        cfg,
+        name,
+        cfg.steps(LENET_STEPS.0, LENET_STEPS.1),
+        data.len(),
+        &[LENET_TOLERANCE],
+        &mut [
+            &mut Variant::new(GENERATED, net, &init, data, LENET_LR),
+            &mut Variant::new(
+                HAND_FIXED,
+                Lenet5::<FixedSize>::from_pool(&init),
+                &init,
+                data,
+                LENET_LR,
+            ),
+        ],
+    );
+    row.conv_flops = Some(lenet_conv_flops());
+    row
+}
+
+/// LeNet-5 on 28 × 28 images (the minibatch workloads' synthetic images): per sample, the cycle
+/// and `train_sgd` against the fixed-size reference; on minibatches of 64, `train_sgd_batch` (on
+/// one thread) against the im2col + sgemm reference.
+fn lenet(cfg: &Config) -> Vec<Row> {
+    use reference::{FixedSize, LenetBatch};
+    let batches: Vec<Batch> = minibatch_data(LENET_BATCH)
+        .into_iter()
+        .take(LENET_BATCHES)
+        .collect();
+    let samples: Vec<LenetSample> = batches
+        .iter()
+        .flat_map(|b| b.xs.iter().copied().zip(b.ys.iter().copied()))
+        .take(LENET_SAMPLES)
+        .collect();
+    let new = || Lenet5Net::new(&mut StdRng::seed_from_u64(12));
+    let mut rows = vec![
+        lenet_per_sample(cfg, "lenet-5, per sample", new(), &samples),
+        lenet_per_sample(cfg, "lenet-5, train_sgd", Fused(new()), &samples),
+    ];
+    let mut net = FusedBatch(new());
+    net.reserve(LENET_BATCH);
+    net.threads(1);
+    let init = net.pool();
+    let mut row = run(
+        cfg,
+        &format!("lenet-5, B={LENET_BATCH}, 1T, train_sgd_batch"),
+        cfg.steps(LENET_BATCH_STEPS.0, LENET_BATCH_STEPS.1),
+        batches.len(),
+        &[LENET_BATCH_TOLERANCE],
+        &mut [
+            &mut Variant::new(GENERATED, net, &init, &batches, 0.0),
+            &mut Variant::new(
+                HAND_FIXED,
+                LenetBatch::<FixedSize>::from_pool(&init, LENET_BATCH),
+                &init,
+                &batches,
+                0.0,
+            ),
+        ],
+    );
+    row.conv_flops = Some(LENET_BATCH as f64 * lenet_conv_flops());
+    rows.push(row);
+    rows
 }
 
 /// Minibatches of sequences: the Elman 4-32-1 net over 16 steps, 32 sequences a batch, one
@@ -1367,7 +1574,8 @@ No variant computes dE/dx of the network's input. \"fixed-size\": const widths, 
 the runtime's rational tanh, the update fused (the same math); \"libm tanhf\": one running sum
 and f32::tanh, the straightforward code (its trajectory drifts by about 1e-6 and is checked
 with a tolerance of its own). \"per sample\" rows train with fprop, zero_grad, bprop, sgd_step;
-\"train_sgd\" rows with the generated fused step (the same parameters, bit for bit).";
+\"train_sgd\" rows with the generated fused step (the same parameters, bit for bit).
+lenet-5: one reference a row; on minibatches its convolutions are im2col + sgemm.";
 
 fn print(rows: &[Row], cfg: &Config) {
     println!();
@@ -1409,6 +1617,22 @@ fn print(rows: &[Row], cfg: &Config) {
             );
         }
         println!("{line}");
+    }
+    for r in rows {
+        if let Some(flops) = r.conv_flops {
+            let rates: Vec<String> = r
+                .timings
+                .iter()
+                .map(|t| format!("{} {:.2}", t.label, flops / t.ns))
+                .collect();
+            println!(
+                "{}, conv GFLOP/s (a lower bound: the whole step's time) at {:.2} MFLOP of \
+                 convolutions a step: {}",
+                r.workload,
+                flops / 1e6,
+                rates.join("; ")
+            );
+        }
     }
     for r in rows {
         if let Some(flops) = r.flops_per_step {
@@ -1491,6 +1715,9 @@ fn main() {
         shape!(MinibatchNet, 4, [784, 256, 10], 256);
         shape!(WideNet, 10, [784, 512, 10], 256);
         shape!(Deep3Net, 11, [784, 1024, 1024, 10], 128);
+    }
+    if cfg.wants("lenet") {
+        rows.extend(lenet(&cfg));
     }
     let mut per_sequence = None;
     if cfg.wants("elman") {
