@@ -8,8 +8,10 @@
 //! - the shapes the macro works out, in the network's constants and saved tensors;
 //! - an f32 LeNet-like net on 8 × 8 images learns to tell two patterns apart.
 //!
-//! bbprop is checked by the kernels' own tests (against the Gauss–Newton diagonal): shared
-//! kernel weights reach an output by several paths, where the diagonal rule is not exact.
+//! bbprop is checked against the Gauss–Newton diagonal by the kernels' own tests; shared kernel
+//! weights reach an output by several paths, where the diagonal rule is not the exact diagonal,
+//! so a generated net's bbprop is checked against its kernels composed by hand (the macro's
+//! wiring: which kernel, squared or not, added or not), per sample and on a minibatch.
 
 use bpnet::prelude::*;
 
@@ -139,6 +141,72 @@ fn shapes_through_linear_and_through_time() {
     let e = net.fprop(&xs, &[[0.1, -0.1]; 3]).expect("three steps");
     assert!(e.is_finite());
     assert_eq!(net.acc[2].x.len(), 8);
+}
+
+network! {
+    #[bpnet(float = f64)]
+    struct Curved {
+        input  x: [2, 6, 5];
+        target y: 12;
+        c1     = k1: conv(x, maps = 3, kernel = 3, padding = 1);
+        c2     = k2: conv(c1, maps = 2, kernel = 2, stride = 2);
+        energy = euclidean(c2, y);
+    }
+}
+
+/// bbprop through two convolutions (the per-sample kernels of stride 1 with constant rows, then
+/// the strided ones) is the runtime's `bbprop` kernels composed: `ddc2` from the energy (1, for
+/// `½‖c2 − y‖²`), then each convolution's curvature and its input's. Relative 1e-12: the same
+/// terms, added in other orders. A minibatch of three rows gets the sum of its rows' curvature.
+#[test]
+fn bbprop_is_the_kernels_composed() {
+    use bpnet::kernels::conv::{Geom, f64 as k};
+    let g1 = Geom::new([2, 6, 5], 3, [3, 3], [1, 1], [1, 1]).unwrap();
+    let g2 = Geom::new([3, 6, 5], 2, [2, 2], [2, 2], [0, 0]).unwrap();
+    let mut rng = StdRng::seed_from_u64(8);
+    let mut net = Curved::new(&mut rng);
+    net.set_input_grads(true);
+    let close = |name: &str, a: &[f64], b: &[f64]| {
+        let scale = b.iter().fold(1e-300f64, |m, v| m.max(v.abs()));
+        let off = a
+            .iter()
+            .zip(b)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            a.len() == b.len() && off / scale < 1e-12,
+            "{name}: {off:e} of {scale:e}"
+        );
+    };
+    let samples: Vec<([f64; 60], [f64; 12])> = (0..3)
+        .map(|_| {
+            let x = std::array::from_fn(|_| rng.random_range(-1.0..1.0));
+            (x, std::array::from_fn(|_| rng.random_range(-1.0..1.0)))
+        })
+        .collect();
+    let mut sum = vec![0.0; net.params().len()];
+    for (x, y) in &samples {
+        net.zero_curvature();
+        net.fprop(x, y);
+        net.bbprop();
+        let (p1, p2) = net.params().split_at(g1.params());
+        let mut want = vec![0.0; p1.len() + p2.len()];
+        let (dd1, dd2) = want.split_at_mut(g1.params());
+        let (mut ddc1, mut ddx) = (vec![0.0; 90], vec![0.0; 60]);
+        k::bbprop(&g2, p2, &net.c1.x, &[1.0; 12], &mut ddc1, dd2);
+        k::bbprop(&g1, p1, x, &ddc1, &mut ddx, dd1);
+        close("ddc1", &net.c1.ddx, &ddc1);
+        close("ddx", &net.x.ddx, &ddx);
+        close("curvature", net.curvature(), &want);
+        for (s, w) in sum.iter_mut().zip(&want) {
+            *s += w;
+        }
+    }
+    net.zero_curvature();
+    net.reserve_batch(3).unwrap();
+    let (xs, ys): (Vec<_>, Vec<_>) = samples.iter().copied().unzip();
+    net.fprop_batch(&xs, &ys).unwrap();
+    net.bbprop_batch();
+    close("minibatch curvature", net.curvature(), &sum);
 }
 
 network! {

@@ -51,7 +51,8 @@ fn pad_into<F: Float, const HP: usize, const WP: usize>(
 /// let (p, x) = (vec![0.01f32; g.params()], vec![1.0f32; g.in_len()]);
 /// let mut y = vec![0.0; g.out_len()];
 /// fprop_n::<_, 32, 32, 28>(&g, &p, &x, &mut y);
-/// assert!((y[28 * 14 + 14] - 0.25).abs() < 1e-6); // 25 taps of 0.01 inside the map
+/// // Inside the map: 25 taps of 0.01 and a bias of 0.01.
+/// assert!((y[28 * 14 + 14] - 0.26).abs() < 1e-6);
 /// ```
 ///
 /// # Panics
