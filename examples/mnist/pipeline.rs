@@ -6,6 +6,7 @@
 use std::error::Error;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use bpnet::data::{self, DataError, Dataset, Normalizer, PixelScale, Targets};
 use bpnet::kernels::loss::argmax;
@@ -315,8 +316,8 @@ impl Default for Settings {
     }
 }
 
-/// Trains `net` on `train` in minibatches with Adam, one line per epoch, a progress bar on a
-/// terminal; stops when the validation loss has not improved for `patience` epochs, then goes
+/// Trains `net` on `train` in minibatches with Adam, one line per epoch (with its time: the
+/// training steps and the validation), a progress bar on a terminal; stops when the validation loss has not improved for `patience` epochs, then goes
 /// back to the best parameters.
 pub fn train(
     net: &mut Mnist,
@@ -329,6 +330,7 @@ pub fn train(
     let steps_per_epoch = train.len().div_ceil(settings.batch);
     let bar = Progress::new((settings.epochs * steps_per_epoch) as u64);
     let mut columns = Columns::new();
+    let mut epoch_start = Instant::now();
     let history = Trainer::new(net, &mut opt, train)
         .epochs(settings.epochs)
         .seed(settings.seed.wrapping_add(2))
@@ -342,15 +344,18 @@ pub fn train(
             bar.inc(1);
         })
         .on_epoch(|e, _| {
+            let seconds = epoch_start.elapsed().as_secs_f64();
             bar.suspend(|| {
                 println!(
-                    "  epoch {:3}   train loss {:.4}   validation loss {:.4}   accuracy {:.2}%",
+                    "  epoch {:3}   train loss {:.4}   validation loss {:.4}   accuracy {:.2}%   \
+                     {seconds:.1} s",
                     e.epoch,
                     e.train_loss,
                     e.val_loss.unwrap_or(f64::NAN),
                     100.0 * e.val_accuracy.unwrap_or(f64::NAN)
                 )
             });
+            epoch_start = Instant::now();
         })
         .fit_batches(
             settings.batch,
