@@ -127,9 +127,8 @@ const DENSE: Task = Task {
 };
 
 /// LeNet-5's, smaller: `cargo test` builds without optimisation, where its convolutions take
-/// about 40 ms a training image and 12 ms a test image (the dense model about 1 ms), so 96
-/// training images, 80 to test, and 3 epochs of minibatches of 8 at Adam's rate 0.003: about
-/// 10 s a seed.
+/// about 40 ms a training image and 12 ms a test image, so 96 training images, 80 to test, and 3
+/// epochs of minibatches of 8 at Adam's rate 0.003: about 10 s a seed.
 const LENET5: Task = Task {
     train: 96,
     test: 80,
@@ -537,4 +536,23 @@ fn command_line() {
     ] {
         assert_eq!(parse(args), Err(error.to_string()), "{args:?}");
     }
+}
+
+/// Not a test: writes the synthetic task above at MNIST's size (60000 training images, 10000
+/// test images, raw IDX files under MNIST's names) into the directory `BPNET_MNIST_SYNTHETIC`
+/// names (relative to the crate's root), to time the example on a full-size set:
+///
+/// ```sh
+/// BPNET_MNIST_SYNTHETIC=target/mnist-synthetic \
+///     cargo test --test mnist_example -- --ignored write_mnist_sized_synthetic_set
+/// cargo run --release --example mnist -- target/mnist-synthetic --model lenet --epochs 2
+/// ```
+#[test]
+#[ignore = "writes 55 MB, to time the example: set BPNET_MNIST_SYNTHETIC to a directory"]
+fn write_mnist_sized_synthetic_set() {
+    let dir = std::env::var_os("BPNET_MNIST_SYNTHETIC")
+        .map(PathBuf::from)
+        .expect("BPNET_MNIST_SYNTHETIC: the directory to write the files into");
+    fs::create_dir_all(&dir).unwrap();
+    write_synthetic(&dir, 1, (60_000, 10_000), (false, false));
 }

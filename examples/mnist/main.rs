@@ -29,9 +29,16 @@
 //! common defaults, not tuned on MNIST, and no MNIST number is claimed here. What was run is a
 //! synthetic stand-in of the same size in the same files: every step works end to end on it,
 //! for both models (the time does not depend on what the images show). An epoch of 55000 images
-//! (and the 5000 to validate) took, in release, about 2.4 s for the dense network and about
-//! 90 s for LeNet-5 (its convolutions still loop over the maps, without a matrix product), on a
-//! 2-core machine busy with other builds.
+//! (and the 5000 to validate) took, in release, 1.8 to 2.5 s for the dense network (on two
+//! threads) and 92 to 132 s for LeNet-5 (on one: its convolutions still loop over the maps,
+//! without a matrix product), over two runs of each on a 2-core machine busy with other builds.
+//! To time it again (the set is the test's synthetic task at MNIST's size):
+//!
+//! ```sh
+//! BPNET_MNIST_SYNTHETIC=target/mnist-synthetic \
+//!     cargo test --test mnist_example -- --ignored write_mnist_sized_synthetic_set
+//! cargo run --release --example mnist -- target/mnist-synthetic --model lenet --epochs 2
+//! ```
 //!
 //! `tests/mnist_example.rs` runs the same pipeline on small files it writes (gzip'd and raw) and
 //! checks that both models learn, that the model reloads identically, and the errors of missing
