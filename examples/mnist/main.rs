@@ -22,11 +22,12 @@
 //!
 //! It writes `model.safetensors` (the parameters, the network's name, and the pixel scaling as
 //! `normalize.mean` and `normalize.scale`: the mean and standard deviation of all training
-//! pixels) and `loss.png` (the loss curves), and prints each epoch's losses, accuracy and time. Files of the same format and names (Fashion-MNIST's) train the same way.
+//! pixels) and `loss.png` (the loss curves), and prints each epoch's losses, accuracy and time.
+//! Files of the same format and names (Fashion-MNIST's) train the same way.
 //!
 //! **Accuracy on MNIST: not measured.** The files could not be downloaded where this example was
-//! written, so its settings (256 hidden units, Adam at 0.001, minibatches of 64, patience 5) are
-//! common defaults, not tuned on MNIST, and no MNIST number is claimed here. What was run is a
+//! written, so its settings (the dense network's 256 hidden units, Adam at 0.001, minibatches of
+//! 64, patience 5, for both models) are common defaults, not tuned on MNIST, and no MNIST number is claimed here. What was run is a
 //! synthetic stand-in of the same size in the same files: every step works end to end on it,
 //! for both models (the time does not depend on what the images show). An epoch of 55000 images
 //! (and the 5000 to validate) took, in release, 1.8 to 2.5 s for the dense network (on two

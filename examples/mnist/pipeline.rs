@@ -436,8 +436,8 @@ impl Default for Settings {
 }
 
 /// Trains `net` on `train` in minibatches with Adam, one line per epoch (with its time: the
-/// training steps and the validation), a progress bar on a terminal; stops when the validation loss has not improved for `patience` epochs, then goes
-/// back to the best parameters.
+/// training steps and the validation), a progress bar on a terminal; stops when the validation
+/// loss has not improved for `patience` epochs, then goes back to the best parameters.
 pub fn train<N: Classifier>(
     net: &mut N,
     train: &[Sample],
@@ -505,7 +505,7 @@ pub fn save<N: Classifier>(
 }
 
 /// A network and its pixel scaling, loaded from a file written by [`save`] for a network of the
-/// same type (the file names it: another type is an error).
+/// same type (the file of the other model is an error, which names the network the file holds).
 pub fn reload<N: Classifier>(path: &Path) -> Result<(Box<N>, Normalizer<f32>), Box<dyn Error>> {
     // The initial weights are overwritten: any seed will do.
     let mut net = N::new(&mut StdRng::seed_from_u64(0));
