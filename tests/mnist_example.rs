@@ -1,7 +1,7 @@
 //! The `mnist` example (`examples/mnist/`) on small IDX files written here, gzip'd and raw: a
-//! synthetic four-class task in MNIST's format that it must learn (from three seeds), the model
-//! it saves and reloads, the files it finds or misses, the errors of malformed files, and its
-//! command line.
+//! synthetic four-class task in MNIST's format that both its models (LeNet-5 and the dense
+//! network) must learn (from three seeds each), the model it saves and reloads, the files it
+//! finds or misses, the errors of malformed files, and its command line.
 
 // The example's pipeline, compiled into this test; main.rs is not, so the parts only the
 // command line uses would be dead code here.
@@ -16,7 +16,8 @@ use bpnet::data::{DataError, write_idx};
 use bpnet::ndarray::{Array1, Array3};
 use bpnet::prelude::*;
 use pipeline::{
-    CLASSES, Command, FILE_NAMES, MissingFiles, Mnist, MnistFiles, Settings, Source, WHERE_TO_GET,
+    CLASSES, Classifier, Command, Dense, FILE_NAMES, Lenet5, MissingFiles, MnistFiles, Model,
+    Settings, Source, WHERE_TO_GET,
 };
 
 /// A directory under the system's temporary directory, removed when dropped.
@@ -110,40 +111,75 @@ fn quick(seed: u64, out: PathBuf) -> Settings {
     }
 }
 
-/// The whole example on a synthetic set: it learns, and saves a model that reloads to the same
-/// parameters, scaling and predictions.
-fn learns(seed: u64, gz: (bool, bool)) {
-    let dir = TempDir::new(&format!("learns-{seed}"));
-    write_synthetic(&dir.0, seed, (240, 200), gz);
-    let files = MnistFiles::find(&dir.0).unwrap();
-    let settings = quick(seed, dir.0.join("out"));
-    let outcome = pipeline::run(&files, &settings).unwrap();
+/// What a model learns from in `learns`: the numbers of training and test images, and the
+/// settings.
+struct Task {
+    train: usize,
+    test: usize,
+    settings: fn(u64, PathBuf) -> Settings,
+}
 
-    // 240 training images, 1/12 of them (stratified) for validation; 200 to test.
-    assert_eq!(outcome.sizes.0 + outcome.sizes.1, 240);
-    assert!((18..=22).contains(&outcome.sizes.1), "{:?}", outcome.sizes);
-    assert_eq!(outcome.sizes.2, 200);
+/// The dense model's: 240 training images, 200 test images, [`quick`].
+const DENSE: Task = Task {
+    train: 240,
+    test: 200,
+    settings: quick,
+};
+
+/// LeNet-5's, smaller: `cargo test` builds without optimisation, where its convolutions take
+/// about 40 ms a training image and 12 ms a test image, so 96 training images, 80 to test, and 3
+/// epochs of minibatches of 8 at Adam's rate 0.003: about 10 s a seed.
+const LENET5: Task = Task {
+    train: 96,
+    test: 80,
+    settings: |seed, out| Settings {
+        epochs: 3,
+        batch: 8,
+        learning_rate: 0.003,
+        ..quick(seed, out)
+    },
+};
+
+/// The whole example on a synthetic set with the network `N`: it learns, and saves a model that
+/// reloads to the same parameters, scaling and predictions, and not into the network `Other`.
+fn learns<N: Classifier, Other: Classifier>(task: &Task, seed: u64, gz: (bool, bool)) {
+    let name = std::any::type_name::<N>().rsplit("::").next().unwrap();
+    let dir = TempDir::new(&format!("learns-{name}-{seed}"));
+    write_synthetic(&dir.0, seed, (task.train, task.test), gz);
+    let files = MnistFiles::find(&dir.0).unwrap();
+    let settings = (task.settings)(seed, dir.0.join("out"));
+    let outcome = pipeline::run::<N>(&files, &settings).unwrap();
+
+    // The training images, 1/12 of them (stratified) for validation; the test images.
+    assert_eq!(outcome.sizes.0 + outcome.sizes.1, task.train);
+    let twelfth = task.train / 12;
+    assert!(
+        (twelfth - 2..=twelfth + 2).contains(&outcome.sizes.1),
+        "{:?}",
+        outcome.sizes
+    );
+    assert_eq!(outcome.sizes.2, task.test);
     assert!(!outcome.history.epochs.is_empty());
     assert!(
         outcome.test_accuracy >= 0.9,
-        "seed {seed}: test accuracy {} on four classes",
+        "{name}, seed {seed}: test accuracy {} on four classes",
         outcome.test_accuracy
     );
 
     // Learnt, not there from the start: an untrained network is near chance.
     let (_, test) = pipeline::load(&files, None).unwrap();
     let test_s = pipeline::samples(&test, &outcome.scaling);
-    let mut fresh = Mnist::new(&mut StdRng::seed_from_u64(seed + 1));
+    let mut fresh = N::new(&mut StdRng::seed_from_u64(seed + 1));
     fresh.reserve_batch(settings.batch).unwrap();
-    let untrained = pipeline::predictions(&mut fresh, &test_s, settings.batch).unwrap();
+    let untrained = pipeline::predictions(&mut *fresh, &test_s, settings.batch).unwrap();
     let untrained = pipeline::accuracy(&untrained, &test.labels);
     assert!(
         untrained < 0.6,
-        "seed {seed}: untrained accuracy {untrained}"
+        "{name}, seed {seed}: untrained accuracy {untrained}"
     );
 
     // The model file: the trained parameters bit for bit, the scaling, the same predictions.
-    let (mut reloaded, scaling) = pipeline::reload(&outcome.model).unwrap();
+    let (mut reloaded, scaling) = pipeline::reload::<N>(&outcome.model).unwrap();
     let bits = |p: &[f32]| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(reloaded.params()), bits(outcome.net.params()));
     assert_eq!(scaling, outcome.scaling);
@@ -151,9 +187,14 @@ fn learns(seed: u64, gz: (bool, bool)) {
     let mut net = outcome.net;
     net.reserve_batch(settings.batch).unwrap();
     assert_eq!(
-        pipeline::predictions(&mut reloaded, &test_s, settings.batch).unwrap(),
-        pipeline::predictions(&mut net, &test_s, settings.batch).unwrap()
+        pipeline::predictions(&mut *reloaded, &test_s, settings.batch).unwrap(),
+        pipeline::predictions(&mut *net, &test_s, settings.batch).unwrap()
     );
+
+    // The other model's tensors are not in the file: loading it there is an error that says
+    // which network the file holds.
+    let err = pipeline::reload::<Other>(&outcome.model).err().unwrap();
+    assert!(err.to_string().contains(name), "{err}");
 
     // The loss curves: a PNG.
     let png = fs::read(&outcome.curves).unwrap();
@@ -161,18 +202,33 @@ fn learns(seed: u64, gz: (bool, bool)) {
 }
 
 #[test]
-fn learns_synthetic_digits_seed_1_gzip_train_raw_test() {
-    learns(1, (true, false));
+fn dense_learns_synthetic_digits_seed_1_gzip_train_raw_test() {
+    learns::<Dense, Lenet5>(&DENSE, 1, (true, false));
 }
 
 #[test]
-fn learns_synthetic_digits_seed_2_raw_train_gzip_test() {
-    learns(2, (false, true));
+fn dense_learns_synthetic_digits_seed_2_raw_train_gzip_test() {
+    learns::<Dense, Lenet5>(&DENSE, 2, (false, true));
 }
 
 #[test]
-fn learns_synthetic_digits_seed_3_all_gzip() {
-    learns(3, (true, true));
+fn dense_learns_synthetic_digits_seed_3_all_gzip() {
+    learns::<Dense, Lenet5>(&DENSE, 3, (true, true));
+}
+
+#[test]
+fn lenet5_learns_synthetic_digits_seed_1_gzip_train_raw_test() {
+    learns::<Lenet5, Dense>(&LENET5, 1, (true, false));
+}
+
+#[test]
+fn lenet5_learns_synthetic_digits_seed_2_raw_train_gzip_test() {
+    learns::<Lenet5, Dense>(&LENET5, 2, (false, true));
+}
+
+#[test]
+fn lenet5_learns_synthetic_digits_seed_3_all_gzip() {
+    learns::<Lenet5, Dense>(&LENET5, 3, (true, true));
 }
 
 #[test]
@@ -280,7 +336,7 @@ fn limit_keeps_the_first_training_images() {
 fn data_error(dir: &Path) -> (DataError, String) {
     let files = MnistFiles::find(dir).unwrap();
     let settings = quick(1, dir.join("out"));
-    let err = match pipeline::run(&files, &settings) {
+    let err = match pipeline::run::<Dense>(&files, &settings) {
         Ok(_) => panic!("{} ran", dir.display()),
         Err(err) => err,
     };
@@ -402,6 +458,7 @@ fn command_line() {
         parse(&["data/mnist"]),
         Ok(Command::Train(
             Source::Dir(PathBuf::from("data/mnist")),
+            Model::Dense,
             Settings::default()
         ))
     );
@@ -418,17 +475,33 @@ fn command_line() {
             "3",
             "d",
             "--limit=10000",
+            "--model",
+            "lenet",
             "--seed",
             "7",
             "--out",
             "out"
         ]),
-        Ok(Command::Train(Source::Dir(PathBuf::from("d")), short))
+        Ok(Command::Train(
+            Source::Dir(PathBuf::from("d")),
+            Model::Lenet5,
+            short
+        ))
     );
     assert_eq!(
-        parse(&["a", "b", "c", "d"]),
+        parse(&["a", "b", "c", "d", "--model=dense"]),
         Ok(Command::Train(
             Source::Paths(["a", "b", "c", "d"].map(PathBuf::from)),
+            Model::Dense,
+            Settings::default()
+        ))
+    );
+    // The last of two `--model` counts, as for the other options.
+    assert_eq!(
+        parse(&["d", "--model", "dense", "--model=lenet"]),
+        Ok(Command::Train(
+            Source::Dir(PathBuf::from("d")),
+            Model::Lenet5,
             Settings::default()
         ))
     );
@@ -451,7 +524,35 @@ fn command_line() {
         ),
         (&["d", "--epochs"], "--epochs needs a value"),
         (&["d", "--batch", "8"], "unknown option --batch"),
+        (
+            &["d", "--model", "LeNet"],
+            "--model takes `lenet` or `dense`, not `LeNet`",
+        ),
+        (
+            &["d", "--model=lenet5"],
+            "--model takes `lenet` or `dense`, not `lenet5`",
+        ),
+        (&["d", "--model"], "--model needs a value"),
     ] {
         assert_eq!(parse(args), Err(error.to_string()), "{args:?}");
     }
+}
+
+/// Not a test: writes the synthetic task above at MNIST's size (60000 training images, 10000
+/// test images, raw IDX files under MNIST's names) into the directory `BPNET_MNIST_SYNTHETIC`
+/// names (relative to the crate's root), to time the example on a full-size set:
+///
+/// ```sh
+/// BPNET_MNIST_SYNTHETIC=target/mnist-synthetic \
+///     cargo test --test mnist_example -- --ignored write_mnist_sized_synthetic_set
+/// cargo run --release --example mnist -- target/mnist-synthetic --model lenet --epochs 2
+/// ```
+#[test]
+#[ignore = "writes 55 MB, to time the example: set BPNET_MNIST_SYNTHETIC to a directory"]
+fn write_mnist_sized_synthetic_set() {
+    let dir = std::env::var_os("BPNET_MNIST_SYNTHETIC")
+        .map(PathBuf::from)
+        .expect("BPNET_MNIST_SYNTHETIC: the directory to write the files into");
+    fs::create_dir_all(&dir).unwrap();
+    write_synthetic(&dir, 1, (60_000, 10_000), (false, false));
 }
