@@ -30,9 +30,10 @@
 //! 64, patience 5, for both models) are common defaults, not tuned on MNIST, and no MNIST number is claimed here. What was run is a
 //! synthetic stand-in of the same size in the same files: every step works end to end on it,
 //! for both models (the time does not depend on what the images show). An epoch of 55000 images
-//! (and the 5000 to validate) took, in release, 1.8 to 2.5 s for the dense network (on two
-//! threads) and 92 to 132 s for LeNet-5 (on one: its convolutions still loop over the maps,
-//! without a matrix product), over two runs of each on a 2-core machine busy with other builds.
+//! (and the 5000 to validate) took, in release on a 2-core machine, 1.6 to 1.7 s for the dense
+//! network (on two threads) and 9.5 to 9.7 s for LeNet-5 (on one; its convolutions go through
+//! the matrix product, im2col), two epochs of each; 12.1 to 12.4 s for LeNet-5 with the machine
+//! busy with a build. Before the convolutions went through the matrix product: 92 to 132 s.
 //! To time it again (the set is the test's synthetic task at MNIST's size):
 //!
 //! ```sh
