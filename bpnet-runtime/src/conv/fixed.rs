@@ -57,6 +57,7 @@ fn pad_into<F: Float, const HP: usize, const WP: usize>(
 ///
 /// # Panics
 /// If `g` has another stride or other sizes, or the lengths are not `g`'s.
+#[inline(always)]
 pub fn fprop_n<F: Float, const HP: usize, const WP: usize, const OW: usize>(
     g: &Geom,
     p: &[F],
@@ -102,6 +103,7 @@ pub fn fprop_n<F: Float, const HP: usize, const WP: usize, const OW: usize>(
 /// If `g` has another stride or other sizes, as much padding as its kernel or more, or the
 /// lengths are not `g`'s.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub fn bprop_n<
     F: Float,
     const HP: usize,
@@ -130,6 +132,7 @@ pub fn bprop_n<
 ///
 /// # Panics
 /// If `g` has another stride or other sizes, or the lengths are not `g`'s.
+#[inline(always)]
 pub fn bprop_params_n<F: Float, const HP: usize, const WP: usize, const OW: usize>(
     g: &Geom,
     x: &[F],
@@ -143,6 +146,7 @@ pub fn bprop_params_n<F: Float, const HP: usize, const WP: usize, const OW: usiz
 }
 
 /// `dW += Σ dy ⋆ x`, `db += Σ dy` (`x∘x` when `square`).
+#[inline(always)]
 fn params<F: Float, const HP: usize, const WP: usize, const OW: usize>(
     g: &Geom,
     x: &[F],
@@ -183,6 +187,7 @@ fn params<F: Float, const HP: usize, const WP: usize, const OW: usize>(
 
 /// `dx (+)= Σ_o Wᵀ ⋆ dy`: `dy` padded by `k − 1 − p` correlated with the kernels turned round
 /// (`W∘W` when `square`).
+#[inline(always)]
 fn input<F: Float, const HQ: usize, const WQ: usize, const W: usize>(
     g: &Geom,
     p: &[F],
