@@ -46,6 +46,20 @@ macro_rules! unfold_kernels {
             use crate::gemm::$t::{gemm, gemm_then};
             use crate::gemm::GemmScratch;
 
+            /// `dst = src` for a row of a few dozen values: eight at a time, in line (a call of
+            /// `memcpy` per row, a few thousand a sample, took as long as the copying).
+            #[inline(always)]
+            fn copy_row(dst: &mut [$t], src: &[$t]) {
+                let (d8, d_tail) = dst.as_chunks_mut::<8>();
+                let (s8, s_tail) = src.as_chunks::<8>();
+                for (d, s) in d8.iter_mut().zip(s8) {
+                    *d = *s;
+                }
+                for (d, s) in d_tail.iter_mut().zip(s_tail) {
+                    *d = *s;
+                }
+            }
+
             /// `pt = P`, the patches of one sample `x` (`taps × positions`, row-major).
             fn unfold(g: &Geom, x: &[$t], pt: &mut [$t]) {
                 let ohw = g.out_h() * g.out_w();
@@ -56,7 +70,7 @@ macro_rules! unfold_kernels {
                 g.each_tap_row(1, |_, t, q0, x0, n| {
                     let dst = &mut pt[t * ohw + q0..][..n];
                     if sw == 1 {
-                        dst.copy_from_slice(&x[x0..x0 + n]);
+                        copy_row(dst, &x[x0..x0 + n]);
                     } else {
                         for (s, d) in dst.iter_mut().enumerate() {
                             *d = x[x0 + s * sw];
