@@ -314,6 +314,43 @@ mod tests {
         case!(f32, 1e-5, geom([6, 14, 14], 16, [5, 5], [0, 0]); 14, 14, 10, 18, 18, 14);
     }
 
+    /// The fixed kernels against finite differences on their own fprop (f64): bprop's `dx` and
+    /// `dp` against the gradient of `Σ dy · y` (step 1e-5, relative 1e-7: `y` is linear in `x`
+    /// and in the parameters, so the differences are exact up to rounding), bbprop's against
+    /// the Gauss–Newton diagonal of the finite-difference Jacobians (each value reaches each
+    /// output by at most one weight, so the diagonal is exact).
+    #[test]
+    fn fixed_kernels_match_finite_differences() {
+        use crate::testing::{gauss_newton_diag, numeric_grad, positive, rel_err};
+        let g = geom([2, 6, 5], 3, [3, 2], [1, 0]);
+        let (n, m, np) = (g.in_len(), g.out_len(), g.params());
+        let (p, x, dy) = (noise::<f64>(np, 7), noise::<f64>(n, 8), noise::<f64>(m, 9));
+        let fwd = |p: &[f64], x: &[f64], y: &mut [f64]| super::fprop_n::<f64, 8, 5, 4>(&g, p, x, y);
+        let energy = |p: &[f64], x: &[f64]| {
+            let mut y = vec![0.0; m];
+            fwd(p, x, &mut y);
+            y.iter().zip(&dy).map(|(a, b)| a * b).sum::<f64>()
+        };
+        let (mut dx, mut dp) = (vec![7.0; n], vec![0.0; np]);
+        super::bprop_n::<f64, 8, 5, 4, 8, 6, 5>(&g, &p, &x, &dy, &mut dx, &mut dp, false, false);
+        assert!(
+            rel_err(&dx, &numeric_grad(&x, |x| energy(&p, x))) < 1e-7,
+            "dx"
+        );
+        assert!(
+            rel_err(&dp, &numeric_grad(&p, |p| energy(p, &x))) < 1e-7,
+            "dp"
+        );
+
+        let ddy = positive(m, 10);
+        let (mut ddx, mut ddp) = (vec![7.0; n], vec![0.0; np]);
+        super::bprop_n::<f64, 8, 5, 4, 8, 6, 5>(&g, &p, &x, &ddy, &mut ddx, &mut ddp, false, true);
+        let gn_x = gauss_newton_diag(&x, &ddy, |x, y| fwd(&p, x, y));
+        let gn_p = gauss_newton_diag(&p, &ddy, |p, y| fwd(p, &x, y));
+        assert!(rel_err(&ddx, &gn_x) < 1e-7, "ddx");
+        assert!(rel_err(&ddp, &gn_p) < 1e-7, "ddp");
+    }
+
     #[test]
     #[should_panic(expected = "not a convolution of stride 1 over 8 × 8 padded maps")]
     fn wrong_sizes_panic() {
