@@ -91,6 +91,14 @@ impl Window {
         (0..size).flat_map(move |u| (0..size).map(move |v| start + u * w + v))
     }
 
+    /// The rows of the window of `x` from `start`, each `size` values (slices, so that a
+    /// window's sum is a loop over contiguous values).
+    #[inline(always)]
+    pub(crate) fn rows<'a, T>(&self, x: &'a [T], start: usize) -> impl Iterator<Item = &'a [T]> {
+        let (size, w) = (self.size, self.w);
+        (0..size).map(move |u| &x[start + u * w..][..size])
+    }
+
     /// Panics unless the lengths are this window's.
     #[track_caller]
     pub(crate) fn check(&self, x: usize, y: usize) {
@@ -108,11 +116,32 @@ macro_rules! subsample_kernels {
             /// The sum of a window (of squares when `square`), in row-major order from 0.
             #[inline(always)]
             fn sum(g: &Window, x: &[$t], start: usize, square: bool) -> $t {
-                let mut s: $t = 0.0;
-                for i in g.cells(start) {
-                    s += if square { x[i] * x[i] } else { x[i] };
+                /// With the window's side a constant: loops the compiler unrolls.
+                #[inline(always)]
+                fn sized<const S: usize>(w: usize, x: &[$t], start: usize, square: bool) -> $t {
+                    let mut s: $t = 0.0;
+                    for u in 0..S {
+                        if let Ok(row) = <&[$t; S]>::try_from(&x[start + u * w..][..S]) {
+                            for &v in row {
+                                s += if square { v * v } else { v };
+                            }
+                        }
+                    }
+                    s
                 }
-                s
+                match g.size {
+                    2 => sized::<2>(g.w, x, start, square),
+                    3 => sized::<3>(g.w, x, start, square),
+                    _ => {
+                        let mut s: $t = 0.0;
+                        for row in g.rows(x, start) {
+                            for &v in row {
+                                s += if square { v * v } else { v };
+                            }
+                        }
+                        s
+                    }
+                }
             }
 
             #[track_caller]
@@ -152,8 +181,18 @@ macro_rules! subsample_kernels {
                 g.each(|k, m, start| {
                     let a = if square { p[m] * p[m] } else { p[m] };
                     let d = a * dy[k];
-                    for i in g.cells(start) {
-                        dx[i] = if acc { dx[i] + d } else { d };
+                    let set = |v: &mut $t| *v = if acc { *v + d } else { d };
+                    if g.size == 2 {
+                        // The common window, unrolled.
+                        for u in 0..2 {
+                            let row = &mut dx[start + u * g.w..][..2];
+                            set(&mut row[0]);
+                            set(&mut row[1]);
+                        }
+                        return;
+                    }
+                    for u in 0..g.size {
+                        dx[start + u * g.w..][..g.size].iter_mut().for_each(set);
                     }
                 });
             }
