@@ -47,6 +47,30 @@ network! {
     }
 }
 
+network! {
+    /// A state read by three convolutions (its derivative added up): one with padding as wide as
+    /// its kernel (the kernels of any geometry), two of stride 1 (the kernels with constant
+    /// rows, the second adding into `x`'s derivative).
+    #[bpnet(float = f64)]
+    struct Shared {
+        input  x: [2, 5, 4];
+        target y: 130;
+        c      = k1: conv(x, maps = 3, kh = 3, kw = 1, padding = 1);
+        e      = k2: conv(x, maps = 2, kernel = 3, padding = 1);
+        f      = k3: conv(x, maps = 2, kernel = 3, padding = 1);
+        s      = add(e, f);
+        out    = concat(c, s);
+        energy = euclidean(out, y);
+    }
+}
+
+#[test]
+fn shared_input_gradients_and_minibatches() {
+    for seed in [5, 6] {
+        check_kind!(Shared, 40, 130, seed, exact: false);
+    }
+}
+
 #[test]
 fn maps_gradients_and_minibatches() {
     for seed in [1, 2] {

@@ -255,6 +255,9 @@ impl Sites for Cx<'_> {
     fn float(&self) -> TokenStream {
         float_tokens(self.model.float)
     }
+    fn float_ty(&self) -> crate::parse::FloatTy {
+        self.model.float
+    }
     fn batch(&self) -> bool {
         self.form == Form::Batch
     }

@@ -110,6 +110,8 @@ pub trait Sites {
     fn rt(&self) -> TokenStream;
     /// The float type.
     fn float(&self) -> TokenStream;
+    /// The float type, as the macro knows it (for sizes in bytes).
+    fn float_ty(&self) -> crate::parse::FloatTy;
     /// Per minibatch (`rows` rows in every place) rather than per sample.
     fn batch(&self) -> bool;
     /// The backward sweep whose kernels are called (`bprop…` or `bbprop…`). In bbprop a linear
@@ -235,10 +237,10 @@ pub trait Op {
     fn init(&self, _s: &dyn Sites) -> Option<TokenStream> {
         None
     }
-    /// What its minibatch needs reserved, from the shapes of its inputs and output (`__gemm`,
-    /// `capacity` in scope; in a function that returns `Result<_, bpnet::Error>`, so a failed
-    /// reservation is `?`).
-    fn reserve(&self, _ins: &[&[usize]], _out: &[usize]) -> Option<TokenStream> {
+    /// What its minibatch needs reserved, from the shapes of its inputs (`__gemm`, `capacity` in
+    /// scope; in a function that returns `Result<_, bpnet::Error>`, so a failed reservation is
+    /// `?`).
+    fn reserve(&self, _ins: &[&[usize]]) -> Option<TokenStream> {
         None
     }
     /// Its fprop calls.

@@ -239,10 +239,12 @@ impl Geom {
     }
 }
 
-/// The minibatch forms of a kernel module with parameters (`conv`, `subsample`), for the float
-/// `$t` and the geometry `$g`: each per-sample kernel (`fprop`, `bprop[_acc]`, `bbprop[_acc]`,
-/// `b[b]prop_params`, in scope) on each of `rows` rows, row-major, with the same bits, the
-/// parameter derivatives summed over the rows in order.
+/// The minibatch forms of a kernel module with parameters, for the float `$t` and the geometry
+/// `$g`: each per-sample kernel (`fprop`, `bprop[_acc]`, `bbprop[_acc]`, `b[b]prop_params`, in
+/// scope) on each of `rows` rows, row-major, with the same bits, the parameter derivatives summed
+/// over the rows in order. `subsample` takes them all; `conv` only the second-order ones
+/// (`@second`: `bbprop_batch[_acc]`, `bbprop_batch_params`), its first-order ones going through
+/// the matrix product (`unfold`).
 macro_rules! batch_rows {
     ($t:ident, $g:ty) => {
         /// [`fprop`] on each of `rows` rows (row-major `x` and `y`): the same bits.
@@ -600,8 +602,9 @@ mod tests {
     const TOL: f64 = 1e-7;
 
     /// One and several maps, square and rectangular kernels and maps, strides 1, 2 and 3 (unequal
-    /// down and across), padding 0, 1 and 2 (unequal), a 1 × 1 kernel, and a kernel as tall as
-    /// the padded map.
+    /// down and across), padding 0, 1 and 2 (unequal), a 1 × 1 kernel, a kernel as tall as the
+    /// padded map, rows of more than eight values, and padding as wide as the kernel (columns
+    /// of patches that read only zeros).
     pub(super) fn geoms() -> Vec<Geom> {
         [
             ([1, 5, 5], 1, [3, 3], [1, 1], [0, 0]),
@@ -610,6 +613,8 @@ mod tests {
             ([1, 8, 8], 4, [5, 5], [2, 2], [2, 2]),
             ([2, 4, 5], 2, [6, 3], [3, 2], [1, 1]),
             ([1, 3, 3], 2, [1, 1], [1, 1], [0, 0]),
+            ([2, 5, 11], 2, [3, 3], [1, 1], [1, 1]),
+            ([1, 4, 6], 2, [3, 1], [1, 1], [1, 1]),
         ]
         .iter()
         .map(|&(i, o, k, s, p)| Geom::new(i, o, k, s, p).expect("a geometry"))

@@ -121,10 +121,9 @@ macro_rules! subsample_kernels {
                 fn sized<const S: usize>(w: usize, x: &[$t], start: usize, square: bool) -> $t {
                     let mut s: $t = 0.0;
                     for u in 0..S {
-                        if let Ok(row) = <&[$t; S]>::try_from(&x[start + u * w..][..S]) {
-                            for &v in row {
-                                s += if square { v * v } else { v };
-                            }
+                        let row: &[$t; S] = x[start + u * w..][..S].try_into().expect("S values");
+                        for &v in row {
+                            s += if square { v * v } else { v };
                         }
                     }
                     s

@@ -94,9 +94,21 @@ pub fn to_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&a| a as f32).collect()
 }
 
-/// `v` widened to `f64`.
-pub fn to_f64(v: &[f32]) -> Vec<f64> {
-    v.iter().map(|&a| a as f64).collect()
+/// `v` widened to `f64` (from `f32`, or as it is).
+pub fn to_f64<F: Into<f64> + Copy>(v: &[F]) -> Vec<f64> {
+    v.iter().map(|&a| a.into()).collect()
+}
+
+/// The largest difference between `a` and `b` over the largest value of `b`: how far two
+/// computations of the same values in different orders are apart, as a fraction of their size.
+pub fn scaled_off(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    diff / scale
 }
 
 /// `len` values with all their mantissa bits in use (an LCG), in `[-1, 1)`: a product that is

@@ -1,5 +1,5 @@
 //! Code generation for minibatches (part of `expand`): the batch struct and the entry points: the same schedule over `rows` samples at
-//! once, one row per sample, Linear as a GEMM. For an unfolded network a row is a sequence: every
+//! once, one row per sample, Linear (and a convolution, its patches unfolded) as a GEMM. For an unfolded network a row is a sequence: every
 //! per-step state keeps one batch of rows per step, and the steps are one loop over `t`, as in
 //! the per-sequence schedule.
 
@@ -146,8 +146,8 @@ fn item(model: &Model, sched: &Schedule) -> TokenStream {
         .modules
         .iter()
         .filter_map(|m| {
-            let (ins, out) = model.shapes(m);
-            m.kind.op()?.reserve(&ins, out)
+            let (ins, _) = model.shapes(m);
+            m.kind.op()?.reserve(&ins)
         })
         .collect();
 

@@ -7,12 +7,13 @@
 
 use super::{Arity, Entry, OptSpec, Rule};
 use crate::op::{Flow, Op, Order, Sites, StateRole, Tensor, WidthView};
+use crate::parse::FloatTy;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
-/// The most values of a padded map the per-sample kernels put on the stack: the runtime's
-/// `conv::MAX_STACK`.
-const MAX_STACK: usize = 16 * 1024;
+/// The most bytes of a padded map the per-sample kernels put on the stack: the runtime's
+/// `conv::MAX_STACK` (which it checks again while the crate compiles).
+const MAX_STACK: usize = 64 * 1024;
 
 /// `[c, h, w]` as `c×h×w`.
 fn show(s: &[usize]) -> String {
@@ -162,8 +163,8 @@ impl Conv {
     /// For the per-sample kernels with constant row lengths (`conv::fprop_n`, `bprop_n`): the
     /// padded input `HP × WP`, the output's rows `OW`, the padded `dy` `HQ × WQ` and the
     /// input's rows `W`; if the stride is 1, the padding less than the kernel, and both padded
-    /// maps at most `MAX_STACK` values (they are put on the stack).
-    fn fixed(&self, x: &[usize]) -> Option<[usize; 6]> {
+    /// maps at most `MAX_STACK` bytes of `float` values (they are put on the stack).
+    fn fixed(&self, x: &[usize], float: FloatTy) -> Option<[usize; 6]> {
         let (&[_, h, w], [kh, kw]) = (x, self.kernel) else {
             return None;
         };
@@ -172,8 +173,16 @@ impl Conv {
             return None;
         }
         let [_, ow] = self.out([1, h, w])?;
-        let (hp, wp, hq, wq) = (h + 2 * p, w + 2 * p, h + kh - 1, w + kw - 1);
-        let small = |a: usize, b: usize| a.checked_mul(b).is_some_and(|n| n <= MAX_STACK);
+        let (hp, wp) = (h + 2 * p, w + 2 * p);
+        let (hq, wq) = (h.checked_add(kh - 1)?, w.checked_add(kw - 1)?);
+        let bytes = match float {
+            FloatTy::F32 => 4,
+            FloatTy::F64 => 8,
+        };
+        let small = |a: usize, b: usize| {
+            let n = a.checked_mul(b).and_then(|n| n.checked_mul(bytes));
+            n.is_some_and(|n| n <= MAX_STACK)
+        };
         (small(hp, wp) && small(hq, wq)).then_some([hp, wp, ow, hq, wq, w])
     }
 
@@ -298,7 +307,7 @@ impl Op for Conv {
         let (k, g, r) = (s.kernels("conv"), self.geom(s), s.range());
         Some(quote!(#k::init(#g, &mut params[#r], rng);))
     }
-    fn reserve(&self, ins: &[&[usize]], _: &[usize]) -> Option<TokenStream> {
+    fn reserve(&self, ins: &[&[usize]]) -> Option<TokenStream> {
         // The minibatch's products and unfolded patches (for a conv that cannot be made, an
         // error is reported and nothing is reserved).
         if !matches!(ins[0], [_, _, _]) || ins[0].contains(&0) {
@@ -316,7 +325,7 @@ impl Op for Conv {
         let (xa, xo) = (s.x(&s.arg(0)), s.x_mut(&s.out()));
         if s.batch() {
             quote!(#k::fprop_batch(#g, &params[#r], #xa, #xo, rows, &mut self.__gemm);)
-        } else if let Some([hp, wp, ow, ..]) = self.fixed(&s.shape(0)) {
+        } else if let Some([hp, wp, ow, ..]) = self.fixed(&s.shape(0), s.float_ty()) {
             let (rt, f) = (s.rt(), s.float());
             quote!(#rt::conv::fprop_n::<#f, #hp, #wp, #ow>(#g, &params[#r], #xa, #xo);)
         } else {
@@ -327,7 +336,9 @@ impl Op for Conv {
         let (k, g, r, pool) = (s.kernels("conv"), self.geom(s), s.range(), s.pool());
         let (a, o) = (s.arg(0), s.out());
         let (xa, dxo, dxa) = (s.x(&a), s.d(&o), s.d_mut(&a));
-        if let (false, Some([hp, wp, ow, hq, wq, w])) = (s.batch(), self.fixed(&s.shape(0))) {
+        if let (false, Some([hp, wp, ow, hq, wq, w])) =
+            (s.batch(), self.fixed(&s.shape(0), s.float_ty()))
+        {
             // Per sample, the kernels with the rows' lengths as constants.
             let (rt, f, add) = (s.rt(), s.float(), acc[0]);
             let square = s.order() == Order::Second;

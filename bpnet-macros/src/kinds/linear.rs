@@ -71,7 +71,7 @@ impl Op for Linear {
         let p = weights(self, s, &quote!(&mut params));
         Some(quote!(#k::init(#p, #fan_in, rng);))
     }
-    fn reserve(&self, ins: &[&[usize]], _: &[usize]) -> Option<TokenStream> {
+    fn reserve(&self, ins: &[&[usize]]) -> Option<TokenStream> {
         // The matrix products' packing space: fprop (k = in, n = out), dX (k = out, n = in) and
         // dW (k = rows, n = in).
         let (n_in, out) = (crate::op::product(ins[0]), self.out);

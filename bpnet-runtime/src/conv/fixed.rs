@@ -3,14 +3,35 @@
 //! (`HP × WP`), and each output row summed in an array of `OW` values that stays in registers
 //! over the kernel's taps, so the inner loops have known trip counts and vectorise. The input's
 //! derivative is the same correlation of `dy` (padded to `HQ × WQ`) with the kernels turned
-//! round. The network's macro calls these where the padded maps are small
-//! ([`MAX_STACK`] values); the other kernels take any geometry.
+//! round. The network's macro calls these where the stride is 1, the padding less than the
+//! kernel and the padded maps small ([`MAX_STACK`] bytes); the other kernels take any geometry.
 
 use super::Geom;
 use crate::Float;
 
-/// The most values of a padded map these kernels put on the stack (64 KiB of `f32`).
-pub const MAX_STACK: usize = 16 * 1024;
+/// The most bytes of a padded map these kernels put on the stack (16K values of `f32`, 8K of
+/// `f64`); checked while the caller compiles. (An unoptimised build may keep the three maps of a
+/// step, and those of every convolution of a sweep, side by side in one frame.)
+///
+/// ```compile_fail
+/// use bpnet_runtime::conv::{Geom, fprop_n};
+/// // 132 × 132 values of f32 are 68 KiB: refused while compiling.
+/// let g = Geom::new([1, 128, 128], 1, [5, 5], [1, 1], [2, 2]).unwrap();
+/// let (p, x, mut y) = (vec![0.0f32; g.params()], vec![0.0; g.in_len()], vec![0.0; g.out_len()]);
+/// fprop_n::<f32, 132, 132, 128>(&g, &p, &x, &mut y);
+/// ```
+pub const MAX_STACK: usize = 64 * 1024;
+
+/// Fails to compile unless an `h × w` map of `F` fits [`MAX_STACK`].
+const fn fits_stack<F>(h: usize, w: usize) -> bool {
+    match h.checked_mul(w) {
+        Some(n) => match n.checked_mul(size_of::<F>()) {
+            Some(bytes) => bytes <= MAX_STACK,
+            None => false,
+        },
+        None => false,
+    }
+}
 
 /// Panics unless `g` has stride 1 and its padded input and its output rows are `HP × WP` and
 /// `OW` wide.
@@ -64,6 +85,12 @@ pub fn fprop_n<F: Float, const HP: usize, const WP: usize, const OW: usize>(
     x: &[F],
     y: &mut [F],
 ) {
+    const {
+        assert!(
+            fits_stack::<F>(HP, WP),
+            "conv: a padded map too large for the stack"
+        )
+    };
     g.check(p.len(), x.len(), y.len());
     check_forward::<HP, WP, OW>(g);
     let (w, b) = p.split_at(g.weights());
@@ -122,9 +149,26 @@ pub fn bprop_n<
     acc: bool,
     square: bool,
 ) {
+    const {
+        assert!(
+            fits_stack::<F>(HQ, WQ),
+            "conv: a padded map too large for the stack"
+        )
+    };
     g.check(p.len(), dx.len(), dy.len());
+    // Checked before anything is written.
+    let top = g.kh.checked_sub(1 + g.pad[0]);
+    let left = g.kw.checked_sub(1 + g.pad[1]);
+    let (Some(top), Some(left)) = (top, left) else {
+        panic!("conv: more padding than the kernel less one");
+    };
+    assert!(
+        HQ == g.h + g.kh - 1 && WQ == g.w + g.kw - 1 && W == g.w,
+        "conv: dy padded is not {HQ} × {WQ}, or rows not {W} wide"
+    );
+    check_forward::<HP, WP, OW>(g);
     bprop_params_n::<F, HP, WP, OW>(g, x, dy, dp, square);
-    input::<F, HQ, WQ, W>(g, p, dy, dx, acc, square);
+    input::<F, HQ, WQ, W>(g, p, dy, dx, [top, left], (acc, square));
 }
 
 /// The parameters' part of [`bprop_n`] alone (an input whose gradient is not wanted): adds into
@@ -140,6 +184,12 @@ pub fn bprop_params_n<F: Float, const HP: usize, const WP: usize, const OW: usiz
     dp: &mut [F],
     square: bool,
 ) {
+    const {
+        assert!(
+            fits_stack::<F>(HP, WP),
+            "conv: a padded map too large for the stack"
+        )
+    };
     g.check(dp.len(), x.len(), dy.len());
     check_forward::<HP, WP, OW>(g);
     params::<F, HP, WP, OW>(g, x, dy, dp, square);
@@ -171,9 +221,7 @@ fn params<F: Float, const HP: usize, const WP: usize, const OW: usize>(
                     let mut lanes = [F::ZERO; OW];
                     let (rows, _) = dym.as_chunks::<OW>();
                     for (dyr, xr) in rows.iter().zip(&xp[u..]) {
-                        let Ok(xs) = <&[F; OW]>::try_from(&xr[v..v + OW]) else {
-                            continue;
-                        };
+                        let xs: &[F; OW] = xr[v..v + OW].try_into().expect("OW values");
                         for j in 0..OW {
                             lanes[j] += dyr[j] * xs[j];
                         }
@@ -185,7 +233,8 @@ fn params<F: Float, const HP: usize, const WP: usize, const OW: usize>(
     }
 }
 
-/// `dx (+)= Σ_o Wᵀ ⋆ dy`: `dy` padded by `k − 1 − p` correlated with the kernels turned round
+/// `dx (+)= Σ_o Wᵀ ⋆ dy`: `dy` padded by `k − 1 − p` (`top`, `left`; the sizes checked by
+/// [`bprop_n`]) correlated with the kernels turned round
 /// (`W∘W` when `square`).
 #[inline(always)]
 fn input<F: Float, const HQ: usize, const WQ: usize, const W: usize>(
@@ -193,18 +242,10 @@ fn input<F: Float, const HQ: usize, const WQ: usize, const W: usize>(
     p: &[F],
     dy: &[F],
     dx: &mut [F],
-    acc: bool,
-    square: bool,
+    [top, left]: [usize; 2],
+    (acc, square): (bool, bool),
 ) {
     let (kh, kw) = (g.kh, g.kw);
-    let pad = [kh.checked_sub(1 + g.pad[0]), kw.checked_sub(1 + g.pad[1])];
-    let [Some(top), Some(left)] = pad else {
-        panic!("conv: more padding than the kernel less one");
-    };
-    assert!(
-        HQ == g.h + kh - 1 && WQ == g.w + kw - 1 && W == g.w,
-        "conv: dy padded is not {HQ} × {WQ}, or rows not {W} wide"
-    );
     if !acc {
         dx.fill(F::ZERO);
     }
@@ -239,19 +280,9 @@ fn input<F: Float, const HQ: usize, const WQ: usize, const W: usize>(
 #[cfg(test)]
 mod tests {
     use super::super::{Geom, f64 as k64};
-    use crate::testing::noise;
+    use crate::testing::{noise, scaled_off as off, to_f64};
 
-    /// The largest difference over the largest value.
-    fn off(a: &[f64], b: &[f64]) -> f64 {
-        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let diff = a
-            .iter()
-            .zip(b)
-            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        diff / scale
-    }
-
-    /// The fixed kernels of float `$t` against the kernels of any geometry in `f64` (`$one`),
+    /// The fixed kernels of float `$t` against the kernels of any geometry in `f64`,
     /// within `$tol` of the largest value: fprop, bprop overwriting and adding, the parameters
     /// alone, and bbprop (squared). The same terms in another order: rounding alone.
     macro_rules! case {
@@ -259,16 +290,15 @@ mod tests {
             let g: Geom = $g;
             let (n, m, np) = (g.in_len(), g.out_len(), g.params());
             let (p, x, dy) = (noise::<$t>(np, 1), noise::<$t>(n, 2), noise::<$t>(m, 3));
-            let wide = |v: &[$t]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
-            let (p64, x64, dy64) = (wide(&p), wide(&x), wide(&dy));
+            let (p64, x64, dy64) = (to_f64(&p), to_f64(&x), to_f64(&dy));
             let mut y = vec![0.0 as $t; m];
             super::fprop_n::<$t, $hp, $wp, $ow>(&g, &p, &x, &mut y);
             let mut want = vec![0.0; m];
             k64::fprop(&g, &p64, &x64, &mut want);
-            assert!(off(&wide(&y), &want) < $tol, "{g:?}: fprop");
+            assert!(off(&to_f64(&y), &want) < $tol, "{g:?}: fprop");
             for (acc, square) in [(false, false), (true, false), (false, true), (true, true)] {
                 let (mut dx, mut dp) = (noise::<$t>(n, 4), noise::<$t>(np, 5));
-                let (mut want_dx, mut want_dp) = (wide(&dx), wide(&dp));
+                let (mut want_dx, mut want_dp) = (to_f64(&dx), to_f64(&dp));
                 #[rustfmt::skip]
                 super::bprop_n::<$t, $hp, $wp, $ow, $hq, $wq, $w>(&g, &p, &x, &dy, &mut dx, &mut dp, acc, square);
                 match (acc, square) {
@@ -277,17 +307,17 @@ mod tests {
                     (false, true) => k64::bbprop(&g, &p64, &x64, &dy64, &mut want_dx, &mut want_dp),
                     (true, true) => k64::bbprop_acc(&g, &p64, &x64, &dy64, &mut want_dx, &mut want_dp),
                 }
-                assert!(off(&wide(&dx), &want_dx) < $tol, "{g:?} {acc} {square}: dx");
-                assert!(off(&wide(&dp), &want_dp) < $tol, "{g:?} {acc} {square}: dp");
+                assert!(off(&to_f64(&dx), &want_dx) < $tol, "{g:?} {acc} {square}: dx");
+                assert!(off(&to_f64(&dp), &want_dp) < $tol, "{g:?} {acc} {square}: dp");
                 let mut alone = noise::<$t>(np, 5);
                 super::bprop_params_n::<$t, $hp, $wp, $ow>(&g, &x, &dy, &mut alone, square);
-                let mut want = wide(&noise::<$t>(np, 5));
+                let mut want = to_f64(&noise::<$t>(np, 5));
                 if square {
                     k64::bbprop_params(&g, &x64, &dy64, &mut want);
                 } else {
                     k64::bprop_params(&g, &x64, &dy64, &mut want);
                 }
-                assert!(off(&wide(&alone), &want) < $tol, "{g:?} {square}: params alone");
+                assert!(off(&to_f64(&alone), &want) < $tol, "{g:?} {square}: params alone");
             }
         }};
     }

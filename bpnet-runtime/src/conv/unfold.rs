@@ -7,7 +7,11 @@
 //! - the input's is `dP = Wᵀ·dY`, folded back onto the map (`dx[…] += dP[t][q]`).
 //!
 //! `P` lives in the scratch space's work room, reserved with the minibatch ([`reserve`]), so a
-//! step allocates nothing. The products add their terms in the matrix product's order, not the
+//! step allocates nothing. (The room is taken out of the scratch space for the call and put back
+//! at its end; a panic in between, which only wrong lengths cause, loses the room: the next call
+//! makes it again.) The products of one row are small (LeNet-5's C3: 16 × 150 × 100), below
+//! the size at which a product is split across threads, so they are not noted for the default
+//! number of threads. The products add their terms in the matrix product's order, not the
 //! per-sample kernels' `(c, u, v)` order: a row's values agree with the per-sample kernels to
 //! rounding, not bit for bit. The second-order kernels (`bbprop…`) stay row by row.
 
@@ -64,7 +68,8 @@ macro_rules! unfold_kernels {
             fn unfold(g: &Geom, x: &[$t], pt: &mut [$t]) {
                 let ohw = g.out_h() * g.out_w();
                 if !g.unpadded() {
-                    pt.fill(0.0);
+                    // This convolution's part of the room (which is the largest one's).
+                    pt[..g.taps() * ohw].fill(0.0);
                 }
                 let sw = g.stride[1];
                 g.each_tap_row(1, |_, t, q0, x0, n| {
@@ -240,22 +245,7 @@ mod tests {
     use super::super::tests::geoms;
     use super::reserve;
     use crate::gemm::GemmScratch;
-    use crate::testing::noise;
-
-    /// Any float's values as `f64`.
-    fn to_f64<F: Into<f64> + Copy>(v: &[F]) -> Vec<f64> {
-        v.iter().map(|&a| a.into()).collect()
-    }
-
-    /// The largest difference over the largest value.
-    fn off(a: &[f64], b: &[f64]) -> f64 {
-        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let diff = a
-            .iter()
-            .zip(b)
-            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        diff / scale
-    }
+    use crate::testing::{noise, scaled_off as off, to_f64};
 
     /// For every geometry, on 3 rows of a buffer of 4: each minibatch kernel of float `$t`
     /// against the per-sample `f64` kernels on each row, within `$tol` of the largest value (the
