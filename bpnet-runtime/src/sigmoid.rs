@@ -30,24 +30,10 @@ fn slope_f64(y: f64) -> f64 {
     y * (1.0 - y)
 }
 
-/// [`sigmoid_f32`] in place, compiled for AVX-512 (16 lanes instead of SSE's 4).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn sigmoid_in_place_avx512(y: &mut [f32]) {
-    for v in y {
-        *v = sigmoid_f32(*v);
-    }
-}
-
+/// The batch's pass, compiled for the CPU's widest vectors (`wide::map_f32`).
 #[cfg(target_arch = "x86_64")]
 fn wide_f32(y: &mut [f32]) -> bool {
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F.
-        unsafe { sigmoid_in_place_avx512(y) };
-        true
-    } else {
-        false
-    }
+    crate::wide::map_f32(y, sigmoid_f32)
 }
 
 #[cfg(target_arch = "x86_64")]
