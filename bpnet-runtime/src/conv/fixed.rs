@@ -218,19 +218,45 @@ fn params<F: Float, const HP: usize, const WP: usize, const OW: usize>(
             let dwk = &mut dw[(o * g.c_in + c) * taps..][..taps];
             for (u, dwu) in dwk.chunks_exact_mut(g.kw).enumerate() {
                 for (v, d) in dwu.iter_mut().enumerate() {
-                    let mut lanes = [F::ZERO; OW];
-                    let (rows, _) = dym.as_chunks::<OW>();
-                    for (dyr, xr) in rows.iter().zip(&xp[u..]) {
-                        let xs: &[F; OW] = xr[v..v + OW].try_into().expect("OW values");
-                        for j in 0..OW {
-                            lanes[j] += dyr[j] * xs[j];
-                        }
-                    }
-                    *d += lanes.iter().fold(F::ZERO, |s, &v| s + v);
+                    let rows = dym.as_chunks::<OW>().0.iter().zip(&xp[u..]);
+                    *d += tap_gradient::<F, OW>(
+                        rows.map(|(dyr, xr)| (dyr, xr[v..v + OW].try_into().expect("OW values"))),
+                    );
                 }
             }
         }
     }
+}
+
+/// One weight's gradient, `Σ_i Σ_j dy[i][j] · x[i][j]` over `rows` of `(dy, x)`: in `OW` partial
+/// sums (column by column) for rows of at most 16 values, which stay in registers; in eight
+/// (column `j mod 8`) for longer ones, where `OW` would not; added in lane order at the end.
+#[inline(always)]
+fn tap_gradient<'a, F: Float, const OW: usize>(
+    rows: impl Iterator<Item = (&'a [F; OW], &'a [F; OW])>,
+) -> F {
+    if OW <= 16 {
+        let mut lanes = [F::ZERO; OW];
+        for (dyr, xs) in rows {
+            for j in 0..OW {
+                lanes[j] += dyr[j] * xs[j];
+            }
+        }
+        return lanes.iter().fold(F::ZERO, |s, &v| s + v);
+    }
+    let mut lanes = [F::ZERO; 8];
+    for (dyr, xs) in rows {
+        let ((d8, d_tail), (x8, x_tail)) = (dyr.as_chunks::<8>(), xs.as_chunks::<8>());
+        for (d, x) in d8.iter().zip(x8) {
+            for l in 0..8 {
+                lanes[l] += d[l] * x[l];
+            }
+        }
+        for (l, (d, x)) in d_tail.iter().zip(x_tail).enumerate() {
+            lanes[l] += *d * *x;
+        }
+    }
+    lanes.iter().fold(F::ZERO, |s, &v| s + v)
 }
 
 /// `dx (+)= Σ_o Wᵀ ⋆ dy`: `dy` padded by `k − 1 − p` (`top`, `left`; the sizes checked by
