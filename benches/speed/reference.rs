@@ -757,8 +757,9 @@ impl<const CI: usize, const CO: usize, const K: usize, const P: usize> Conv<CI, 
     }
 
     /// The update from this sample's gradients, fused: `W −= lr · Σ dy ⋆ x`, `b −= lr · Σ dy`.
-    /// Each weight's sum is kept in one partial sum per output column, added over the rows (the
-    /// loop over the columns vectorises), then the columns are added.
+    /// Each weight's sum is kept in one partial sum per output column (eight, column `j mod 8`,
+    /// for rows longer than 16, whose sums would not stay in registers), added over the rows (the
+    /// loop over the columns vectorises), then the partial sums are added.
     #[inline(always)]
     fn update<const H: usize, const OH: usize>(
         &mut self,
@@ -771,16 +772,40 @@ impl<const CI: usize, const CO: usize, const K: usize, const P: usize> Conv<CI, 
                 for u in 0..K {
                     for v in 0..K {
                         let cols = inside(v, P, H, OH);
-                        let mut acc = [0.0f32; OH];
-                        for i in inside(u, P, H, OH) {
-                            let xr = &x[c][i + u - P][cols.start + v - P..];
-                            let acc = &mut acc[cols.clone()];
-                            for ((a, g), xv) in acc.iter_mut().zip(&dy[o][i][cols.clone()]).zip(xr)
-                            {
-                                *a += g * xv;
+                        let rows = inside(u, P, H, OH);
+                        let sum = if OH <= 16 {
+                            let mut acc = [0.0f32; OH];
+                            for i in rows {
+                                let xr = &x[c][i + u - P][cols.start + v - P..];
+                                let acc = &mut acc[cols.clone()];
+                                for ((a, g), xv) in
+                                    acc.iter_mut().zip(&dy[o][i][cols.clone()]).zip(xr)
+                                {
+                                    *a += g * xv;
+                                }
                             }
-                        }
-                        self.w[o][c][u][v] -= lr * acc.iter().sum::<f32>();
+                            acc.iter().sum::<f32>()
+                        } else {
+                            // Rows too long for a partial sum per column in registers: eight
+                            // partial sums (column `j mod 8` of the window), as the runtime does.
+                            let mut acc = [0.0f32; 8];
+                            for i in rows {
+                                let g = &dy[o][i][cols.clone()];
+                                let xr = &x[c][i + u - P][cols.start + v - P..][..g.len()];
+                                let (g8, g_tail) = g.as_chunks::<8>();
+                                let (x8, x_tail) = xr.as_chunks::<8>();
+                                for (g, xv) in g8.iter().zip(x8) {
+                                    for l in 0..8 {
+                                        acc[l] += g[l] * xv[l];
+                                    }
+                                }
+                                for (l, (g, xv)) in g_tail.iter().zip(x_tail).enumerate() {
+                                    acc[l] += g * xv;
+                                }
+                            }
+                            acc.iter().sum::<f32>()
+                        };
+                        self.w[o][c][u][v] -= lr * sum;
                     }
                 }
             }
