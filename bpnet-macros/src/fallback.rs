@@ -1,6 +1,7 @@
 //! What is emitted next to the errors: the struct with every state the declaration names and stub
 //! methods, so that code using the network does not add errors of its own to the real ones.
 
+use crate::expand::Build;
 use crate::model::Model;
 use crate::parse::{AssignRole, BrokenRole, DeclRole, FloatTy, NetworkDef, Stmt};
 use proc_macro2::TokenStream;
@@ -9,8 +10,27 @@ use syn::ext::IdentExt;
 
 /// `users`: the user modules the stand-in keeps as fields, as `check::Failed::users` has them
 /// (their aliases are emitted next to it, by `expand::user_checks`).
-pub fn fallback(def: &NetworkDef, users: &Model) -> TokenStream {
+pub fn fallback(def: &NetworkDef, users: &Model, build: Build) -> TokenStream {
     let mut d = read(def);
+    let (frozen_item, frozen_ctor) = frozen(def, &d, build);
+    if build == Build::Inference {
+        let Read { f: _, consts, .. } = &d;
+        let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
+        return quote!(
+            #(#attrs)*
+            #vis enum #name {}
+            #[allow(dead_code, unused_variables, clippy::all)]
+            impl #name {
+                pub const PARAMS: usize = 0;
+                pub const MODULES: &'static [::bpnet::ModuleInfo] = &[];
+                pub const STATES: &'static [::bpnet::StateInfo] = &[];
+                pub const DOT: &'static str = "";
+                #(#consts)*
+                #frozen_ctor
+            }
+            #frozen_item
+        );
+    }
     user_fields(&mut d, users);
     let accessors = accessors(&mut d);
     let (network, module) = (network_impls(def, &d), module_impl(def, &d));
@@ -56,9 +76,45 @@ pub fn fallback(def: &NetworkDef, users: &Model) -> TokenStream {
             pub fn training(&self) -> bool { true }
             pub fn seed_dropout(&mut self, seed: u64) {}
             #(#accessors)*
+            #frozen_ctor
         }
         #derives
+        #frozen_item
     )
+}
+
+/// The stand-in inference form, `NameFrozen`, and its constructors.
+fn frozen(def: &NetworkDef, d: &Read, build: Build) -> (TokenStream, TokenStream) {
+    let (f, vis) = (&d.f, &def.vis);
+    let fname = format_ident!("{}Frozen", def.name.unraw());
+    let args = d.givens.iter().filter(|g| g.2).map(|(n, w, _, _)| match w {
+        Some(w) => quote!(#n: &[#f; #w]),
+        None => quote!(#n: &[#f]),
+    });
+    let entry = if d.unfolded {
+        quote!(
+            pub fn run_step(&mut self, #(#args),*) -> &[#f] { ::core::unreachable!() }
+            pub fn reset(&mut self) {}
+        )
+    } else {
+        quote!(pub fn run(&mut self, #(#args),*) -> &[#f] { ::core::unreachable!() })
+    };
+    let item = quote!(
+        #[allow(dead_code, unused_variables, clippy::all)]
+        #vis struct #fname<'p>(&'p [#f]);
+        #[allow(dead_code, unused_variables, clippy::all)]
+        impl<'p> #fname<'p> {
+            pub fn params(&self) -> &'p [#f] { self.0 }
+            #entry
+        }
+    );
+    let freeze = (build == Build::Std)
+        .then(|| quote!(pub fn freeze(&self) -> #fname<'_> { ::core::unreachable!() }));
+    let ctor = quote!(
+        pub fn frozen(params: &[#f]) -> #fname<'_> { #fname(params) }
+        #freeze
+    );
+    (item, ctor)
 }
 
 /// `Clone` and `Debug` of the stand-in, as the network has them (unless the declaration

@@ -36,17 +36,28 @@ pub fn network(input: TokenStream) -> TokenStream {
     expand_network(input.into()).into()
 }
 
+/// `network!` for bpnet without std: the same declaration, checked the same way, generating the
+/// inference form alone (see the `bpnet` crate).
+#[proc_macro]
+pub fn network_inference(input: TokenStream) -> TokenStream {
+    expand_for(input.into(), expand::Build::Inference).into()
+}
+
 /// The whole macro on `proc_macro2` tokens (so it can be measured in tests).
 fn expand_network(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    expand_for(input, expand::Build::Std)
+}
+
+fn expand_for(input: proc_macro2::TokenStream, build: expand::Build) -> proc_macro2::TokenStream {
     let def = match parse::parse_all::<parse::NetworkDef>(input) {
         Ok(def) => def,
         Err(err) => return err.to_compile_error(),
     };
     match check::check(&def) {
-        Ok(model) => expand::expand(&model, &lower::lower(&model)),
+        Ok(model) => expand::expand(&model, &lower::lower(&model), build),
         Err(failed) => {
             let mut out = failed.error.to_compile_error();
-            out.extend(fallback::fallback(&def, &failed.users));
+            out.extend(fallback::fallback(&def, &failed.users, build));
             // The user modules' own checks, which the errors above do not make moot.
             out.extend(expand::user_checks(&failed.users));
             out

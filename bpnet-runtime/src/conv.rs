@@ -21,8 +21,10 @@
 //! per-sample ones on each row, with the same bits.
 
 mod fixed;
+#[cfg(feature = "std")]
 mod unfold;
 pub use fixed::{MAX_STACK, bprop_n, bprop_params_n, fprop_n};
+#[cfg(feature = "std")]
 pub use unfold::reserve;
 
 /// The shape of a convolution: what it reads, what it makes, its kernel, stride and padding.
@@ -172,7 +174,7 @@ impl Geom {
 
     /// The output rows (or columns) that kernel row (or column) `u` reads inside the map, for
     /// `n_out` outputs over `n` inputs: those with `0 ≤ i·s + u − p < n`.
-    fn inside(n_out: usize, n: usize, s: usize, p: usize, u: usize) -> std::ops::Range<usize> {
+    fn inside(n_out: usize, n: usize, s: usize, p: usize, u: usize) -> core::ops::Range<usize> {
         let lo = p.saturating_sub(u).div_ceil(s);
         // i·s + u < n + p  ⇔  i < (n + p − u) / s rounded up.
         let hi = (n + p).saturating_sub(u).div_ceil(s).min(n_out);
@@ -180,7 +182,7 @@ impl Geom {
     }
 
     /// For kernel position `(u, v)`: the output rows and columns that read inside the map.
-    fn window(&self, u: usize, v: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+    fn window(&self, u: usize, v: usize) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
         let rows = Self::inside(self.out_h(), self.h, self.stride[0], self.pad[0], u);
         let cols = Self::inside(self.out_w(), self.w, self.stride[1], self.pad[1], v);
         (rows, cols)
@@ -222,6 +224,7 @@ impl Geom {
     }
 
     /// Whether every window lies inside the map (no padding read).
+    #[cfg(feature = "std")]
     const fn unpadded(&self) -> bool {
         self.pad[0] == 0 && self.pad[1] == 0
     }
@@ -566,6 +569,7 @@ macro_rules! conv_kernels {
             }
 
             crate::conv::batch_rows!(@second $t, Geom);
+            #[cfg(feature = "std")]
             pub use super::unfold::$t::{
                 bprop_batch, bprop_batch_acc, bprop_batch_params, fprop_batch,
             };
@@ -578,7 +582,7 @@ macro_rules! conv_kernels {
             pub fn init<R: Rng + ?Sized>(g: &Geom, p: &mut [$t], rng: &mut R) {
                 assert_eq!(p.len(), g.params(), "conv: the parameters are not W then b");
                 let (w, b) = p.split_at_mut(g.weights());
-                let a = (3.0 / (g.c_in * g.kh * g.kw) as $t).sqrt();
+                let a = crate::Float::sqrt(3.0 / (g.c_in * g.kh * g.kw) as $t);
                 for v in w {
                     *v = rng.random_range(-a..=a);
                 }

@@ -79,6 +79,28 @@ pub trait Float:
     fn min(self, other: Self) -> Self;
     /// `self` to the integer power `n`.
     fn powi(self, n: i32) -> Self;
+    /// `ln(1 + self)`, accurate for small values.
+    fn ln_1p(self) -> Self;
+}
+
+/// `x` to the power `n` without std, by repeated squaring: the algorithm of compiler-rt's
+/// `__powisf2`, which std's `powi` calls, so that the two builds agree.
+#[cfg(not(feature = "std"))]
+#[inline]
+fn powi_by_squaring<F: Float>(mut x: F, n: i32) -> F {
+    let mut b = n.unsigned_abs();
+    let mut r = F::ONE;
+    loop {
+        if b & 1 == 1 {
+            r *= x;
+        }
+        b /= 2;
+        if b == 0 {
+            break;
+        }
+        x *= x;
+    }
+    if n < 0 { F::ONE / r } else { r }
 }
 
 macro_rules! impl_float {
@@ -102,19 +124,31 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn exp(self) -> Self {
-                $t::exp(self)
+                #[cfg(feature = "std")]
+                return $t::exp(self);
+                #[cfg(not(feature = "std"))]
+                return libm::Libm::<$t>::exp(self);
             }
             #[inline(always)]
             fn ln(self) -> Self {
-                $t::ln(self)
+                #[cfg(feature = "std")]
+                return $t::ln(self);
+                #[cfg(not(feature = "std"))]
+                return libm::Libm::<$t>::log(self);
             }
             #[inline(always)]
             fn tanh(self) -> Self {
-                $t::tanh(self)
+                #[cfg(feature = "std")]
+                return $t::tanh(self);
+                #[cfg(not(feature = "std"))]
+                return libm::Libm::<$t>::tanh(self);
             }
             #[inline(always)]
             fn sqrt(self) -> Self {
-                $t::sqrt(self)
+                #[cfg(feature = "std")]
+                return $t::sqrt(self);
+                #[cfg(not(feature = "std"))]
+                return libm::Libm::<$t>::sqrt(self);
             }
             #[inline(always)]
             fn abs(self) -> Self {
@@ -130,7 +164,17 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn powi(self, n: i32) -> Self {
-                $t::powi(self, n)
+                #[cfg(feature = "std")]
+                return $t::powi(self, n);
+                #[cfg(not(feature = "std"))]
+                return powi_by_squaring(self, n);
+            }
+            #[inline(always)]
+            fn ln_1p(self) -> Self {
+                #[cfg(feature = "std")]
+                return $t::ln_1p(self);
+                #[cfg(not(feature = "std"))]
+                return libm::Libm::<$t>::log1p(self);
             }
         }
     };

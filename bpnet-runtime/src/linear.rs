@@ -12,6 +12,7 @@ macro_rules! linear_kernels {
     ($t:ident, $start:literal) => {
         #[doc = concat!("Linear kernels for `", stringify!($t), "`.")]
         pub mod $t {
+            #[cfg(feature = "std")]
             use crate::gemm::{self, GemmScratch};
             use rand::{Rng, RngExt};
 
@@ -233,6 +234,7 @@ macro_rules! linear_kernels {
                 }
             }
 
+            #[cfg(feature = "std")]
             /// fprop for a minibatch of `rows` samples (row-major `x` and `y`): `Y = X Wᵀ`, one
             /// matrix product on the batch's reserved scratch space.
             ///
@@ -264,6 +266,7 @@ macro_rules! linear_kernels {
                 );
             }
 
+            #[cfg(feature = "std")]
             #[allow(clippy::too_many_arguments)]
             #[inline(always)]
             fn bprop_batch_impl(
@@ -286,6 +289,7 @@ macro_rules! linear_kernels {
                 dw_batch(x, dy, dw, n_in, n_out, rows, scratch);
             }
 
+            #[cfg(feature = "std")]
             /// `dX = dY W` (or `+=`, `accumulate`): the product behind every minibatch bprop's
             /// `dX`.
             #[inline(always)]
@@ -312,6 +316,7 @@ macro_rules! linear_kernels {
                 );
             }
 
+            #[cfg(feature = "std")]
             /// `dW += dYᵀ X`: the one matrix product behind both [`bprop_batch`] and
             /// [`bprop_batch_params`], so they add the same values.
             #[allow(clippy::too_many_arguments)]
@@ -339,6 +344,7 @@ macro_rules! linear_kernels {
                 );
             }
 
+            #[cfg(feature = "std")]
             /// bprop for a minibatch: `dX = dY W` (overwritten), `dW += dYᵀ X` (the sum over the
             /// batch).
             ///
@@ -360,6 +366,7 @@ macro_rules! linear_kernels {
                 bprop_batch_impl(w, x, dy, dx, dw, n_in, n_out, rows, scratch, false)
             }
 
+            #[cfg(feature = "std")]
             /// As [`bprop_batch`], but `dX += dY W`.
             ///
             /// # Panics
@@ -380,6 +387,7 @@ macro_rules! linear_kernels {
                 bprop_batch_impl(w, x, dy, dx, dw, n_in, n_out, rows, scratch, true)
             }
 
+            #[cfg(feature = "std")]
             /// bprop of the parameters alone for a minibatch: `dW += dYᵀ X` (the sum over the
             /// batch), and no `dX`. The same matrix product as the `dW` half of
             /// [`bprop_batch`]; the `dX = dY W` product it leaves out costs as much as the
@@ -402,6 +410,7 @@ macro_rules! linear_kernels {
                 dw_batch(x, dy, dw, n_in, n_out, rows, scratch);
             }
 
+            #[cfg(feature = "std")]
             /// [`fprop_batch`] fused with a pass into a second matrix: `Y = X Wᵀ` (bit for bit
             /// as [`fprop_batch`]; `Y` keeps it), and `f(col0, y_seg, z_seg)` on every final
             /// segment `y_seg = Y[r][col0 .. col0 + len]` with `z_seg` the same places of `Z`
@@ -466,6 +475,7 @@ macro_rules! linear_kernels {
             /// `w −= lr · g`, segment by segment. The same operations as a pool zeroed by
             /// `zero_grad` (to `−0`, which adds nothing) summed into and then `sgd_step`, so the
             /// same bits (a multiply, then a subtraction; no fused multiply-add).
+            #[cfg(feature = "std")]
             #[inline(always)]
             pub(crate) fn sgd_segment(w: &mut [$t], g: &[$t], lr: $t) {
                 for (w, &g) in w.iter_mut().zip(g) {
@@ -473,6 +483,7 @@ macro_rules! linear_kernels {
                 }
             }
 
+            #[cfg(feature = "std")]
             /// [`bprop_batch_params`] fused with a step of gradient descent, for a minibatch
             /// `train_sgd`: `W −= lr · G` with `G = dYᵀ X` (the sum over the `rows` samples),
             /// each block of `W` updated as soon as its block of `G` is final, while it is in
@@ -522,6 +533,7 @@ macro_rules! linear_kernels {
                 );
             }
 
+            #[cfg(feature = "std")]
             #[allow(clippy::too_many_arguments)]
             #[inline(always)]
             fn bprop_batch_sgd_impl(
@@ -546,6 +558,7 @@ macro_rules! linear_kernels {
                 bprop_batch_params_sgd(w, x, dy, dw, n_in, n_out, rows, lr, scratch);
             }
 
+            #[cfg(feature = "std")]
             /// [`bprop_batch`] fused with a step of gradient descent: `dX = dY W` (overwritten)
             /// with the weights before the step, then `W −= lr · dYᵀ X` as
             /// [`bprop_batch_params_sgd`] does it (`dw` its scratch space). The same bits, `dX`
@@ -570,6 +583,7 @@ macro_rules! linear_kernels {
                 bprop_batch_sgd_impl(w, x, dy, dx, dw, n_in, n_out, rows, lr, scratch, false)
             }
 
+            #[cfg(feature = "std")]
             /// As [`bprop_batch_sgd`], but `dX += dY W` (for a state that feeds several
             /// modules); the same bits as `dw.fill(-0.0)`, [`bprop_batch_acc`], then `sgd_step`.
             ///
@@ -814,7 +828,7 @@ macro_rules! linear_kernels {
             /// Fan-in scaled uniform initialisation: `U(−a, a)` with `a = √(3 / fan_in)`, so each
             /// weight has variance `1 / fan_in` (LeCun et al., "Efficient BackProp").
             pub fn init<R: Rng + ?Sized>(w: &mut [$t], fan_in: usize, rng: &mut R) {
-                let a = (3.0 / fan_in.max(1) as $t).sqrt();
+                let a = crate::Float::sqrt(3.0 / fan_in.max(1) as $t);
                 for v in w {
                     *v = rng.random_range(-a..=a);
                 }

@@ -130,6 +130,7 @@ pub trait SecondOrder: Network {
 /// of parameters); `{:#?}` puts one module per line. The values are in `params()` and the
 /// states' fields.
 #[doc(hidden)]
+#[cfg(feature = "std")]
 pub fn debug_network(
     f: &mut core::fmt::Formatter<'_>,
     name: &str,

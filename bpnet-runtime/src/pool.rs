@@ -25,6 +25,7 @@ macro_rules! pool_kernels {
             /// costs more than it saves).
             pub const SPLIT_MIN: usize = 1 << 16;
 
+            #[cfg(feature = "std")]
             /// [`sgd_step`] shared by the threads of `scratch` for a large pool (see
             /// [`SPLIT_MIN`]): the same bits, elementwise.
             ///
@@ -41,6 +42,7 @@ macro_rules! pool_kernels {
                 scratch.split(params, grads, SPLIT_MIN, &|w, g| sgd_step(w, g, lr));
             }
 
+            #[cfg(feature = "std")]
             /// Sets `grads` to zero, shared by the threads of `scratch` for a large pool.
             #[inline]
             pub fn zero_on(grads: &mut [$t], scratch: &mut crate::gemm::GemmScratch<$t>) {
@@ -56,7 +58,7 @@ macro_rules! pool_kernels {
                 assert_eq!(params.len(), grads.len(), "sgd: pools differ");
                 // A small pool is done before a call would return.
                 #[cfg(target_arch = "x86_64")]
-                if params.len() >= 64 && std::arch::is_x86_feature_detected!("avx") {
+                if params.len() >= 64 && cpu_has!("avx") {
                     // SAFETY: the CPU has AVX.
                     return unsafe { sgd_avx(params, grads, lr) };
                 }

@@ -23,7 +23,7 @@ fn scaled_tanh_f32(z: f32) -> f32 {
 
 #[inline(always)]
 fn scaled_tanh_f64(z: f64) -> f64 {
-    AMPLITUDE * (SCALE * z).tanh()
+    AMPLITUDE * crate::Float::tanh(SCALE * z)
 }
 
 #[inline(always)]

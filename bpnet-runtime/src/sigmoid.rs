@@ -17,7 +17,7 @@ fn sigmoid_f32(z: f32) -> f32 {
 
 #[inline(always)]
 fn sigmoid_f64(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
+    1.0 / (1.0 + crate::Float::exp(-z))
 }
 
 #[inline(always)]

@@ -19,13 +19,13 @@ macro_rules! softplus_kernels {
             /// `ln(1 + eˣ)`, stably.
             #[inline(always)]
             fn softplus(x: $t) -> $t {
-                x.max(0.0) + (-x.abs()).exp().ln_1p()
+                x.max(0.0) + crate::Float::ln_1p(crate::Float::exp(-x.abs()))
             }
 
             /// `σ(x) = 1 / (1 + e⁻ˣ)`, stably.
             #[inline(always)]
             fn sigmoid(x: $t) -> $t {
-                let e = (-x.abs()).exp();
+                let e = crate::Float::exp(-x.abs());
                 if x >= 0.0 {
                     1.0 / (1.0 + e)
                 } else {

@@ -35,7 +35,7 @@ bias_activation_kernels!(
 );
 #[cfg(not(target_arch = "x86_64"))]
 bias_activation_kernels!(f32, "tanh", crate::approx::tanh, super::slope_f32, None);
-bias_activation_kernels!(f64, "tanh", f64::tanh, super::slope_f64, None);
+bias_activation_kernels!(f64, "tanh", crate::Float::tanh, super::slope_f64, None);
 
 #[cfg(test)]
 mod tests {

@@ -160,6 +160,7 @@ mod tests {
 /// `steps × capacity` values of a user module for a minibatch, made by `create`: an
 /// [`Error::Alloc`](crate::Error::Alloc) naming `what` if the count overflows or the system
 /// refuses the memory, instead of an abort.
+#[cfg(feature = "std")]
 pub fn copies<T>(
     steps: usize,
     capacity: usize,

@@ -65,7 +65,7 @@ fn with_avx2_args<S: ?Sized, P, G, R>(
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(crate) fn map_f32(y: &mut [f32], f: impl Fn(f32) -> f32) -> bool {
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if cpu_has!("avx512f") {
         // SAFETY: the CPU has AVX-512F.
         unsafe { map_avx512(y, f) };
         true
@@ -98,7 +98,7 @@ fn map_avx2(y: &mut [f32], f: impl Fn(f32) -> f32) {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn avx2() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
+    cpu_has!("avx2")
 }
 
 #[cfg(test)]
