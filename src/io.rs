@@ -108,6 +108,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use bpnet_runtime::{Float, ModuleInfo, Network, StateInfo};
+
+mod rust;
+pub use rust::{export_rust, export_rust_params, rust_source};
 use safetensors::tensor::{Metadata, TensorView};
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 

@@ -170,6 +170,7 @@ pub mod prelude {
 pub mod __private {
     pub use bpnet_runtime::dropout::{Key, Mode, child_seed, seed_of};
     pub use bpnet_runtime::kernels::*;
+    pub use bpnet_runtime::layout_is;
     pub use bpnet_runtime::rand::Rng;
     pub use bpnet_runtime::user::{
         Checked, Message, MixedRole, OneRole, SameFloat, Select, cast, cast_mut,

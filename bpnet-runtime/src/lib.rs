@@ -107,6 +107,8 @@ pub mod kernels {
 pub use float::Float;
 pub use frozen::{Recent, Value};
 pub use module::{Bbprop, Module};
+#[doc(hidden)]
+pub use network::layout_is;
 pub use network::{ModuleInfo, Network, Role, SecondOrder, StateInfo};
 pub use state::State;
 

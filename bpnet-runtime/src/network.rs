@@ -35,6 +35,35 @@ impl ModuleInfo {
     }
 }
 
+/// Whether `modules` (a network's `MODULES`) has the top-level layout `expected`: each module's
+/// `(name, offset, len)`, in order. A `const fn`, so that parameters compiled into a program
+/// (`bpnet::io::export_rust`'s file) are checked against the network's declaration while it
+/// compiles: a file exported from another layout (a width or a module changed since) is a
+/// compile-time error rather than wrong outputs.
+#[doc(hidden)]
+pub const fn layout_is(modules: &[ModuleInfo], expected: &[(&str, usize, usize)]) -> bool {
+    if modules.len() != expected.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < modules.len() {
+        let (m, (name, offset, len)) = (&modules[i], expected[i]);
+        let (a, b) = (m.name.as_bytes(), name.as_bytes());
+        if m.offset != offset || m.len != len || a.len() != b.len() {
+            return false;
+        }
+        let mut j = 0;
+        while j < a.len() {
+            if a[j] != b[j] {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// What a state is in the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
