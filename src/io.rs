@@ -34,6 +34,12 @@
 //! safetensors crate orders them (by dtype, then by name) and the metadata keys are sorted, so a
 //! model file can be checksummed, diffed and cached by its hash.
 //!
+//! # Rust source, for builds without std
+//!
+//! [`export_rust`] writes the parameters as a Rust file instead, `pub static PARAMS: [f32; N]`,
+//! for a program without std or a file system to `include!` beside the same `network!`
+//! declaration (see the README's "Deploy without std").
+//!
 //! # Guarantees
 //!
 //! - **Atomic writes.** The file is written to a temporary file in the target's directory, flushed

@@ -33,6 +33,12 @@
 //! assert!(net.fprop(&[0.5, -0.5], &[0.3]) < before);
 //! assert_eq!(TwoLayer::PARAMS, 2 * 4 + 4 + 4 * 1 + 1);
 //! ```
+//!
+//! Features: `std` (on by default) is the training toolkit and the training networks; without it
+//! bpnet is `#![no_std]` without `alloc`, and `network!` generates each network's inference form
+//! alone, to run trained weights compiled into a program for a device without an operating
+//! system. `libm` computes `exp`, `ln` and `tanh` with the `libm` crate with std too, so that the
+//! two builds give the same bits for every kind (see the README's "Deploy without std").
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
@@ -57,6 +63,14 @@ extern crate self as bpnet;
 ///     }
 /// }
 /// ```
+///
+/// Every network with an output also gets its **inference form**, `NAMEFrozen<'p>`: made by
+/// `NAME::frozen(&params)` from borrowed parameters (`&[F; NAME::PARAMS]`, a `static` written by
+/// [`io::export_rust`] for example) or by `net.freeze()` from a network's own, it holds the values
+/// of the states `run` computes and runs the same sweep (`run`, or for an unfolded network
+/// `run_step`, one step per call, and `reset`), with the same bits, and needs neither std nor a
+/// heap. Without bpnet's `std` feature it is all `network!` generates (see the README's "Deploy
+/// without std").
 ///
 /// After an `unfold` block, `sum(e)` and `last(h)` gather a per-step state into one value (the
 /// energy of a sequence, or what a sequence classifier reads). See the README for unfolded
@@ -179,6 +193,10 @@ pub mod __private {
     pub use core::result::Result;
 
     // The training network's: its pools, minibatches and checks need std.
+    /// The inference form alone, as `network!` expands without std: reachable with std for
+    /// the tests that check it.
+    #[cfg(feature = "std")]
+    pub use bpnet_macros::network_inference;
     #[cfg(feature = "std")]
     pub use bpnet_runtime::debug_network;
     #[cfg(feature = "std")]

@@ -197,6 +197,8 @@ fn training_and_inference_do_not_allocate() {
         maps.bbprop_batch();
         maps.run_batch(&mx[..3]).unwrap();
         maps.train_sgd_batch(&mx, &my, 0.01).unwrap();
+        // The inference form, over the network's own pool.
+        maps.freeze().run(&mx[0]);
     }
     for i in 0..50 {
         zoo.set_input_grads(i % 2 == 1);
@@ -261,6 +263,10 @@ fn training_and_inference_do_not_allocate() {
         rnn.run_continued(&seq[..1]).unwrap();
         rnn.try_fprop(&seq_flat[..], &targets_flat[..]).unwrap();
         assert!(rnn.fprop(&seq[..3], &targets[..2]).is_err());
+        let mut frozen = rnn.freeze();
+        for x in &seq {
+            frozen.run_step(x);
+        }
         rnn.fprop_batch(&bseqs, &btargets).unwrap();
         rnn.zero_grad();
         rnn.bprop_batch();

@@ -85,7 +85,7 @@ pub trait Float:
 
 /// `x` to the power `n` without std, by repeated squaring: the algorithm of compiler-rt's
 /// `__powisf2`, which std's `powi` calls, so that the two builds agree.
-#[cfg(not(feature = "std"))]
+#[cfg(any(feature = "libm", not(feature = "std"), test))]
 #[inline]
 fn powi_by_squaring<F: Float>(mut x: F, n: i32) -> F {
     let mut b = n.unsigned_abs();
@@ -124,30 +124,30 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn exp(self) -> Self {
-                #[cfg(feature = "std")]
+                #[cfg(all(feature = "std", not(feature = "libm")))]
                 return $t::exp(self);
-                #[cfg(not(feature = "std"))]
+                #[cfg(any(feature = "libm", not(feature = "std")))]
                 return libm::Libm::<$t>::exp(self);
             }
             #[inline(always)]
             fn ln(self) -> Self {
-                #[cfg(feature = "std")]
+                #[cfg(all(feature = "std", not(feature = "libm")))]
                 return $t::ln(self);
-                #[cfg(not(feature = "std"))]
+                #[cfg(any(feature = "libm", not(feature = "std")))]
                 return libm::Libm::<$t>::log(self);
             }
             #[inline(always)]
             fn tanh(self) -> Self {
-                #[cfg(feature = "std")]
+                #[cfg(all(feature = "std", not(feature = "libm")))]
                 return $t::tanh(self);
-                #[cfg(not(feature = "std"))]
+                #[cfg(any(feature = "libm", not(feature = "std")))]
                 return libm::Libm::<$t>::tanh(self);
             }
             #[inline(always)]
             fn sqrt(self) -> Self {
-                #[cfg(feature = "std")]
+                #[cfg(all(feature = "std", not(feature = "libm")))]
                 return $t::sqrt(self);
-                #[cfg(not(feature = "std"))]
+                #[cfg(any(feature = "libm", not(feature = "std")))]
                 return libm::Libm::<$t>::sqrt(self);
             }
             #[inline(always)]
@@ -164,16 +164,16 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn powi(self, n: i32) -> Self {
-                #[cfg(feature = "std")]
+                #[cfg(all(feature = "std", not(feature = "libm")))]
                 return $t::powi(self, n);
-                #[cfg(not(feature = "std"))]
+                #[cfg(any(feature = "libm", not(feature = "std")))]
                 return powi_by_squaring(self, n);
             }
             #[inline(always)]
             fn ln_1p(self) -> Self {
-                #[cfg(feature = "std")]
+                #[cfg(all(feature = "std", not(feature = "libm")))]
                 return $t::ln_1p(self);
-                #[cfg(not(feature = "std"))]
+                #[cfg(any(feature = "libm", not(feature = "std")))]
                 return libm::Libm::<$t>::log1p(self);
             }
         }
@@ -201,6 +201,7 @@ mod tests {
         ]
     }
 
+    #[cfg(not(feature = "libm"))]
     #[test]
     fn the_functions_are_the_standard_ones_in_both_types() {
         for (x, y) in [(-1.25f64, 0.5f64), (0.75, -2.0), (3.0, 3.0)] {
@@ -231,5 +232,36 @@ mod tests {
         assert_eq!(Float::max(f64::NAN, 1.0), 1.0);
         assert_eq!(Float::min(2.0f32, f32::NAN), 2.0);
         assert!((Float::ln(Float::exp(0.3f64)) - 0.3).abs() < 1e-15);
+    }
+
+    /// With the `libm` feature (and without std) the functions are libm's, so that a network
+    /// trained with std gives the bits of one deployed without.
+    #[cfg(feature = "libm")]
+    #[test]
+    fn with_libm_the_functions_are_libm_s() {
+        for x in [-1.25f64, 0.75, 3.0, 1e-3, -20.0] {
+            assert_eq!(Float::exp(x), libm::exp(x));
+            assert_eq!(Float::ln(x.abs()), libm::log(x.abs()));
+            assert_eq!(Float::tanh(x), libm::tanh(x));
+            assert_eq!(Float::ln_1p(x.abs()), libm::log1p(x.abs()));
+            let y = x as f32;
+            assert_eq!(Float::exp(y), libm::expf(y));
+            assert_eq!(Float::tanh(y), libm::tanhf(y));
+            assert_eq!(Float::ln_1p(y.abs()), libm::log1pf(y.abs()));
+        }
+    }
+
+    /// The `powi` of builds without std (or with `libm`) gives std's bits.
+    #[test]
+    fn powi_by_squaring_is_std_s() {
+        for x in [-1.25f64, 0.75, 3.0, 1.1, -0.3, 7.5e-3] {
+            for n in -9..=9 {
+                let got = super::powi_by_squaring(x, n);
+                assert_eq!(got.to_bits(), x.powi(n).to_bits(), "{x}^{n}");
+                let y = x as f32;
+                let got = super::powi_by_squaring(y, n);
+                assert_eq!(got.to_bits(), y.powi(n).to_bits(), "{y}^{n}");
+            }
+        }
     }
 }

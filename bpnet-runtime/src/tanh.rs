@@ -57,7 +57,7 @@ mod tests {
         let dy = [1.0, -0.5, 0.25, 2.0];
         let mut y = [0.0; 4];
         super::f64::fprop(&b, &x, &mut y);
-        assert_eq!(y[1], (1.7f64 - 0.4).tanh());
+        assert_eq!(y[1], crate::Float::tanh(1.7f64 - 0.4));
         let (mut dx, mut db) = ([9.0; 4], [0.0; 4]);
         super::f64::bprop(&y, &dy, &mut dx, &mut db);
         let ndx = numeric_grad(&x, |x| energy(&b, x, &dy));

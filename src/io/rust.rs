@@ -15,9 +15,18 @@ use bpnet_runtime::{Float, ModuleInfo, Network};
 
 use super::{SaveError, network_name, write_atomic};
 
-/// Writes `net`'s parameters to `path` as Rust source (see the [module](self)), atomically: the
-/// file is replaced whole, or left as it was on an error. A NaN or infinite parameter is an
-/// error ([`SaveError::NonFinite`]) and nothing is written.
+/// Writes `net`'s parameters to `path` as Rust source, for a program that runs the network
+/// without std or a file system: it `include!`s the file beside the same `network!`
+/// declaration and runs `Name::frozen(&PARAMS)`.
+///
+/// The file holds `pub static PARAMS: [f32; Name::PARAMS]` (or `f64`), every value written so
+/// that it reads back to the same bits, the layout in a comment, and a compile-time check that
+/// the declaration it is included beside has the layout it was exported from (each module's
+/// name, offset and size): a file exported before a width or a module changed does not compile,
+/// where it would otherwise run with its values in the wrong places.
+///
+/// The file is written atomically: replaced whole, or left as it was on an error. A NaN or
+/// infinite parameter is an error ([`SaveError::NonFinite`]) and nothing is written.
 ///
 /// ```no_run
 /// # use bpnet::prelude::*;

@@ -100,9 +100,9 @@ pub fn frozen(model: &Model, sched: &Schedule, build: Build) -> Option<(TokenStr
     });
     let ctor = quote!(
         /// The inference form over `params` (for example a `static` written by
-        /// `bpnet::io::export_rust`, or a trained network's [`params`](#name::PARAMS)): a
-        /// value on the stack, with every state zero and, for an unfolded network, the
-        /// initial values before its first step.
+        /// `bpnet::io::export_rust`, or a copy of a trained network's pool): a value on the
+        /// stack, with every state zero and, for an unfolded network, the initial values
+        /// before its first step.
         pub fn frozen(params: &[#f; Self::PARAMS]) -> #fname<'_> {
             let mut net = #fname {
                 #inits

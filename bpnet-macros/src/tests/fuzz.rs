@@ -423,6 +423,13 @@ fn run(text: &str) -> Result<Outcome, String> {
     };
     let mut b = None;
     bounds(input.clone(), &mut b);
+    // The inference form (bpnet without std) goes through the same checks and its own
+    // generators: it must not panic either.
+    let inference = input.clone();
+    catch_unwind(AssertUnwindSafe(|| {
+        crate::expand_for(inference, crate::expand::Build::Inference)
+    }))
+    .map_err(|_| "the macro panicked in the inference form".to_string())?;
     let out = catch_unwind(AssertUnwindSafe(|| expand_network(input)));
     let out = out.map_err(|p| {
         let msg = p
