@@ -19,6 +19,11 @@ mod sine_params {
     include!("../examples/embedded/src/params/sine.rs");
 }
 
+mod coverage {
+    use bpnet::prelude::*;
+    include!("../examples/embedded/src/coverage.rs");
+}
+
 mod sunspots_params {
     use super::Sunspots;
     include!("../examples/embedded/src/params/sunspots.rs");
@@ -33,7 +38,9 @@ fn root() -> &'static Path {
 fn build_embedded() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let target = root().join("target/embedded");
+    // Warnings denied: the crate, and bpnet built without std, compile cleanly.
     let status = Command::new(cargo)
+        .env("RUSTFLAGS", "-D warnings")
         .args(["build", "--release", "--locked", "--manifest-path"])
         .arg(root().join("examples/embedded/Cargo.toml"))
         .arg("--target-dir")
@@ -72,6 +79,25 @@ fn std_outputs() -> Vec<u32> {
         let values = sunspots.run_continued(&[[year(t)]]).unwrap();
         out.push(values.last().unwrap()[0].to_bits());
     }
+    // The training networks of `coverage.rs`, in evaluation (dropout off), with the same
+    // parameters.
+    let mut maps = coverage::Maps::new(&mut rng);
+    maps.params_mut()
+        .copy_from_slice(&coverage::coverage_params::<{ coverage::Maps::PARAMS }>(1));
+    maps.set_training(false);
+    for k in 0..3 {
+        let x: [f32; 64] = core::array::from_fn(|i| year(i + k) - 0.5);
+        out.extend(maps.run(&x).iter().map(|v| v.to_bits()));
+    }
+    let mut pooled = coverage::Pooled::new(&mut rng);
+    pooled.params_mut().copy_from_slice(
+        &coverage::coverage_params::<{ coverage::Pooled::PARAMS }>(2),
+    );
+    let seq: Vec<[f32; 2]> = (0..8).map(|t| [year(t), year(t + 5) - 0.5]).collect();
+    for t in 0..8 {
+        // Over the steps so far, as `run_step` computes it step by step.
+        out.extend(pooled.run(&seq[..=t]).unwrap().iter().map(|v| v.to_bits()));
+    }
     out
 }
 
@@ -97,7 +123,7 @@ fn the_no_std_build_gives_the_std_build_s_bits() {
         );
     }
     // The forecaster is not constant: the recurrent state moves between calls.
-    assert!(want[65..].windows(2).any(|w| w[0] != w[1]));
+    assert!(want[65..105].windows(2).any(|w| w[0] != w[1]));
 }
 
 /// The committed parameter files are what `export_rust` writes for their values: the format is

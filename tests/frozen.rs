@@ -217,3 +217,109 @@ fn an_output_after_the_steps_is_the_last_step_s() {
         assert_eq!(bits64(frozen.run_step(&seq[t])), bits64(&want), "step {t}");
     }
 }
+
+mod common;
+
+network! {
+    /// Outputs that gather the steps (a `sum` over all of them and one from step 2 on), an input
+    /// read one step back with a constant value before step 0, and a user module inside the
+    /// `unfold` block.
+    #[bpnet(float = f64)]
+    pub struct Pooled {
+        unfold 6 {
+            input  x: 2;
+            a      = wx: linear(x -> 4);
+            b      = w1: linear(x[t - 1] -> 4);
+            c      = wh: linear(h[t - 1] -> 4);
+            s      = add(a, b, c);
+            h      = th: tanh(s);
+            q: 4   = sq: common::Square(h);
+        }
+        initial x = [0.25, -0.5];
+        m      = sum(q);
+        r      = sum(h[2..]);
+        mr     = add(m, r);
+        output p = wo: linear(mr -> 2);
+    }
+}
+
+/// Step by step, an output after the steps is `run`'s over the steps so far: a `sum` over the
+/// steps goes on from the previous calls, and one over `h[2..]` starts at the third step.
+#[test]
+fn sums_over_the_steps_go_on_from_call_to_call() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut net = Pooled::new(&mut rng);
+    for p in net.params_mut() {
+        *p += rng.random_range(-0.3..0.3);
+    }
+    let seq: Vec<[f64; 2]> = (0..6)
+        .map(|_| core::array::from_fn(|_| rng.random_range(-1.0..1.0)))
+        .collect();
+    let params: [f64; Pooled::PARAMS] = net.params().try_into().unwrap();
+    let mut frozen = Pooled::frozen(&params);
+    for round in 0..2 {
+        for t in 0..seq.len() {
+            let want = *net.run(&seq[..=t]).unwrap();
+            assert_eq!(
+                bits64(frozen.run_step(&seq[t])),
+                bits64(&want),
+                "round {round}, step {t}"
+            );
+        }
+        frozen.reset();
+    }
+}
+
+network! {
+    pub struct DropInner {
+        input  z: 3;
+        a      = l: linear(z -> 4);
+        d      = dropout(a, p = 0.5);
+        output b = t: tanh(d);
+    }
+}
+
+network! {
+    pub struct DropOuter {
+        input  x: 3;
+        target y: 2;
+        n: 4   = inner: DropInner(x);
+        o      = lo: linear(n -> 2);
+        energy = euclidean(o, y);
+    }
+}
+
+/// A nested network's dropout is off in the inference form too.
+#[test]
+fn a_nested_network_evaluates_in_the_inference_form() {
+    let mut net = DropOuter::new(&mut StdRng::seed_from_u64(7));
+    let x = [0.3, -0.7, 0.9];
+    net.set_training(false);
+    let want = *net.run(&x);
+    let mut frozen = net.freeze();
+    for _ in 0..5 {
+        assert_eq!(bits32(frozen.run(&x)), bits32(&want));
+    }
+}
+
+/// A clone carries the recurrent state: both go on from the same step.
+#[test]
+fn a_clone_goes_on_from_the_same_state() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let mut net = Elman::new(&mut rng);
+    perturb(net.params_mut(), &mut rng);
+    let mut a = net.freeze();
+    for _ in 0..3 {
+        a.run_step(&sample::<2>(&mut rng));
+    }
+    let mut b = a.clone();
+    let x = sample::<2>(&mut rng);
+    let (ya, yb) = (*a.run_step(&x), *b.run_step(&x));
+    assert_eq!(bits32(&ya), bits32(&yb));
+    b.reset();
+    assert_ne!(
+        bits32(b.run_step(&x)),
+        bits32(&ya),
+        "reset forgets the steps"
+    );
+}

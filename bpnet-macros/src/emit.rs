@@ -236,6 +236,8 @@ pub struct Cx<'a> {
     pub order: Order,
     /// Whose places (`dx` or `ddx`, `grads` or `ddgrads`) they work on.
     pub slots: Order,
+    /// The inference form's sweep, one step per call (see [`Sites::streamed`]).
+    pub stream: bool,
 }
 
 impl Cx<'_> {
@@ -342,11 +344,20 @@ impl Sites for Cx<'_> {
         quote!(self.#n.__slots[#k + #t])
     }
     fn steps_gathered(&self) -> TokenStream {
-        match self.m().range {
-            None => quote!(0..len),
-            Some((a, None)) => quote!(#a..len),
-            Some((a, Some(b))) => quote!(#a..len.min(#b)),
+        match (self.stream, self.m().range) {
+            (false, None) => quote!(0..len),
+            (false, Some((a, None))) => quote!(#a..len),
+            (false, Some((a, Some(b)))) => quote!(#a..len.min(#b)),
+            // One step per call, `self.__t` steps before it: this step, if in the range.
+            (true, None) => quote!(0..1),
+            (true, Some((a, None))) => quote!(0..usize::from(#a <= self.__t)),
+            (true, Some((a, Some(b)))) => {
+                quote!(0..usize::from(#a <= self.__t && self.__t < #b))
+            }
         }
+    }
+    fn streamed(&self) -> bool {
+        self.stream
     }
     fn key(&self) -> TokenStream {
         let module = self.i as u64;

@@ -111,7 +111,7 @@ fn frozen(def: &NetworkDef, d: &Read, build: Build) -> (TokenStream, TokenStream
     let freeze = (build == Build::Std)
         .then(|| quote!(pub fn freeze(&self) -> #fname<'_> { ::core::unreachable!() }));
     let ctor = quote!(
-        pub fn frozen(params: &[#f]) -> #fname<'_> { #fname(params) }
+        pub const fn frozen(params: &[#f]) -> #fname<'_> { #fname(params) }
         #freeze
     );
     (item, ctor)

@@ -161,6 +161,11 @@ pub trait Sites {
     fn slot(&self, t: TokenStream) -> TokenStream;
     /// For `sum`: the steps it gathers.
     fn steps_gathered(&self) -> TokenStream;
+    /// The inference form's sweep, run one step per call (`run_step`): a module gathering the
+    /// steps keeps its output from the previous calls and adds this step's term, so that it is
+    /// what `run` computes over the steps so far ([`Sites::steps_gathered`] is then this step,
+    /// if in range).
+    fn streamed(&self) -> bool;
     /// `, slope`: a number the module was declared with, as a literal of the network's float.
     fn number(&self, v: f64) -> TokenStream;
     /// Where this module's random numbers come from in the current forward pass, at the current

@@ -32,7 +32,7 @@ pub fn sweeps(model: &Model, sched: &Schedule, form: Form) -> Sweeps {
             .map(|&i| {
                 let calls = match finished.iter().find(|(p, _, _)| *p == i) {
                     Some((_, _, calls)) => calls.clone(),
-                    None => fprop_step(model, sched, i, form),
+                    None => fprop_step(model, sched, i, form, false),
                 };
                 split_slots(model, sched, i, calls)
             })
@@ -78,6 +78,26 @@ pub fn sweeps(model: &Model, sched: &Schedule, form: Form) -> Sweeps {
     }
 }
 
+/// The `run` body of the inference form (`NameFrozen`): per sample, one step per call on an
+/// unfolded network (`len` is 1, and modules gathering the steps add this step's term to what
+/// the previous calls gathered: [`crate::op::Sites::streamed`]).
+pub fn streamed_run(model: &Model, sched: &Schedule) -> TokenStream {
+    let steps = |ids: &[usize]| -> Vec<TokenStream> {
+        ids.iter()
+            .map(|&i| {
+                let calls = fprop_step(model, sched, i, Form::Sample, true);
+                split_slots(model, sched, i, calls)
+            })
+            .collect()
+    };
+    let (pre, step, post) = (
+        steps(&sched.pre.run),
+        looped(steps(&sched.step.run), false),
+        steps(&sched.post.run),
+    );
+    quote!(#(#pre)* #step #(#post)*)
+}
+
 /// The steps' calls in one loop over `t` (backwards for a backward sweep).
 fn looped(body: Vec<TokenStream>, rev: bool) -> TokenStream {
     match (body.is_empty(), rev) {
@@ -87,7 +107,7 @@ fn looped(body: Vec<TokenStream>, rev: bool) -> TokenStream {
     }
 }
 
-fn fprop_step(model: &Model, sched: &Schedule, i: usize, form: Form) -> TokenStream {
+fn fprop_step(model: &Model, sched: &Schedule, i: usize, form: Form, stream: bool) -> TokenStream {
     match &model.modules[i].kind {
         Kind::Op(op) => op.fprop(&Cx {
             model,
@@ -96,6 +116,7 @@ fn fprop_step(model: &Model, sched: &Schedule, i: usize, form: Form) -> TokenStr
             form,
             order: Order::First,
             slots: Order::First,
+            stream,
         }),
         Kind::User { .. } => crate::user::fprop(model, sched, i, form),
         Kind::Broken => quote!(),
@@ -122,6 +143,7 @@ fn finished_pairs(
         form,
         order: Order::First,
         slots: Order::First,
+        stream: false,
     };
     let mut pairs: Vec<(usize, usize, TokenStream)> = Vec::new();
     for &i in ids {
@@ -170,6 +192,7 @@ fn backward_step(
         form,
         order: if linear_term { Order::First } else { order },
         slots: order,
+        stream: false,
     };
     let clear = clears_seed(model, i, order).then(|| {
         let o = cx.out();
@@ -202,6 +225,7 @@ fn sgd_step(model: &Model, sched: &Schedule, i: usize, acc: &[bool], form: Form)
         form,
         order: Order::First,
         slots: Order::First,
+        stream: false,
     };
     // (A first-order sweep clears no seed: `backward_step`'s clearing is bbprop's.)
     if let Kind::Op(op) = &model.modules[i].kind

@@ -48,11 +48,32 @@ impl<F: Float, const N: usize, const S: usize> Recent<F, N, S> {
         &self.__slots[S - 1].x
     }
 
-    /// Sets every earlier step to `value` (the initial values, before step 0).
+    /// Sets every earlier step to `value` (the initial values, before step 0). A `const fn`,
+    /// as is everything the inference form's constructor calls, so that a network can be made
+    /// in a `static`.
+    ///
+    /// # Panics
+    /// If `value` has fewer than `N` values.
     #[doc(hidden)]
-    pub fn __start(&mut self, value: &[F]) {
-        for s in &mut self.__slots[..S - 1] {
-            s.x.copy_from_slice(value);
+    pub const fn __start(&mut self, value: &[F]) {
+        self.__start_from(value, 0);
+    }
+
+    /// [`Self::__start`] from `params[offset..offset + N]` (a learned initial value, in the
+    /// pool).
+    ///
+    /// # Panics
+    /// If `params` has fewer than `offset + N` values.
+    #[doc(hidden)]
+    pub const fn __start_from(&mut self, params: &[F], offset: usize) {
+        let mut d = 0;
+        while d + 1 < S {
+            let mut i = 0;
+            while i < N {
+                self.__slots[d].x[i] = params[offset + i];
+                i += 1;
+            }
+            d += 1;
         }
     }
 

@@ -54,7 +54,7 @@ use rand::Rng;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a bpnet module",
     label = "used as a module in `network!`",
-    note = "a user module implements `bpnet::Module`; a network is a module when it has an `output`, no energy, exactly one input and no `unfold` block"
+    note = "a user module implements `bpnet::Module`; a network is a module when it has an `output`, no energy, exactly one input and no `unfold` block, with bpnet's `std` feature (without it a network is its inference form alone)"
 )]
 pub trait Module: Sized {
     /// The element type.

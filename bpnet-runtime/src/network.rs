@@ -35,33 +35,121 @@ impl ModuleInfo {
     }
 }
 
-/// Whether `modules` (a network's `MODULES`) has the top-level layout `expected`: each module's
-/// `(name, offset, len)`, in order. A `const fn`, so that parameters compiled into a program
+/// Whether `modules` (a network's `MODULES`) has the layout `expected`: every module's
+/// `(name, offset, len, number of children)`, a nested network's modules right after it (in
+/// pre-order). A `const fn`, so that parameters compiled into a program
 /// (`bpnet::io::export_rust`'s file) are checked against the network's declaration while it
-/// compiles: a file exported from another layout (a width or a module changed since) is a
-/// compile-time error rather than wrong outputs.
+/// compiles: a file exported from another layout (a width or a module changed since, in the
+/// network or in one it nests) is a compile-time error rather than wrong outputs.
 #[doc(hidden)]
-pub const fn layout_is(modules: &[ModuleInfo], expected: &[(&str, usize, usize)]) -> bool {
-    if modules.len() != expected.len() {
-        return false;
+pub const fn layout_is(modules: &[ModuleInfo], expected: &[(&str, usize, usize, usize)]) -> bool {
+    match layout_walk(modules, expected, 0) {
+        Some(used) => used == expected.len(),
+        None => false,
     }
+}
+
+/// [`layout_is`] from `expected[at]` on: the position after `modules` and their children, or
+/// `None` at the first difference.
+const fn layout_walk(
+    modules: &[ModuleInfo],
+    expected: &[(&str, usize, usize, usize)],
+    mut at: usize,
+) -> Option<usize> {
     let mut i = 0;
     while i < modules.len() {
-        let (m, (name, offset, len)) = (&modules[i], expected[i]);
+        if at >= expected.len() {
+            return None;
+        }
+        let (m, (name, offset, len, children)) = (&modules[i], expected[at]);
+        if m.offset != offset || m.len != len || m.children.len() != children {
+            return None;
+        }
         let (a, b) = (m.name.as_bytes(), name.as_bytes());
-        if m.offset != offset || m.len != len || a.len() != b.len() {
-            return false;
+        if a.len() != b.len() {
+            return None;
         }
         let mut j = 0;
         while j < a.len() {
             if a[j] != b[j] {
-                return false;
+                return None;
             }
             j += 1;
         }
+        at = match layout_walk(m.children, expected, at + 1) {
+            Some(next) => next,
+            None => return None,
+        };
         i += 1;
     }
-    true
+    Some(at)
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::{ModuleInfo, layout_is};
+
+    const fn module(name: &'static str, offset: usize, len: usize) -> ModuleInfo {
+        ModuleInfo {
+            name,
+            kind: "linear",
+            offset,
+            len,
+            inputs: &[],
+            output: "y",
+            children: &[],
+            tensors: &[],
+        }
+    }
+
+    const INNER: &[ModuleInfo] = &[module("l", 0, 6), module("t", 6, 2)];
+    const NET: &[ModuleInfo] = &[
+        module("a", 0, 4),
+        ModuleInfo {
+            children: INNER,
+            ..module("inner", 4, 8)
+        },
+    ];
+
+    /// The layout itself passes; a different name, offset, length, nesting, or a module more or
+    /// less, inside the nested network too, does not.
+    #[test]
+    fn every_difference_is_found() {
+        let same = [
+            ("a", 0, 4, 0),
+            ("inner", 4, 8, 2),
+            ("l", 0, 6, 0),
+            ("t", 6, 2, 0),
+        ];
+        assert!(layout_is(NET, &same));
+        const _: () = assert!(layout_is(
+            NET,
+            &[
+                ("a", 0, 4, 0),
+                ("inner", 4, 8, 2),
+                ("l", 0, 6, 0),
+                ("t", 6, 2, 0)
+            ]
+        ));
+        for k in 0..same.len() {
+            for change in 0..4 {
+                let mut other = same;
+                match change {
+                    0 => other[k].0 = "b",
+                    1 => other[k].1 += 1,
+                    2 => other[k].2 += 1,
+                    _ => other[k].3 += 1,
+                }
+                assert!(!layout_is(NET, &other), "{k} {change}");
+            }
+        }
+        assert!(!layout_is(NET, &same[..3]));
+        assert!(!layout_is(
+            NET,
+            &[same[0], same[1], same[2], same[3], same[3]]
+        ));
+        assert!(!layout_is(NET, &[("a", 0, 4, 0), ("inner", 4, 8, 0)]));
+    }
 }
 
 /// What a state is in the network.

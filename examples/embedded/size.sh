@@ -38,4 +38,4 @@ base=$(bytes "$tmp/none")
 echo "staticlib: $(stat -c %s "$lib") bytes"
 echo "Sine (2-layer, 1-16-1) in a C program: +$(( $(bytes "$tmp/sine") - base )) bytes (text + data)"
 echo "Sunspots (Elman, 1-8-1) in a C program: +$(( $(bytes "$tmp/sunspots") - base )) bytes (text + data)"
-echo "outputs (no_std program, both networks): $(bytes "$target/release/outputs") bytes (text + data)"
+echo "outputs (no_std program, all four networks): $(bytes "$target/release/outputs") bytes (text + data)"

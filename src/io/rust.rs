@@ -116,10 +116,8 @@ pub fn rust_source<F: Float>(
             tensors.join(", ")
         );
     }
-    let expected: Vec<String> = modules
-        .iter()
-        .map(|m| format!("({:?}, {}, {})", m.name, m.offset, m.len))
-        .collect();
+    let mut expected = Vec::new();
+    layout(modules, &mut expected);
     let _ = writeln!(
         s,
         "\nconst _: () = assert!(\n    ::bpnet::__private::layout_is({name}::MODULES, &[{}]),\n    \
@@ -134,6 +132,21 @@ pub fn rust_source<F: Float>(
     }
     s.push_str("];\n");
     Ok(s)
+}
+
+/// Every module's `(name, offset, len, number of children)`, a nested network's modules after
+/// it: what `bpnet::__private::layout_is` checks.
+fn layout(modules: &[ModuleInfo], out: &mut Vec<String>) {
+    for m in modules {
+        out.push(format!(
+            "({:?}, {}, {}, {})",
+            m.name,
+            m.offset,
+            m.len,
+            m.children.len()
+        ));
+        layout(m.children, out);
+    }
 }
 
 #[cfg(test)]
@@ -185,7 +198,7 @@ mod tests {
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back), bits(&params));
         assert!(text.contains("pub static PARAMS: [f32; Net::PARAMS] = ["));
-        assert!(text.contains(r#"layout_is(Net::MODULES, &[("l1", 0, 4), ("t1", 4, 2)])"#));
+        assert!(text.contains(r#"layout_is(Net::MODULES, &[("l1", 0, 4, 0), ("t1", 4, 2, 0)])"#));
         assert!(text.contains("//   t1           tanh(h) -> a: [4, 6), bias [2]"));
     }
 

@@ -8,7 +8,6 @@
 use crate::emit::{entry_name, many_args, offset_tokens, param, plain, rt};
 use crate::lower::Schedule;
 use crate::model::{InitialM, Model, StateRole, float_tokens};
-use crate::sweep::{Sweeps, sweeps};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -23,7 +22,7 @@ pub fn frozen(model: &Model, sched: &Schedule, build: Build) -> Option<(TokenStr
     let fname = format_ident!("{}Frozen", name);
     let used = used_states(model, sched);
     let (fields, inits) = fields(model, sched, &used);
-    let Sweeps { run, .. } = sweeps(model, sched, Form::Sample);
+    let run = crate::sweep::streamed_run(model, sched);
     let len_param = model.steps.map(|_| quote!(, len: usize));
     let len_arg = model.steps.map(|_| quote!(, len));
     let entry = match model.steps {
@@ -42,12 +41,30 @@ pub fn frozen(model: &Model, sched: &Schedule, build: Build) -> Option<(TokenStr
         Build::Inference => doc.replace(&format!("[`{name}::freeze`]"), "`freeze` (with std)"),
     };
     let vis = &model.vis;
+    // The steps run since the start, for the ranges of `sum(e[a..b])`.
+    let (steps_field, steps_init) = match model.steps {
+        Some(_) => (quote!(__t: usize,), quote!(__t: 0,)),
+        None => (quote!(), quote!()),
+    };
+    let users = super::items::users(model);
+    // Cloned with its recurrent state (user modules need not be `Clone`).
+    let clone = users.is_empty().then(|| quote!(#[derive(Clone)]));
+    // User modules (nested networks among them) evaluate too: dropout off.
+    let evaluate = users.iter().map(|&(i, _)| {
+        let (n, t) = (&model.modules[i].name, crate::emit::user_module(model, i));
+        match model.modules[i].step {
+            true => quote!(#t::set_training(&mut net.#n[0], false);),
+            false => quote!(#t::set_training(&mut net.#n, false);),
+        }
+    });
     let item = quote!(
         #[doc = #doc]
+        #clone
         #vis struct #fname<'p> {
             #fields
             __params: &'p [#f; #name::PARAMS],
             __mode: #rt::Mode,
+            #steps_field
         }
 
         impl<'p> #fname<'p> {
@@ -87,7 +104,8 @@ pub fn frozen(model: &Model, sched: &Schedule, build: Build) -> Option<(TokenStr
     let freeze = (build == Build::Std).then(|| {
         quote!(
             /// This network's inference form, over its own parameters (see
-            /// [`Self::frozen`]): the same outputs as [`Self::run`], bit for bit.
+            /// [`Self::frozen`]): the outputs of [`Self::run`] in evaluation (dropout off, see
+            /// `set_training`), bit for bit.
             #[track_caller]
             pub fn freeze(&self) -> #fname<'_> {
                 self.__own_pool();
@@ -98,17 +116,22 @@ pub fn frozen(model: &Model, sched: &Schedule, build: Build) -> Option<(TokenStr
             }
         )
     });
+    // A `const fn` where every field can be made in a constant (user modules are made by
+    // `Module::create`, which is not), so that the form can be made in a `static`.
+    let constness = super::items::users(model).is_empty().then(|| quote!(const));
     let ctor = quote!(
         /// The inference form over `params` (for example a `static` written by
         /// `bpnet::io::export_rust`, or a copy of a trained network's pool): a value on the
-        /// stack, with every state zero and, for an unfolded network, the initial values
-        /// before its first step.
-        pub fn frozen(params: &[#f; Self::PARAMS]) -> #fname<'_> {
+        /// stack (or, made in a constant, in a `static`), with every state zero and, for an
+        /// unfolded network, the initial values before its first step.
+        pub #constness fn frozen(params: &[#f; Self::PARAMS]) -> #fname<'_> {
             let mut net = #fname {
                 #inits
                 __params: params,
                 __mode: #rt::Mode { training: false, ..#rt::Mode::new() },
+                #steps_init
             };
+            #(#evaluate)*
             #start
             net
         }
@@ -117,8 +140,6 @@ pub fn frozen(model: &Model, sched: &Schedule, build: Build) -> Option<(TokenStr
     );
     Some((item, ctor))
 }
-
-use crate::emit::Form;
 
 /// Per state: whether the `run` sweep reads or writes it (or it is an input, which `run` takes).
 fn used_states(model: &Model, sched: &Schedule) -> Vec<bool> {
@@ -188,8 +209,8 @@ fn start(model: &Model, sched: &Schedule, used: &[bool]) -> TokenStream {
             }
             InitialM::Learned => {
                 let off = sched.initial_offsets[i].as_ref()?;
-                let (a, b) = (offset_tokens(model, off, 0), offset_tokens(model, off, w));
-                quote!(net.#n.__start(&net.__params[#a..#b]);)
+                let a = offset_tokens(model, off, 0);
+                quote!(net.#n.__start_from(net.__params, #a);)
             }
         })
     });
@@ -263,13 +284,15 @@ fn run_step(model: &Model, sched: &Schedule, used: &[bool]) -> TokenStream {
     } else {
         quote!(&self.#out.x)
     };
-    let start = start(model, sched, used);
+    let name = &model.name;
     let run_step = entry_name(model, "run_step");
     let doc = format!(
-        " One step of the sequence per call (the network's `run_continued` with one step): \
-         loads this step's inputs, runs the step (delayed reads see the previous calls' states, \
-         or the initial values on the first call) and returns `{}`. The recurrent states stay \
-         in this value until the next call.",
+        " One step of the sequence per call: loads this step's inputs, runs the step (delayed \
+         reads see the previous calls' states, or the initial values on the first call) and \
+         returns `{}`, what the network's `run` computes at this step over the steps so far \
+         (a `sum` over the steps adds this step's term to the previous calls'). The recurrent \
+         states stay in this value until the next call; there is no limit on the number of \
+         steps.",
         plain(out)
     );
     quote!(
@@ -278,15 +301,15 @@ fn run_step(model: &Model, sched: &Schedule, used: &[bool]) -> TokenStream {
         pub fn #run_step(&mut self, #(#args),*) -> &[#f; #w] {
             #(#loads)*
             self.__run(1);
+            self.__t = self.__t.saturating_add(1);
             #(#carries)*
             #value
         }
 
         /// Forgets the previous steps: the next [`Self::run_step`] starts from the initial
-        /// values.
+        /// values, as the first did.
         pub fn reset(&mut self) {
-            let net = self;
-            #start
+            *self = #name::frozen(self.__params);
         }
     )
 }

@@ -326,6 +326,7 @@ pub fn param_inits(model: &Model, sched: &Schedule) -> TokenStream {
                 form: Form::Sample,
                 order: crate::op::Order::First,
                 slots: crate::op::Order::First,
+                stream: false,
             }),
             Kind::User { path, .. } => {
                 let r = range(model, sched, i);

@@ -43,7 +43,10 @@ impl Op for Sum {
         let k = s.kernels("add");
         let o = s.out();
         let (steps, xe, xo) = (s.steps_gathered(), s.x(&s.slot(quote!(t))), s.x_mut(&o));
-        let clear = if s.batch() {
+        // Streamed, the sum goes on from the previous calls' (zero after `reset`).
+        let clear = if s.streamed() {
+            quote!()
+        } else if s.batch() {
             quote!(#xo.fill(0.0);)
         } else {
             quote!(#o.x.fill(0.0);)

@@ -9,6 +9,17 @@ use bpnet::network;
 
 include!("nets.rs");
 
+/// More kinds without std, run by the `outputs` program for the test (not trained).
+pub mod coverage {
+    use bpnet::network;
+    include!("coverage.rs");
+
+    /// `Maps`' parameters.
+    pub static MAPS: [f32; Maps::PARAMS] = coverage_params(1);
+    /// `Pooled`'s parameters.
+    pub static POOLED: [f32; Pooled::PARAMS] = coverage_params(2);
+}
+
 /// The parameters, as `bpnet::io::export_rust` wrote them.
 pub mod params {
     /// `Sine`'s.

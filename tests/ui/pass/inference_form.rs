@@ -33,6 +33,10 @@ network! {
 static SINE: [f32; Sine::PARAMS] = [0.25; Sine::PARAMS];
 static LOOP: [f32; Loop::PARAMS] = [0.125; Loop::PARAMS];
 
+// Made while compiling (`frozen` is a `const fn`), so that a program can keep one in a `static`
+// (an embedded program would use its platform's mutex).
+static SHARED: std::sync::Mutex<LoopFrozen<'static>> = std::sync::Mutex::new(Loop::frozen(&LOOP));
+
 fn main() {
     assert_eq!(Sine::PARAMS, 4 + 4 + 4);
     let y = Sine::frozen(&SINE).run(&[0.5])[0];
@@ -43,4 +47,8 @@ fn main() {
     assert_ne!(first, second, "the recurrent state moves");
     l.reset();
     assert_eq!(l.run_step(&[1.0])[0], first);
+    // The one made while compiling starts from the same learned initial state.
+    let mut shared = SHARED.lock().unwrap();
+    assert_eq!(shared.run_step(&[1.0])[0].to_bits(), first.to_bits());
+    assert_eq!(shared.run_step(&[1.0])[0].to_bits(), second.to_bits());
 }

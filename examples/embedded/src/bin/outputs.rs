@@ -1,11 +1,13 @@
 //! Prints the deployed networks' outputs, as the bits of each `f32` in hexadecimal, one per
 //! line, for `tests/embedded.rs` to compare with the std build's: `sine` at 65 points of
-//! `[-1, 1]`, then the sunspot forecaster over 40 years. A program without std or a heap: it
+//! `[-1, 1]`, the sunspot forecaster over 40 years, then the networks of `coverage.rs` (`Maps`
+//! on three inputs, `Pooled` over 8 steps). A program without std or a heap: it
 //! writes through the C library's `write`, started by the C library's `main`.
 
 #![no_std]
 #![no_main]
 
+use bpnet_embedded::coverage::{self, Maps, Pooled};
 use bpnet_embedded::{Forecaster, sine};
 
 #[link(name = "c")]
@@ -38,6 +40,20 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     let mut f = Forecaster::new();
     for t in 0..40 {
         print_bits(f.step(year(t)));
+    }
+    // More kinds, on inputs from the same formula.
+    let mut maps = Maps::frozen(&coverage::MAPS);
+    for k in 0..3 {
+        let x: [f32; 64] = core::array::from_fn(|i| year(i + k) - 0.5);
+        for v in maps.run(&x) {
+            print_bits(*v);
+        }
+    }
+    let mut pooled = Pooled::frozen(&coverage::POOLED);
+    for t in 0..8 {
+        for v in pooled.run_step(&[year(t), year(t + 5) - 0.5]) {
+            print_bits(*v);
+        }
     }
     0
 }

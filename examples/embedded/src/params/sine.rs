@@ -7,7 +7,7 @@
 //   energy       euclidean(out, y) -> energy: [48, 48)
 
 const _: () = assert!(
-    ::bpnet::__private::layout_is(Sine::MODULES, &[("l1", 0, 16), ("t1", 16, 16), ("l2", 32, 16), ("energy", 48, 0)]),
+    ::bpnet::__private::layout_is(Sine::MODULES, &[("l1", 0, 16, 0), ("t1", 16, 16, 0), ("l2", 32, 16, 0), ("energy", 48, 0, 0)]),
     "these parameters were exported from another layout of `Sine`: export them again",
 );
 

@@ -10,7 +10,7 @@
 //   energy       sum(e) -> energy: [88, 88)
 
 const _: () = assert!(
-    ::bpnet::__private::layout_is(Sunspots::MODULES, &[("wx", 0, 8), ("wh", 8, 64), ("a", 72, 0), ("th", 72, 8), ("wo", 80, 8), ("e", 88, 0), ("energy", 88, 0)]),
+    ::bpnet::__private::layout_is(Sunspots::MODULES, &[("wx", 0, 8, 0), ("wh", 8, 64, 0), ("a", 72, 0, 0), ("th", 72, 8, 0), ("wo", 80, 8, 0), ("e", 88, 0, 0), ("energy", 88, 0, 0)]),
     "these parameters were exported from another layout of `Sunspots`: export them again",
 );
 
