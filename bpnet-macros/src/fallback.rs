@@ -22,6 +22,7 @@ pub fn fallback(def: &NetworkDef, users: &Model, build: Build) -> TokenStream {
             #[allow(dead_code, unused_variables, clippy::all)]
             impl #name {
                 pub const PARAMS: usize = 0;
+                pub const __BROKEN: bool = true;
                 pub const MODULES: &'static [::bpnet::ModuleInfo] = &[];
                 pub const STATES: &'static [::bpnet::StateInfo] = &[];
                 pub const DOT: &'static str = "";
@@ -52,6 +53,7 @@ pub fn fallback(def: &NetworkDef, users: &Model, build: Build) -> TokenStream {
         #[allow(dead_code, unused_variables, clippy::all)]
         impl #name {
             pub const PARAMS: usize = 0;
+            pub const __BROKEN: bool = true;
             pub const MODULES: &'static [::bpnet::ModuleInfo] = &[];
             pub const STATES: &'static [::bpnet::StateInfo] = &[];
             pub const DOT: &'static str = "";

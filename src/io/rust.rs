@@ -2,7 +2,7 @@
 //! [`export_rust`] writes a file that the program `include!`s beside the same `network!`
 //! declaration, and runs with `Name::frozen(&PARAMS)`.
 //!
-//! The file holds `pub static PARAMS: [f32; Name::PARAMS]` (or `f64`), every value written so
+//! The file holds `pub static PARAMS: [f32; N]` (or `f64`), every value written so
 //! that it reads back to the same bits, the layout in a comment, and a compile-time check that
 //! the declaration it is included beside has the layout it was exported from (the modules' names,
 //! offsets and sizes): a file exported before a width or a module changed does not compile, where
@@ -19,7 +19,7 @@ use super::{SaveError, network_name, write_atomic};
 /// without std or a file system: it `include!`s the file beside the same `network!`
 /// declaration and runs `Name::frozen(&PARAMS)`.
 ///
-/// The file holds `pub static PARAMS: [f32; Name::PARAMS]` (or `f64`), every value written so
+/// The file holds `pub static PARAMS: [f32; N]` (or `f64`), every value written so
 /// that it reads back to the same bits, the layout in a comment, and a compile-time check that
 /// the declaration it is included beside has the layout it was exported from (each module's
 /// name, offset and size): a file exported before a width or a module changed does not compile,
@@ -118,14 +118,16 @@ pub fn rust_source<F: Float>(
     }
     let mut expected = Vec::new();
     layout(modules, &mut expected);
+    // Checked unless the declaration has errors of its own (its stand-in has no layout).
     let _ = writeln!(
         s,
-        "\nconst _: () = assert!(\n    ::bpnet::__private::layout_is({name}::MODULES, &[{}]),\n    \
+        "\nconst _: () = assert!(\n    {name}::__BROKEN\n        || ::bpnet::__private::layout_is(\n            \
+         {name}::MODULES,\n            &[{}],\n        ),\n    \
          \"these parameters were exported from another layout of `{name}`: export them again\",\n);\n",
         expected.join(", ")
     );
     let _ = writeln!(s, "/// The parameters of `{name}`, in its pool's layout.");
-    let _ = writeln!(s, "pub static PARAMS: [{f}; {name}::PARAMS] = [");
+    let _ = writeln!(s, "pub static PARAMS: [{f}; {n}] = [");
     for row in params.chunks(6) {
         let values: Vec<String> = row.iter().map(|v| format!("{v:?}")).collect();
         let _ = writeln!(s, "    {},", values.join(", "));
@@ -197,8 +199,8 @@ mod tests {
             .collect();
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back), bits(&params));
-        assert!(text.contains("pub static PARAMS: [f32; Net::PARAMS] = ["));
-        assert!(text.contains(r#"layout_is(Net::MODULES, &[("l1", 0, 4, 0), ("t1", 4, 2, 0)])"#));
+        assert!(text.contains("pub static PARAMS: [f32; 6] = ["));
+        assert!(text.contains(r#"&[("l1", 0, 4, 0), ("t1", 4, 2, 0)],"#));
         assert!(text.contains("//   t1           tanh(h) -> a: [4, 6), bias [2]"));
     }
 

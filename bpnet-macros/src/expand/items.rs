@@ -136,6 +136,10 @@ pub fn consts(model: &Model, sched: &Schedule) -> TokenStream {
 
         /// Number of parameters in the pool.
         pub const PARAMS: usize = #total;
+        /// Whether the declaration has errors (then only a stand-in is generated, and a
+        /// parameter file exported by `bpnet::io::export_rust` does not add its own).
+        #[doc(hidden)]
+        pub const __BROKEN: bool = false;
         #(#width_consts)*
         #(#place_consts)*
         /// Every module: name, kind, place in the pool, wiring.

@@ -7,12 +7,16 @@
 //   energy       euclidean(out, y) -> energy: [48, 48)
 
 const _: () = assert!(
-    ::bpnet::__private::layout_is(Sine::MODULES, &[("l1", 0, 16, 0), ("t1", 16, 16, 0), ("l2", 32, 16, 0), ("energy", 48, 0, 0)]),
+    Sine::__BROKEN
+        || ::bpnet::__private::layout_is(
+            Sine::MODULES,
+            &[("l1", 0, 16, 0), ("t1", 16, 16, 0), ("l2", 32, 16, 0), ("energy", 48, 0, 0)],
+        ),
     "these parameters were exported from another layout of `Sine`: export them again",
 );
 
 /// The parameters of `Sine`, in its pool's layout.
-pub static PARAMS: [f32; Sine::PARAMS] = [
+pub static PARAMS: [f32; 48] = [
     0.7687098, 1.4907296, 0.07493537, -1.5665282, -0.74069047, -0.60746956,
     -0.6644377, 0.55494976, 2.3933809, -2.486665, -0.6804884, 2.289695,
     -0.75960267, -0.6043995, 0.5827758, 0.48041576, -0.19758357, 0.11406508,
