@@ -27,7 +27,7 @@ pub fn frozen(model: &Model, sched: &Schedule, build: Build) -> Option<(TokenStr
     let len_arg = model.steps.map(|_| quote!(, len));
     let entry = match model.steps {
         Some(_) => run_step(model, sched, &used),
-        None => run_plain(model),
+        None => run_plain(model, sched),
     };
     let doc = format!(
         "[`{name}`] for inference alone, over borrowed parameters (`&[{f}; {name}::PARAMS]`: a \
@@ -217,8 +217,12 @@ fn start(model: &Model, sched: &Schedule, used: &[bool]) -> TokenStream {
     quote!(#(#starts)*)
 }
 
-/// The inputs' parameters and their loads (`slot`: into a per-step state's current slot).
-fn inputs(model: &Model) -> (Vec<TokenStream>, Vec<TokenStream>, Option<TokenStream>) {
+/// The inputs' parameters and their loads (a per-step input into its current slot, after the
+/// steps its delayed reads keep).
+fn inputs(
+    model: &Model,
+    sched: &Schedule,
+) -> (Vec<TokenStream>, Vec<TokenStream>, Option<TokenStream>) {
     let f = float_tokens(model.float);
     let ids: Vec<usize> = model
         .givens
@@ -232,7 +236,8 @@ fn inputs(model: &Model) -> (Vec<TokenStream>, Vec<TokenStream>, Option<TokenStr
             let st = &model.states[i];
             let (n, w) = (&st.name, st.width);
             let load = if st.step {
-                quote!(self.#n.__slots.last_mut().expect("a current slot").x = *#n;)
+                let now = sched.history[i];
+                quote!(self.#n.__slots[#now].x = *#n;)
             } else {
                 quote!(self.#n.x = *#n;)
             };
@@ -243,11 +248,11 @@ fn inputs(model: &Model) -> (Vec<TokenStream>, Vec<TokenStream>, Option<TokenStr
 }
 
 /// `run`, for a network without `unfold`.
-fn run_plain(model: &Model) -> TokenStream {
+fn run_plain(model: &Model, sched: &Schedule) -> TokenStream {
     let f = float_tokens(model.float);
     let o = model.output.expect("a network with an output");
     let (out, w) = (&model.states[o].name, model.states[o].width);
-    let (args, loads, many) = inputs(model);
+    let (args, loads, many) = inputs(model, sched);
     let run = entry_name(model, "run");
     let doc = format!(
         "Inference: computes the output `{}` from the inputs, as the network's `run` does.",
@@ -269,7 +274,7 @@ fn run_step(model: &Model, sched: &Schedule, used: &[bool]) -> TokenStream {
     let f = float_tokens(model.float);
     let o = model.output.expect("a network with an output");
     let (out, w) = (&model.states[o].name, model.states[o].width);
-    let (args, loads, many) = inputs(model);
+    let (args, loads, many) = inputs(model, sched);
     let carries = model
         .states
         .iter()
