@@ -346,6 +346,24 @@ pub fn on_locals(model: &Model, body: TokenStream) -> Option<TokenStream> {
     ))
 }
 
+/// The inference form's sweep over local copies of the values of `states` (the ones it keeps),
+/// for a small network without `unfold`, as [`on_locals`]: the values copied in, `body` on the
+/// copies, the copies written back. None for other networks.
+pub fn on_value_locals(model: &Model, states: &[usize], body: TokenStream) -> Option<TokenStream> {
+    let total: usize = states.iter().map(|&s| model.states[s].width).sum();
+    if model.steps.is_some() || total > crate::limits::LOCAL_STATES {
+        return None;
+    }
+    let names: Vec<&Ident> = states.iter().map(|&s| &model.states[s].name).collect();
+    let locals: Vec<Ident> = names.iter().map(|n| local_name(n)).collect();
+    let body = rename_states(body, &names, local_name);
+    Some(quote!(
+        #( let mut #locals = ::core::clone::Clone::clone(&self.#names); )*
+        #body
+        #( self.#names = #locals; )*
+    ))
+}
+
 /// The local copy of state `n`.
 fn local_name(n: &Ident) -> Ident {
     format_ident!("__local_{}", n)

@@ -23,6 +23,9 @@ pub fn frozen(model: &Model, sched: &Schedule, build: Build) -> Option<(TokenStr
     let used = used_states(model, sched);
     let (fields, inits) = fields(model, sched, &used);
     let run = crate::sweep::streamed_run(model, sched);
+    // A small network's values in locals during the sweep, which nothing else can reach.
+    let kept: Vec<usize> = (0..model.states.len()).filter(|&i| used[i]).collect();
+    let run = crate::sweep::on_value_locals(model, &kept, run.clone()).unwrap_or(run);
     let len_param = model.steps.map(|_| quote!(, len: usize));
     let len_arg = model.steps.map(|_| quote!(, len));
     let entry = match model.steps {
