@@ -5,7 +5,8 @@
 //! embedded example deploys (`examples/embedded/src/nets.rs`: `Sine`, 1-16-1, and `Sunspots`, an
 //! Elman network 1-8-1 run one step per call) and `Controller`, 8-32-32-2 with tanh. Each is
 //! timed three ways: the inference form (`run`, `run_step`), the training network's `run` (the
-//! same sweep), and a reference written by hand for that one network: `[f32; N]` arrays, loops
+//! same sweep; for `Sunspots`, `run_continued` with one step), and a reference written by hand
+//! for that one network, in a baseline and an AVX2 build: `[f32; N]` arrays, loops
 //! with constant trip counts, dot products in 8 partial sums, the runtime's rational tanh
 //! (`bpnet::kernels::approx::tanh`), parameters in their own arrays.
 //!
@@ -188,48 +189,24 @@ impl ControllerRef {
     }
 }
 
-/// The references' loops compiled for AVX2 (the CPU is checked first), as the inference form's
-/// sweep is (`bpnet::__private::wide_with`): the stronger reference, and the ratios' denominator.
-#[cfg(target_arch = "x86_64")]
+/// The references run as the inference form's sweep is (`bpnet::__private::wide_with`): `f`
+/// compiled for AVX2 where the CPU has it (an `#[inline(always)]` closure is compiled into the
+/// AVX2 function), as it is elsewhere.
 mod avx2 {
-    use super::{ControllerRef, SineRef, SunspotsRef};
-    use std::hint::black_box;
-
-    pub fn available() -> bool {
-        std::arch::is_x86_feature_detected!("avx2")
+    #[inline(always)]
+    pub fn with<R>(f: impl FnOnce() -> R) -> R {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { inner(f) };
+        }
+        f()
     }
 
+    #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn sine_loop(r: &SineRef, xs: &[f32]) -> f64 {
-        xs.iter().map(|&x| r.run(black_box(x)) as f64).sum()
-    }
-
-    #[target_feature(enable = "avx2")]
-    fn sunspots_loop(r: &mut SunspotsRef, xs: &[f32]) -> f64 {
-        xs.iter().map(|&x| r.step(black_box(x)) as f64).sum()
-    }
-
-    #[target_feature(enable = "avx2")]
-    fn controller_loop(r: &ControllerRef, xs: &[[f32; 8]]) -> f64 {
-        xs.iter().map(|x| r.run(black_box(x))[0] as f64).sum()
-    }
-
-    pub fn sine(r: &SineRef, xs: &[f32]) -> f64 {
-        assert!(available());
-        // SAFETY: the CPU has AVX2.
-        unsafe { sine_loop(r, xs) }
-    }
-
-    pub fn sunspots(r: &mut SunspotsRef, xs: &[f32]) -> f64 {
-        assert!(available());
-        // SAFETY: the CPU has AVX2.
-        unsafe { sunspots_loop(r, xs) }
-    }
-
-    pub fn controller(r: &ControllerRef, xs: &[[f32; 8]]) -> f64 {
-        assert!(available());
-        // SAFETY: the CPU has AVX2.
-        unsafe { controller_loop(r, xs) }
+    fn inner<R>(f: impl FnOnce() -> R) -> R {
+        f()
     }
 }
 
@@ -283,23 +260,28 @@ fn bench(
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let quartiles = |v: &[f64]| {
+    let quartiles = |v: &[f64]| -> (f64, f64, f64) {
         let mut v = v.to_vec();
         v.sort_by(f64::total_cmp);
         (v[v.len() / 4], v[v.len() / 2], v[3 * v.len() / 4])
     };
     let reference = n - 1;
-    let ratios: Vec<f64> = (0..ROUNDS)
-        .map(|r| times[0][r] / times[reference][r])
-        .collect();
-    let (q1, q2, q3) = quartiles(&ratios);
+    let ratio = |v: usize| {
+        let ratios: Vec<f64> = (0..ROUNDS)
+            .map(|r| times[v][r] / times[reference][r])
+            .collect();
+        let (q1, q2, q3) = quartiles(&ratios);
+        format!("**{q2:.2}×** ({q1:.2}–{q3:.2})")
+    };
     let cells: Vec<String> = times
         .iter()
         .map(|t| format!("{:.1} ns", median(t)))
         .collect();
     println!(
-        "| {name} | {} | **{q2:.2}×** ({q1:.2}–{q3:.2}) |",
-        cells.join(" | ")
+        "| {name} | {} | {} | {} |",
+        cells.join(" | "),
+        ratio(0),
+        ratio(1)
     );
 }
 
@@ -309,15 +291,12 @@ fn main() {
     let vectors: Vec<[f32; 8]> = (0..INPUTS)
         .map(|_| core::array::from_fn(|_| rng.random_range(-1.0..1.0)))
         .collect();
-    assert!(
-        avx2::available(),
-        "this bench compares with references compiled for AVX2"
-    );
     println!(
-        "| network, per call | inference form | training network's `run` | hand-written, \
-         fixed-size | the same, AVX2 | inference form / hand-written AVX2 |"
+        "| network, per call | inference form | the same, called from an AVX2 loop | training \
+         network's `run` | hand-written, fixed-size | the same, AVX2 | inference form / \
+         hand-written AVX2 | called from an AVX2 loop / hand-written AVX2 |"
     );
-    println!("| --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
 
     // Sine: parameters away from the initialisation, so that every bias counts.
     let mut sine = Sine::new(&mut rng);
@@ -344,6 +323,12 @@ fn main() {
                     .collect()
             }),
             Box::new(|| scalars.iter().map(|&x| sine_ref.run(x)).collect()),
+            Box::new(|| {
+                avx2::with(
+                    #[inline(always)]
+                    || scalars.iter().map(|&x| sine_ref.run(x)).collect(),
+                )
+            }),
         ],
         &mut [
             Box::new(|r| {
@@ -352,6 +337,18 @@ fn main() {
                     .iter()
                     .map(|&x| f.run(black_box(&[x]))[0] as f64)
                     .sum()
+            }),
+            Box::new(|r| {
+                let mut f = frozen.borrow_mut();
+                avx2::with(
+                    #[inline(always)]
+                    || {
+                        scalars[r]
+                            .iter()
+                            .map(|&x| f.run(black_box(&[x]))[0] as f64)
+                            .sum()
+                    },
+                )
             }),
             Box::new(|r| {
                 let mut t = training.borrow_mut();
@@ -366,7 +363,17 @@ fn main() {
                     .map(|&x| sine_ref.run(black_box(x)) as f64)
                     .sum()
             }),
-            Box::new(|r| avx2::sine(&sine_ref, &scalars[r])),
+            Box::new(|r| {
+                avx2::with(
+                    #[inline(always)]
+                    || {
+                        scalars[r]
+                            .iter()
+                            .map(|&x| sine_ref.run(black_box(x)) as f64)
+                            .sum()
+                    },
+                )
+            }),
         ],
     );
 
@@ -399,6 +406,13 @@ fn main() {
                 let mut r = SunspotsRef::new(&sun_params);
                 scalars.iter().map(|&x| r.step(x)).collect()
             }),
+            Box::new(|| {
+                let mut r = SunspotsRef::new(&sun_params);
+                avx2::with(
+                    #[inline(always)]
+                    || scalars.iter().map(|&x| r.step(x)).collect(),
+                )
+            }),
         ],
         &mut [
             Box::new(|r| {
@@ -407,6 +421,18 @@ fn main() {
                     .iter()
                     .map(|&x| f.run_step(black_box(&[x]))[0] as f64)
                     .sum()
+            }),
+            Box::new(|r| {
+                let mut f = frozen.borrow_mut();
+                avx2::with(
+                    #[inline(always)]
+                    || {
+                        scalars[r]
+                            .iter()
+                            .map(|&x| f.run_step(black_box(&[x]))[0] as f64)
+                            .sum()
+                    },
+                )
             }),
             Box::new(|r| {
                 let mut t = training.borrow_mut();
@@ -422,7 +448,18 @@ fn main() {
                     .map(|&x| s.step(black_box(x)) as f64)
                     .sum()
             }),
-            Box::new(|r| avx2::sunspots(&mut reference_avx2.borrow_mut(), &scalars[r])),
+            Box::new(|r| {
+                let mut s = reference_avx2.borrow_mut();
+                avx2::with(
+                    #[inline(always)]
+                    || {
+                        scalars[r]
+                            .iter()
+                            .map(|&x| s.step(black_box(x)) as f64)
+                            .sum()
+                    },
+                )
+            }),
         ],
     );
 
@@ -451,6 +488,12 @@ fn main() {
                     .collect()
             }),
             Box::new(|| vectors.iter().flat_map(|x| ctl_ref.run(x)).collect()),
+            Box::new(|| {
+                avx2::with(
+                    #[inline(always)]
+                    || vectors.iter().flat_map(|x| ctl_ref.run(x)).collect(),
+                )
+            }),
         ],
         &mut [
             Box::new(|r| {
@@ -459,6 +502,18 @@ fn main() {
                     .iter()
                     .map(|x| f.run(black_box(x))[0] as f64)
                     .sum()
+            }),
+            Box::new(|r| {
+                let mut f = frozen.borrow_mut();
+                avx2::with(
+                    #[inline(always)]
+                    || {
+                        vectors[r]
+                            .iter()
+                            .map(|x| f.run(black_box(x))[0] as f64)
+                            .sum()
+                    },
+                )
             }),
             Box::new(|r| {
                 let mut t = training.borrow_mut();
@@ -473,7 +528,17 @@ fn main() {
                     .map(|x| ctl_ref.run(black_box(x))[0] as f64)
                     .sum()
             }),
-            Box::new(|r| avx2::controller(&ctl_ref, &vectors[r])),
+            Box::new(|r| {
+                avx2::with(
+                    #[inline(always)]
+                    || {
+                        vectors[r]
+                            .iter()
+                            .map(|x| ctl_ref.run(black_box(x))[0] as f64)
+                            .sum()
+                    },
+                )
+            }),
         ],
     );
 }

@@ -273,7 +273,11 @@ mod tests {
                 differ |= system.to_bits() != libm.to_bits();
             }
         }
-        assert!(differ, "the system's functions gave libm's bits everywhere");
+        // glibc's functions are not musl's (of which `libm` is a port): there, a wrong choice
+        // shows.
+        if cfg!(target_env = "gnu") {
+            assert!(differ, "the system's functions gave libm's bits everywhere");
+        }
     }
 
     /// The `powi` of builds without std (or with `libm`) gives std's bits.

@@ -131,15 +131,21 @@ pub fn consts(model: &Model, sched: &Schedule) -> TokenStream {
         quote!(::bpnet::StateInfo { name: #n, width: #w, role: ::bpnet::Role::#role })
     });
     let dot = super::docs::dot(model);
+    // Broken too if a module it nests is (its stand-in has no layout to check).
+    let nested_broken: Vec<TokenStream> = users(model)
+        .iter()
+        .map(|&(i, _)| user_item(model, i, "__BROKEN"))
+        .collect();
     quote!(
         #range_consts
 
         /// Number of parameters in the pool.
         pub const PARAMS: usize = #total;
-        /// Whether the declaration has errors (then only a stand-in is generated, and a
-        /// parameter file exported by `bpnet::io::export_rust` does not add its own).
+        /// Whether the declaration, or a network it nests, has errors (then a stand-in is
+        /// generated, and a parameter file exported by `bpnet::io::export_rust` does not add
+        /// an error of its own).
         #[doc(hidden)]
-        pub const __BROKEN: bool = false;
+        pub const __BROKEN: bool = false #(|| #nested_broken)*;
         #(#width_consts)*
         #(#place_consts)*
         /// Every module: name, kind, place in the pool, wiring.
